@@ -1,0 +1,20 @@
+using BenchmarkDotNet.Running;
+using Strata.Benchmarks;
+
+// Quick comparisons print markdown tables (for docs/PERFORMANCE.md); anything else goes to BenchmarkDotNet.
+//   gemm [--threads 1,2] [--seconds 1] [--only NAME]
+if (args.Length > 0 && args[0] == "gemm")
+{
+    int[] threads = [1, Environment.ProcessorCount];
+    double seconds = 1.0;
+    string? only = null;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = args[++i].Split(',').Select(int.Parse).ToArray();
+        else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--only") only = args[++i];
+    }
+    GemmComparison.Run(threads.Distinct().ToArray(), seconds, only);
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(GemmComparison).Assembly).Run(args);

@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+
+namespace Strata.Kernels;
+
+/// <summary>The micro-kernel family a GEMM call runs on.</summary>
+internal enum GemmKernelKind
+{
+    /// <summary>The widest the CPU supports.</summary>
+    Auto,
+    Avx512,
+    Avx2,
+    Scalar,
+}
+
+/// <summary>
+/// Single-precision matrix product, row-major: C = alpha·op(A)·op(B) + beta·C where op(X) is X or
+/// Xᵀ. Goto/BLIS structure: B is split into kc×nc blocks, A into mc×kc blocks packed into
+/// MR-row panels, and a register-blocked micro-kernel computes MR×NR tiles of C. When B is not
+/// transposed its rows are read in place (no packing); otherwise it is packed into NR-column panels.
+/// Threads each own a fixed strip of C, so the summation order of every element (and thus the
+/// result) is the same for any thread count.
+/// </summary>
+internal static unsafe partial class Gemm
+{
+    private const int Kc = 256;
+    private const int McPanels = 24;
+    private const int Nc = 4096;
+    // Below this many multiply-adds a second thread costs more than it saves.
+    private const long ParallelThreshold = 1L << 18;
+
+    /// <summary>Overrides the micro-kernel choice (tests use it to run every path).</summary>
+    internal static GemmKernelKind ForcedKernel { get; set; } = GemmKernelKind.Auto;
+
+    /// <summary>Overrides whether B is packed (null: decided per call).</summary>
+    internal static bool? ForcePackB { get; set; }
+
+    internal static GemmKernelKind SelectedKernel => ForcedKernel != GemmKernelKind.Auto ? ForcedKernel
+        : Vector512.IsHardwareAccelerated ? GemmKernelKind.Avx512
+        : Vector256.IsHardwareAccelerated ? GemmKernelKind.Avx2
+        : GemmKernelKind.Scalar;
+
+    /// <summary>
+    /// C[m×n] = alpha·op(A)·op(B) + beta·C. op(A) is m×k (A is k×m when <paramref name="transA"/>),
+    /// op(B) is k×n (B is n×k when <paramref name="transB"/>). Leading dimensions are row strides.
+    /// With beta = 0, C is not read (NaN in C does not propagate).
+    /// </summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        int maxThreads = 0)
+    {
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0)
+            return;
+        if (k == 0 || alpha == 0)
+        {
+            ScaleC(c, m, n, ldc, beta);
+            return;
+        }
+
+        var kind = SelectedKernel;
+        var (mr, nr) = kind switch
+        {
+            GemmKernelKind.Avx512 => (GemmMicroKernels.Mr512, GemmMicroKernels.Nr512),
+            GemmKernelKind.Avx2 => (GemmMicroKernels.Mr256, GemmMicroKernels.Nr256),
+            _ => (GemmMicroKernels.MrScalar, GemmMicroKernels.NrScalar),
+        };
+        bool packB = ForcePackB ?? transB;
+        if (!packB && transB)
+            packB = true; // a transposed B has no contiguous rows to read in place
+
+        int threads = maxThreads > 0 ? maxThreads : KernelSettings.MaxThreads;
+        if ((long)m * n * k < ParallelThreshold)
+            threads = 1;
+
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            var job = new Job
+            {
+                TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
+                A = pa, Lda = lda, B = pb, Ldb = ldb, C = pc, Ldc = ldc,
+                Kind = kind, Mr = mr, Nr = nr, PackB = packB,
+            };
+            // Split C into fixed strips along its longer side, in whole panels.
+            bool byColumns = n >= m;
+            int unit = byColumns ? nr : mr;
+            int extent = byColumns ? n : m;
+            int units = (extent + unit - 1) / unit;
+            int strips = Math.Max(1, Math.Min(threads, units));
+            if (strips == 1)
+            {
+                job.Run(0, m, 0, n);
+                return;
+            }
+            Parallel.For(0, strips, new ParallelOptions { MaxDegreeOfParallelism = strips }, s =>
+            {
+                int u0 = (int)((long)units * s / strips), u1 = (int)((long)units * (s + 1) / strips);
+                int lo = u0 * unit, hi = Math.Min(extent, u1 * unit);
+                if (byColumns)
+                    job.Run(0, m, lo, hi);
+                else
+                    job.Run(lo, hi, 0, n);
+            });
+        }
+    }
+
+    private static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb,
+        int cLen, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentException($"Sgemm: sizes must be non-negative, got m={m}, n={n}, k={k}");
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        CheckOperand("A", aRows, aCols, aLen, lda);
+        CheckOperand("B", bRows, bCols, bLen, ldb);
+        CheckOperand("C", m, n, cLen, ldc);
+    }
+
+    private static void CheckOperand(string name, int rows, int cols, int length, int ld)
+    {
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentException($"Sgemm: leading dimension of {name} must be at least {Math.Max(1, cols)}, got {ld}");
+        long needed = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < needed)
+            throw new ArgumentException($"Sgemm: {name} is {rows}×{cols} with leading dimension {ld} and needs {needed} elements, got {length}");
+    }
+
+    private static void ScaleC(Span<float> c, int m, int n, int ldc, float beta)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * ldc, n);
+            if (beta == 0)
+                row.Clear();
+            else if (beta != 1)
+                System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+        }
+    }
+
+    /// <summary>One GEMM call's operands, shared by the threads (each writes only its own strip of C).</summary>
+    private struct Job
+    {
+        public bool TransA, TransB, PackB;
+        public int M, N, K, Lda, Ldb, Ldc, Mr, Nr;
+        public float Alpha, Beta;
+        public float* A, B, C;
+        public GemmKernelKind Kind;
+
+        /// <summary>Computes C[i0..i1, j0..j1].</summary>
+        public readonly void Run(int i0, int i1, int j0, int j1)
+        {
+            Debug.Assert(i0 < i1 && j0 < j1);
+            if (Beta != 0 && Beta != 1)
+            {
+                for (int i = i0; i < i1; i++)
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(
+                        new ReadOnlySpan<float>(C + (long)i * Ldc + j0, j1 - j0), Beta,
+                        new Span<float>(C + (long)i * Ldc + j0, j1 - j0));
+            }
+            int mc = Mr * McPanels;
+            var buffers = GemmBuffers.Get(mc, Kc, Nc, Mr, Nr);
+            float* packA = buffers.A, packB = buffers.B, edgeB = buffers.EdgeB, tile = buffers.Tile;
+            for (int jc = j0; jc < j1; jc += Nc)
+            {
+                int nc = Math.Min(Nc, j1 - jc);
+                for (int pc = 0; pc < K; pc += Kc)
+                {
+                    int kc = Math.Min(Kc, K - pc);
+                    bool accumulate = pc > 0 || Beta != 0;
+                    if (PackB)
+                        PackPanelsB(pc, kc, jc, nc, packB);
+                    for (int ic = i0; ic < i1; ic += mc)
+                    {
+                        int mcCur = Math.Min(mc, i1 - ic);
+                        PackPanelsA(ic, mcCur, pc, kc, packA);
+                        for (int jr = 0; jr < nc; jr += Nr)
+                        {
+                            int nr = Math.Min(Nr, nc - jr);
+                            float* bp;
+                            nint bStride;
+                            if (PackB)
+                            {
+                                bp = packB + (long)jr * kc;
+                                bStride = Nr;
+                            }
+                            else if (nr == Nr)
+                            {
+                                bp = B + (long)pc * Ldb + jc + jr;
+                                bStride = Ldb;
+                            }
+                            else
+                            {
+                                // The last, partial panel of an unpacked B: pad it so the kernel never reads past a row.
+                                PackPanelB(pc, kc, jc + jr, nr, edgeB);
+                                bp = edgeB;
+                                bStride = Nr;
+                            }
+                            for (int ir = 0; ir < mcCur; ir += Mr)
+                            {
+                                int mr = Math.Min(Mr, mcCur - ir);
+                                float* ap = packA + (long)ir * kc;
+                                float* cp = C + (long)(ic + ir) * Ldc + jc + jr;
+                                if (mr == Mr && nr == Nr)
+                                {
+                                    RunKernel(kc, ap, bp, bStride, cp, Ldc, accumulate);
+                                }
+                                else
+                                {
+                                    RunKernel(kc, ap, bp, bStride, tile, Nr, false);
+                                    for (int i = 0; i < mr; i++)
+                                    {
+                                        float* src = tile + i * Nr;
+                                        float* dst = cp + (long)i * Ldc;
+                                        for (int j = 0; j < nr; j++)
+                                            dst[j] = accumulate ? dst[j] + src[j] : src[j];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        private readonly void RunKernel(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+        {
+            switch (Kind)
+            {
+                case GemmKernelKind.Avx512:
+                    GemmMicroKernels.Kernel512(kc, a, b, bStride, c, ldc, accumulate);
+                    break;
+                case GemmKernelKind.Avx2:
+                    GemmMicroKernels.Kernel256(kc, a, b, bStride, c, ldc, accumulate);
+                    break;
+                default:
+                    GemmMicroKernels.KernelScalar(kc, a, b, bStride, c, ldc, accumulate);
+                    break;
+            }
+        }
+
+        /// <summary>Packs op(A)[ic.., pc..] into MR-row panels, k-major, scaled by alpha, zero-padded.</summary>
+        private readonly void PackPanelsA(int ic, int mc, int pc, int kc, float* dst)
+        {
+            float alpha = Alpha;
+            for (int ir = 0; ir < mc; ir += Mr)
+            {
+                int mr = Math.Min(Mr, mc - ir);
+                float* panel = dst + (long)ir * kc;
+                if (TransA)
+                {
+                    // A is k×m: row p of A holds op(A)[·, p] contiguously.
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* src = A + (long)(pc + p) * Lda + ic + ir;
+                        float* d = panel + p * Mr;
+                        int i = 0;
+                        for (; i < mr; i++)
+                            d[i] = alpha * src[i];
+                        for (; i < Mr; i++)
+                            d[i] = 0;
+                    }
+                }
+                else
+                {
+                    for (int i = 0; i < mr; i++)
+                    {
+                        float* src = A + (long)(ic + ir + i) * Lda + pc;
+                        float* d = panel + i;
+                        for (int p = 0; p < kc; p++)
+                            d[p * Mr] = alpha * src[p];
+                    }
+                    for (int i = mr; i < Mr; i++)
+                    {
+                        for (int p = 0; p < kc; p++)
+                            panel[p * Mr + i] = 0;
+                    }
+                }
+            }
+        }
+
+        private readonly void PackPanelsB(int pc, int kc, int jc, int nc, float* dst)
+        {
+            for (int jr = 0; jr < nc; jr += Nr)
+                PackPanelB(pc, kc, jc + jr, Math.Min(Nr, nc - jr), dst + (long)jr * kc);
+        }
+
+        /// <summary>Packs op(B)[pc.., j..j+nr] into one NR-column panel, k-major, zero-padded.</summary>
+        private readonly void PackPanelB(int pc, int kc, int j, int nr, float* dst)
+        {
+            if (TransB)
+            {
+                // B is n×k: row j of B holds op(B)[·, j] contiguously.
+                for (int jj = 0; jj < nr; jj++)
+                {
+                    float* src = B + (long)(j + jj) * Ldb + pc;
+                    float* d = dst + jj;
+                    for (int p = 0; p < kc; p++)
+                        d[p * Nr] = src[p];
+                }
+                for (int jj = nr; jj < Nr; jj++)
+                {
+                    for (int p = 0; p < kc; p++)
+                        dst[p * Nr + jj] = 0;
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    var src = new ReadOnlySpan<float>(B + (long)(pc + p) * Ldb + j, nr);
+                    var d = new Span<float>(dst + p * Nr, Nr);
+                    src.CopyTo(d);
+                    d[nr..].Clear();
+                }
+            }
+        }
+    }
+}
