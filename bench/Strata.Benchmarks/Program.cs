@@ -13,6 +13,7 @@ if (args.Length > 0 && args[0] == "gemm")
         if (args[i] == "--threads") threads = args[++i].Split(',').Select(int.Parse).ToArray();
         else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--only") only = args[++i];
+        else if (args[i] == "--packb") Strata.Kernels.Gemm.ForcePackB = bool.Parse(args[++i]);
     }
     GemmComparison.Run(threads.Distinct().ToArray(), seconds, only);
     return;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Strata.Kernels;
@@ -149,6 +150,7 @@ internal static unsafe partial class Gemm
         public GemmKernelKind Kind;
 
         /// <summary>Computes C[i0..i1, j0..j1].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int i0, int i1, int j0, int j1)
         {
             Debug.Assert(i0 < i1 && j0 < j1);
@@ -165,9 +167,12 @@ internal static unsafe partial class Gemm
             for (int jc = j0; jc < j1; jc += Nc)
             {
                 int nc = Math.Min(Nc, j1 - jc);
-                for (int pc = 0; pc < K; pc += Kc)
+                // Split K into equal blocks (784 = 4×196, not 3×256 + 16): a short last block costs a full C pass.
+                int kBlocks = (K + Kc - 1) / Kc;
+                int kcEven = (K + kBlocks - 1) / kBlocks;
+                for (int pc = 0; pc < K; pc += kcEven)
                 {
-                    int kc = Math.Min(Kc, K - pc);
+                    int kc = Math.Min(kcEven, K - pc);
                     bool accumulate = pc > 0 || Beta != 0;
                     if (PackB)
                         PackPanelsB(pc, kc, jc, nc, packB);
@@ -202,20 +207,12 @@ internal static unsafe partial class Gemm
                                 int mr = Math.Min(Mr, mcCur - ir);
                                 float* ap = packA + (long)ir * kc;
                                 float* cp = C + (long)(ic + ir) * Ldc + jc + jr;
-                                if (mr == Mr && nr == Nr)
-                                {
-                                    RunKernel(kc, ap, bp, bStride, cp, Ldc, accumulate);
-                                }
+                                if (nr == Nr)
+                                    RunTile(kc, ap, bp, bStride, cp, mr, accumulate, tile);
                                 else
                                 {
                                     RunKernel(kc, ap, bp, bStride, tile, Nr, false);
-                                    for (int i = 0; i < mr; i++)
-                                    {
-                                        float* src = tile + i * Nr;
-                                        float* dst = cp + (long)i * Ldc;
-                                        for (int j = 0; j < nr; j++)
-                                            dst[j] = accumulate ? dst[j] + src[j] : src[j];
-                                    }
+                                    MergeTile(tile, cp, mr, nr, accumulate);
                                 }
                             }
                         }
@@ -224,12 +221,57 @@ internal static unsafe partial class Gemm
             }
         }
 
+        /// <summary>Runs an mr×NR tile straight into C, with the narrower AVX-512 kernels for 8 and 4 rows.</summary>
+        private readonly void RunTile(int kc, float* ap, float* bp, nint bStride, float* cp, int mr, bool accumulate, float* tile)
+        {
+            if (mr == Mr)
+            {
+                RunKernel(kc, ap, bp, bStride, cp, Ldc, accumulate);
+                return;
+            }
+            if (Kind == GemmKernelKind.Avx512)
+            {
+                int done = 0;
+                if (mr - done >= 8)
+                {
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows8>(kc, ap, bp, bStride, cp, Ldc, accumulate);
+                    done += 8;
+                }
+                if (mr - done >= 4)
+                {
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap + done, bp, bStride, cp + done * Ldc, Ldc, accumulate);
+                    done += 4;
+                }
+                if (done < mr)
+                {
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap + done, bp, bStride, tile, Nr, false);
+                    MergeTile(tile, cp + done * Ldc, mr - done, Nr, accumulate);
+                }
+                return;
+            }
+            RunKernel(kc, ap, bp, bStride, tile, Nr, false);
+            MergeTile(tile, cp, mr, Nr, accumulate);
+        }
+
+        private readonly void MergeTile(float* tile, float* cp, int mr, int nr, bool accumulate)
+        {
+            for (int i = 0; i < mr; i++)
+            {
+                var src = new ReadOnlySpan<float>(tile + i * Nr, nr);
+                var dst = new Span<float>(cp + (long)i * Ldc, nr);
+                if (accumulate)
+                    System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+                else
+                    src.CopyTo(dst);
+            }
+        }
+
         private readonly void RunKernel(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
         {
             switch (Kind)
             {
                 case GemmKernelKind.Avx512:
-                    GemmMicroKernels.Kernel512(kc, a, b, bStride, c, ldc, accumulate);
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows12>(kc, a, b, bStride, c, ldc, accumulate);
                     break;
                 case GemmKernelKind.Avx2:
                     GemmMicroKernels.Kernel256(kc, a, b, bStride, c, ldc, accumulate);
@@ -241,9 +283,9 @@ internal static unsafe partial class Gemm
         }
 
         /// <summary>Packs op(A)[ic.., pc..] into MR-row panels, k-major, scaled by alpha, zero-padded.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void PackPanelsA(int ic, int mc, int pc, int kc, float* dst)
         {
-            float alpha = Alpha;
             for (int ir = 0; ir < mc; ir += Mr)
             {
                 int mr = Math.Min(Mr, mc - ir);
@@ -253,29 +295,24 @@ internal static unsafe partial class Gemm
                     // A is k×m: row p of A holds op(A)[·, p] contiguously.
                     for (int p = 0; p < kc; p++)
                     {
-                        float* src = A + (long)(pc + p) * Lda + ic + ir;
-                        float* d = panel + p * Mr;
-                        int i = 0;
-                        for (; i < mr; i++)
-                            d[i] = alpha * src[i];
-                        for (; i < Mr; i++)
-                            d[i] = 0;
+                        var d = new Span<float>(panel + p * Mr, Mr);
+                        new ReadOnlySpan<float>(A + (long)(pc + p) * Lda + ic + ir, mr).CopyTo(d);
+                        d[mr..].Clear();
                     }
                 }
                 else
                 {
-                    for (int i = 0; i < mr; i++)
-                    {
-                        float* src = A + (long)(ic + ir + i) * Lda + pc;
-                        float* d = panel + i;
-                        for (int p = 0; p < kc; p++)
-                            d[p * Mr] = alpha * src[p];
-                    }
+                    Transpose.Block(A + (long)(ic + ir) * Lda + pc, Lda, panel, Mr, mr, kc);
                     for (int i = mr; i < Mr; i++)
                     {
                         for (int p = 0; p < kc; p++)
                             panel[p * Mr + i] = 0;
                     }
+                }
+                if (Alpha != 1)
+                {
+                    var all = new Span<float>(panel, kc * Mr);
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(all, Alpha, all);
                 }
             }
         }
@@ -287,18 +324,13 @@ internal static unsafe partial class Gemm
         }
 
         /// <summary>Packs op(B)[pc.., j..j+nr] into one NR-column panel, k-major, zero-padded.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void PackPanelB(int pc, int kc, int j, int nr, float* dst)
         {
             if (TransB)
             {
                 // B is n×k: row j of B holds op(B)[·, j] contiguously.
-                for (int jj = 0; jj < nr; jj++)
-                {
-                    float* src = B + (long)(j + jj) * Ldb + pc;
-                    float* d = dst + jj;
-                    for (int p = 0; p < kc; p++)
-                        d[p * Nr] = src[p];
-                }
+                Transpose.Block(B + (long)j * Ldb + pc, Ldb, dst, Nr, nr, kc);
                 for (int jj = nr; jj < Nr; jj++)
                 {
                     for (int p = 0; p < kc; p++)

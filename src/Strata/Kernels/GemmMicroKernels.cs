@@ -17,47 +17,64 @@ internal static unsafe class GemmMicroKernels
     // Portable fallback.
     public const int MrScalar = 4, NrScalar = 4;
 
+    /// <summary>Row count of a micro-kernel instantiation (a constant once the JIT specializes on the struct).</summary>
+    public interface IRows { static abstract int Value { get; } }
+    public struct Rows12 : IRows { public static int Value => 12; }
+    public struct Rows8 : IRows { public static int Value => 8; }
+    public struct Rows4 : IRows { public static int Value => 4; }
+
+    /// <summary>
+    /// C[R×32] (+)= A·B over kc steps, R = TRows.Value ≤ 12 (rows beyond R are compiled away).
+    /// A is packed with stride <see cref="Mr512"/> per step; B has stride bStride per step.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel512(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+    public static void Kernel512<TRows>(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+        where TRows : struct, IRows
     {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        Vector512<float> c80 = default, c81 = default, c90 = default, c91 = default;
-        Vector512<float> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        Vector512<float> c00 = default, c01 = default;
+        Vector512<float> c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default;
+        Vector512<float> c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default;
+        Vector512<float> c70 = default, c71 = default;
+        Vector512<float> c80 = default, c81 = default;
+        Vector512<float> c90 = default, c91 = default;
+        Vector512<float> c100 = default, c101 = default;
+        Vector512<float> c110 = default, c111 = default;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
             Vector512<float> av;
-            av = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
-            av = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(av, b0, c10); c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
-            av = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(av, b0, c20); c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
-            av = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(av, b0, c30); c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
-            av = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(av, b0, c40); c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
-            av = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(av, b0, c50); c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
-            av = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61);
-            av = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71);
-            av = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(av, b0, c80); c81 = Vector512.FusedMultiplyAdd(av, b1, c81);
-            av = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(av, b0, c90); c91 = Vector512.FusedMultiplyAdd(av, b1, c91);
-            av = Vector512.Create(a[10]); ca0 = Vector512.FusedMultiplyAdd(av, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(av, b1, ca1);
-            av = Vector512.Create(a[11]); cb0 = Vector512.FusedMultiplyAdd(av, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(av, b1, cb1);
+            { av = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(av, b0, c00); c01 = Vector512.FusedMultiplyAdd(av, b1, c01); }
+            { av = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(av, b0, c10); c11 = Vector512.FusedMultiplyAdd(av, b1, c11); }
+            { av = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(av, b0, c20); c21 = Vector512.FusedMultiplyAdd(av, b1, c21); }
+            { av = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(av, b0, c30); c31 = Vector512.FusedMultiplyAdd(av, b1, c31); }
+            if (TRows.Value > 4) { av = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(av, b0, c40); c41 = Vector512.FusedMultiplyAdd(av, b1, c41); }
+            if (TRows.Value > 5) { av = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(av, b0, c50); c51 = Vector512.FusedMultiplyAdd(av, b1, c51); }
+            if (TRows.Value > 6) { av = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(av, b0, c60); c61 = Vector512.FusedMultiplyAdd(av, b1, c61); }
+            if (TRows.Value > 7) { av = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(av, b0, c70); c71 = Vector512.FusedMultiplyAdd(av, b1, c71); }
+            if (TRows.Value > 8) { av = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(av, b0, c80); c81 = Vector512.FusedMultiplyAdd(av, b1, c81); }
+            if (TRows.Value > 9) { av = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(av, b0, c90); c91 = Vector512.FusedMultiplyAdd(av, b1, c91); }
+            if (TRows.Value > 10) { av = Vector512.Create(a[10]); c100 = Vector512.FusedMultiplyAdd(av, b0, c100); c101 = Vector512.FusedMultiplyAdd(av, b1, c101); }
+            if (TRows.Value > 11) { av = Vector512.Create(a[11]); c110 = Vector512.FusedMultiplyAdd(av, b0, c110); c111 = Vector512.FusedMultiplyAdd(av, b1, c111); }
             a += Mr512;
             b += bStride;
         }
-        Store512(c, c00, c01, accumulate); c += ldc;
-        Store512(c, c10, c11, accumulate); c += ldc;
-        Store512(c, c20, c21, accumulate); c += ldc;
-        Store512(c, c30, c31, accumulate); c += ldc;
-        Store512(c, c40, c41, accumulate); c += ldc;
-        Store512(c, c50, c51, accumulate); c += ldc;
-        Store512(c, c60, c61, accumulate); c += ldc;
-        Store512(c, c70, c71, accumulate); c += ldc;
-        Store512(c, c80, c81, accumulate); c += ldc;
-        Store512(c, c90, c91, accumulate); c += ldc;
-        Store512(c, ca0, ca1, accumulate); c += ldc;
-        Store512(c, cb0, cb1, accumulate);
+        Store512(c + 0 * ldc, c00, c01, accumulate);
+        Store512(c + 1 * ldc, c10, c11, accumulate);
+        Store512(c + 2 * ldc, c20, c21, accumulate);
+        Store512(c + 3 * ldc, c30, c31, accumulate);
+        if (TRows.Value > 4) Store512(c + 4 * ldc, c40, c41, accumulate);
+        if (TRows.Value > 5) Store512(c + 5 * ldc, c50, c51, accumulate);
+        if (TRows.Value > 6) Store512(c + 6 * ldc, c60, c61, accumulate);
+        if (TRows.Value > 7) Store512(c + 7 * ldc, c70, c71, accumulate);
+        if (TRows.Value > 8) Store512(c + 8 * ldc, c80, c81, accumulate);
+        if (TRows.Value > 9) Store512(c + 9 * ldc, c90, c91, accumulate);
+        if (TRows.Value > 10) Store512(c + 10 * ldc, c100, c101, accumulate);
+        if (TRows.Value > 11) Store512(c + 11 * ldc, c110, c111, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
