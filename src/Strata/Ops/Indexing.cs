@@ -1,0 +1,267 @@
+namespace Strata;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// A sub-block: one C# range per leading axis (missing axes are taken whole), e.g.
+    /// <c>x.Slice(.., 1..3)</c>. A copy. ∂/∂x = g placed back into zeros.
+    /// </summary>
+    /// <exception cref="ArgumentException">More ranges than axes, or a range outside an axis.</exception>
+    public Tensor Slice(params Range[] ranges)
+    {
+        if (ranges.Length > Rank)
+            throw new ArgumentException($"slice: {ranges.Length} ranges for shape {Shape}");
+        var starts = new int[Rank];
+        var lengths = Shape.ToArray();
+        for (int i = 0; i < ranges.Length; i++)
+        {
+            int d = Shape.Dims[i];
+            int s = ranges[i].Start.IsFromEnd ? d - ranges[i].Start.Value : ranges[i].Start.Value;
+            int e = ranges[i].End.IsFromEnd ? d - ranges[i].End.Value : ranges[i].End.Value;
+            if (s < 0 || e > d || s > e)
+                throw new ArgumentException($"slice: range {ranges[i]} is outside axis {i} of shape {Shape} (size {d})");
+            starts[i] = s;
+            lengths[i] = e - s;
+        }
+        var x = this;
+        var r = Empty(new Shape(lengths));
+        CopyBlock(Span, Shape, starts, r.Data, r.Shape, toBlock: true);
+        if (NeedsGrad(x))
+        {
+            r.Record("slice", g =>
+            {
+                var d = ZerosLike(x);
+                CopyBlock(g.Span, g.Shape, starts, d.Data, x.Shape, toBlock: false);
+                x.Flow(d, true);
+            }, x);
+        }
+        return r;
+    }
+
+    /// <summary>length entries of one axis starting at start.</summary>
+    public Tensor Slice(int axis, int start, int length)
+    {
+        int a = Shape.NormalizeAxis(axis, Rank, "slice");
+        var ranges = new Range[a + 1];
+        for (int i = 0; i < a; i++)
+            ranges[i] = Range.All;
+        ranges[a] = start..(start + length);
+        return Slice(ranges);
+    }
+
+    /// <summary>
+    /// Copies between a full tensor (shape full) and a block of it (shape block, at offsets start).
+    /// toBlock: full → block; otherwise block → full (the block's region is overwritten).
+    /// </summary>
+    internal static void CopyBlock(ReadOnlySpan<float> src, Shape srcShape, int[] start, Span<float> dst, Shape dstShape, bool toBlock)
+    {
+        var full = toBlock ? srcShape : dstShape;
+        var block = toBlock ? dstShape : srcShape;
+        if (block.Size == 0)
+            return;
+        int rank = full.Rank;
+        if (rank == 0)
+        {
+            dst[0] = src[0];
+            return;
+        }
+        var fullStrides = full.Strides();
+        int inner = block.Dims[rank - 1];
+        var counter = new int[rank];
+        int baseOff = 0;
+        for (int i = 0; i < rank; i++)
+            baseOff += start[i] * fullStrides[i];
+        int fullOff = baseOff;
+        for (int b = 0; b < block.Size; b += inner)
+        {
+            if (toBlock)
+                src.Slice(fullOff, inner).CopyTo(dst.Slice(b, inner));
+            else
+                src.Slice(b, inner).CopyTo(dst.Slice(fullOff, inner));
+            for (int ax = rank - 2; ax >= 0; ax--)
+            {
+                fullOff += fullStrides[ax];
+                if (++counter[ax] < block.Dims[ax])
+                    break;
+                fullOff -= fullStrides[ax] * block.Dims[ax];
+                counter[ax] = 0;
+            }
+        }
+    }
+
+    /// <summary>Joins tensors along an existing axis; all other sizes must agree. ∂ = the matching slices of g.</summary>
+    /// <exception cref="ArgumentException">No tensors, differing ranks or sizes off the axis.</exception>
+    public static Tensor Concat(IReadOnlyList<Tensor> tensors, int axis = 0)
+    {
+        if (tensors.Count == 0)
+            throw new ArgumentException("concat: needs at least one tensor");
+        var first = tensors[0];
+        int a = Shape.NormalizeAxis(axis, first.Rank, "concat");
+        var dims = first.Shape.ToArray();
+        dims[a] = 0;
+        foreach (var t in tensors)
+        {
+            if (t.Rank != first.Rank)
+                throw new ArgumentException($"concat: ranks differ: {first.Shape} and {t.Shape}");
+            for (int i = 0; i < t.Rank; i++)
+            {
+                if (i != a && t.Shape.Dims[i] != first.Shape.Dims[i])
+                    throw new ArgumentException($"concat: shapes {first.Shape} and {t.Shape} differ off axis {axis}");
+            }
+            dims[a] += t.Shape.Dims[a];
+        }
+        var r = Empty(new Shape(dims));
+        var starts = new int[first.Rank];
+        var offsets = new int[tensors.Count];
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            offsets[i] = starts[a];
+            CopyBlock(tensors[i].Span, tensors[i].Shape, starts, r.Data, r.Shape, toBlock: false);
+            starts[a] += tensors[i].Shape.Dims[a];
+        }
+        var inputs = tensors.ToArray();
+        if (NeedsGrad(inputs))
+        {
+            r.Record("concat", g =>
+            {
+                for (int i = 0; i < inputs.Length; i++)
+                {
+                    if (!inputs[i].RequiresGrad)
+                        continue;
+                    var st = new int[g.Rank];
+                    st[a] = offsets[i];
+                    var d = Empty(inputs[i].Shape);
+                    CopyBlock(g.Span, g.Shape, st, d.Data, d.Shape, toBlock: true);
+                    inputs[i].Flow(d, true);
+                }
+            }, inputs);
+        }
+        return r;
+    }
+
+    /// <summary>Joins same-shaped tensors along a new axis.</summary>
+    public static Tensor Stack(IReadOnlyList<Tensor> tensors, int axis = 0)
+    {
+        if (tensors.Count == 0)
+            throw new ArgumentException("stack: needs at least one tensor");
+        foreach (var t in tensors)
+        {
+            if (t.Shape != tensors[0].Shape)
+                throw new ArgumentException($"stack: shapes differ: {tensors[0].Shape} and {t.Shape}");
+        }
+        int a = Shape.NormalizeAxis(axis, tensors[0].Rank + 1, "stack");
+        return Concat(tensors.Select(t => t.Unsqueeze(a)).ToArray(), a);
+    }
+
+    /// <summary>
+    /// Pads with a constant: pads[i] = (before, after) for axis i (missing trailing axes are not padded).
+    /// ∂/∂x = the interior of g.
+    /// </summary>
+    public Tensor Pad((int Before, int After)[] pads, float value = 0)
+    {
+        if (pads.Length > Rank)
+            throw new ArgumentException($"pad: {pads.Length} pairs for shape {Shape}");
+        var dims = Shape.ToArray();
+        var starts = new int[Rank];
+        for (int i = 0; i < pads.Length; i++)
+        {
+            if (pads[i].Before < 0 || pads[i].After < 0)
+                throw new ArgumentException($"pad: padding must be non-negative, got ({pads[i].Before}, {pads[i].After}) on axis {i}");
+            dims[i] += pads[i].Before + pads[i].After;
+            starts[i] = pads[i].Before;
+        }
+        var x = this;
+        var r = Full(value, dims);
+        CopyBlock(Span, Shape, starts, r.Data, r.Shape, toBlock: false);
+        if (NeedsGrad(x))
+        {
+            r.Record("pad", g =>
+            {
+                var d = Empty(x.Shape);
+                CopyBlock(g.Span, g.Shape, starts, d.Data, d.Shape, toBlock: true);
+                x.Flow(d, true);
+            }, x);
+        }
+        return r;
+    }
+
+    /// <summary>
+    /// Picks entries of one axis by index (repeats allowed): the result's axis has indices.Length entries.
+    /// ∂/∂x = g scattered back, adding where an index repeats.
+    /// </summary>
+    /// <exception cref="ArgumentException">An index is out of range.</exception>
+    public Tensor IndexSelect(int axis, ReadOnlySpan<int> indices)
+    {
+        int a = Shape.NormalizeAxis(axis, Rank, "index_select");
+        int n = Shape.Dims[a], inner = 1;
+        for (int i = a + 1; i < Rank; i++)
+            inner *= Shape.Dims[i];
+        int outer = n * inner == 0 ? 0 : Size / (n * inner);
+        var idx = indices.ToArray();
+        foreach (int ix in idx)
+        {
+            if (ix < 0 || ix >= n)
+                throw new ArgumentException($"index_select: index {ix} is out of range for axis {axis} of shape {Shape} (size {n})");
+        }
+        var dims = Shape.ToArray();
+        dims[a] = idx.Length;
+        var r = Empty(new Shape(dims));
+        var s = Span;
+        var d = r.Data;
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < idx.Length; j++)
+                s.Slice((o * n + idx[j]) * inner, inner).CopyTo(d.Slice((o * idx.Length + j) * inner, inner));
+        var x = this;
+        if (NeedsGrad(x))
+        {
+            r.Record("index_select", g =>
+            {
+                var dx = ZerosLike(x);
+                var gs = g.Span;
+                var ds = dx.Data;
+                for (int o = 0; o < outer; o++)
+                    for (int j = 0; j < idx.Length; j++)
+                        System.Numerics.Tensors.TensorPrimitives.Add(ds.Slice((o * n + idx[j]) * inner, inner),
+                            gs.Slice((o * idx.Length + j) * inner, inner), ds.Slice((o * n + idx[j]) * inner, inner));
+                x.Flow(dx, true);
+            }, x);
+        }
+        return r;
+    }
+
+    /// <summary>
+    /// Embedding lookup: rows of this [vocab, ...] table picked by an index tensor of any shape; the
+    /// result has shape indices.Shape + table.Shape[1..]. Indices are whole numbers stored as float.
+    /// </summary>
+    public Tensor Gather(Tensor indices)
+    {
+        if (Rank < 1)
+            throw new ArgumentException($"gather: the table needs rank ≥ 1, got {Shape}");
+        var idx = new int[indices.Size];
+        var src = indices.Span;
+        for (int i = 0; i < idx.Length; i++)
+        {
+            float v = src[i];
+            if (v != MathF.Floor(v))
+                throw new ArgumentException($"gather: index {v} at position {i} is not a whole number");
+            idx[i] = (int)v;
+        }
+        return IndexSelect(0, idx).Reshape([.. indices.Shape.Dims, .. Shape.Dims[1..]]);
+    }
+
+    /// <summary>One-hot rows: [labels.Length, classes] with 1 at each label. Not differentiable.</summary>
+    /// <exception cref="ArgumentException">A label outside 0..classes−1.</exception>
+    public static Tensor OneHot(ReadOnlySpan<int> labels, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
+        var r = Zeros(labels.Length, classes);
+        var d = r.Data;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] < 0 || labels[i] >= classes)
+                throw new ArgumentException($"one_hot: label {labels[i]} at position {i} is outside 0..{classes - 1}");
+            d[i * classes + labels[i]] = 1;
+        }
+        return r;
+    }
+}

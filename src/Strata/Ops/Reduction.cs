@@ -1,0 +1,116 @@
+using System.Numerics.Tensors;
+
+namespace Strata.Ops;
+
+internal enum ReduceKind { Sum, Max, Min }
+
+/// <summary>
+/// Reduces a contiguous tensor over a set of axes. Adjacent axes of the same kind (reduced or
+/// kept) are merged, so the innermost run is contiguous: a reduced inner run is one span
+/// reduction per output element, a kept inner run is accumulated row-wise into the output.
+/// </summary>
+internal static class Reduction
+{
+    public static void Run(ReduceKind kind, ReadOnlySpan<float> src, Shape shape, bool[] reduced, Span<float> dst)
+    {
+        // Merge axes into (dim, isReduced) groups, dropping size-1 axes.
+        var dims = new List<int>();
+        var red = new List<bool>();
+        for (int i = 0; i < shape.Rank; i++)
+        {
+            int d = shape.Dims[i];
+            if (d == 1)
+                continue;
+            if (red.Count > 0 && red[^1] == reduced[i])
+                dims[^1] *= d;
+            else
+            {
+                dims.Add(d);
+                red.Add(reduced[i]);
+            }
+        }
+        if (src.Length == 0)
+        {
+            if (kind != ReduceKind.Sum && dst.Length > 0)
+                throw new ArgumentException($"{kind}: cannot reduce an empty axis of shape {shape}");
+            dst.Clear();
+            return;
+        }
+        if (dims.Count == 0)
+        {
+            src[..1].CopyTo(dst);
+            return;
+        }
+
+        int rank = dims.Count;
+        // Source strides of the merged dims; output strides of kept dims (0 for reduced ones).
+        var srcStride = new int[rank];
+        var dstStride = new int[rank];
+        int s = 1, o = 1;
+        for (int i = rank - 1; i >= 0; i--)
+        {
+            srcStride[i] = s;
+            s *= dims[i];
+            dstStride[i] = red[i] ? 0 : o;
+            if (!red[i])
+                o *= dims[i];
+        }
+
+        int inner = dims[rank - 1];
+        bool innerReduced = red[rank - 1];
+        Span<bool> touched = dst.Length <= 4096 ? stackalloc bool[dst.Length] : new bool[dst.Length];
+        touched.Clear();
+        Span<int> counter = stackalloc int[rank];
+        int dOff = 0;
+        for (int sOff = 0; sOff < src.Length; sOff += inner)
+        {
+            var run = src.Slice(sOff, inner);
+            if (innerReduced)
+            {
+                float v = kind switch
+                {
+                    ReduceKind.Sum => TensorPrimitives.Sum(run),
+                    ReduceKind.Max => TensorPrimitives.Max(run),
+                    _ => TensorPrimitives.Min(run),
+                };
+                if (!touched[dOff])
+                {
+                    dst[dOff] = v;
+                    touched[dOff] = true;
+                }
+                else
+                {
+                    dst[dOff] = kind switch
+                    {
+                        ReduceKind.Sum => dst[dOff] + v,
+                        ReduceKind.Max => MathF.Max(dst[dOff], v),
+                        _ => MathF.Min(dst[dOff], v),
+                    };
+                }
+            }
+            else
+            {
+                var d = dst.Slice(dOff, inner);
+                if (!touched[dOff])
+                {
+                    run.CopyTo(d);
+                    touched[dOff] = true;
+                }
+                else if (kind == ReduceKind.Sum)
+                    TensorPrimitives.Add(d, run, d);
+                else if (kind == ReduceKind.Max)
+                    TensorPrimitives.Max(d, run, d);
+                else
+                    TensorPrimitives.Min(d, run, d);
+            }
+            for (int ax = rank - 2; ax >= 0; ax--)
+            {
+                dOff += dstStride[ax];
+                if (++counter[ax] < dims[ax])
+                    break;
+                dOff -= dstStride[ax] * dims[ax];
+                counter[ax] = 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Numerics.Tensors;
+
+namespace Strata;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// softmax(x)ᵢ = e^(xᵢ − max x) / Σⱼ e^(xⱼ − max x) along an axis (subtracting the max keeps it finite).
+    /// ∂/∂x = y ⊙ (g − Σ g⊙y).
+    /// </summary>
+    public Tensor Softmax(int axis = -1)
+    {
+        var x = this;
+        var (outer, n, inner) = AxisLayout(axis, "softmax");
+        var r = Empty(Shape);
+        SoftmaxForward(Span, r.Data, outer, n, inner, log: false);
+        if (NeedsGrad(x))
+        {
+            int ax = Shape.NormalizeAxis(axis, Rank, "softmax");
+            r.Record("softmax", g =>
+            {
+                var gy = Mul(g, r);
+                x.Flow(Sub(gy, Mul(r, gy.Sum(ax, keepDims: true))), true);
+            }, x);
+        }
+        return r;
+    }
+
+    /// <summary>
+    /// log softmax(x) = x − max x − log Σ e^(x − max x) along an axis, stable for any input.
+    /// ∂/∂x = g − softmax(x) · Σ g.
+    /// </summary>
+    public Tensor LogSoftmax(int axis = -1)
+    {
+        var x = this;
+        var (outer, n, inner) = AxisLayout(axis, "log_softmax");
+        var r = Empty(Shape);
+        SoftmaxForward(Span, r.Data, outer, n, inner, log: true);
+        if (NeedsGrad(x))
+        {
+            int ax = Shape.NormalizeAxis(axis, Rank, "log_softmax");
+            r.Record("log_softmax", g => x.Flow(Sub(g, Mul(r.Exp(), g.Sum(ax, keepDims: true))), true), x);
+        }
+        return r;
+    }
+
+    /// <summary>The tensor seen as [outer, n, inner] around one axis.</summary>
+    private (int Outer, int N, int Inner) AxisLayout(int axis, string op)
+    {
+        int ax = Shape.NormalizeAxis(axis, Rank, op);
+        int n = Shape.Dims[ax], inner = 1;
+        for (int i = ax + 1; i < Rank; i++)
+            inner *= Shape.Dims[i];
+        int outer = n * inner == 0 ? 0 : Size / (n * inner);
+        return (outer, n, inner);
+    }
+
+    private static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int outer, int n, int inner, bool log)
+    {
+        if (n == 0)
+            return;
+        if (inner == 1)
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                var row = x.Slice(o * n, n);
+                var dst = y.Slice(o * n, n);
+                float rowMax = TensorPrimitives.Max(row);
+                TensorPrimitives.Subtract(row, rowMax, dst);
+                if (log)
+                {
+                    // NOTE: exp goes to a scratch copy so that dst keeps x − max for the final subtraction.
+                    float[] scratch = System.Buffers.ArrayPool<float>.Shared.Rent(n);
+                    TensorPrimitives.Exp(dst, scratch.AsSpan(0, n));
+                    float lse = MathF.Log(TensorPrimitives.Sum(scratch.AsSpan(0, n)));
+                    System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+                    TensorPrimitives.Subtract(dst, lse, dst);
+                }
+                else
+                {
+                    TensorPrimitives.Exp(dst, dst);
+                    TensorPrimitives.Multiply(dst, 1f / TensorPrimitives.Sum(dst), dst);
+                }
+            }
+            return;
+        }
+        // Strided axis: work on whole [inner] rows, vectorized across the inner dimension.
+        var max = new float[inner];
+        var sum = new float[inner];
+        for (int o = 0; o < outer; o++)
+        {
+            var block = x.Slice(o * n * inner, n * inner);
+            var dstBlock = y.Slice(o * n * inner, n * inner);
+            block[..inner].CopyTo(max);
+            for (int k = 1; k < n; k++)
+                TensorPrimitives.Max(max, block.Slice(k * inner, inner), max);
+            Array.Clear(sum);
+            for (int k = 0; k < n; k++)
+            {
+                var d = dstBlock.Slice(k * inner, inner);
+                TensorPrimitives.Subtract(block.Slice(k * inner, inner), max, d);
+                TensorPrimitives.Exp(d, d);
+                TensorPrimitives.Add(sum, d, sum);
+            }
+            if (log)
+            {
+                TensorPrimitives.Log(sum, sum);
+                TensorPrimitives.Add(sum, max, sum); // log-sum-exp
+                for (int k = 0; k < n; k++)
+                    TensorPrimitives.Subtract(block.Slice(k * inner, inner), sum, dstBlock.Slice(k * inner, inner));
+            }
+            else
+            {
+                for (int k = 0; k < n; k++)
+                    TensorPrimitives.Divide(dstBlock.Slice(k * inner, inner), sum, dstBlock.Slice(k * inner, inner));
+            }
+        }
+    }
+}
