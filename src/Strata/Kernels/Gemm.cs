@@ -231,17 +231,12 @@ internal static unsafe partial class Gemm
             }
             if (Kind == GemmKernelKind.Avx512)
             {
-                int done = 0;
-                if (mr - done >= 8)
-                {
+                // mr < 12 here: 8..11 rows = 8 direct + up to 3 via the tile; 4..7 = 4 direct + up to 3.
+                int done = mr >= 8 ? 8 : mr >= 4 ? 4 : 0;
+                if (done == 8)
                     GemmMicroKernels.Kernel512<GemmMicroKernels.Rows8>(kc, ap, bp, bStride, cp, Ldc, accumulate);
-                    done += 8;
-                }
-                if (mr - done >= 4)
-                {
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap + done, bp, bStride, cp + done * Ldc, Ldc, accumulate);
-                    done += 4;
-                }
+                else if (done == 4)
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap, bp, bStride, cp, Ldc, accumulate);
                 if (done < mr)
                 {
                     GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap + done, bp, bStride, tile, Nr, false);

@@ -1,0 +1,156 @@
+using Strata.Kernels;
+
+namespace Strata.Tests.Kernels;
+
+/// <summary>The SGEMM driver and every micro-kernel against the plain triple loop.</summary>
+[Collection(GemmCollection.Name)]
+public sealed class GemmTests : IDisposable
+{
+    private const float Sentinel = 12345.678f;
+
+    public void Dispose()
+    {
+        Gemm.ForcedKernel = GemmKernelKind.Auto;
+        Gemm.ForcePackB = null;
+    }
+
+    public static TheoryData<string> Kinds()
+    {
+        var data = new TheoryData<string> { nameof(GemmKernelKind.Scalar) };
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            data.Add(nameof(GemmKernelKind.Avx2));
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            data.Add(nameof(GemmKernelKind.Avx512));
+        return data;
+    }
+
+    // (m, n, k): vectors, primes, edges of every register tile, several K blocks, tall and wide.
+    private static readonly (int M, int N, int K)[] Shapes =
+    [
+        (1, 1, 1), (1, 37, 1), (37, 1, 1), (1, 1, 300), (1, 257, 13), (257, 1, 13), (13, 1, 257),
+        (2, 3, 5), (7, 11, 13), (12, 32, 8), (13, 33, 7), (11, 31, 9), (24, 64, 16), (25, 65, 17),
+        (6, 16, 3), (5, 15, 4), (97, 89, 83), (4, 4, 600), (31, 47, 517), (301, 5, 3), (3, 301, 5),
+        (128, 96, 260), (293, 67, 41), (0, 5, 3), (5, 0, 3), (5, 3, 0),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Matches_reference_for_every_transpose_and_shape(string kind)
+    {
+        Gemm.ForcedKernel = Enum.Parse<GemmKernelKind>(kind);
+        ulong seed = 1;
+        foreach (var (m, n, k) in Shapes)
+        {
+            foreach (bool ta in new[] { false, true })
+            {
+                foreach (bool tb in new[] { false, true })
+                    Check(ta, tb, m, n, k, alpha: 1, beta: 0, pad: 0, seed++);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Honours_alpha_beta_and_leading_dimensions(string kind)
+    {
+        Gemm.ForcedKernel = Enum.Parse<GemmKernelKind>(kind);
+        ulong seed = 100;
+        foreach (var (alpha, beta) in new[] { (1f, 1f), (0.5f, -2f), (-1.5f, 0.25f), (2f, 0f), (0f, 0.5f) })
+        {
+            foreach (bool ta in new[] { false, true })
+            {
+                foreach (bool tb in new[] { false, true })
+                {
+                    Check(ta, tb, 29, 45, 37, alpha, beta, pad: 3, seed++);
+                    Check(ta, tb, 12, 32, 300, alpha, beta, pad: 1, seed++);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Packed_and_in_place_B_agree_with_reference(bool packB)
+    {
+        Gemm.ForcePackB = packB;
+        Check(false, false, 50, 70, 300, 1, 0, 0, 7);
+        Check(false, false, 12, 33, 5, 1, 1, 2, 8);
+    }
+
+    [Fact]
+    public void Beta_zero_ignores_nan_in_c()
+    {
+        var a = TestData.Random(6, 1);
+        var b = TestData.Random(6, 2);
+        var c = new float[4];
+        Array.Fill(c, float.NaN);
+        Gemm.Sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2);
+        Assert.All(c, v => Assert.False(float.IsNaN(v)));
+    }
+
+    [Fact]
+    public void Result_is_bit_identical_for_one_and_two_threads()
+    {
+        var (m, n, k) = (200, 300, 700);
+        var a = TestData.Random(m * k, 3);
+        var b = TestData.Random(k * n, 4);
+        var c1 = new float[m * n];
+        var c2 = new float[m * n];
+        Gemm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n, maxThreads: 1);
+        Gemm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n, maxThreads: 2);
+        Assert.Equal(c1, c2);
+        Gemm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n, maxThreads: 2);
+        Assert.Equal(c1, c2);
+    }
+
+    [Fact]
+    public void Rejects_operands_that_are_too_short()
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Sgemm(false, false, 4, 4, 4, 1, new float[15], 4, new float[16], 4, 0, new float[16], 4));
+        Assert.Contains("A is 4×4", ex.Message);
+        Assert.Contains("got 15", ex.Message);
+        Assert.Throws<ArgumentException>(() =>
+            Gemm.Sgemm(false, false, 4, 4, 4, 1, new float[16], 3, new float[16], 4, 0, new float[16], 4));
+    }
+
+    private static void Check(bool ta, bool tb, int m, int n, int k, float alpha, float beta, int pad, ulong seed)
+    {
+        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        var a = TestData.Random(Math.Max(0, aRows * lda), seed);
+        var b = TestData.Random(Math.Max(0, bRows * ldb), seed + 1000);
+        var c0 = TestData.Random(m * ldc, seed + 2000);
+        var expected = (float[])c0.Clone();
+        GemmReference.Sgemm(ta, tb, m, n, k, alpha, a, Math.Max(1, lda), b, Math.Max(1, ldb), beta, expected, Math.Max(1, ldc));
+
+        // Sentinels after the output catch overruns.
+        var actual = new float[c0.Length + 37];
+        c0.CopyTo(actual, 0);
+        actual.AsSpan(c0.Length).Fill(Sentinel);
+        Gemm.Sgemm(ta, tb, m, n, k, alpha, a, Math.Max(1, lda), b, Math.Max(1, ldb), beta, actual, Math.Max(1, ldc));
+
+        for (int i = c0.Length; i < actual.Length; i++)
+            Assert.Equal(Sentinel, actual[i]);
+        float tol = 1e-5f * (k + 4) * (Math.Abs(alpha) + Math.Abs(beta) + 1);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < ldc; j++)
+            {
+                int ix = i * ldc + j;
+                // Padding columns of C beyond n must be untouched.
+                float want = j < n ? expected[ix] : c0[ix];
+                if (Math.Abs(actual[ix] - want) > tol)
+                    Assert.Fail($"{Gemm.SelectedKernel} ta={ta} tb={tb} m={m} n={n} k={k} alpha={alpha} beta={beta}: C[{i},{j}] = {actual[ix]}, expected {want}");
+            }
+        }
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GemmCollection
+{
+    // Tests that switch the process-wide GEMM kernel must not run beside other tests.
+    public const string Name = "gemm-global-settings";
+}
