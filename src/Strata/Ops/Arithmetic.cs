@@ -114,6 +114,21 @@ public sealed partial class Tensor
         return r;
     }
 
+    /// <summary>this + other (see <see cref="Add(Tensor, Tensor)"/>).</summary>
+    public Tensor Add(Tensor other) => Add(this, other);
+
+    /// <summary>this − other.</summary>
+    public Tensor Sub(Tensor other) => Sub(this, other);
+
+    /// <summary>this · other (elementwise).</summary>
+    public Tensor Mul(Tensor other) => Mul(this, other);
+
+    /// <summary>this / other (elementwise).</summary>
+    public Tensor Div(Tensor other) => Div(this, other);
+
+    /// <summary>Matrix product with another tensor (see <see cref="MatMul(Tensor, Tensor, bool, bool)"/>).</summary>
+    public Tensor MatMul(Tensor other) => MatMul(this, other);
+
     public static Tensor operator +(Tensor a, Tensor b) => Add(a, b);
     public static Tensor operator -(Tensor a, Tensor b) => Sub(a, b);
     public static Tensor operator *(Tensor a, Tensor b) => Mul(a, b);

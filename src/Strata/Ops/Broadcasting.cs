@@ -17,15 +17,15 @@ internal static class Broadcasting
             TOp.Apply(a, b, dst);
             return;
         }
-        if (bShape.Size == 1)
+        // NOTE: with a one-element operand the other has as many elements as the output (only ranks differ).
+        if (bShape.Size == 1 && a.Length == dst.Length)
         {
-            // NOTE: a one-element operand must still broadcast the output to the larger rank; the shape was computed by the caller.
-            TOp.Apply(a.Length == dst.Length ? a : Expand(a, aShape, outShape), b[0], dst);
+            TOp.Apply(a, b[0], dst);
             return;
         }
-        if (aShape.Size == 1)
+        if (aShape.Size == 1 && b.Length == dst.Length)
         {
-            TOp.Apply(a[0], b.Length == dst.Length ? b : Expand(b, bShape, outShape), dst);
+            TOp.Apply(a[0], b, dst);
             return;
         }
 
@@ -67,8 +67,17 @@ internal static class Broadcasting
     public static float[] Expand(ReadOnlySpan<float> src, Shape srcShape, Shape outShape)
     {
         var result = GC.AllocateUninitializedArray<float>(outShape.Size);
-        Apply<AddOp>(outShape, src, srcShape, [0f], Shape.Scalar, result);
+        // The second operand only supplies the output's layout: FirstOp never reads it.
+        Apply<FirstOp>(outShape, src, srcShape, result, outShape, result);
         return result;
+    }
+
+    /// <summary>d = x (broadcast); y is ignored.</summary>
+    private struct FirstOp : IBinaryOp
+    {
+        public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => x.CopyTo(d);
+        public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => x.CopyTo(d);
+        public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => d.Fill(x);
     }
 
     /// <summary>Output dims with each operand's strides (0 on broadcast axes), adjacent mergeable axes merged.</summary>
