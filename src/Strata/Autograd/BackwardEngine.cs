@@ -25,6 +25,9 @@ internal static class BackwardEngine
         var order = TopologicalOrder(root);
         using (GradMode.Disable())
         {
+            // Intermediate gradients belong to one pass: a retained graph must not add this pass onto the last.
+            foreach (var t in order)
+                t.Grad = null;
             root.AccumulateGrad(seed);
             for (int i = order.Count - 1; i >= 0; i--)
             {

@@ -71,7 +71,10 @@ public sealed partial class Tensor
     /// <summary>True for tensors that no differentiable op produced (inputs, parameters, constants).</summary>
     public bool IsLeaf => Node is null;
 
-    /// <summary>Keeps the gradient of this intermediate tensor after <see cref="Backward"/> (leaves always keep theirs).</summary>
+    /// <summary>
+    /// Keeps the gradient of this intermediate tensor after <see cref="Backward"/>: the gradient of the latest
+    /// pass (leaves instead accumulate over passes until <see cref="ZeroGrad"/>).
+    /// </summary>
     public Tensor RetainGrad()
     {
         KeepsGrad = true;
