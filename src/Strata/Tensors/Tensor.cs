@@ -40,6 +40,12 @@ public sealed partial class Tensor
     /// <summary>The elements, writable: for kernels, optimizers and loaders, never for tensors inside a graph.</summary>
     internal Span<float> Data => _data.AsSpan(0, Shape.Size);
 
+    /// <summary>
+    /// The elements, writable in place: for optimizer updates and data loading. Writing into a tensor
+    /// that a recorded graph still uses changes what its backward pass computes.
+    /// </summary>
+    public Span<float> AsWritableSpan() => Data;
+
     /// <summary>The underlying array (its length may exceed <see cref="Size"/>).</summary>
     internal float[] Buffer => _data;
 

@@ -1,0 +1,17 @@
+namespace Strata.Tests;
+
+internal static class RepoPaths
+{
+    /// <summary>The repository root (the folder holding Strata.slnx), found upwards from the test binaries.</summary>
+    public static string Root { get; } = FindRoot();
+
+    public static string Mnist => Path.Combine(Root, "data", "mnist");
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Strata.slnx")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException($"Strata.slnx not found above {AppContext.BaseDirectory}");
+    }
+}
