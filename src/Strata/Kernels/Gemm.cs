@@ -24,7 +24,9 @@ internal enum GemmKernelKind
 /// </summary>
 internal static unsafe partial class Gemm
 {
-    private const int Kc = 256;
+    // Measured on Zen 5 (docs/PERFORMANCE.md): 320 beats 256 at 2048² (0.97 vs 0.90 of OpenBLAS) and ties elsewhere.
+    private const int Kc = 320;
+    private const int PackBMinRows = 512;
     private const int McPanels = 24;
     private const int Nc = 4096;
     // Below this many multiply-adds a second thread costs more than it saves.
@@ -32,6 +34,9 @@ internal static unsafe partial class Gemm
 
     /// <summary>Overrides the micro-kernel choice (tests use it to run every path).</summary>
     internal static GemmKernelKind ForcedKernel { get; set; } = GemmKernelKind.Auto;
+
+    /// <summary>Overrides whether a transposed A is read in place (null: whenever possible).</summary>
+    internal static bool? ForceDirectA { get; set; }
 
     /// <summary>Overrides whether B is packed (null: decided per call).</summary>
     internal static bool? ForcePackB { get; set; }
@@ -66,7 +71,12 @@ internal static unsafe partial class Gemm
             GemmKernelKind.Avx2 => (GemmMicroKernels.Mr256, GemmMicroKernels.Nr256),
             _ => (GemmMicroKernels.MrScalar, GemmMicroKernels.NrScalar),
         };
-        bool packB = ForcePackB ?? transB;
+        // Packing B costs one pass over it; it pays off when many row panels reuse it (tall C), and a
+        // transposed B has to be packed anyway. Measured: in place wins at m ≤ 128, packing at m ≥ 784.
+        bool packB = ForcePackB ?? (transB || m >= PackBMinRows);
+        // A transposed in memory (k×m) already holds MR consecutive values of op(A) per step: the
+        // micro-kernel can read its full panels in place (alpha must then be 1: packing applies it).
+        bool directA = transA && alpha == 1 && (ForceDirectA ?? true);
         if (!packB && transB)
             packB = true; // a transposed B has no contiguous rows to read in place
 
@@ -82,7 +92,7 @@ internal static unsafe partial class Gemm
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
                 A = pa, Lda = lda, B = pb, Ldb = ldb, C = pc, Ldc = ldc,
-                Kind = kind, Mr = mr, Nr = nr, PackB = packB,
+                Kind = kind, Mr = mr, Nr = nr, PackB = packB, DirectA = directA,
             };
             // Split C into fixed strips along its longer side, in whole panels.
             bool byColumns = n >= m;
@@ -143,7 +153,7 @@ internal static unsafe partial class Gemm
     /// <summary>One GEMM call's operands, shared by the threads (each writes only its own strip of C).</summary>
     private struct Job
     {
-        public bool TransA, TransB, PackB;
+        public bool TransA, TransB, PackB, DirectA;
         public int M, N, K, Lda, Ldb, Ldc, Mr, Nr;
         public float Alpha, Beta;
         public float* A, B, C;
@@ -179,7 +189,7 @@ internal static unsafe partial class Gemm
                     for (int ic = i0; ic < i1; ic += mc)
                     {
                         int mcCur = Math.Min(mc, i1 - ic);
-                        PackPanelsA(ic, mcCur, pc, kc, packA);
+                        PackPanelsA(ic, mcCur, pc, kc, packA, edgesOnly: DirectA);
                         for (int jr = 0; jr < nc; jr += Nr)
                         {
                             int nr = Math.Min(Nr, nc - jr);
@@ -206,12 +216,18 @@ internal static unsafe partial class Gemm
                             {
                                 int mr = Math.Min(Mr, mcCur - ir);
                                 float* ap = packA + (long)ir * kc;
+                                nint aStride = Mr;
+                                if (DirectA && mr == Mr)
+                                {
+                                    ap = A + (long)pc * Lda + ic + ir;
+                                    aStride = Lda;
+                                }
                                 float* cp = C + (long)(ic + ir) * Ldc + jc + jr;
                                 if (nr == Nr)
-                                    RunTile(kc, ap, bp, bStride, cp, mr, accumulate, tile);
+                                    RunTile(kc, ap, aStride, bp, bStride, cp, mr, accumulate, tile);
                                 else
                                 {
-                                    RunKernel(kc, ap, bp, bStride, tile, Nr, false);
+                                    RunKernel(kc, ap, aStride, bp, bStride, tile, Nr, false);
                                     MergeTile(tile, cp, mr, nr, accumulate);
                                 }
                             }
@@ -222,11 +238,11 @@ internal static unsafe partial class Gemm
         }
 
         /// <summary>Runs an mr×NR tile straight into C, with the narrower AVX-512 kernels for 8 and 4 rows.</summary>
-        private readonly void RunTile(int kc, float* ap, float* bp, nint bStride, float* cp, int mr, bool accumulate, float* tile)
+        private readonly void RunTile(int kc, float* ap, nint aStride, float* bp, nint bStride, float* cp, int mr, bool accumulate, float* tile)
         {
             if (mr == Mr)
             {
-                RunKernel(kc, ap, bp, bStride, cp, Ldc, accumulate);
+                RunKernel(kc, ap, aStride, bp, bStride, cp, Ldc, accumulate);
                 return;
             }
             if (Kind == GemmKernelKind.Avx512)
@@ -234,17 +250,17 @@ internal static unsafe partial class Gemm
                 // mr < 12 here: 8..11 rows = 8 direct + up to 3 via the tile; 4..7 = 4 direct + up to 3.
                 int done = mr >= 8 ? 8 : mr >= 4 ? 4 : 0;
                 if (done == 8)
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows8>(kc, ap, bp, bStride, cp, Ldc, accumulate);
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows8>(kc, ap, aStride, bp, bStride, cp, Ldc, accumulate);
                 else if (done == 4)
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap, bp, bStride, cp, Ldc, accumulate);
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap, aStride, bp, bStride, cp, Ldc, accumulate);
                 if (done < mr)
                 {
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap + done, bp, bStride, tile, Nr, false);
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap + done, aStride, bp, bStride, tile, Nr, false);
                     MergeTile(tile, cp + done * Ldc, mr - done, Nr, accumulate);
                 }
                 return;
             }
-            RunKernel(kc, ap, bp, bStride, tile, Nr, false);
+            RunKernel(kc, ap, aStride, bp, bStride, tile, Nr, false);
             MergeTile(tile, cp, mr, Nr, accumulate);
         }
 
@@ -261,29 +277,31 @@ internal static unsafe partial class Gemm
             }
         }
 
-        private readonly void RunKernel(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+        private readonly void RunKernel(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
         {
             switch (Kind)
             {
                 case GemmKernelKind.Avx512:
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows12>(kc, a, b, bStride, c, ldc, accumulate);
+                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows12>(kc, a, aStride, b, bStride, c, ldc, accumulate);
                     break;
                 case GemmKernelKind.Avx2:
-                    GemmMicroKernels.Kernel256(kc, a, b, bStride, c, ldc, accumulate);
+                    GemmMicroKernels.Kernel256(kc, a, aStride, b, bStride, c, ldc, accumulate);
                     break;
                 default:
-                    GemmMicroKernels.KernelScalar(kc, a, b, bStride, c, ldc, accumulate);
+                    GemmMicroKernels.KernelScalar(kc, a, aStride, b, bStride, c, ldc, accumulate);
                     break;
             }
         }
 
-        /// <summary>Packs op(A)[ic.., pc..] into MR-row panels, k-major, scaled by alpha, zero-padded.</summary>
+        /// <summary>Packs op(A)[ic.., pc..] into MR-row panels, k-major, scaled by alpha, zero-padded (only the partial panel when edgesOnly).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void PackPanelsA(int ic, int mc, int pc, int kc, float* dst)
+        private readonly void PackPanelsA(int ic, int mc, int pc, int kc, float* dst, bool edgesOnly)
         {
             for (int ir = 0; ir < mc; ir += Mr)
             {
                 int mr = Math.Min(Mr, mc - ir);
+                if (edgesOnly && mr == Mr)
+                    continue; // read in place by the micro-kernel
                 float* panel = dst + (long)ir * kc;
                 if (TransA)
                 {

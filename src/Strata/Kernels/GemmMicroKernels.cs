@@ -5,8 +5,8 @@ namespace Strata.Kernels;
 
 /// <summary>
 /// The register-blocked inner kernels of <see cref="Gemm"/>: C[MR×NR] (+)= Apanel·Bpanel over kc steps.
-/// A is packed k-major (MR values per step); B is either packed (stride NR) or read in place
-/// (stride ldb). The accumulators stay in registers for the whole kc loop.
+/// A is packed k-major (MR values per step) or, when transposed in memory, read in place (stride lda);
+/// B is either packed (stride NR) or read in place (stride ldb). The accumulators stay in registers for the whole kc loop.
 /// </summary>
 internal static unsafe class GemmMicroKernels
 {
@@ -25,10 +25,10 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>
     /// C[R×32] (+)= A·B over kc steps, R = TRows.Value ≤ 12 (rows beyond R are compiled away).
-    /// A is packed with stride <see cref="Mr512"/> per step; B has stride bStride per step.
+    /// A advances aStride per step (MR when packed, lda when read in place); B advances bStride.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel512<TRows>(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+    public static void Kernel512<TRows>(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
         where TRows : struct, IRows
     {
         Vector512<float> c00 = default, c01 = default;
@@ -60,7 +60,7 @@ internal static unsafe class GemmMicroKernels
             if (TRows.Value > 9) { av = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(av, b0, c90); c91 = Vector512.FusedMultiplyAdd(av, b1, c91); }
             if (TRows.Value > 10) { av = Vector512.Create(a[10]); c100 = Vector512.FusedMultiplyAdd(av, b0, c100); c101 = Vector512.FusedMultiplyAdd(av, b1, c101); }
             if (TRows.Value > 11) { av = Vector512.Create(a[11]); c110 = Vector512.FusedMultiplyAdd(av, b0, c110); c111 = Vector512.FusedMultiplyAdd(av, b1, c111); }
-            a += Mr512;
+            a += aStride;
             b += bStride;
         }
         Store512(c + 0 * ldc, c00, c01, accumulate);
@@ -90,7 +90,7 @@ internal static unsafe class GemmMicroKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel256(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+    public static void Kernel256(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -106,7 +106,7 @@ internal static unsafe class GemmMicroKernels
             av = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(av, b0, c30); c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
             av = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(av, b0, c40); c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
             av = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(av, b0, c50); c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
-            a += Mr256;
+            a += aStride;
             b += bStride;
         }
         Store256(c, c00, c01, accumulate); c += ldc;
@@ -129,7 +129,7 @@ internal static unsafe class GemmMicroKernels
         v1.Store(c + 8);
     }
 
-    public static void KernelScalar(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool accumulate)
+    public static void KernelScalar(int kc, float* a, nint aStride, float* b, nint bStride, float* c, nint ldc, bool accumulate)
     {
         float* acc = stackalloc float[MrScalar * NrScalar];
         new Span<float>(acc, MrScalar * NrScalar).Clear();
@@ -141,7 +141,7 @@ internal static unsafe class GemmMicroKernels
                 for (int j = 0; j < NrScalar; j++)
                     acc[i * NrScalar + j] = MathF.FusedMultiplyAdd(av, b[j], acc[i * NrScalar + j]);
             }
-            a += MrScalar;
+            a += aStride;
             b += bStride;
         }
         for (int i = 0; i < MrScalar; i++)
