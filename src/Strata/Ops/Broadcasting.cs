@@ -29,11 +29,22 @@ internal static class Broadcasting
             return;
         }
 
-        var (dims, sa, sb) = Coalesce(outShape, aShape, bShape);
-        int rank = dims.Length;
+        int maxRank = outShape.Rank;
+        Span<int> dims = maxRank <= 16 ? stackalloc int[maxRank] : new int[maxRank];
+        Span<int> sa = maxRank <= 16 ? stackalloc int[maxRank] : new int[maxRank];
+        Span<int> sb = maxRank <= 16 ? stackalloc int[maxRank] : new int[maxRank];
+        int rank = Coalesce(outShape, aShape, bShape, dims, sa, sb);
         int inner = dims[rank - 1];
         int innerA = sa[rank - 1], innerB = sb[rank - 1];
-        Span<int> counter = stackalloc int[rank];
+        if (rank == 2 && innerA != 0 && innerB != 0)
+        {
+            // The common case (a bias or a per-row scale over a batch): a plain loop over rows.
+            int rows = dims[0], stepA = sa[0], stepB = sb[0];
+            for (int r = 0, oa = 0, ob = 0; r < rows; r++, oa += stepA, ob += stepB)
+                TOp.Apply(a.Slice(oa, inner), b.Slice(ob, inner), dst.Slice(r * inner, inner));
+            return;
+        }
+        Span<int> counter = rank <= 16 ? stackalloc int[rank] : new int[rank];
         int offA = 0, offB = 0;
         for (int o = 0; o < dst.Length; o += inner)
         {
@@ -80,46 +91,52 @@ internal static class Broadcasting
         public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => d.Fill(x);
     }
 
-    /// <summary>Output dims with each operand's strides (0 on broadcast axes), adjacent mergeable axes merged.</summary>
-    private static (int[] Dims, int[] Sa, int[] Sb) Coalesce(Shape outShape, Shape aShape, Shape bShape)
+    /// <summary>
+    /// Writes the output dims with each operand's strides (0 on broadcast axes), size-1 axes dropped and
+    /// adjacent mergeable axes merged; returns the merged rank (at least 1).
+    /// </summary>
+    private static int Coalesce(Shape outShape, Shape aShape, Shape bShape, Span<int> dims, Span<int> sa, Span<int> sb)
     {
-        int rank = outShape.Rank;
-        var dims = outShape.ToArray();
-        var sa = AlignedStrides(aShape, outShape);
-        var sb = AlignedStrides(bShape, outShape);
-        var rd = new List<int>(rank);
-        var ra = new List<int>(rank);
-        var rb = new List<int>(rank);
+        int rank = outShape.Rank, count = 0;
+        int offA = rank - aShape.Rank, offB = rank - bShape.Rank;
+        // Row-major strides of each operand, built from the innermost axis out.
+        Span<int> strideA = rank <= 16 ? stackalloc int[rank] : new int[rank];
+        Span<int> strideB = rank <= 16 ? stackalloc int[rank] : new int[rank];
+        int accA = 1, accB = 1;
+        for (int i = rank - 1; i >= 0; i--)
+        {
+            int da = i >= offA ? aShape.Dims[i - offA] : 1;
+            int db = i >= offB ? bShape.Dims[i - offB] : 1;
+            strideA[i] = da == 1 ? 0 : accA;
+            strideB[i] = db == 1 ? 0 : accB;
+            accA *= da;
+            accB *= db;
+        }
         for (int i = 0; i < rank; i++)
         {
-            if (dims[i] == 1)
+            int d = outShape.Dims[i];
+            if (d == 1)
                 continue; // size-1 axes contribute nothing
-            int last = rd.Count - 1;
-            if (last >= 0 && ra[last] == sa[i] * dims[i] && rb[last] == sb[i] * dims[i])
+            if (count > 0 && sa[count - 1] == strideA[i] * d && sb[count - 1] == strideB[i] * d)
             {
-                rd[last] *= dims[i];
-                ra[last] = sa[i];
-                rb[last] = sb[i];
+                dims[count - 1] *= d;
+                sa[count - 1] = strideA[i];
+                sb[count - 1] = strideB[i];
             }
             else
             {
-                rd.Add(dims[i]);
-                ra.Add(sa[i]);
-                rb.Add(sb[i]);
+                dims[count] = d;
+                sa[count] = strideA[i];
+                sb[count] = strideB[i];
+                count++;
             }
         }
-        if (rd.Count == 0)
-            return ([1], [0], [0]);
-        return (rd.ToArray(), ra.ToArray(), rb.ToArray());
-    }
-
-    private static int[] AlignedStrides(Shape s, Shape outShape)
-    {
-        int rank = outShape.Rank, offset = rank - s.Rank;
-        var own = s.Strides();
-        var strides = new int[rank];
-        for (int i = 0; i < s.Rank; i++)
-            strides[i + offset] = s.Dims[i] == 1 ? 0 : own[i];
-        return strides;
+        if (count == 0)
+        {
+            dims[0] = 1;
+            sa[0] = sb[0] = 0;
+            return 1;
+        }
+        return count;
     }
 }

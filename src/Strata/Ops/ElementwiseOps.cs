@@ -16,68 +16,92 @@ internal interface IBinaryOp
 
 internal struct AddOp : IBinaryOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Add(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Add(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Add(y, x, d);
 }
 
 internal struct SubOp : IBinaryOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Subtract(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Subtract(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Subtract(x, y, d);
 }
 
 internal struct MulOp : IBinaryOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Multiply(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Multiply(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Multiply(y, x, d);
 }
 
 internal struct DivOp : IBinaryOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Divide(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Divide(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Divide(x, y, d);
 }
 
 internal struct MinOp : IBinaryOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Min(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Min(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Min(y, x, d);
 }
 
 internal struct MaxOp : IBinaryOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Max(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Max(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Max(y, x, d);
 }
 
 internal struct PowOp : IBinaryOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Pow(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => TensorPrimitives.Pow(x, y, d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d) => TensorPrimitives.Pow(x, y, d);
 }
 
 /// <summary>Comparisons give 1 where the relation holds, else 0.</summary>
 internal struct CompareOp<TRel> : IBinaryOp where TRel : struct, IRelation
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d)
     {
         for (int i = 0; i < d.Length; i++)
             d[i] = TRel.Holds(x[i], y[i]) ? 1f : 0f;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d)
     {
         for (int i = 0; i < d.Length; i++)
             d[i] = TRel.Holds(x[i], y) ? 1f : 0f;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d)
     {
         for (int i = 0; i < d.Length; i++)

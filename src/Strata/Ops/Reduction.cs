@@ -14,19 +14,22 @@ internal static class Reduction
     public static void Run(ReduceKind kind, ReadOnlySpan<float> src, Shape shape, bool[] reduced, Span<float> dst)
     {
         // Merge axes into (dim, isReduced) groups, dropping size-1 axes.
-        var dims = new List<int>();
-        var red = new List<bool>();
+        int maxRank = Math.Max(1, shape.Rank);
+        Span<int> dims = maxRank <= 16 ? stackalloc int[maxRank] : new int[maxRank];
+        Span<bool> red = maxRank <= 16 ? stackalloc bool[maxRank] : new bool[maxRank];
+        int rank = 0;
         for (int i = 0; i < shape.Rank; i++)
         {
             int d = shape.Dims[i];
             if (d == 1)
                 continue;
-            if (red.Count > 0 && red[^1] == reduced[i])
-                dims[^1] *= d;
+            if (rank > 0 && red[rank - 1] == reduced[i])
+                dims[rank - 1] *= d;
             else
             {
-                dims.Add(d);
-                red.Add(reduced[i]);
+                dims[rank] = d;
+                red[rank] = reduced[i];
+                rank++;
             }
         }
         if (src.Length == 0)
@@ -36,21 +39,27 @@ internal static class Reduction
             dst.Clear();
             return;
         }
-        if (dims.Count == 0)
+        if (rank == 0)
         {
             src[..1].CopyTo(dst);
             return;
         }
 
-        int rank = dims.Count;
-        // Source strides of the merged dims; output strides of kept dims (0 for reduced ones).
-        var srcStride = new int[rank];
-        var dstStride = new int[rank];
-        int s = 1, o = 1;
+        if (rank == 2 && red[0] && !red[1] && kind == ReduceKind.Sum)
+        {
+            // Sum over a leading (batch) axis, e.g. a bias gradient: accumulate whole rows.
+            int cols = dims[1];
+            src[..cols].CopyTo(dst);
+            for (int r = 1; r < dims[0]; r++)
+                TensorPrimitives.Add(dst, src.Slice(r * cols, cols), dst);
+            return;
+        }
+
+        // Output strides of kept dims (0 for reduced ones).
+        Span<int> dstStride = rank <= 16 ? stackalloc int[rank] : new int[rank];
+        int o = 1;
         for (int i = rank - 1; i >= 0; i--)
         {
-            srcStride[i] = s;
-            s *= dims[i];
             dstStride[i] = red[i] ? 0 : o;
             if (!red[i])
                 o *= dims[i];
@@ -60,7 +69,7 @@ internal static class Reduction
         bool innerReduced = red[rank - 1];
         Span<bool> touched = dst.Length <= 4096 ? stackalloc bool[dst.Length] : new bool[dst.Length];
         touched.Clear();
-        Span<int> counter = stackalloc int[rank];
+        Span<int> counter = rank <= 16 ? stackalloc int[rank] : new int[rank];
         int dOff = 0;
         for (int sOff = 0; sOff < src.Length; sOff += inner)
         {
