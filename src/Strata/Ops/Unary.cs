@@ -90,71 +90,41 @@ public sealed partial class Tensor
     }
 
     /// <summary>max(x, 0). ∂/∂x = 1 where x &gt; 0, else 0 (0 at x = 0).</summary>
-    public Tensor Relu()
-    {
-        var x = this;
-        var r = Empty(Shape);
-        TensorPrimitives.Max(Span, 0f, r.Data);
-        if (NeedsGrad(x))
-        {
-            r.Record("relu", g =>
-            {
-                var d = Empty(x.Shape);
-                ActivationKernels.ReluBackward(x.Span, g.Span, d.Data);
-                x.Flow(d, true);
-            }, x);
-        }
-        return r;
-    }
+    public Tensor Relu() => Pointwise("relu", static (x, d) => TensorPrimitives.Max(x, 0f, d),
+        ActivationKernels.ReluBackward, BackwardFrom.Input);
 
     /// <summary>x where x &gt; 0, else alpha·x (Keras' default alpha is 0.3; PyTorch's is 0.01).</summary>
-    public Tensor LeakyRelu(float alpha = 0.01f)
-    {
-        var x = this;
-        var r = Empty(Shape);
-        ActivationKernels.LeakyRelu(Span, alpha, r.Data);
-        if (NeedsGrad(x))
-        {
-            r.Record("leaky_relu", g =>
-            {
-                var d = Empty(x.Shape);
-                ActivationKernels.LeakyReluBackward(x.Span, g.Span, alpha, d.Data);
-                x.Flow(d, true);
-            }, x);
-        }
-        return r;
-    }
+    public Tensor LeakyRelu(float alpha = 0.01f) => Pointwise("leaky_relu", (x, d) => ActivationKernels.LeakyRelu(x, alpha, d),
+        (x, g, d) => ActivationKernels.LeakyReluBackward(x, g, alpha, d), BackwardFrom.Input);
 
     /// <summary>1/(1+e^−x), saturating without overflow. ∂/∂x = y(1−y).</summary>
-    public Tensor Sigmoid()
-    {
-        var x = this;
-        var r = Empty(Shape);
-        TensorPrimitives.Sigmoid(Span, r.Data);
-        if (NeedsGrad(x))
-        {
-            r.Record("sigmoid", g =>
-            {
-                var d = Empty(x.Shape);
-                ActivationKernels.SigmoidBackward(r.Span, g.Span, d.Data);
-                x.Flow(d, true);
-            }, x);
-        }
-        return r;
-    }
+    public Tensor Sigmoid() => Pointwise("sigmoid", TensorPrimitives.Sigmoid, ActivationKernels.SigmoidBackward, BackwardFrom.Output);
 
     /// <summary>tanh x. ∂/∂x = 1 − y².</summary>
-    public Tensor Tanh()
+    public Tensor Tanh() => Pointwise("tanh", TensorPrimitives.Tanh, ActivationKernels.TanhBackward, BackwardFrom.Output);
+
+    private delegate void SpanMap(ReadOnlySpan<float> x, Span<float> d);
+
+    private delegate void SpanBackward(ReadOnlySpan<float> saved, ReadOnlySpan<float> g, Span<float> d);
+
+    /// <summary>Which tensor a pointwise backward kernel reads besides g.</summary>
+    private enum BackwardFrom { Input, Output }
+
+    /// <summary>
+    /// A pointwise op whose backward is one fused kernel over (saved, g), where saved is the input
+    /// (ReLU-like masks) or the output (sigmoid, tanh: the derivative is cheapest in terms of y).
+    /// </summary>
+    private Tensor Pointwise(string op, SpanMap forward, SpanBackward backward, BackwardFrom from)
     {
         var x = this;
         var r = Empty(Shape);
-        TensorPrimitives.Tanh(Span, r.Data);
+        forward(Span, r.Data);
         if (NeedsGrad(x))
         {
-            r.Record("tanh", g =>
+            r.Record(op, g =>
             {
                 var d = Empty(x.Shape);
-                ActivationKernels.TanhBackward(r.Span, g.Span, d.Data);
+                backward(from == BackwardFrom.Input ? x.Span : r.Span, g.Span, d.Data);
                 x.Flow(d, true);
             }, x);
         }

@@ -1,0 +1,35 @@
+namespace Strata.Tests;
+
+/// <summary>The README's code runs as written.</summary>
+public sealed class ReadmeTests
+{
+    [Fact]
+    public void The_taste_snippet_runs_and_matches_the_readme()
+    {
+        // The same statements as the README's C# block; the first assertion keeps the two in step.
+        string[] lines =
+        [
+            "var x = Tensor.FromArray([0, 0, 0, 1, 1, 0, 1, 1], 4, 2);",
+            "var w = Tensor.RandomNormal([2, 8], std: 0.5f, seed: 1);",
+            "w.RequiresGrad = true;",
+            "var h = x.MatMul(w).Tanh();",
+            "var loss = h.Square().Mean();",
+            "loss.Backward();",
+            "Console.WriteLine(w.Grad);",
+        ];
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        foreach (string line in lines)
+            Assert.Contains(line, readme);
+
+        var x = Tensor.FromArray([0, 0, 0, 1, 1, 0, 1, 1], 4, 2);
+        var w = Tensor.RandomNormal([2, 8], std: 0.5f, seed: 1);
+        w.RequiresGrad = true;
+        var h = x.MatMul(w).Tanh();
+        var loss = h.Square().Mean();
+        loss.Backward();
+        Assert.Equal([2, 8], w.Grad!.Shape.ToArray());
+        Assert.StartsWith("Tensor [2, 8]", w.Grad.ToString());
+        // Row 0 of x is all zeros and x[1] = (0, 1), x[2] = (1, 0), x[3] = (1, 1): every weight gets a gradient.
+        Assert.All(w.Grad.ToArray(), g => Assert.NotEqual(0f, g));
+    }
+}
