@@ -1,0 +1,77 @@
+namespace Strata.Layers;
+
+/// <summary>The configuration of a <see cref="Dense"/> layer.</summary>
+public sealed record DenseConfig(string Name, int Units, string Activation, bool UseBias, string KernelInitializer,
+    string BiasInitializer, Regularizer? KernelRegularizer, Regularizer? BiasRegularizer) : LayerConfig(Name);
+
+/// <summary>
+/// A fully connected layer: y = activation(x·W + b), W: [in, units], b: [units]. Applies to the last
+/// axis, so [batch, ..., in] → [batch, ..., units].
+/// </summary>
+public sealed class Dense : Layer
+{
+    private Weight? _kernel, _bias;
+
+    /// <param name="units">Output size (≥ 1).</param>
+    /// <param name="activation">The activation (default linear).</param>
+    /// <param name="useBias">Whether to add a bias.</param>
+    /// <param name="kernelInitializer">Default Glorot uniform.</param>
+    /// <param name="biasInitializer">Default zeros.</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="name">Layer name.</param>
+    public Dense(int units, ActivationFunction? activation = null, bool useBias = true, IInitializer? kernelInitializer = null,
+        IInitializer? biasInitializer = null, Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null,
+        string? name = null) : base(name)
+    {
+        if (units < 1)
+            throw new ArgumentOutOfRangeException(nameof(units), $"Dense: units must be at least 1, got {units}");
+        Units = units;
+        Activation = activation ?? ActivationFunction.Linear;
+        UseBias = useBias;
+        KernelInitializer = kernelInitializer ?? Initializers.GlorotUniform;
+        BiasInitializer = biasInitializer ?? Initializers.Zeros;
+        KernelRegularizer = kernelRegularizer;
+        BiasRegularizer = biasRegularizer;
+    }
+
+    public int Units { get; }
+    public ActivationFunction Activation { get; }
+    public bool UseBias { get; }
+    public IInitializer KernelInitializer { get; }
+    public IInitializer BiasInitializer { get; }
+    public Regularizer? KernelRegularizer { get; }
+    public Regularizer? BiasRegularizer { get; }
+
+    /// <summary>W [in, units] (after build).</summary>
+    public Weight Kernel => _kernel ?? throw new InvalidOperationException($"Dense '{Name}' is not built yet");
+
+    /// <summary>b [units], or null without bias.</summary>
+    public Weight? Bias => _bias;
+
+    public override Shape ComputeOutputShape(Shape inputShape) => new([.. inputShape.Dims[..^1], Units]);
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank < 1 || inputShape[-1] < 1)
+            throw new ArgumentException($"Dense '{Name}': expected input with a non-empty last axis, got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    protected override void OnBuild(Shape inputShape)
+    {
+        _kernel = AddWeight("kernel", [inputShape[-1], Units], KernelInitializer, KernelRegularizer);
+        if (UseBias)
+            _bias = AddWeight("bias", [Units], BiasInitializer, BiasRegularizer);
+    }
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        var y = Tensor.MatMul(x, _kernel!.Value);
+        if (_bias is not null)
+            y = y + _bias.Value;
+        return Activation.Apply(y);
+    }
+
+    public override LayerConfig GetConfig() => new DenseConfig(Name, Units, Activation.Name, UseBias, KernelInitializer.Name,
+        BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
+}

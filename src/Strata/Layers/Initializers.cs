@@ -1,0 +1,107 @@
+namespace Strata.Layers;
+
+/// <summary>Creates the initial value of a weight. All draw from the layer's seeded <see cref="Rng"/>.</summary>
+public interface IInitializer
+{
+    /// <summary>The Keras name (for configs and summaries).</summary>
+    string Name { get; }
+
+    /// <summary>A new tensor of the given shape.</summary>
+    Tensor Create(int[] shape, Rng rng);
+}
+
+/// <summary>The Keras initializers: Glorot, He and LeCun (uniform and normal), zeros, ones, random normal / uniform.</summary>
+public static class Initializers
+{
+    public static IInitializer Zeros { get; } = new Constant("zeros", 0);
+    public static IInitializer Ones { get; } = new Constant("ones", 1);
+    /// <summary>U(−l, l), l = √(6 / (fan_in + fan_out)).</summary>
+    public static IInitializer GlorotUniform { get; } = new VarianceScaling("glorot_uniform", 1, FanMode.Average, Normal: false);
+    /// <summary>Truncated normal, σ = √(2 / (fan_in + fan_out)).</summary>
+    public static IInitializer GlorotNormal { get; } = new VarianceScaling("glorot_normal", 1, FanMode.Average, Normal: true);
+    /// <summary>U(−l, l), l = √(6 / fan_in).</summary>
+    public static IInitializer HeUniform { get; } = new VarianceScaling("he_uniform", 2, FanMode.In, Normal: false);
+    /// <summary>Truncated normal, σ = √(2 / fan_in).</summary>
+    public static IInitializer HeNormal { get; } = new VarianceScaling("he_normal", 2, FanMode.In, Normal: true);
+    /// <summary>U(−l, l), l = √(3 / fan_in).</summary>
+    public static IInitializer LecunUniform { get; } = new VarianceScaling("lecun_uniform", 1, FanMode.In, Normal: false);
+    /// <summary>Truncated normal, σ = √(1 / fan_in).</summary>
+    public static IInitializer LecunNormal { get; } = new VarianceScaling("lecun_normal", 1, FanMode.In, Normal: true);
+
+    /// <summary>N(mean, std²).</summary>
+    public static IInitializer RandomNormal(float mean = 0, float std = 0.05f) => new Random("random_normal", mean, std, Normal: true);
+
+    /// <summary>U(low, high).</summary>
+    public static IInitializer RandomUniform(float low = -0.05f, float high = 0.05f) => new Random("random_uniform", low, high, Normal: false);
+
+    /// <summary>Looks an initializer up by its Keras name.</summary>
+    /// <exception cref="ArgumentException">An unknown name.</exception>
+    public static IInitializer Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "zeros" => Zeros,
+        "ones" => Ones,
+        "glorot_uniform" => GlorotUniform,
+        "glorot_normal" => GlorotNormal,
+        "he_uniform" => HeUniform,
+        "he_normal" => HeNormal,
+        "lecun_uniform" => LecunUniform,
+        "lecun_normal" => LecunNormal,
+        "random_normal" => RandomNormal(),
+        "random_uniform" => RandomUniform(),
+        _ => throw new ArgumentException($"Initializer: unknown name '{name}'"),
+    };
+
+    /// <summary>(fan_in, fan_out) of a weight shape: [in, out] for Dense, [kh, kw, in, out] for convolutions.</summary>
+    internal static (int FanIn, int FanOut) Fans(int[] shape)
+    {
+        if (shape.Length == 0)
+            return (1, 1);
+        if (shape.Length == 1)
+            return (shape[0], shape[0]);
+        int receptive = 1;
+        for (int i = 0; i < shape.Length - 2; i++)
+            receptive *= shape[i];
+        return (shape[^2] * receptive, shape[^1] * receptive);
+    }
+
+    private enum FanMode { In, Average }
+
+    private sealed record Constant(string Name, float Value) : IInitializer
+    {
+        public Tensor Create(int[] shape, Rng rng) => Tensor.Full(Value, shape);
+    }
+
+    private sealed record Random(string Name, float A, float B, bool Normal) : IInitializer
+    {
+        public Tensor Create(int[] shape, Rng rng) =>
+            Normal ? Tensor.RandomNormal(shape, rng, A, B) : Tensor.RandomUniform(shape, rng, A, B);
+    }
+
+    private sealed record VarianceScaling(string Name, float Scale, FanMode Mode, bool Normal) : IInitializer
+    {
+        public Tensor Create(int[] shape, Rng rng)
+        {
+            var (fanIn, fanOut) = Fans(shape);
+            float fan = Mode == FanMode.In ? fanIn : (fanIn + fanOut) / 2f;
+            float variance = Scale / Math.Max(1f, fan);
+            if (!Normal)
+            {
+                float limit = MathF.Sqrt(3 * variance);
+                return Tensor.RandomUniform(shape, rng, -limit, limit);
+            }
+            // Truncated at two standard deviations; 0.8796... is the std of a unit normal truncated so.
+            float std = MathF.Sqrt(variance) / 0.87962566f;
+            var t = Tensor.Zeros(shape);
+            var d = t.AsWritableSpan();
+            for (int i = 0; i < d.Length; i++)
+            {
+                float z;
+                do
+                    z = rng.NextNormal();
+                while (MathF.Abs(z) > 2);
+                d[i] = z * std;
+            }
+            return t;
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+
+namespace Strata.Layers;
+
+/// <summary>What every layer's config holds; each layer adds its own record.</summary>
+public abstract record LayerConfig(string Name);
+
+/// <summary>
+/// The base of all layers, in the Keras lifecycle: the constructor takes configuration only;
+/// <see cref="Build"/> creates the weights (through <see cref="AddWeight"/>) once the input shape is
+/// known; <see cref="Call"/> is the math; <see cref="GetConfig"/> describes the layer. Shapes given to
+/// and returned by a layer exclude the batch axis.
+/// </summary>
+public abstract class Layer
+{
+    private static readonly ConcurrentDictionary<string, int> s_nameCounters = new();
+    private readonly List<Weight> _weights = [];
+    private Shape _inputShape;
+
+    /// <param name="name">A name; by default the layer's kind with a counter ("dense", "dense_1", ...).</param>
+    protected Layer(string? name)
+    {
+        Name = name ?? UniqueName(DefaultName(GetType()));
+    }
+
+    /// <summary>The layer's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Whether <see cref="Build"/> has run.</summary>
+    public bool Built { get; private set; }
+
+    /// <summary>The per-sample input shape it was built for.</summary>
+    /// <exception cref="InvalidOperationException">The layer is not built yet.</exception>
+    public Shape InputShape => Built ? _inputShape : throw new InvalidOperationException($"Layer '{Name}' is not built yet");
+
+    /// <summary>The per-sample output shape.</summary>
+    public Shape OutputShape => ComputeOutputShape(InputShape);
+
+    /// <summary>All weights, in creation order.</summary>
+    public IReadOnlyList<Weight> Weights => _weights;
+
+    /// <summary>The weights that training updates.</summary>
+    public IEnumerable<Weight> TrainableWeights => _weights.Where(w => w.Trainable);
+
+    /// <summary>The number of scalars in all weights.</summary>
+    public long ParameterCount => _weights.Sum(w => (long)w.Value.Size);
+
+    /// <summary>The generator for initializers and randomness in training (dropout); set by the model from its seed.</summary>
+    protected internal Rng Rng { get; set; } = new(0);
+
+    /// <summary>Builds the layer (once) for a per-sample input shape, creating its weights.</summary>
+    public void Build(Shape inputShape)
+    {
+        if (Built)
+        {
+            if (inputShape != _inputShape)
+                throw new ArgumentException($"Layer '{Name}': built for input {_inputShape}, cannot rebuild for {inputShape}");
+            return;
+        }
+        ValidateInputShape(inputShape);
+        OnBuild(inputShape);
+        _inputShape = inputShape;
+        Built = true;
+    }
+
+    /// <summary>Runs the layer on a batch [batch, ...inputShape], building it first if needed.</summary>
+    /// <exception cref="ArgumentException">The input does not match the shape the layer was built for.</exception>
+    public Tensor Forward(Tensor x, bool training = false)
+    {
+        if (x.Rank < 1)
+            throw new ArgumentException($"Layer '{Name}': expected a batch of inputs, got a scalar");
+        var sample = new Shape(x.Shape.Dims[1..]);
+        if (!Built)
+            Build(sample);
+        else if (sample != _inputShape)
+            throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
+        return Call(x, training);
+    }
+
+    /// <summary>The output shape (per sample) for an input shape (per sample).</summary>
+    public abstract Shape ComputeOutputShape(Shape inputShape);
+
+    /// <summary>The layer's configuration (what serialization saves).</summary>
+    public abstract LayerConfig GetConfig();
+
+    /// <summary>Checks an input shape before building; throws with the layer's name on a bad one.</summary>
+    protected virtual void ValidateInputShape(Shape inputShape)
+    {
+    }
+
+    /// <summary>Creates the weights for the given per-sample input shape.</summary>
+    protected virtual void OnBuild(Shape inputShape)
+    {
+    }
+
+    /// <summary>The math: a batch in, a batch out. <paramref name="training"/> switches dropout and similar.</summary>
+    protected abstract Tensor Call(Tensor x, bool training);
+
+    /// <summary>Creates a weight named "layer/name" initialized by <paramref name="initializer"/>.</summary>
+    protected Weight AddWeight(string name, int[] shape, IInitializer initializer, Regularizer? regularizer = null, bool trainable = true)
+    {
+        var value = initializer.Create(shape, Rng);
+        var w = new Weight($"{Name}/{name}", value, trainable, regularizer);
+        _weights.Add(w);
+        return w;
+    }
+
+    /// <summary>The sum of this layer's weight penalties (a scalar; 0 when none).</summary>
+    public Tensor RegularizationLoss()
+    {
+        Tensor total = Tensor.Scalar(0);
+        foreach (var w in _weights)
+        {
+            if (w.Regularizer is not null)
+                total = total + w.Regularizer.Penalty(w.Value);
+        }
+        return total;
+    }
+
+    public override string ToString() => $"{GetType().Name} '{Name}'";
+
+    private static string DefaultName(Type t)
+    {
+        // "BatchNormalization" → "batch_normalization", "Conv2D" → "conv2d".
+        var sb = new System.Text.StringBuilder();
+        string n = t.Name;
+        for (int i = 0; i < n.Length; i++)
+        {
+            if (char.IsUpper(n[i]) && i > 0 && char.IsLower(n[i - 1]))
+                sb.Append('_');
+            sb.Append(char.ToLowerInvariant(n[i]));
+        }
+        return sb.ToString();
+    }
+
+    private static string UniqueName(string prefix)
+    {
+        int n = s_nameCounters.AddOrUpdate(prefix, 0, (_, c) => c + 1);
+        return n == 0 ? prefix : $"{prefix}_{n}";
+    }
+}

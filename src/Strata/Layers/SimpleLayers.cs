@@ -1,0 +1,127 @@
+namespace Strata.Layers;
+
+/// <summary>Config of layers whose only setting is their name (Flatten).</summary>
+public sealed record NamedLayerConfig(string Name, string Kind) : LayerConfig(Name);
+
+/// <summary>Config of an <see cref="Activation"/> layer.</summary>
+public sealed record ActivationConfig(string Name, string Activation, float Alpha) : LayerConfig(Name);
+
+/// <summary>Config of a <see cref="Dropout"/> layer.</summary>
+public sealed record DropoutConfig(string Name, float Rate) : LayerConfig(Name);
+
+/// <summary>Config of a <see cref="Reshape"/> or <see cref="Input"/> layer.</summary>
+public sealed record ShapeConfig(string Name, int[] Shape) : LayerConfig(Name);
+
+/// <summary>Applies an activation function: y = f(x), same shape.</summary>
+public sealed class Activation(ActivationFunction function, string? name = null) : Layer(name)
+{
+    public ActivationFunction Function { get; } = function;
+
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    protected override Tensor Call(Tensor x, bool training) => Function.Apply(x);
+
+    public override LayerConfig GetConfig() => new ActivationConfig(Name, Function.Name, Function.Alpha);
+}
+
+/// <summary>Flattens each sample: [batch, d1, d2, ...] → [batch, d1·d2·...].</summary>
+public sealed class Flatten(string? name = null) : Layer(name)
+{
+    public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape.Size);
+
+    protected override Tensor Call(Tensor x, bool training) => x.Reshape(x.Shape[0], -1);
+
+    public override LayerConfig GetConfig() => new NamedLayerConfig(Name, "Flatten");
+}
+
+/// <summary>Reshapes each sample to a target shape (one entry may be −1).</summary>
+public sealed class Reshape : Layer
+{
+    public Reshape(int[] targetShape, string? name = null) : base(name)
+    {
+        if (targetShape.Count(d => d == -1) > 1 || targetShape.Any(d => d == 0 || d < -1))
+            throw new ArgumentException($"Reshape: target shape {Shape.Format(targetShape)} must have positive sizes and at most one -1");
+        TargetShape = (int[])targetShape.Clone();
+    }
+
+    public int[] TargetShape { get; }
+
+    public override Shape ComputeOutputShape(Shape inputShape)
+    {
+        var dims = (int[])TargetShape.Clone();
+        int known = dims.Where(d => d != -1).Aggregate(1, (a, b) => a * b);
+        int infer = Array.IndexOf(dims, -1);
+        if (infer >= 0)
+        {
+            if (inputShape.Size % known != 0)
+                throw new ArgumentException($"Reshape '{Name}': cannot reshape [batch, {string.Join(", ", inputShape.ToArray())}] to [batch, {string.Join(", ", TargetShape)}]");
+            dims[infer] = inputShape.Size / known;
+        }
+        var s = new Shape(dims);
+        if (s.Size != inputShape.Size)
+            throw new ArgumentException($"Reshape '{Name}': cannot reshape [batch, {string.Join(", ", inputShape.ToArray())}] ({inputShape.Size} per sample) to [batch, {string.Join(", ", TargetShape)}] ({s.Size})");
+        return s;
+    }
+
+    protected override void ValidateInputShape(Shape inputShape) => ComputeOutputShape(inputShape);
+
+    protected override Tensor Call(Tensor x, bool training) => x.Reshape([x.Shape[0], .. ComputeOutputShape(InputShape).Dims]);
+
+    public override LayerConfig GetConfig() => new ShapeConfig(Name, TargetShape);
+}
+
+/// <summary>
+/// Inverted dropout: in training, zeroes each element with probability <c>rate</c> and scales the
+/// rest by 1/(1 − rate), so inference is the identity.
+/// </summary>
+public sealed class Dropout : Layer
+{
+    public Dropout(float rate, string? name = null) : base(name)
+    {
+        if (!(rate >= 0 && rate < 1))
+            throw new ArgumentOutOfRangeException(nameof(rate), $"Dropout: rate must be in [0, 1), got {rate}");
+        Rate = rate;
+    }
+
+    public float Rate { get; }
+
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        if (!training || Rate == 0)
+            return x;
+        var mask = Tensor.Zeros(x.Shape.ToArray());
+        var m = mask.AsWritableSpan();
+        float keep = 1f / (1 - Rate);
+        for (int i = 0; i < m.Length; i++)
+            m[i] = Rng.NextFloat() >= Rate ? keep : 0f;
+        return x * mask;
+    }
+
+    public override LayerConfig GetConfig() => new DropoutConfig(Name, Rate);
+}
+
+/// <summary>Declares the per-sample input shape of a model; passes its input through.</summary>
+public sealed class Input : Layer
+{
+    public Input(int[] shape, string? name = null) : base(name)
+    {
+        Shape = new Shape(shape);
+    }
+
+    /// <summary>The per-sample shape.</summary>
+    public Shape Shape { get; }
+
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape != Shape)
+            throw new ArgumentException($"Input '{Name}': expected input with shape [batch, {string.Join(", ", Shape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    protected override Tensor Call(Tensor x, bool training) => x;
+
+    public override LayerConfig GetConfig() => new ShapeConfig(Name, Shape.ToArray());
+}

@@ -1,0 +1,78 @@
+namespace Strata.Losses;
+
+/// <summary>How per-sample losses become the training objective.</summary>
+public enum LossReduction
+{
+    /// <summary>The weighted sum divided by the number of samples (Keras' default).</summary>
+    SumOverBatchSize,
+    /// <summary>The weighted sum.</summary>
+    Sum,
+    /// <summary>No reduction: one loss per sample.</summary>
+    None,
+}
+
+/// <summary>
+/// The base of all losses: subclasses compute one loss per sample (<see cref="PerSample"/>); the
+/// base applies sample weights and the reduction, and validates shapes.
+/// </summary>
+public abstract class Loss
+{
+    protected Loss(string name, LossReduction reduction)
+    {
+        Name = name;
+        Reduction = reduction;
+    }
+
+    /// <summary>The Keras name.</summary>
+    public string Name { get; }
+
+    public LossReduction Reduction { get; }
+
+    /// <summary>The loss of a batch: per-sample losses, weighted, then reduced.</summary>
+    /// <param name="yTrue">Targets.</param>
+    /// <param name="yPred">Predictions [batch, ...].</param>
+    /// <param name="sampleWeight">Optional weights [batch].</param>
+    /// <exception cref="ArgumentException">Shapes that do not fit; the message names the loss and both shapes.</exception>
+    public Tensor Compute(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
+    {
+        if (yPred.Rank < 1)
+            throw new ArgumentException($"{Name}: predictions need a batch axis, got {yPred.Shape}");
+        Validate(yTrue, yPred);
+        var perSample = PerSample(yTrue, yPred);
+        if (sampleWeight is not null)
+        {
+            if (sampleWeight.Rank != 1 || sampleWeight.Shape[0] != yPred.Shape[0])
+                throw new ArgumentException($"{Name}: sample weights must have shape [{yPred.Shape[0]}], got {sampleWeight.Shape}");
+            perSample = perSample * sampleWeight;
+        }
+        return Reduction switch
+        {
+            LossReduction.Sum => perSample.Sum(),
+            LossReduction.SumOverBatchSize => perSample.Sum() * (1f / Math.Max(1, perSample.Size)),
+            _ => perSample,
+        };
+    }
+
+    /// <summary>One loss per sample, shape [batch].</summary>
+    protected abstract Tensor PerSample(Tensor yTrue, Tensor yPred);
+
+    /// <summary>Default: targets and predictions have the same shape.</summary>
+    protected virtual void Validate(Tensor yTrue, Tensor yPred)
+    {
+        if (yTrue.Shape != yPred.Shape)
+            throw new ArgumentException($"{Name}: targets {yTrue.Shape} and predictions {yPred.Shape} must have the same shape");
+    }
+
+    /// <summary>Mean over every axis but the batch axis: [batch, ...] → [batch].</summary>
+    protected static Tensor MeanPerSample(Tensor t) =>
+        t.Rank == 1 ? t : t.Reshape(t.Shape[0], -1).Mean(1);
+
+    /// <summary>Sum over every axis but the batch axis.</summary>
+    protected static Tensor SumPerSample(Tensor t) =>
+        t.Rank == 1 ? t : t.Reshape(t.Shape[0], -1).Sum(1);
+
+    /// <summary>Keras' epsilon for clipping probabilities.</summary>
+    protected const float Epsilon = 1e-7f;
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,109 @@
+namespace Strata.Losses;
+
+/// <summary>Mean squared error: mean((y − ŷ)²) over each sample.</summary>
+public sealed class MeanSquaredError(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("mean_squared_error", reduction)
+{
+    protected override Tensor PerSample(Tensor yTrue, Tensor yPred) => MeanPerSample((yPred - yTrue).Square());
+}
+
+/// <summary>Mean absolute error: mean(|y − ŷ|) over each sample.</summary>
+public sealed class MeanAbsoluteError(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("mean_absolute_error", reduction)
+{
+    protected override Tensor PerSample(Tensor yTrue, Tensor yPred) => MeanPerSample((yPred - yTrue).Abs());
+}
+
+/// <summary>Huber: ½e² where |e| ≤ δ, else δ(|e| − ½δ); mean over each sample.</summary>
+public sealed class Huber : Loss
+{
+    public Huber(float delta = 1f, LossReduction reduction = LossReduction.SumOverBatchSize) : base("huber", reduction)
+    {
+        if (!(delta > 0))
+            throw new ArgumentOutOfRangeException(nameof(delta), $"huber: delta must be positive, got {delta}");
+        Delta = delta;
+    }
+
+    public float Delta { get; }
+
+    protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
+    {
+        var abs = (yPred - yTrue).Abs();
+        // With q = min(|e|, δ): ½q² + δ(|e| − q) is both branches in one expression.
+        var q = Tensor.Minimum(abs, Delta);
+        return MeanPerSample(q.Square() * 0.5f + (abs - q) * Delta);
+    }
+}
+
+/// <summary>
+/// Binary cross-entropy, mean over each sample. From logits: softplus(z) − y·z (stable for any z);
+/// from probabilities: −(y log p + (1 − y) log(1 − p)) with p clipped to [ε, 1 − ε].
+/// </summary>
+public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
+    : Loss("binary_crossentropy", reduction)
+{
+    public bool FromLogits { get; } = fromLogits;
+
+    protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
+    {
+        if (FromLogits)
+            return MeanPerSample(yPred.Softplus() - yTrue * yPred);
+        var p = yPred.Clamp(Epsilon, 1 - Epsilon);
+        return MeanPerSample(-(yTrue * p.Log() + (1f - yTrue) * (1f - p).Log()));
+    }
+}
+
+/// <summary>
+/// Categorical cross-entropy with one-hot (or soft) targets: −Σ y log p over the last axis. From logits
+/// it uses log-softmax (one stable op); from probabilities it normalizes and clips like Keras.
+/// </summary>
+public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
+    : Loss("categorical_crossentropy", reduction)
+{
+    public bool FromLogits { get; } = fromLogits;
+
+    protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
+    {
+        var logP = FromLogits
+            ? yPred.LogSoftmax(-1)
+            : (yPred / yPred.Sum(-1, keepDims: true)).Clamp(Epsilon, 1 - Epsilon).Log();
+        return -(yTrue * logP).Sum(-1);
+    }
+}
+
+/// <summary>
+/// Sparse categorical cross-entropy: integer class targets [batch] (stored as float) against
+/// scores [batch, classes]. From logits it is one fused op (log-softmax and pick, gradient
+/// softmax − one-hot).
+/// </summary>
+public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
+    : Loss("sparse_categorical_crossentropy", reduction)
+{
+    public bool FromLogits { get; } = fromLogits;
+
+    protected override void Validate(Tensor yTrue, Tensor yPred)
+    {
+        if (yPred.Rank != 2)
+            throw new ArgumentException($"{Name}: predictions must be [batch, classes], got {yPred.Shape}");
+        bool labelsOk = (yTrue.Rank == 1 && yTrue.Shape[0] == yPred.Shape[0]) || (yTrue.Rank == 2 && yTrue.Shape[0] == yPred.Shape[0] && yTrue.Shape[1] == 1);
+        if (!labelsOk)
+            throw new ArgumentException($"{Name}: targets must be class indices [{yPred.Shape[0]}], got {yTrue.Shape} for predictions {yPred.Shape}");
+    }
+
+    protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
+    {
+        var labels = yTrue.Rank == 2 ? yTrue.Reshape(-1) : yTrue;
+        if (FromLogits)
+            return Tensor.SparseSoftmaxCrossEntropy(yPred, labels);
+        return -Tensor.PickPerRow(yPred.Clamp(Epsilon, 1 - Epsilon).Log(), labels);
+    }
+}
+
+/// <summary>Kullback–Leibler divergence Σ y log(y / p) over the last axis, both clipped to [ε, 1].</summary>
+public sealed class KLDivergence(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("kl_divergence", reduction)
+{
+    protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
+    {
+        var y = yTrue.Clamp(Epsilon, 1);
+        var p = yPred.Clamp(Epsilon, 1);
+        return (y * (y.Log() - p.Log())).Sum(-1);
+    }
+}

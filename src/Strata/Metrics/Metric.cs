@@ -1,0 +1,75 @@
+namespace Strata.Metrics;
+
+/// <summary>
+/// A streaming metric: <see cref="Update"/> with each batch, <see cref="Result"/> at any time,
+/// <see cref="Reset"/> between epochs. Metrics read values only (no gradients).
+/// </summary>
+public abstract class Metric(string name)
+{
+    /// <summary>The name used in logs and History ("accuracy", "mae", ...).</summary>
+    public string Name { get; } = name;
+
+    /// <summary>Accumulates one batch.</summary>
+    public abstract void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null);
+
+    /// <summary>The value over everything accumulated since the last reset.</summary>
+    public abstract float Result();
+
+    /// <summary>Forgets everything accumulated.</summary>
+    public abstract void Reset();
+
+    public override string ToString() => $"{Name}: {Result()}";
+
+    /// <summary>Weight of sample i (1 without weights).</summary>
+    protected static float WeightOf(Tensor? sampleWeight, int i) => sampleWeight is null ? 1 : sampleWeight.Span[i];
+}
+
+/// <summary>The weighted mean of per-sample values; the base of most metrics (and of the loss in logs).</summary>
+public class Mean(string name = "mean") : Metric(name)
+{
+    private double _total, _count;
+
+    /// <summary>Adds values with weights.</summary>
+    public void Add(float value, float weight = 1)
+    {
+        _total += (double)value * weight;
+        _count += weight;
+    }
+
+    /// <summary>Treats yPred as the values (yTrue ignored).</summary>
+    public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
+    {
+        var v = yPred.Span;
+        for (int i = 0; i < v.Length; i++)
+            Add(v[i], WeightOf(sampleWeight, i));
+    }
+
+    public override float Result() => _count == 0 ? 0 : (float)(_total / _count);
+
+    public override void Reset() => _total = _count = 0;
+}
+
+/// <summary>A mean of a per-sample score computed from (yTrue, yPred).</summary>
+public abstract class MeanPerSample(string name) : Mean(name)
+{
+    public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
+    {
+        if (yPred.Rank < 1)
+            throw new ArgumentException($"{Name}: predictions need a batch axis, got {yPred.Shape}");
+        int batch = yPred.Shape[0];
+        if (yTrue.Rank < 1 || yTrue.Shape[0] != batch)
+            throw new ArgumentException($"{Name}: targets {yTrue.Shape} and predictions {yPred.Shape} have different batch sizes");
+        for (int i = 0; i < batch; i++)
+            Add(Score(yTrue, yPred, i), WeightOf(sampleWeight, i));
+    }
+
+    /// <summary>The score of sample i.</summary>
+    protected abstract float Score(Tensor yTrue, Tensor yPred, int i);
+
+    /// <summary>The values of sample i (its row of a [batch, ...] tensor).</summary>
+    protected static ReadOnlySpan<float> Row(Tensor t, int i)
+    {
+        int per = t.Shape[0] == 0 ? 0 : t.Size / t.Shape[0];
+        return t.Span.Slice(i * per, per);
+    }
+}

@@ -1,0 +1,69 @@
+namespace Strata.Optimizers;
+
+/// <summary>A learning rate as a function of the optimizer step (0 for the first update).</summary>
+public interface ILearningRateSchedule
+{
+    float Rate(long step);
+}
+
+/// <summary>lr₀ · rate^(step / decaySteps) (with staircase, the exponent is floored).</summary>
+public sealed record ExponentialDecay(float InitialLearningRate, long DecaySteps, float DecayRate, bool Staircase = false) : ILearningRateSchedule
+{
+    public float Rate(long step)
+    {
+        double p = (double)step / DecaySteps;
+        return (float)(InitialLearningRate * Math.Pow(DecayRate, Staircase ? Math.Floor(p) : p));
+    }
+}
+
+/// <summary>values[i] while step ≤ boundaries[i] (values has one more entry than boundaries).</summary>
+public sealed record PiecewiseConstantDecay : ILearningRateSchedule
+{
+    public PiecewiseConstantDecay(long[] boundaries, float[] values)
+    {
+        if (values.Length != boundaries.Length + 1)
+            throw new ArgumentException($"PiecewiseConstantDecay: expected {boundaries.Length + 1} values for {boundaries.Length} boundaries, got {values.Length}");
+        Boundaries = boundaries;
+        Values = values;
+    }
+
+    public long[] Boundaries { get; }
+    public float[] Values { get; }
+
+    public float Rate(long step)
+    {
+        for (int i = 0; i < Boundaries.Length; i++)
+        {
+            if (step <= Boundaries[i])
+                return Values[i];
+        }
+        return Values[^1];
+    }
+}
+
+/// <summary>lr₀ / (1 + rate · step / decaySteps) — the classic "decay" of Keras 2's SGD when decaySteps = 1.</summary>
+public sealed record InverseTimeDecay(float InitialLearningRate, long DecaySteps, float DecayRate, bool Staircase = false) : ILearningRateSchedule
+{
+    public float Rate(long step)
+    {
+        double p = (double)step / DecaySteps;
+        return (float)(InitialLearningRate / (1 + DecayRate * (Staircase ? Math.Floor(p) : p)));
+    }
+}
+
+/// <summary>Cosine decay to alpha·lr₀ over decaySteps: lr₀ · ((1 − α) · ½(1 + cos(π · min(step, T) / T)) + α).</summary>
+public sealed record CosineDecay(float InitialLearningRate, long DecaySteps, float Alpha = 0) : ILearningRateSchedule
+{
+    public float Rate(long step)
+    {
+        double p = Math.Min(step, DecaySteps) / (double)DecaySteps;
+        double cosine = 0.5 * (1 + Math.Cos(Math.PI * p));
+        return (float)(InitialLearningRate * ((1 - Alpha) * cosine + Alpha));
+    }
+}
+
+/// <summary>A constant rate.</summary>
+internal sealed record ConstantRate(float Value) : ILearningRateSchedule
+{
+    public float Rate(long step) => Value;
+}

@@ -1,0 +1,167 @@
+using System.Numerics.Tensors;
+
+namespace Strata.Optimizers;
+
+/// <summary>
+/// The base of all optimizers: learning rate (constant or scheduled), gradient clipping, the step
+/// counter and per-parameter state. Subclasses implement one update of one parameter
+/// (<see cref="UpdateStep"/>); updates happen in place, outside the autograd graph.
+/// </summary>
+public abstract class Optimizer
+{
+    private readonly Dictionary<Tensor, float[][]> _slots = new(ReferenceEqualityComparer.Instance);
+    private float _learningRate;
+
+    /// <param name="name">The Keras name.</param>
+    /// <param name="learningRate">The constant rate (ignored when a schedule is given).</param>
+    /// <param name="schedule">A rate per step.</param>
+    /// <param name="clipValue">Clamp each gradient element to [−v, v].</param>
+    /// <param name="clipNorm">Rescale each gradient tensor whose L2 norm exceeds this.</param>
+    /// <param name="globalClipNorm">Rescale all gradients together when their joint L2 norm exceeds this.</param>
+    protected Optimizer(string name, float learningRate, ILearningRateSchedule? schedule, float? clipValue, float? clipNorm, float? globalClipNorm)
+    {
+        if (!(learningRate > 0) && schedule is null)
+            throw new ArgumentOutOfRangeException(nameof(learningRate), $"{name}: learning rate must be positive, got {learningRate}");
+        foreach (var (v, n) in new[] { (clipValue, "clipValue"), (clipNorm, "clipNorm"), (globalClipNorm, "globalClipNorm") })
+        {
+            if (v is float f && !(f > 0))
+                throw new ArgumentOutOfRangeException(n, $"{name}: {n} must be positive, got {f}");
+        }
+        Name = name;
+        _learningRate = learningRate;
+        Schedule = schedule;
+        ClipValue = clipValue;
+        ClipNorm = clipNorm;
+        GlobalClipNorm = globalClipNorm;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The schedule, when the rate varies per step.</summary>
+    public ILearningRateSchedule? Schedule { get; }
+
+    /// <summary>The rate the next update uses. Settable (by callbacks) when there is no schedule.</summary>
+    public float LearningRate
+    {
+        get => Schedule?.Rate(Iterations) ?? _learningRate;
+        set
+        {
+            if (Schedule is not null)
+                throw new InvalidOperationException($"{Name}: the learning rate follows a schedule and cannot be set");
+            if (!(value > 0))
+                throw new ArgumentOutOfRangeException(nameof(value), $"{Name}: learning rate must be positive, got {value}");
+            _learningRate = value;
+        }
+    }
+
+    public float? ClipValue { get; }
+    public float? ClipNorm { get; }
+    public float? GlobalClipNorm { get; }
+
+    /// <summary>The number of updates applied so far.</summary>
+    public long Iterations { get; set; }
+
+    /// <summary>
+    /// Applies one update to every parameter that has a gradient, using its <see cref="Tensor.Grad"/>
+    /// (clipped in place first when clipping is configured), then advances <see cref="Iterations"/>.
+    /// </summary>
+    public void Apply(IEnumerable<Tensor> parameters)
+    {
+        var list = parameters as IReadOnlyList<Tensor> ?? parameters.ToArray();
+        Clip(list);
+        float lr = LearningRate;
+        foreach (var p in list)
+        {
+            if (p.Grad is null)
+                continue;
+            if (!_slots.TryGetValue(p, out var slots))
+            {
+                slots = new float[SlotCount][];
+                for (int s = 0; s < slots.Length; s++)
+                {
+                    slots[s] = new float[p.Size];
+                    if (SlotInitialValue(s) != 0)
+                        Array.Fill(slots[s], SlotInitialValue(s));
+                }
+                _slots[p] = slots;
+            }
+            UpdateStep(p.AsWritableSpan(), p.Grad.Span, slots, lr);
+        }
+        Iterations++;
+    }
+
+    /// <summary>
+    /// Applies given gradients (for example from <see cref="Models.Model.ComputeGradients"/>) to their
+    /// parameters: the custom-loop form of <see cref="Apply"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A gradient whose shape differs from its parameter's.</exception>
+    public void ApplyGradients(IEnumerable<(Tensor Gradient, Tensor Parameter)> pairs)
+    {
+        var list = pairs.ToArray();
+        foreach (var (g, p) in list)
+        {
+            if (g.Shape != p.Shape)
+                throw new ArgumentException($"{Name}: gradient {g.Shape} does not match parameter {p.Describe()}");
+            if (p.Grad is null)
+                p.Grad = g.Clone();
+            else
+                g.Span.CopyTo(p.Grad.AsWritableSpan());
+        }
+        Apply(list.Select(pair => pair.Parameter).ToArray());
+    }
+
+    /// <summary>The number of per-parameter state arrays (momentum, moments, ...).</summary>
+    protected virtual int SlotCount => 0;
+
+    /// <summary>The initial value of a state array (Adagrad starts its accumulator at 0.1).</summary>
+    protected virtual float SlotInitialValue(int slot) => 0;
+
+    /// <summary>Updates one parameter in place. <see cref="Iterations"/> is the 0-based index of this update.</summary>
+    protected abstract void UpdateStep(Span<float> param, ReadOnlySpan<float> grad, float[][] slots, float lr);
+
+    /// <summary>The state arrays of a parameter (for inspection and checkpoints), or null before its first update.</summary>
+    public IReadOnlyList<float[]>? GetSlots(Tensor parameter) => _slots.TryGetValue(parameter, out var s) ? s : null;
+
+    private void Clip(IReadOnlyList<Tensor> parameters)
+    {
+        if (ClipValue is float v)
+        {
+            foreach (var p in parameters)
+            {
+                if (p.Grad is not null)
+                    TensorPrimitives.Clamp(p.Grad.Span, -v, v, p.Grad.AsWritableSpan());
+            }
+        }
+        if (ClipNorm is float n)
+        {
+            foreach (var p in parameters)
+            {
+                if (p.Grad is null)
+                    continue;
+                float norm = TensorPrimitives.Norm(p.Grad.Span);
+                if (norm > n)
+                    TensorPrimitives.Multiply(p.Grad.Span, n / norm, p.Grad.AsWritableSpan());
+            }
+        }
+        if (GlobalClipNorm is float gn)
+        {
+            double sq = 0;
+            foreach (var p in parameters)
+            {
+                if (p.Grad is not null)
+                    sq += TensorPrimitives.SumOfSquares(p.Grad.Span);
+            }
+            float norm = (float)Math.Sqrt(sq);
+            if (norm > gn)
+            {
+                foreach (var p in parameters)
+                {
+                    if (p.Grad is not null)
+                        TensorPrimitives.Multiply(p.Grad.Span, gn / norm, p.Grad.AsWritableSpan());
+                }
+            }
+        }
+    }
+
+    public override string ToString() => $"{Name}(learning rate {LearningRate})";
+}

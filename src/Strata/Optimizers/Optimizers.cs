@@ -1,0 +1,140 @@
+namespace Strata.Optimizers;
+
+/// <summary>
+/// Stochastic gradient descent, with optional momentum (Keras form): v ← μv − lr·g, then w ← w + v, or
+/// with Nesterov w ← w + μv − lr·g. Without momentum: w ← w − lr·g (plain gradient descent).
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    public Sgd(float learningRate = 0.01f, float momentum = 0, bool nesterov = false, ILearningRateSchedule? schedule = null,
+        float? clipValue = null, float? clipNorm = null, float? globalClipNorm = null)
+        : base("sgd", learningRate, schedule, clipValue, clipNorm, globalClipNorm)
+    {
+        if (!(momentum >= 0 && momentum < 1))
+            throw new ArgumentOutOfRangeException(nameof(momentum), $"sgd: momentum must be in [0, 1), got {momentum}");
+        Momentum = momentum;
+        Nesterov = nesterov;
+    }
+
+    public float Momentum { get; }
+    public bool Nesterov { get; }
+
+    protected override int SlotCount => Momentum > 0 ? 1 : 0;
+
+    protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
+    {
+        if (Momentum == 0)
+        {
+            for (int i = 0; i < w.Length; i++)
+                w[i] -= lr * g[i];
+            return;
+        }
+        var v = slots[0];
+        float mu = Momentum;
+        for (int i = 0; i < w.Length; i++)
+        {
+            v[i] = mu * v[i] - lr * g[i];
+            w[i] += Nesterov ? mu * v[i] - lr * g[i] : v[i];
+        }
+    }
+}
+
+/// <summary>AdaGrad: a ← a + g², w ← w − lr·g / (√a + ε), a starting at 0.1 (Keras' default).</summary>
+public sealed class Adagrad(float learningRate = 0.001f, float initialAccumulator = 0.1f, float epsilon = 1e-7f,
+    ILearningRateSchedule? schedule = null, float? clipValue = null, float? clipNorm = null, float? globalClipNorm = null)
+    : Optimizer("adagrad", learningRate, schedule, clipValue, clipNorm, globalClipNorm)
+{
+    protected override int SlotCount => 1;
+
+    protected override float SlotInitialValue(int slot) => initialAccumulator;
+
+    protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
+    {
+        var a = slots[0];
+        for (int i = 0; i < w.Length; i++)
+        {
+            a[i] += g[i] * g[i];
+            w[i] -= lr * g[i] / (MathF.Sqrt(a[i]) + epsilon);
+        }
+    }
+}
+
+/// <summary>
+/// RMSprop: s ← ρs + (1 − ρ)g², w ← w − lr·g / (√s + ε); with momentum μ the step goes through a
+/// velocity m ← μm + lr·g/(√s + ε), w ← w − m.
+/// </summary>
+public sealed class RmsProp(float learningRate = 0.001f, float rho = 0.9f, float momentum = 0, float epsilon = 1e-7f,
+    ILearningRateSchedule? schedule = null, float? clipValue = null, float? clipNorm = null, float? globalClipNorm = null)
+    : Optimizer("rmsprop", learningRate, schedule, clipValue, clipNorm, globalClipNorm)
+{
+    protected override int SlotCount => momentum > 0 ? 2 : 1;
+
+    protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
+    {
+        var s = slots[0];
+        for (int i = 0; i < w.Length; i++)
+        {
+            s[i] = rho * s[i] + (1 - rho) * g[i] * g[i];
+            float step = lr * g[i] / (MathF.Sqrt(s[i]) + epsilon);
+            if (momentum > 0)
+            {
+                slots[1][i] = momentum * slots[1][i] + step;
+                step = slots[1][i];
+            }
+            w[i] -= step;
+        }
+    }
+}
+
+/// <summary>
+/// Adam (Kingma and Ba): m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², w ← w − lr·m̂/(√v̂ + ε) with
+/// m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). AdamW adds decoupled weight decay: w ← w − lr·λ·w first.
+/// </summary>
+public class Adam : Optimizer
+{
+    public Adam(float learningRate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f,
+        ILearningRateSchedule? schedule = null, float? clipValue = null, float? clipNorm = null, float? globalClipNorm = null)
+        : this("adam", learningRate, beta1, beta2, epsilon, 0, schedule, clipValue, clipNorm, globalClipNorm)
+    {
+    }
+
+    private protected Adam(string name, float learningRate, float beta1, float beta2, float epsilon, float weightDecay,
+        ILearningRateSchedule? schedule, float? clipValue, float? clipNorm, float? globalClipNorm)
+        : base(name, learningRate, schedule, clipValue, clipNorm, globalClipNorm)
+    {
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+    }
+
+    public float Beta1 { get; }
+    public float Beta2 { get; }
+    public float Epsilon { get; }
+    public float WeightDecay { get; }
+
+    protected override int SlotCount => 2;
+
+    protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
+    {
+        long t = Iterations + 1;
+        float c1 = 1 - MathF.Pow(Beta1, t), c2 = 1 - MathF.Pow(Beta2, t);
+        float b1 = Beta1, b2 = Beta2, eps = Epsilon, decay = lr * WeightDecay;
+        var m = slots[0];
+        var v = slots[1];
+        for (int i = 0; i < w.Length; i++)
+        {
+            if (decay != 0)
+                w[i] -= decay * w[i];
+            m[i] = b1 * m[i] + (1 - b1) * g[i];
+            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+            w[i] -= lr * (m[i] / c1) / (MathF.Sqrt(v[i] / c2) + eps);
+        }
+    }
+}
+
+/// <summary>Adam with decoupled weight decay (Loshchilov and Hutter); Keras' default decay 0.004.</summary>
+public sealed class AdamW(float learningRate = 0.001f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f,
+    float epsilon = 1e-7f, ILearningRateSchedule? schedule = null, float? clipValue = null, float? clipNorm = null,
+    float? globalClipNorm = null)
+    : Adam("adamw", learningRate, beta1, beta2, epsilon, weightDecay, schedule, clipValue, clipNorm, globalClipNorm);
