@@ -174,8 +174,11 @@ public abstract class Model
         var yPred = Forward(x, training: true);
         var loss = Loss!.Compute(y, yPred, sampleWeight);
         var total = AddRegularization(loss);
-        total.Backward();
-        Optimizer!.Apply(trainable);
+        if (total.RequiresGrad) // false for a model without trainable weights: nothing to update
+        {
+            total.Backward();
+            Optimizer!.Apply(trainable);
+        }
         _lossTracker.Add(loss.ToScalar(), x.Shape[0]);
         var detached = yPred.Detach();
         foreach (var m in _metrics)
