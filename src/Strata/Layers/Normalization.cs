@@ -1,0 +1,135 @@
+namespace Strata.Layers;
+
+/// <summary>Config of a <see cref="LayerNormalization"/> or <see cref="BatchNormalization"/> layer.</summary>
+public sealed record NormalizationConfig(string Name, string Kind, float Epsilon, float Momentum, bool Center, bool Scale) : LayerConfig(Name);
+
+/// <summary>
+/// Layer normalization over the last axis (Ba et al.): y = γ·(x − μ)/√(σ² + ε) + β with μ, σ² the
+/// mean and variance of each sample's last axis; γ, β have the size of that axis.
+/// </summary>
+public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null) : Layer(name)
+{
+    private Weight? _gamma, _beta;
+
+    public float Epsilon { get; } = epsilon > 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), $"LayerNormalization: epsilon must be positive, got {epsilon}");
+
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank < 1)
+            throw new ArgumentException($"LayerNormalization '{Name}': expected input [batch, ..., features], got [batch]");
+    }
+
+    protected override void OnBuild(Shape inputShape)
+    {
+        if (scale)
+            _gamma = AddWeight("gamma", [inputShape[-1]], Initializers.Ones);
+        if (center)
+            _beta = AddWeight("beta", [inputShape[-1]], Initializers.Zeros);
+    }
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        var mean = x.Mean(-1, keepDims: true);
+        var centered = x - mean;
+        var variance = centered.Square().Mean(-1, keepDims: true);
+        var y = centered / (variance + Epsilon).Sqrt();
+        if (_gamma is not null)
+            y = y * _gamma.Value;
+        if (_beta is not null)
+            y = y + _beta.Value;
+        return y;
+    }
+
+    public override LayerConfig GetConfig() => new NormalizationConfig(Name, "LayerNormalization", Epsilon, 0, center, scale);
+}
+
+/// <summary>
+/// Batch normalization over the last (channel) axis (Ioffe and Szegedy). Training: normalizes with
+/// the batch's per-channel mean and (biased) variance and updates the moving statistics
+/// m ← momentum·m + (1 − momentum)·batch value. Inference: normalizes with the moving statistics.
+/// γ, β are trainable; the moving mean and variance are not.
+/// </summary>
+public sealed class BatchNormalization : Layer
+{
+    private Weight? _gamma, _beta, _movingMean, _movingVariance;
+
+    public BatchNormalization(float momentum = 0.99f, float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null)
+        : base(name)
+    {
+        if (!(momentum >= 0 && momentum < 1))
+            throw new ArgumentOutOfRangeException(nameof(momentum), $"BatchNormalization: momentum must be in [0, 1), got {momentum}");
+        if (!(epsilon > 0))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), $"BatchNormalization: epsilon must be positive, got {epsilon}");
+        Momentum = momentum;
+        Epsilon = epsilon;
+        Center = center;
+        Scale = scale;
+    }
+
+    public float Momentum { get; }
+    public float Epsilon { get; }
+    public bool Center { get; }
+    public bool Scale { get; }
+
+    /// <summary>The moving per-channel mean (after build).</summary>
+    public Tensor MovingMean => _movingMean?.Value ?? throw new InvalidOperationException($"BatchNormalization '{Name}' is not built yet");
+
+    /// <summary>The moving per-channel variance (after build).</summary>
+    public Tensor MovingVariance => _movingVariance?.Value ?? throw new InvalidOperationException($"BatchNormalization '{Name}' is not built yet");
+
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank < 1)
+            throw new ArgumentException($"BatchNormalization '{Name}': expected input [batch, ..., channels], got [batch]");
+    }
+
+    protected override void OnBuild(Shape inputShape)
+    {
+        int c = inputShape[-1];
+        if (Scale)
+            _gamma = AddWeight("gamma", [c], Initializers.Ones);
+        if (Center)
+            _beta = AddWeight("beta", [c], Initializers.Zeros);
+        _movingMean = AddWeight("moving_mean", [c], Initializers.Zeros, trainable: false);
+        _movingVariance = AddWeight("moving_variance", [c], Initializers.Ones, trainable: false);
+    }
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        Tensor y;
+        if (training)
+        {
+            // Statistics over every axis but the channels.
+            var axes = Enumerable.Range(0, x.Rank - 1).ToArray();
+            var mean = x.Mean(axes, keepDims: false);
+            var centered = x - mean;
+            var variance = centered.Square().Mean(axes, keepDims: false);
+            y = centered / (variance + Epsilon).Sqrt();
+            Update(_movingMean!.Value, mean);
+            Update(_movingVariance!.Value, variance);
+        }
+        else
+        {
+            y = (x - _movingMean!.Value) / (_movingVariance!.Value + Epsilon).Sqrt();
+        }
+        if (_gamma is not null)
+            y = y * _gamma.Value;
+        if (_beta is not null)
+            y = y + _beta.Value;
+        return y;
+    }
+
+    private void Update(Tensor moving, Tensor batch)
+    {
+        var m = moving.AsWritableSpan();
+        var b = batch.Span;
+        for (int i = 0; i < m.Length; i++)
+            m[i] = Momentum * m[i] + (1 - Momentum) * b[i];
+    }
+
+    public override LayerConfig GetConfig() => new NormalizationConfig(Name, "BatchNormalization", Epsilon, Momentum, Center, Scale);
+}
