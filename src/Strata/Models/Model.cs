@@ -117,11 +117,14 @@ public abstract class Model
             CheckSamples("Fit (validation data)", vd.X, vd.Y);
 
         var history = new History();
-        var all = new List<Callback> { history };
-        if (verbose)
-            all.Add(new ProgressLogger { TotalEpochs = epochs });
+        // User callbacks first, then History and the logger (as in Keras), so that values a callback
+        // adds to the epoch logs (a learning rate, say) are recorded and shown.
+        var all = new List<Callback>();
         if (callbacks is not null)
             all.AddRange(callbacks);
+        all.Add(history);
+        if (verbose)
+            all.Add(new ProgressLogger { TotalEpochs = epochs });
         foreach (var cb in all)
             cb.Model = this;
 

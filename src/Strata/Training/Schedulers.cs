@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace Strata.Training;
+
+/// <summary>Sets the optimizer's learning rate at the start of each epoch from a function (epoch, current rate) → rate.</summary>
+public sealed class LearningRateScheduler(Func<int, float, float> schedule) : Callback
+{
+    public override void OnEpochBegin(int epoch)
+    {
+        var opt = Model!.Optimizer!;
+        opt.LearningRate = schedule(epoch, opt.LearningRate);
+    }
+
+    public override void OnEpochEnd(int epoch, Logs logs) => logs["learning_rate"] = Model!.Optimizer!.LearningRate;
+}
+
+/// <summary>
+/// Multiplies the learning rate by <c>factor</c> when the monitored value has not improved by more
+/// than minDelta for patience epochs, then waits cooldown epochs; never goes below minLearningRate.
+/// </summary>
+public sealed class ReduceLROnPlateau : Callback
+{
+    private float _best;
+    private int _wait, _cooldownLeft;
+
+    public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, float minDelta = 1e-4f,
+        int cooldown = 0, float minLearningRate = 0, bool? higherIsBetter = null)
+    {
+        if (!(factor > 0 && factor < 1))
+            throw new ArgumentOutOfRangeException(nameof(factor), $"ReduceLROnPlateau: factor must be in (0, 1), got {factor}");
+        Monitor = monitor;
+        Factor = factor;
+        Patience = patience;
+        MinDelta = minDelta;
+        Cooldown = cooldown;
+        MinLearningRate = minLearningRate;
+        HigherIsBetter = higherIsBetter ?? monitor.Contains("acc");
+    }
+
+    public string Monitor { get; }
+    public float Factor { get; }
+    public int Patience { get; }
+    public float MinDelta { get; }
+    public int Cooldown { get; }
+    public float MinLearningRate { get; }
+    public bool HigherIsBetter { get; }
+
+    public override void OnTrainBegin()
+    {
+        _best = HigherIsBetter ? float.NegativeInfinity : float.PositiveInfinity;
+        _wait = _cooldownLeft = 0;
+    }
+
+    public override void OnEpochEnd(int epoch, Logs logs)
+    {
+        if (!logs.TryGetValue(Monitor, out float value))
+            throw new InvalidOperationException($"ReduceLROnPlateau: '{Monitor}' is not in the logs ({string.Join(", ", logs.Keys)})");
+        var opt = Model!.Optimizer!;
+        logs["learning_rate"] = opt.LearningRate;
+        if (_cooldownLeft > 0)
+        {
+            _cooldownLeft--;
+            _wait = 0;
+        }
+        bool improved = HigherIsBetter ? value > _best + MinDelta : value < _best - MinDelta;
+        if (improved)
+        {
+            _best = value;
+            _wait = 0;
+            return;
+        }
+        if (_cooldownLeft == 0 && ++_wait >= Patience)
+        {
+            opt.LearningRate = Math.Max(MinLearningRate, opt.LearningRate * Factor);
+            _cooldownLeft = Cooldown;
+            _wait = 0;
+        }
+    }
+}
+
+/// <summary>
+/// Writes one CSV row per epoch (epoch, then the logs in a fixed column order), to a temporary
+/// file that replaces the target at the end of every epoch, so a crash never leaves a torn file.
+/// </summary>
+public sealed class CsvLogger(string path, char separator = ',') : Callback
+{
+    private readonly List<string> _lines = [];
+    private string[]? _columns;
+
+    public override void OnTrainBegin()
+    {
+        _lines.Clear();
+        _columns = null;
+    }
+
+    public override void OnEpochEnd(int epoch, Logs logs)
+    {
+        if (_columns is null)
+        {
+            _columns = [.. logs.Keys.OrderBy(k => k, StringComparer.Ordinal)];
+            _lines.Add(string.Join(separator, ["epoch", .. _columns]));
+        }
+        var values = _columns.Select(c => logs.TryGetValue(c, out float v) ? v.ToString("R", CultureInfo.InvariantCulture) : "");
+        _lines.Add(string.Join(separator, [epoch.ToString(CultureInfo.InvariantCulture), .. values]));
+        string temp = path + ".tmp";
+        File.WriteAllLines(temp, _lines);
+        File.Move(temp, path, overwrite: true);
+    }
+}
