@@ -61,6 +61,8 @@ public sealed partial class Tensor
             return;
         if (inner == 1)
         {
+            // NOTE: log needs exp(x − max) in a scratch row so that dst keeps x − max; rented once per call.
+            float[]? scratch = log ? System.Buffers.ArrayPool<float>.Shared.Rent(n) : null;
             for (int o = 0; o < outer; o++)
             {
                 var row = x.Slice(o * n, n);
@@ -69,11 +71,8 @@ public sealed partial class Tensor
                 TensorPrimitives.Subtract(row, rowMax, dst);
                 if (log)
                 {
-                    // NOTE: exp goes to a scratch copy so that dst keeps x − max for the final subtraction.
-                    float[] scratch = System.Buffers.ArrayPool<float>.Shared.Rent(n);
-                    TensorPrimitives.Exp(dst, scratch.AsSpan(0, n));
+                    TensorPrimitives.Exp(dst, scratch!.AsSpan(0, n));
                     float lse = MathF.Log(TensorPrimitives.Sum(scratch.AsSpan(0, n)));
-                    System.Buffers.ArrayPool<float>.Shared.Return(scratch);
                     TensorPrimitives.Subtract(dst, lse, dst);
                 }
                 else
@@ -82,6 +81,8 @@ public sealed partial class Tensor
                     TensorPrimitives.Multiply(dst, 1f / TensorPrimitives.Sum(dst), dst);
                 }
             }
+            if (scratch is not null)
+                System.Buffers.ArrayPool<float>.Shared.Return(scratch);
             return;
         }
         // Strided axis: work on whole [inner] rows, vectorized across the inner dimension.

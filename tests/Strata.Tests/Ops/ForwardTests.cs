@@ -89,7 +89,6 @@ public sealed class ForwardTests
         var x = TestData.Tensor(3, 2, 3, 4);
         var y = x.Softmax(axis);
         var lsm = x.LogSoftmax(axis);
-        var expected = NaiveReference.Reduce(x, [axis], g => 0, out _); // shape only
         var dims = x.Shape.ToArray();
         for (int i = 0; i < x.Size; i++)
         {
@@ -104,7 +103,6 @@ public sealed class ForwardTests
             Assert.Equal(Math.Exp(x.Span[i]) / sum, y.Span[i], 5);
             Assert.Equal(x.Span[i] - Math.Log(sum), lsm.Span[i], 5);
         }
-        Assert.NotEmpty(expected);
     }
 
     public static TheoryData<int[], int[]> ReductionCases() => new()
