@@ -16,6 +16,7 @@ public abstract class Layer
     private static readonly ConcurrentDictionary<string, int> s_nameCounters = new();
     private readonly List<Weight> _weights = [];
     private Shape _inputShape;
+    private Shape? _appliedShape;
 
     /// <param name="name">A name; by default the layer's kind with a counter ("dense", "dense_1", ...).</param>
     protected Layer(string? name)
@@ -75,6 +76,35 @@ public abstract class Layer
         else if (sample != _inputShape)
             throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
         return Call(x, training);
+    }
+
+    /// <summary>
+    /// Functional API: the symbolic output of this layer applied to <paramref name="input"/>. Checks the
+    /// shape now; the weights are created when the model is assembled (seeded by the model).
+    /// </summary>
+    /// <exception cref="ArgumentException">The input shape does not suit the layer.</exception>
+    public SymbolicTensor Apply(SymbolicTensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (this is MergeLayer)
+            throw new ArgumentException($"Layer '{Name}': a merge layer takes at least 2 inputs, got 1");
+        if (this is Input)
+            throw new InvalidOperationException($"Input '{Name}' cannot be applied to a value; create model inputs with Input.Create(shape)");
+        CheckInputShape(input.Shape);
+        // A layer applied twice (shared weights) must see the same shape both times.
+        if (!Built && _appliedShape is { } first && first != input.Shape)
+            throw new ArgumentException($"Layer '{Name}': already applied to input [batch, {string.Join(", ", first.ToArray())}], cannot apply it to [batch, {string.Join(", ", input.Shape.ToArray())}]");
+        _appliedShape = input.Shape;
+        return new SymbolicTensor(ComputeOutputShape(input.Shape), this, [input]);
+    }
+
+    /// <summary>Throws unless the layer accepts this per-sample input shape (the built one, once built).</summary>
+    internal void CheckInputShape(Shape inputShape)
+    {
+        if (!Built)
+            ValidateInputShape(inputShape);
+        else if (inputShape != _inputShape)
+            throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
     /// <summary>The output shape (per sample) for an input shape (per sample).</summary>

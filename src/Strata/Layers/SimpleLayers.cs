@@ -102,16 +102,31 @@ public sealed class Dropout : Layer
     public override LayerConfig GetConfig() => new DropoutConfig(Name, Rate);
 }
 
-/// <summary>Declares the per-sample input shape of a model; passes its input through.</summary>
+/// <summary>
+/// Declares the per-sample input shape of a model and passes its input through. In the functional
+/// API, <see cref="Create"/> gives the symbolic value that the model's layers are applied to.
+/// </summary>
 public sealed class Input : Layer
 {
+    private SymbolicTensor? _output;
+
     public Input(int[] shape, string? name = null) : base(name)
     {
         Shape = new Shape(shape);
+        if (Shape.Rank == 0 || Shape.Size == 0)
+            throw new ArgumentException($"Input '{Name}': the per-sample shape must be non-empty, got [{string.Join(", ", shape)}]");
     }
+
+    /// <summary>A model input for the functional API: <c>var x = Input.Create([28, 28], "pixels");</c></summary>
+    /// <param name="shape">The per-sample shape (without the batch axis).</param>
+    /// <param name="name">The input's name.</param>
+    public static SymbolicTensor Create(int[] shape, string? name = null) => new Input(shape, name).Output;
 
     /// <summary>The per-sample shape.</summary>
     public Shape Shape { get; }
+
+    /// <summary>The symbolic value this input stands for.</summary>
+    public SymbolicTensor Output => _output ??= new SymbolicTensor(Shape, this, []);
 
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 

@@ -9,24 +9,63 @@ using Strata.Training;
 namespace Strata.Models;
 
 /// <summary>
-/// A trainable network: Keras' Compile / Fit / Evaluate / Predict around a forward function. The
-/// training loop (<see cref="Fit"/>) is separate from one optimization step (<see cref="TrainStep"/>),
-/// which subclasses override for custom training (GANs and the like).
+/// A trainable network: Keras' Compile / Fit / Evaluate / Predict around a forward function. Built
+/// three ways: a <see cref="Sequential"/> stack; the functional form, <c>new Model(inputs, output)</c>
+/// over layers applied to symbolic values (skip connections, several inputs); or a subclass that
+/// overrides <see cref="Layers"/> and <see cref="Forward(Tensor, bool)"/>. The training loop (Fit)
+/// is separate from one optimization step (<see cref="TrainStep(Tensor[], Tensor, Tensor?)"/>), which
+/// subclasses override for custom training (GANs and the like).
 /// </summary>
-public abstract class Model
+public class Model
 {
     private readonly List<Metric> _metrics = [];
     private readonly Mean _lossTracker = new("loss");
+    private readonly FunctionalGraph? _graph;
 
+    /// <summary>For subclasses, which override <see cref="Layers"/> and <see cref="Forward(Tensor, bool)"/>.</summary>
     protected Model(string? name) => Name = name ?? GetType().Name.ToLowerInvariant();
+
+    /// <summary>A functional model from one input to an output: <c>new Model(x, Dense(10).Apply(h))</c>.</summary>
+    /// <param name="input">A value from <see cref="Input.Create"/>.</param>
+    /// <param name="output">A value computed from <paramref name="input"/> by applying layers.</param>
+    /// <param name="seed">Seeds the initializers and dropout of every layer not yet built (layer i gets its own stream).</param>
+    /// <param name="name">Model name.</param>
+    public Model(SymbolicTensor input, SymbolicTensor output, ulong seed = 0, string? name = null)
+        : this([input], output, seed, name)
+    {
+    }
+
+    /// <summary>A functional model from several inputs to an output; Fit and Predict then take one array per input, in this order.</summary>
+    /// <exception cref="ArgumentException">An input does not come from <see cref="Input.Create"/>, or the output depends on a value that is not among the inputs.</exception>
+    public Model(IReadOnlyList<SymbolicTensor> inputs, SymbolicTensor output, ulong seed = 0, string? name = null)
+    {
+        Name = name ?? "model";
+        _graph = new FunctionalGraph(inputs, output, seed, Name);
+    }
 
     public string Name { get; }
 
-    /// <summary>The layers, in order.</summary>
-    public abstract IReadOnlyList<Layer> Layers { get; }
+    /// <summary>The layers, in order (for a functional model, an order in which each layer follows its inputs).</summary>
+    public virtual IReadOnlyList<Layer> Layers =>
+        _graph?.Layers ?? throw new NotImplementedException($"Model '{Name}': a Model subclass must override Layers");
+
+    /// <summary>The number of inputs Forward and Fit expect.</summary>
+    public virtual int InputCount => _graph?.Inputs.Length ?? 1;
 
     /// <summary>Runs the network on a batch.</summary>
-    public abstract Tensor Forward(Tensor x, bool training = false);
+    public virtual Tensor Forward(Tensor x, bool training = false) =>
+        _graph is not null ? _graph.Run([x], training, Name) : throw new NotImplementedException($"Model '{Name}': a Model subclass must override Forward");
+
+    /// <summary>Runs the network on a batch of each input (in the order the model's inputs were given).</summary>
+    public virtual Tensor Forward(IReadOnlyList<Tensor> inputs, bool training = false)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (_graph is not null)
+            return _graph.Run(inputs, training, Name);
+        if (inputs.Count != 1)
+            throw new ArgumentException($"Model '{Name}': expected 1 input, got {inputs.Count}");
+        return Forward(inputs[0], training);
+    }
 
     /// <summary>All weights of all layers.</summary>
     public IEnumerable<Weight> Weights => Layers.SelectMany(l => l.Weights);
@@ -38,7 +77,7 @@ public abstract class Model
     public Loss? Loss { get; private set; }
     public IReadOnlyList<Metric> Metrics => _metrics;
 
-    /// <summary>Set by a callback to end <see cref="Fit"/> after the current epoch.</summary>
+    /// <summary>Set by a callback to end Fit after the current epoch.</summary>
     public bool StopTraining { get; set; }
 
     /// <summary>Chooses the optimizer, the loss and the metrics ("accuracy" picks the variant that fits the loss).</summary>
@@ -89,6 +128,16 @@ public abstract class Model
     /// <exception cref="ArgumentException">x and y differ in sample count, or an option is out of range.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
         float validationSplit = 0, (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
+        bool verbose = false, Tensor? sampleWeight = null) =>
+        Fit([x], y, epochs, batchSize, shuffle, seed, validationSplit,
+            validationData is { } v ? ([v.X], v.Y) : null, callbacks, verbose, sampleWeight);
+
+    /// <summary>
+    /// Trains a model with several inputs: <paramref name="x"/> holds one array per input, all with the
+    /// same number of samples as <paramref name="y"/>. Otherwise as the single-input overload.
+    /// </summary>
+    public History Fit(Tensor[] x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
+        float validationSplit = 0, (Tensor[] X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
         bool verbose = false, Tensor? sampleWeight = null)
     {
         if (Optimizer is null || Loss is null)
@@ -96,19 +145,21 @@ public abstract class Model
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         CheckSamples("Fit", x, y);
+        if (sampleWeight is not null && (sampleWeight.Rank != 1 || sampleWeight.Shape[0] != y.Shape[0]))
+            throw new ArgumentException($"Fit: sampleWeight must have shape [{y.Shape[0]}] (one weight per sample), got {sampleWeight.Shape}");
         if (!(validationSplit >= 0 && validationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), $"Fit: validationSplit must be in [0, 1), got {validationSplit}");
         if (validationSplit > 0 && validationData is not null)
             throw new ArgumentException("Fit: give either validationSplit or validationData, not both");
 
-        int n = x.Shape[0];
+        int n = y.Shape[0];
         if (validationSplit > 0)
         {
             int nVal = (int)(n * validationSplit);
             if (nVal == 0 || nVal == n)
                 throw new ArgumentException($"Fit: validationSplit {validationSplit} of {n} samples leaves an empty set");
-            validationData = (x.Slice((n - nVal)..), y.Slice((n - nVal)..));
-            x = x.Slice(..(n - nVal));
+            validationData = ([.. x.Select(t => t.Slice((n - nVal)..))], y.Slice((n - nVal)..));
+            x = [.. x.Select(t => t.Slice(..(n - nVal)))];
             y = y.Slice(..(n - nVal));
             sampleWeight = sampleWeight?.Slice(..(n - nVal));
             n -= nVal;
@@ -123,13 +174,15 @@ public abstract class Model
         if (callbacks is not null)
             all.AddRange(callbacks);
         all.Add(history);
+        int batches = (n + batchSize - 1) / batchSize;
         if (verbose)
-            all.Add(new ProgressLogger { TotalEpochs = epochs });
+            all.Add(new ProgressLogger { TotalEpochs = epochs, StepsPerEpoch = batches });
         foreach (var cb in all)
             cb.Model = this;
 
         var rng = new Rng(seed);
         var order = Enumerable.Range(0, n).ToArray();
+        var bx = new Tensor[x.Length];
         StopTraining = false;
         foreach (var cb in all)
             cb.OnTrainBegin();
@@ -141,13 +194,14 @@ public abstract class Model
             ResetMetrics();
             if (shuffle)
                 rng.Shuffle(order.AsSpan());
-            int batches = (n + batchSize - 1) / batchSize;
             for (int b = 0; b < batches && !StopTraining; b++)
             {
                 foreach (var cb in all)
                     cb.OnBatchBegin(b);
                 var idx = order.AsSpan(b * batchSize, Math.Min(batchSize, n - b * batchSize));
-                var logs = TrainStep(x.IndexSelect(0, idx), y.IndexSelect(0, idx), sampleWeight?.IndexSelect(0, idx));
+                for (int i = 0; i < x.Length; i++)
+                    bx[i] = x[i].IndexSelect(0, idx);
+                var logs = TrainStep(bx, y.IndexSelect(0, idx), sampleWeight?.IndexSelect(0, idx));
                 foreach (var cb in all)
                     cb.OnBatchEnd(b, logs);
             }
@@ -165,11 +219,16 @@ public abstract class Model
         return history;
     }
 
+    /// <summary>One optimization step on a batch of a single-input model; see <see cref="TrainStep(Tensor[], Tensor, Tensor?)"/>.</summary>
+    public Logs TrainStep(Tensor x, Tensor y, Tensor? sampleWeight = null) => TrainStep([x], y, sampleWeight);
+
     /// <summary>
-    /// One optimization step on a batch: forward in training mode, loss (plus weight penalties),
-    /// backward, optimizer update, metric update. Returns the running loss and metric values.
+    /// One optimization step on a batch (one tensor per input): forward in training mode, loss (plus
+    /// weight penalties), backward, optimizer update, metric update. Returns the running loss and
+    /// metric values. Override it for custom training; <see cref="ComputeGradients"/> and
+    /// <see cref="Optimizer.ApplyGradients"/> are the building blocks.
     /// </summary>
-    public virtual Logs TrainStep(Tensor x, Tensor y, Tensor? sampleWeight = null)
+    public virtual Logs TrainStep(Tensor[] x, Tensor y, Tensor? sampleWeight = null)
     {
         var trainable = TrainableWeights.Select(w => w.Value).ToArray();
         foreach (var p in trainable)
@@ -182,7 +241,7 @@ public abstract class Model
             total.Backward();
             Optimizer!.Apply(trainable);
         }
-        _lossTracker.Add(loss.ToScalar(), x.Shape[0]);
+        _lossTracker.Add(loss.ToScalar(), y.Shape[0]);
         var detached = yPred.Detach();
         foreach (var m in _metrics)
             m.Update(y, detached, sampleWeight);
@@ -203,19 +262,23 @@ public abstract class Model
     }
 
     /// <summary>The loss and metrics over a data set, in batches, in inference mode.</summary>
-    public Logs Evaluate(Tensor x, Tensor y, int batchSize = 32)
+    public Logs Evaluate(Tensor x, Tensor y, int batchSize = 32) => Evaluate([x], y, batchSize);
+
+    /// <summary>The loss and metrics over a data set with one array per model input.</summary>
+    public Logs Evaluate(Tensor[] x, Tensor y, int batchSize = 32)
     {
         if (Loss is null)
             throw new InvalidOperationException($"Evaluate: model '{Name}' must be compiled first");
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         CheckSamples("Evaluate", x, y);
         ResetMetrics();
-        int n = x.Shape[0];
+        int n = y.Shape[0];
         using (GradMode.Disable())
         {
             for (int start = 0; start < n; start += batchSize)
             {
                 int len = Math.Min(batchSize, n - start);
-                var bx = x.Slice(start..(start + len));
+                var bx = x.Select(t => t.Slice(start..(start + len))).ToArray();
                 var by = y.Slice(start..(start + len));
                 var yPred = Forward(bx, training: false);
                 _lossTracker.Add(Loss.Compute(by, yPred).ToScalar(), len);
@@ -227,15 +290,20 @@ public abstract class Model
     }
 
     /// <summary>The outputs for a data set, in batches, in inference mode.</summary>
-    public Tensor Predict(Tensor x, int batchSize = 32)
+    public Tensor Predict(Tensor x, int batchSize = 32) => Predict([x], batchSize);
+
+    /// <summary>The outputs for a data set with one array per model input.</summary>
+    public Tensor Predict(Tensor[] x, int batchSize = 32)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        CheckInputs("Predict", x);
         using var _ = GradMode.Disable();
-        int n = x.Shape[0];
+        int n = x[0].Shape[0];
         if (n <= batchSize)
             return Forward(x);
         var parts = new List<Tensor>();
         for (int start = 0; start < n; start += batchSize)
-            parts.Add(Forward(x.Slice(start..Math.Min(n, start + batchSize))));
+            parts.Add(Forward(x.Select(t => t.Slice(start..Math.Min(n, start + batchSize))).ToArray()));
         return Tensor.Concat(parts, 0);
     }
 
@@ -256,19 +324,25 @@ public abstract class Model
         }
     }
 
-    /// <summary>The Keras-style table: layers, output shapes, parameter counts, totals.</summary>
+    /// <summary>
+    /// The Keras-style table: layers, output shapes, parameter counts (and, for a functional model,
+    /// the layers each one reads), then total, trainable and non-trainable parameter counts.
+    /// </summary>
     public string Summary()
     {
         var sb = new StringBuilder();
         sb.AppendLine($"Model: \"{Name}\"");
-        string line = new('─', 66);
+        bool graph = _graph is not null;
+        string line = new('─', graph ? 90 : 66);
         sb.AppendLine(line);
-        sb.AppendLine($"{"Layer (type)",-30}{"Output Shape",-22}{"Param #",14}");
+        sb.Append($"{"Layer (type)",-30}{"Output Shape",-22}{"Param #",14}");
+        sb.AppendLine(graph ? "  Connected to" : "");
         sb.AppendLine(line);
         foreach (var l in Layers)
         {
             string shape = l.Built ? $"(None, {string.Join(", ", l.OutputShape.ToArray())})" : "?";
-            sb.AppendLine($"{$"{l.Name} ({l.GetType().Name})",-30}{shape,-22}{l.ParameterCount.ToString("N0", CultureInfo.InvariantCulture),14}");
+            sb.Append($"{$"{l.Name} ({l.GetType().Name})",-30}{shape,-22}{l.ParameterCount.ToString("N0", CultureInfo.InvariantCulture),14}");
+            sb.AppendLine(graph ? "  " + string.Join(", ", _graph!.ConnectedTo(l)) : "");
         }
         sb.AppendLine(line);
         long trainable = TrainableWeights.Sum(w => (long)w.Value.Size);
@@ -304,11 +378,24 @@ public abstract class Model
         return logs;
     }
 
-    private static void CheckSamples(string op, Tensor x, Tensor y)
+    private void CheckInputs(string op, Tensor[] x)
     {
-        if (x.Rank < 1 || y.Rank < 1 || x.Shape[0] != y.Shape[0])
-            throw new ArgumentException($"{op}: x {x.Shape} and y {y.Shape} must have the same number of samples (first axis)");
-        if (x.Shape[0] == 0)
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Length != InputCount)
+            throw new ArgumentException($"{op}: model '{Name}' has {InputCount} input(s), got {x.Length} array(s)");
+        foreach (var t in x)
+        {
+            if (t is null || t.Rank < 1 || t.Shape[0] != x[0].Shape[0])
+                throw new ArgumentException($"{op}: every input must have the same number of samples (first axis), got {string.Join(" and ", x.Select(t => t?.Shape.ToString() ?? "null"))}");
+        }
+        if (x[0].Shape[0] == 0)
             throw new ArgumentException($"{op}: no samples");
+    }
+
+    private void CheckSamples(string op, Tensor[] x, Tensor y)
+    {
+        CheckInputs(op, x);
+        if (y.Rank < 1 || x[0].Shape[0] != y.Shape[0])
+            throw new ArgumentException($"{op}: x {x[0].Shape} and y {y.Shape} must have the same number of samples (first axis)");
     }
 }

@@ -16,7 +16,7 @@ public sealed class Logs : Dictionary<string, float>
 }
 
 /// <summary>
-/// Hooks into <see cref="Models.Model.Fit"/>. The order of calls: TrainBegin, then per epoch
+/// Hooks into Fit. The order of calls: TrainBegin, then per epoch
 /// EpochBegin, (BatchBegin, BatchEnd)×batches, EpochEnd (with validation values), then TrainEnd.
 /// </summary>
 public abstract class Callback
@@ -122,17 +122,106 @@ public sealed class TerminateOnNaN : Callback
     }
 }
 
-/// <summary>Prints one line per epoch (the form used when output is not a terminal).</summary>
-public sealed class ProgressLogger(TextWriter? writer = null) : Callback
+/// <summary>
+/// Keras-style progress output (what <c>Fit(verbose: true)</c> adds). On a terminal: a bar per epoch,
+/// redrawn as batches finish, with the ETA and the running loss and metrics, ending in a summary with
+/// the epoch's time and time per step. When the output is redirected (a log file, CI): one clean line
+/// per epoch, no carriage returns.
+/// </summary>
+public sealed class ProgressLogger : Callback
 {
-    private readonly TextWriter _out = writer ?? Console.Out;
+    private const int BarWidth = 30;
+    private readonly TextWriter _out;
+    private readonly bool _interactive;
+    private readonly TimeSpan _redrawEvery;
     private System.Diagnostics.Stopwatch _watch = new();
-    private int _epochs;
+    private TimeSpan? _lastDraw;
+    private int _lastWidth;
 
-    internal int TotalEpochs { set => _epochs = value; }
+    /// <param name="writer">Where to write (default the console).</param>
+    /// <param name="interactive">Draw the per-batch bar (default: when writing to a console that is not redirected).</param>
+    /// <param name="redrawInterval">The least time between two redraws of the bar (default 0.1 s), so that drawing costs no training time.</param>
+    public ProgressLogger(TextWriter? writer = null, bool? interactive = null, TimeSpan? redrawInterval = null)
+    {
+        _out = writer ?? Console.Out;
+        _interactive = interactive ?? (writer is null && !Console.IsOutputRedirected);
+        _redrawEvery = redrawInterval ?? TimeSpan.FromSeconds(0.1);
+    }
 
-    public override void OnEpochBegin(int epoch) => _watch = System.Diagnostics.Stopwatch.StartNew();
+    /// <summary>The number of epochs (shown as "Epoch 3/10"; Fit sets it).</summary>
+    public int TotalEpochs { get; set; }
 
-    public override void OnEpochEnd(int epoch, Logs logs) =>
-        _out.WriteLine($"Epoch {epoch + 1}/{_epochs} - {_watch.Elapsed.TotalSeconds:0.0}s - {logs}");
+    /// <summary>Batches per epoch (Fit sets it; 0 when unknown).</summary>
+    public int StepsPerEpoch { get; set; }
+
+    public override void OnEpochBegin(int epoch)
+    {
+        _watch = System.Diagnostics.Stopwatch.StartNew();
+        _lastDraw = null;
+        _lastWidth = 0;
+        if (_interactive)
+            _out.WriteLine($"Epoch {epoch + 1}/{TotalEpochs}");
+    }
+
+    public override void OnBatchEnd(int batch, Logs logs)
+    {
+        if (!_interactive)
+            return;
+        var now = _watch.Elapsed;
+        int done = batch + 1;
+        if (done < StepsPerEpoch && _lastDraw is { } last && now - last < _redrawEvery)
+            return;
+        _lastDraw = now;
+        string eta = StepsPerEpoch > done
+            ? $"ETA: {FormatDuration(TimeSpan.FromTicks(now.Ticks / done * (StepsPerEpoch - done)))}"
+            : FormatDuration(now);
+        Draw($"{Bar(done)} - {eta} - {logs}");
+    }
+
+    public override void OnEpochEnd(int epoch, Logs logs)
+    {
+        var elapsed = _watch.Elapsed;
+        if (_interactive)
+        {
+            double perStep = StepsPerEpoch > 0 ? elapsed.TotalMilliseconds / StepsPerEpoch : 0;
+            Draw($"{Bar(StepsPerEpoch)} - {FormatDuration(elapsed)} {FormatPerStep(perStep)} - {logs}");
+            _out.WriteLine();
+        }
+        else
+        {
+            _out.WriteLine($"Epoch {epoch + 1}/{TotalEpochs} - {elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)}s - {logs}");
+        }
+        _out.Flush();
+    }
+
+    private void Draw(string line)
+    {
+        // Return to the line start and pad over what a longer previous line left behind.
+        _out.Write('\r');
+        _out.Write(line);
+        if (line.Length < _lastWidth)
+            _out.Write(new string(' ', _lastWidth - line.Length));
+        _lastWidth = line.Length;
+        _out.Flush();
+    }
+
+    private string Bar(int done)
+    {
+        int total = Math.Max(StepsPerEpoch, done);
+        string count = total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string counter = $"{done.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(count.Length)}/{count}";
+        int filled = total == 0 ? BarWidth : (int)((long)BarWidth * done / total);
+        string bar = filled >= BarWidth
+            ? new string('=', BarWidth)
+            : new string('=', Math.Max(0, filled - 1)) + (filled > 0 ? ">" : "") + new string('.', BarWidth - filled);
+        return $"{counter} [{bar}]";
+    }
+
+    private static string FormatDuration(TimeSpan t) => t.TotalSeconds >= 3600
+        ? $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}"
+        : t.TotalSeconds >= 60 ? $"{(int)t.TotalMinutes}:{t.Seconds:00}" : $"{(int)Math.Round(t.TotalSeconds)}s";
+
+    private static string FormatPerStep(double ms) => ms >= 1
+        ? $"{ms.ToString("0", System.Globalization.CultureInfo.InvariantCulture)}ms/step"
+        : $"{(ms * 1000).ToString("0", System.Globalization.CultureInfo.InvariantCulture)}us/step";
 }

@@ -93,4 +93,37 @@ public sealed class CallbackTests
         Assert.Equal(3f, model.Layers[0].Weights[0].Value[0], 2);
         Assert.Equal("scale", model.Layers[0].Name[..5]);
     }
+
+    [Fact]
+    public void Progress_bar_redraws_per_batch_with_eta_and_ends_each_epoch_with_a_summary()
+    {
+        var (model, x, y) = Setup();
+        var output = new StringWriter();
+        var bar = new ProgressLogger(output, interactive: true, redrawInterval: TimeSpan.Zero) { TotalEpochs = 2, StepsPerEpoch = 4 };
+        model.Fit(x, y, epochs: 2, batchSize: 10, callbacks: [bar]);
+        string text = output.ToString();
+        var lines = text.Split(Environment.NewLine);
+        Assert.Equal("Epoch 1/2", lines[0]);
+        // Epoch 1's bar: redrawn in place after each batch, then the summary.
+        var draws = lines[1].Split('\r', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, draws.Length);
+        Assert.StartsWith("1/4 [======>.......................] - ETA: ", draws[0]);
+        Assert.Contains(" - loss: ", draws[0]);
+        Assert.StartsWith("4/4 [==============================] - ", draws[3]);
+        Assert.Matches(@"^4/4 \[=+\] - \d+s \d+(ms|us)/step - loss: \d+\.\d{4}$", draws[4].TrimEnd());
+        Assert.Equal("Epoch 2/2", lines[2]);
+    }
+
+    [Fact]
+    public void Progress_without_a_terminal_is_one_clean_line_per_epoch()
+    {
+        var (model, x, y) = Setup();
+        var output = new StringWriter();
+        model.Fit(x, y, epochs: 3, batchSize: 10, callbacks: [new ProgressLogger(output, interactive: false) { TotalEpochs = 3, StepsPerEpoch = 4 }]);
+        string text = output.ToString();
+        Assert.DoesNotContain("\r", text);
+        var lines = text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.Matches(@"^Epoch 3/3 - \d+\.\ds - loss: \d+\.\d{4}$", lines[2]);
+    }
 }
