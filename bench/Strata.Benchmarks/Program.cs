@@ -18,4 +18,19 @@ if (args.Length > 0 && args[0] == "gemm")
     GemmComparison.Run(threads.Distinct().ToArray(), seconds, only);
     return;
 }
+//   mlp [--threads N] [--batches 32,128] [--data data/mnist]
+if (args.Length > 0 && args[0] == "mlp")
+{
+    int threads = 1;
+    int[] batches = [32, 128];
+    string data = "data/mnist";
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--batches") batches = args[++i].Split(',').Select(int.Parse).ToArray();
+        else if (args[i] == "--data") data = args[++i];
+    }
+    MlpComparison.Run(data, threads, batches);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(GemmComparison).Assembly).Run(args);

@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using Strata.Kernels;
+
 namespace Strata.Layers;
 
 /// <summary>The configuration of a <see cref="Dense"/> layer.</summary>
@@ -8,7 +11,7 @@ public sealed record DenseConfig(string Name, int Units, string Activation, bool
 /// A fully connected layer: y = activation(x·W + b), W: [in, units], b: [units]. Applies to the last
 /// axis, so [batch, ..., in] → [batch, ..., units].
 /// </summary>
-public sealed class Dense : Layer
+public sealed class Dense : Layer, IPlannedLayer
 {
     private Weight? _kernel, _bias;
 
@@ -70,6 +73,45 @@ public sealed class Dense : Layer
         if (_bias is not null)
             y = y + _bias.Value;
         return Activation.Apply(y);
+    }
+
+    bool IPlannedLayer.CanPlan => KernelRegularizer is null && BiasRegularizer is null && PlannedActivation.Supports(Activation);
+
+    bool IPlannedLayer.IsIdentity(bool training) => false;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
+    {
+        int k = InputShape[-1], n = Units, rows = batch * (InputShape.Size / k);
+        Gemm.Sgemm(false, false, rows, n, k, 1f, x, k, _kernel!.Value.Span, n, 0f, y, n);
+        if (_bias is not null)
+        {
+            var b = _bias.Value.Span;
+            for (int r = 0; r < rows; r++)
+                TensorPrimitives.Add(y.Slice(r * n, n), b, y.Slice(r * n, n));
+        }
+        PlannedActivation.Forward(Activation, y[..(rows * n)], rows, n);
+    }
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        int k = InputShape[-1], n = Units, rows = batch * (InputShape.Size / k);
+        PlannedActivation.Backward(Activation, y, dy, rows, n);
+        var kernel = _kernel!;
+        if (kernel.Trainable)
+        {
+            // dW += xᵀ·dz, straight into the gradient buffer.
+            Gemm.Sgemm(true, false, k, n, rows, 1f, x, k, dy, n, 1f, kernel.Value.EnsureGrad(), n);
+        }
+        if (_bias is { Trainable: true } bias)
+        {
+            var db = bias.Value.EnsureGrad();
+            for (int r = 0; r < rows; r++)
+                TensorPrimitives.Add(db, dy.Slice(r * n, n), db);
+        }
+        if (!dx.IsEmpty) // dx = dz·Wᵀ
+            Gemm.Sgemm(false, true, rows, k, n, 1f, dy, n, kernel.Value.Span, n, 0f, dx, k);
     }
 
     public override LayerConfig GetConfig() => new DenseConfig(Name, Units, Activation.Name, UseBias, KernelInitializer.Name,

@@ -13,8 +13,29 @@ public sealed record DropoutConfig(string Name, float Rate) : LayerConfig(Name);
 public sealed record ShapeConfig(string Name, int[] Shape) : LayerConfig(Name);
 
 /// <summary>Applies an activation function: y = f(x), same shape.</summary>
-public sealed class Activation(ActivationFunction function, string? name = null) : Layer(name)
+public sealed class Activation(ActivationFunction function, string? name = null) : Layer(name), IPlannedLayer
 {
+    bool IPlannedLayer.CanPlan => PlannedActivation.Supports(Function);
+
+    bool IPlannedLayer.IsIdentity(bool training) => Function.Name == "linear";
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
+    {
+        x[..y.Length].CopyTo(y);
+        int width = InputShape[-1];
+        PlannedActivation.Forward(Function, y, y.Length / width, width);
+    }
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        int width = InputShape[-1];
+        PlannedActivation.Backward(Function, y, dy, dy.Length / width, width);
+        if (!dx.IsEmpty)
+            dy.CopyTo(dx);
+    }
+
     public ActivationFunction Function { get; } = function;
 
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
@@ -25,8 +46,20 @@ public sealed class Activation(ActivationFunction function, string? name = null)
 }
 
 /// <summary>Flattens each sample: [batch, d1, d2, ...] → [batch, d1·d2·...].</summary>
-public sealed class Flatten(string? name = null) : Layer(name)
+public sealed class Flatten(string? name = null) : Layer(name), IPlannedLayer
 {
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => true;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        x[..y.Length].CopyTo(y);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch) =>
+        dy[..dx.Length].CopyTo(dx);
+
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape.Size);
 
     protected override Tensor Call(Tensor x, bool training) => x.Reshape(x.Shape[0], -1);
@@ -35,8 +68,20 @@ public sealed class Flatten(string? name = null) : Layer(name)
 }
 
 /// <summary>Reshapes each sample to a target shape (one entry may be −1).</summary>
-public sealed class Reshape : Layer
+public sealed class Reshape : Layer, IPlannedLayer
 {
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => true;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        x[..y.Length].CopyTo(y);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch) =>
+        dy[..dx.Length].CopyTo(dx);
+
     public Reshape(int[] targetShape, string? name = null) : base(name)
     {
         if (targetShape.Count(d => d == -1) > 1 || targetShape.Any(d => d == 0 || d < -1))
@@ -74,8 +119,30 @@ public sealed class Reshape : Layer
 /// Inverted dropout: in training, zeroes each element with probability <c>rate</c> and scales the
 /// rest by 1/(1 − rate), so inference is the identity.
 /// </summary>
-public sealed class Dropout : Layer
+public sealed class Dropout : Layer, IPlannedLayer
 {
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => !training || Rate == 0;
+
+    int IPlannedLayer.ScratchPerSample => InputShape.Size;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
+    {
+        // The same mask stream as Call: one draw per element, in order.
+        var mask = scratch[..y.Length];
+        float keep = 1f / (1 - Rate);
+        for (int i = 0; i < mask.Length; i++)
+            mask[i] = Rng.NextFloat() >= Rate ? keep : 0f;
+        System.Numerics.Tensors.TensorPrimitives.Multiply(x[..y.Length], mask, y);
+    }
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        if (!dx.IsEmpty)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(dy, scratch[..dy.Length], dx);
+    }
+
     public Dropout(float rate, string? name = null) : base(name)
     {
         if (!(rate >= 0 && rate < 1))
@@ -106,8 +173,20 @@ public sealed class Dropout : Layer
 /// Declares the per-sample input shape of a model and passes its input through. In the functional
 /// API, <see cref="Create"/> gives the symbolic value that the model's layers are applied to.
 /// </summary>
-public sealed class Input : Layer
+public sealed class Input : Layer, IPlannedLayer
 {
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => true;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        x[..y.Length].CopyTo(y);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch) =>
+        dy[..dx.Length].CopyTo(dx);
+
     private SymbolicTensor? _output;
 
     public Input(int[] shape, string? name = null) : base(name)

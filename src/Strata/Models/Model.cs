@@ -21,6 +21,7 @@ public class Model
     private readonly List<Metric> _metrics = [];
     private readonly Mean _lossTracker = new("loss");
     private readonly FunctionalGraph? _graph;
+    private readonly Dictionary<(int Batch, bool Training), StepPlan?> _plans = [];
 
     /// <summary>For subclasses, which override <see cref="Layers"/> and <see cref="Forward(Tensor, bool)"/>.</summary>
     protected Model(string? name) => Name = name ?? GetType().Name.ToLowerInvariant();
@@ -230,6 +231,18 @@ public class Model
     /// </summary>
     public virtual Logs TrainStep(Tensor[] x, Tensor y, Tensor? sampleWeight = null)
     {
+        if (sampleWeight is null && x.Length == 1 && Loss!.CanPlan && PlanFor(x[0], training: true) is { } plan
+            && System.Threading.Monitor.TryEnter(plan))
+        {
+            try
+            {
+                return PlannedTrainStep(plan, x[0], y);
+            }
+            finally
+            {
+                System.Threading.Monitor.Exit(plan);
+            }
+        }
         var trainable = TrainableWeights.Select(w => w.Value).ToArray();
         foreach (var p in trainable)
             p.ZeroGrad();
@@ -246,6 +259,59 @@ public class Model
         foreach (var m in _metrics)
             m.Update(y, detached, sampleWeight);
         return CurrentLogs();
+    }
+
+    /// <summary>The default step on preallocated buffers, without a graph: the same math as the graph path.</summary>
+    private Logs PlannedTrainStep(StepPlan plan, Tensor x, Tensor y)
+    {
+        var trainable = plan.Trainable();
+        foreach (var p in trainable)
+            p.ZeroGrad();
+        var yPred = plan.Forward(x.Span);
+        float loss = Loss!.ComputeWithGradient(y, yPred, plan.OutputGrad);
+        plan.Backward(x.Span);
+        Optimizer!.Apply(trainable);
+        _lossTracker.Add(loss, y.Shape[0]);
+        foreach (var m in _metrics)
+            m.Update(y, yPred);
+        return CurrentLogs();
+    }
+
+    /// <summary>Turns the planned (graph-free) paths off, for tests that compare them with the graph.</summary>
+    internal static bool PlansEnabled { get; set; } = true;
+
+    /// <summary>The layers, in order, when the model is a plain chain that a <see cref="StepPlan"/> can run; else null.</summary>
+    internal virtual IReadOnlyList<Layer>? ChainLayers => null;
+
+    /// <summary>Drops the cached plans (after the layers change).</summary>
+    private protected void InvalidatePlans() => _plans.Clear();
+
+    /// <summary>A cached plan for this batch, or null when the model, its layers or the input do not allow one.</summary>
+    internal StepPlan? PlanFor(Tensor x, bool training)
+    {
+        if (!PlansEnabled || ChainLayers is not { Count: > 0 } layers)
+            return null;
+        foreach (var l in layers)
+        {
+            if (!l.Built)
+                return null;
+        }
+        var shape = layers[0].InputShape;
+        if (x.Rank != shape.Rank + 1 || x.Shape[0] == 0)
+            return null;
+        for (int d = 0; d < shape.Rank; d++)
+        {
+            if (x.Shape[d + 1] != shape[d])
+                return null; // the graph path reports the mismatch
+        }
+        var key = (x.Shape[0], training);
+        if (!_plans.TryGetValue(key, out var plan))
+        {
+            if (_plans.Count >= 8)
+                _plans.Clear();
+            _plans[key] = plan = StepPlan.TryCreate(layers, x.Shape[0], training);
+        }
+        return plan;
     }
 
     /// <summary>

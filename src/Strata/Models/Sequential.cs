@@ -1,3 +1,4 @@
+using Strata.Autograd;
 using Strata.Layers;
 
 namespace Strata.Models;
@@ -27,6 +28,7 @@ public sealed class Sequential : Model
             throw new ArgumentException($"Sequential '{Name}': a layer named '{layer.Name}' is already in the model");
         layer.Rng = new Rng(_seed * 0x9E3779B97F4A7C15UL + (ulong)_layers.Count + 1);
         _layers.Add(layer);
+        InvalidatePlans();
         if (layer is Input input)
             layer.Build(input.Shape);
         else if (_layers.Count > 1 && _layers[^2].Built)
@@ -44,10 +46,24 @@ public sealed class Sequential : Model
         }
     }
 
+    internal override IReadOnlyList<Layer>? ChainLayers => _layers;
+
     public override Tensor Forward(Tensor x, bool training = false)
     {
         if (_layers.Count == 0)
             throw new InvalidOperationException($"Sequential '{Name}' has no layers");
+        // Without gradients (Predict, Evaluate) a plan runs the chain on reused buffers; the result is a copy.
+        if (!GradMode.IsEnabled && !training && PlanFor(x, training: false) is { } plan && System.Threading.Monitor.TryEnter(plan))
+        {
+            try
+            {
+                return plan.Forward(x.Span).Clone();
+            }
+            finally
+            {
+                System.Threading.Monitor.Exit(plan);
+            }
+        }
         foreach (var l in _layers)
             x = l.Forward(x, training);
         return x;

@@ -55,6 +55,10 @@ public sealed partial class Tensor
         return (outer, n, inner);
     }
 
+    /// <summary>Softmax (or log-softmax) of each row of a [rows, width] buffer; y may be x.</summary>
+    internal static void SoftmaxRows(ReadOnlySpan<float> x, Span<float> y, int rows, int width, bool log = false) =>
+        SoftmaxForward(x, y, rows, width, 1, log);
+
     private static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int outer, int n, int inner, bool log)
     {
         if (n == 0)

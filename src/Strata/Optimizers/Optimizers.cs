@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using Strata.Kernels;
+
 namespace Strata.Optimizers;
 
 /// <summary>
@@ -119,17 +122,9 @@ public class Adam : Optimizer
     {
         long t = Iterations + 1;
         float c1 = 1 - MathF.Pow(Beta1, t), c2 = 1 - MathF.Pow(Beta2, t);
-        float b1 = Beta1, b2 = Beta2, eps = Epsilon, decay = lr * WeightDecay;
-        var m = slots[0];
-        var v = slots[1];
-        for (int i = 0; i < w.Length; i++)
-        {
-            if (decay != 0)
-                w[i] -= decay * w[i];
-            m[i] = b1 * m[i] + (1 - b1) * g[i];
-            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-            w[i] -= lr * (m[i] / c1) / (MathF.Sqrt(v[i] / c2) + eps);
-        }
+        if (WeightDecay != 0)
+            TensorPrimitives.Multiply(w, 1 - lr * WeightDecay, w); // decoupled: w ← w − lr·λ·w
+        OptimizerKernels.Adam(w, g, slots[0], slots[1], Beta1, Beta2, lr, 1 / c1, 1 / c2, Epsilon);
     }
 }
 

@@ -137,6 +137,13 @@ public sealed partial class Tensor
         return offset;
     }
 
+    /// <summary>The gradient buffer of a leaf, created (zeroed) when there is none yet.</summary>
+    internal Span<float> EnsureGrad()
+    {
+        Grad ??= new Tensor(new float[Shape.Size], Shape);
+        return Grad.Data;
+    }
+
     /// <summary>Adds <paramref name="g"/> into this tensor's gradient (allocating it on first use).</summary>
     internal void AccumulateGrad(Tensor g)
     {

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Globalization;
+using Strata.Data;
+using Strata.Kernels;
+using Strata.Layers;
+using Strata.Losses;
+using Strata.Models;
+using Strata.Optimizers;
+
+namespace Strata.Benchmarks;
+
+/// <summary>
+/// The seed MLP on MNIST through the public API (Sequential, Compile, Fit, Predict), the Strata half
+/// of bench/compare/run.sh: training samples/s for one shuffled epoch per batch size, inference
+/// samples/s at batch 1,000, and managed bytes allocated per training step. One line per figure,
+/// "strata what batch value", the format of bench/compare/mlp_torch.py.
+/// </summary>
+internal static class MlpComparison
+{
+    public static Sequential SeedMlp(ulong seed) => new(
+    [
+        new Input([28, 28]),
+        new Flatten(),
+        new Dense(128, "relu"),
+        new Dense(64, "relu"),
+        new Dense(10, "softmax"),
+    ], seed);
+
+    public static void Run(string dataDir, int threads, int[] batches)
+    {
+        KernelSettings.MaxThreads = threads;
+        var (x, yInt) = Mnist.Load(dataDir, train: true);
+        var (tx, tyInt) = Mnist.Load(dataDir, train: false);
+        var y = Tensor.FromArray(yInt.Select(v => (float)v).ToArray());
+        var ty = Tensor.FromArray(tyInt.Select(v => (float)v).ToArray());
+        int n = x.Shape[0];
+
+        foreach (int batch in batches)
+        {
+            // Warm-up on a throwaway model (JIT tiers), as the PyTorch script warms up its own.
+            var warm = Compiled(99);
+            warm.Fit(x.Slice(..(batch * 100)), y.Slice(..(batch * 100)), epochs: 1, batchSize: batch, seed: 9);
+
+            var model = Compiled(1);
+            var sw = Stopwatch.StartNew();
+            model.Fit(x, y, epochs: 1, batchSize: batch, seed: 1);
+            double secs = sw.Elapsed.TotalSeconds;
+            Console.WriteLine(Inv($"strata train {batch} {n / secs:F0}"));
+
+            model.Predict(tx.Slice(..1000), batchSize: 1000); // warm
+            sw.Restart();
+            var probs = model.Predict(tx, batchSize: 1000);
+            secs = sw.Elapsed.TotalSeconds;
+            var pred = probs.ArgMax(1).ToArray();
+            double acc = pred.Select((p, i) => (int)p == tyInt[i] ? 1 : 0).Average();
+            Console.WriteLine(Inv($"strata infer-after-{batch} 1000 {tx.Shape[0] / secs:F0} accuracy {acc:F4}"));
+
+            // Managed allocation per step in the steady state of Fit (batch gather included).
+            int steps = 200;
+            var sub = x.Slice(..(steps * batch));
+            var subY = y.Slice(..(steps * batch));
+            model.Fit(sub, subY, epochs: 1, batchSize: batch, seed: 2);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            model.Fit(sub, subY, epochs: 1, batchSize: batch, seed: 3);
+            long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Console.WriteLine(Inv($"strata alloc-per-step {batch} {bytes / (double)steps:F0}"));
+        }
+    }
+
+    private static Sequential Compiled(ulong seed)
+    {
+        var m = SeedMlp(seed);
+        m.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
+        return m;
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
