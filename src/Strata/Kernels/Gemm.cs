@@ -105,16 +105,22 @@ internal static unsafe partial class Gemm
                 job.Run(0, m, 0, n);
                 return;
             }
-            Parallel.For(0, strips, new ParallelOptions { MaxDegreeOfParallelism = strips }, s =>
-            {
-                int u0 = (int)((long)units * s / strips), u1 = (int)((long)units * (s + 1) / strips);
-                int lo = u0 * unit, hi = Math.Min(extent, u1 * unit);
-                if (byColumns)
-                    job.Run(0, m, lo, hi);
-                else
-                    job.Run(lo, hi, 0, n);
-            });
+            RunStrips(job, strips, units, unit, extent, byColumns);
         }
+    }
+
+    /// <summary>Runs the strips on worker threads (a separate method, so that the single-strip path allocates no closure).</summary>
+    private static void RunStrips(Job job, int strips, int units, int unit, int extent, bool byColumns)
+    {
+        Parallel.For(0, strips, new ParallelOptions { MaxDegreeOfParallelism = strips }, s =>
+        {
+            int u0 = (int)((long)units * s / strips), u1 = (int)((long)units * (s + 1) / strips);
+            int lo = u0 * unit, hi = Math.Min(extent, u1 * unit);
+            if (byColumns)
+                job.Run(0, job.M, lo, hi);
+            else
+                job.Run(lo, hi, 0, job.N);
+        });
     }
 
     private static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb,

@@ -184,6 +184,10 @@ public class Model
         var rng = new Rng(seed);
         var order = Enumerable.Range(0, n).ToArray();
         var bx = new Tensor[x.Length];
+        // The default step reads each batch and keeps nothing: gather into buffers reused every step.
+        // An overridden step may keep its batches, so it gets fresh tensors.
+        bool reuse = !OverridesTrainStep();
+        var batchBuffers = reuse ? new BatchBuffers(x, y, sampleWeight) : null;
         StopTraining = false;
         foreach (var cb in all)
             cb.OnTrainBegin();
@@ -200,9 +204,18 @@ public class Model
                 foreach (var cb in all)
                     cb.OnBatchBegin(b);
                 var idx = order.AsSpan(b * batchSize, Math.Min(batchSize, n - b * batchSize));
-                for (int i = 0; i < x.Length; i++)
-                    bx[i] = x[i].IndexSelect(0, idx);
-                var logs = TrainStep(bx, y.IndexSelect(0, idx), sampleWeight?.IndexSelect(0, idx));
+                Logs logs;
+                if (batchBuffers is not null)
+                {
+                    var (by, bw) = batchBuffers.Gather(idx, bx);
+                    logs = TrainStep(bx, by, bw);
+                }
+                else
+                {
+                    for (int i = 0; i < x.Length; i++)
+                        bx[i] = x[i].IndexSelect(0, idx);
+                    logs = TrainStep(bx, y.IndexSelect(0, idx), sampleWeight?.IndexSelect(0, idx));
+                }
                 foreach (var cb in all)
                     cb.OnBatchEnd(b, logs);
             }
@@ -277,6 +290,36 @@ public class Model
         return CurrentLogs();
     }
 
+    private bool OverridesTrainStep() =>
+        GetType().GetMethod(nameof(TrainStep), [typeof(Tensor[]), typeof(Tensor), typeof(Tensor)])!.DeclaringType != typeof(Model);
+
+    /// <summary>Batch tensors reused across the steps of one Fit: one set for full batches, one for the last, shorter one.</summary>
+    private sealed class BatchBuffers(Tensor[] x, Tensor y, Tensor? sampleWeight)
+    {
+        private readonly Dictionary<int, (Tensor[] X, Tensor Y, Tensor? W)> _bySize = [];
+
+        public (Tensor Y, Tensor? W) Gather(ReadOnlySpan<int> idx, Tensor[] bx)
+        {
+            if (!_bySize.TryGetValue(idx.Length, out var set))
+            {
+                int len = idx.Length;
+                set = ([.. x.Select(t => Tensor.Empty(new Shape([len, .. t.Shape.Dims[1..]])))],
+                    Tensor.Empty(new Shape([len, .. y.Shape.Dims[1..]])),
+                    sampleWeight is null ? null : Tensor.Empty(new Shape([len, .. sampleWeight.Shape.Dims[1..]])));
+                _bySize[len] = set;
+            }
+            for (int i = 0; i < x.Length; i++)
+            {
+                x[i].GatherRowsInto(idx, set.X[i]);
+                bx[i] = set.X[i];
+            }
+            y.GatherRowsInto(idx, set.Y);
+            if (sampleWeight is not null)
+                sampleWeight.GatherRowsInto(idx, set.W!);
+            return (set.Y, set.W);
+        }
+    }
+
     /// <summary>Turns the planned (graph-free) paths off, for tests that compare them with the graph.</summary>
     internal static bool PlansEnabled { get; set; } = true;
 
@@ -287,7 +330,10 @@ public class Model
     private protected void InvalidatePlans() => _plans.Clear();
 
     /// <summary>A cached plan for this batch, or null when the model, its layers or the input do not allow one.</summary>
-    internal StepPlan? PlanFor(Tensor x, bool training)
+    internal StepPlan? PlanFor(Tensor x, bool training) => PlanFor(x, x.Rank == 0 ? 0 : x.Shape[0], training);
+
+    /// <summary>As <see cref="PlanFor(Tensor, bool)"/> for a batch of <paramref name="batch"/> rows of x's per-sample shape.</summary>
+    internal StepPlan? PlanFor(Tensor x, int batch, bool training)
     {
         if (!PlansEnabled || ChainLayers is not { Count: > 0 } layers)
             return null;
@@ -297,19 +343,19 @@ public class Model
                 return null;
         }
         var shape = layers[0].InputShape;
-        if (x.Rank != shape.Rank + 1 || x.Shape[0] == 0)
+        if (x.Rank != shape.Rank + 1 || batch <= 0)
             return null;
         for (int d = 0; d < shape.Rank; d++)
         {
             if (x.Shape[d + 1] != shape[d])
                 return null; // the graph path reports the mismatch
         }
-        var key = (x.Shape[0], training);
+        var key = (batch, training);
         if (!_plans.TryGetValue(key, out var plan))
         {
             if (_plans.Count >= 8)
                 _plans.Clear();
-            _plans[key] = plan = StepPlan.TryCreate(layers, x.Shape[0], training);
+            _plans[key] = plan = StepPlan.TryCreate(layers, batch, training);
         }
         return plan;
     }
@@ -344,15 +390,38 @@ public class Model
             for (int start = 0; start < n; start += batchSize)
             {
                 int len = Math.Min(batchSize, n - start);
-                var bx = x.Select(t => t.Slice(start..(start + len))).ToArray();
                 var by = y.Slice(start..(start + len));
-                var yPred = Forward(bx, training: false);
-                _lossTracker.Add(Loss.Compute(by, yPred).ToScalar(), len);
-                foreach (var m in _metrics)
-                    m.Update(by, yPred);
+                bool planned = PlannedInference(x, start, len, out var yPred, out var plan);
+                try
+                {
+                    yPred ??= Forward(x.Select(t => t.Slice(start..(start + len))).ToArray(), training: false);
+                    _lossTracker.Add(Loss.Compute(by, yPred).ToScalar(), len);
+                    foreach (var m in _metrics)
+                        m.Update(by, yPred);
+                }
+                finally
+                {
+                    if (planned)
+                        System.Threading.Monitor.Exit(plan!);
+                }
             }
         }
         return CurrentLogs();
+    }
+
+    /// <summary>
+    /// Inference on rows [start, start + len) of a single input through a plan, reading the rows in
+    /// place. On true the plan is locked (the caller exits it) and <paramref name="output"/> is its buffer.
+    /// </summary>
+    private bool PlannedInference(Tensor[] x, int start, int len, out Tensor? output, out StepPlan? plan)
+    {
+        output = null;
+        plan = x.Length == 1 ? PlanFor(x[0], len, training: false) : null;
+        if (plan is null || !System.Threading.Monitor.TryEnter(plan))
+            return false;
+        int row = x[0].Size / x[0].Shape[0];
+        output = plan.Forward(x[0].Span.Slice(start * row, len * row));
+        return true;
     }
 
     /// <summary>The outputs for a data set, in batches, in inference mode.</summary>
@@ -365,6 +434,30 @@ public class Model
         CheckInputs("Predict", x);
         using var _ = GradMode.Disable();
         int n = x[0].Shape[0];
+        Tensor? result = null;
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int len = Math.Min(batchSize, n - start);
+            if (!PlannedInference(x, start, len, out var output, out var plan))
+            {
+                if (start > 0)
+                    throw new InvalidOperationException($"Predict: model '{Name}' changed during prediction");
+                result = null;
+                break;
+            }
+            try
+            {
+                int row = output!.Size / len;
+                result ??= Tensor.Empty(new Shape([n, .. output.Shape.Dims[1..]]));
+                output.Span.CopyTo(result.Data.Slice(start * row, len * row));
+            }
+            finally
+            {
+                System.Threading.Monitor.Exit(plan!);
+            }
+        }
+        if (result is not null)
+            return result;
         if (n <= batchSize)
             return Forward(x);
         var parts = new List<Tensor>();

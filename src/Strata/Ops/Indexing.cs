@@ -190,6 +190,26 @@ public sealed partial class Tensor
     /// ∂/∂x = g scattered back, adding where an index repeats.
     /// </summary>
     /// <exception cref="ArgumentException">An index is out of range.</exception>
+    /// <summary>
+    /// Copies the rows (first-axis entries) <paramref name="indices"/> into <paramref name="destination"/>
+    /// [indices.Length, ...]: a batch gather into a buffer the caller reuses. No gradient.
+    /// </summary>
+    internal void GatherRowsInto(ReadOnlySpan<int> indices, Tensor destination)
+    {
+        int n = Shape[0], row = n == 0 ? 0 : Size / n;
+        if (destination.Rank != Rank || destination.Shape[0] != indices.Length || destination.Size != indices.Length * row)
+            throw new ArgumentException($"gather_rows: destination {destination.Shape} does not hold {indices.Length} rows of {Shape}");
+        var s = Span;
+        var d = destination.Data;
+        for (int j = 0; j < indices.Length; j++)
+        {
+            int ix = indices[j];
+            if ((uint)ix >= (uint)n)
+                throw new ArgumentException($"gather_rows: index {ix} is out of range for {n} rows");
+            s.Slice(ix * row, row).CopyTo(d.Slice(j * row, row));
+        }
+    }
+
     public Tensor IndexSelect(int axis, ReadOnlySpan<int> indices)
     {
         int a = Shape.NormalizeAxis(axis, Rank, "index_select");
