@@ -47,10 +47,17 @@ internal static class MlpComparison
             double secs = sw.Elapsed.TotalSeconds;
             Console.WriteLine(Inv($"strata train {batch} {n / secs:F0}"));
 
+            // Inference: the best of three passes over the test set (the PyTorch script does the same).
             model.Predict(tx.Slice(..1000), batchSize: 1000); // warm
-            sw.Restart();
-            var probs = model.Predict(tx, batchSize: 1000);
-            secs = sw.Elapsed.TotalSeconds;
+            Tensor probs = tx;
+            double best = double.MaxValue;
+            for (int pass = 0; pass < 3; pass++)
+            {
+                sw.Restart();
+                probs = model.Predict(tx, batchSize: 1000);
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
+            secs = best;
             var pred = probs.ArgMax(1).ToArray();
             double acc = pred.Select((p, i) => (int)p == tyInt[i] ? 1 : 0).Average();
             Console.WriteLine(Inv($"strata infer-after-{batch} 1000 {tx.Shape[0] / secs:F0} accuracy {acc:F4}"));

@@ -54,12 +54,23 @@ def main():
     ty = torch.from_numpy(read_idx(find(args.data, "t10k-labels-idx1-ubyte")).astype(np.int64))
     n = x.shape[0]
 
-    for batch in [int(b) for b in args.batches.split(",")]:
-        model = torch.nn.Sequential(
+    def build():
+        return torch.nn.Sequential(
             torch.nn.Flatten(),
             torch.nn.Linear(784, 128), torch.nn.ReLU(),
             torch.nn.Linear(128, 64), torch.nn.ReLU(),
             torch.nn.Linear(64, 10))
+
+    for batch in [int(b) for b in args.batches.split(",")]:
+        # Warm-up on a throwaway model over 100 batches, as the Strata benchmark does.
+        warm = build()
+        warm_opt = torch.optim.Adam(warm.parameters(), lr=1e-3)
+        for b in range(0, 100 * batch, batch):
+            warm_opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(warm(x[b:b + batch]), y[b:b + batch]).backward()
+            warm_opt.step()
+
+        model = build()
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = torch.nn.CrossEntropyLoss()
         model.train()
@@ -75,13 +86,17 @@ def main():
         secs = time.perf_counter() - start
         print(f"torch train {batch} {n / secs:.0f}", flush=True)
 
+        # Inference: the best of three passes over the test set (the Strata benchmark does the same).
         model.eval()
         with torch.no_grad():
-            start = time.perf_counter()
-            correct = 0
-            for b in range(0, tx.shape[0], 1000):
-                correct += (model(tx[b:b + 1000]).argmax(1) == ty[b:b + 1000]).sum().item()
-            secs = time.perf_counter() - start
+            model(tx[:1000])  # warm
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                outs = [model(tx[b:b + 1000]) for b in range(0, tx.shape[0], 1000)]
+                best = min(best, time.perf_counter() - start)
+            secs = best
+            correct = (torch.cat(outs).argmax(1) == ty).sum().item()
         print(f"torch infer-after-{batch} 1000 {tx.shape[0] / secs:.0f} accuracy {correct / tx.shape[0]:.4f}", flush=True)
 
 

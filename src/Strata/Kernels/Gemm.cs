@@ -29,8 +29,9 @@ internal static unsafe partial class Gemm
     private const int PackBMinRows = 512;
     private const int McPanels = 24;
     private const int Nc = 4096;
-    // Below this many multiply-adds a second thread costs more than it saves.
-    private const long ParallelThreshold = 1L << 18;
+    // Below this many multiply-adds a second thread costs more than it saves (Parallel.For's dispatch
+    // is tens of microseconds; measured with the MLP benchmark at batch 32, see docs/PERFORMANCE.md).
+    private const long ParallelThreshold = 1L << 22;
 
     /// <summary>Overrides the micro-kernel choice (tests use it to run every path).</summary>
     internal static GemmKernelKind ForcedKernel { get; set; } = GemmKernelKind.Auto;

@@ -320,8 +320,8 @@ public class Model
         }
     }
 
-    /// <summary>Turns the planned (graph-free) paths off, for tests that compare them with the graph.</summary>
-    internal static bool PlansEnabled { get; set; } = true;
+    /// <summary>Whether the planned (graph-free) paths may run; tests turn them off to compare with the graph.</summary>
+    internal bool PlansEnabled { get; set; } = true;
 
     /// <summary>The layers, in order, when the model is a plain chain that a <see cref="StepPlan"/> can run; else null.</summary>
     internal virtual IReadOnlyList<Layer>? ChainLayers => null;
