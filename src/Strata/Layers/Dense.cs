@@ -96,18 +96,20 @@ public sealed class Dense : Layer, IPlannedLayer
 
     void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
     {
+        // Writes (not adds) the weights' gradients: the plan's step is their only contribution.
         int k = InputShape[-1], n = Units, rows = batch * (InputShape.Size / k);
         PlannedActivation.Backward(Activation, y, dy, rows, n);
         var kernel = _kernel!;
         if (kernel.Trainable)
         {
-            // dW += xᵀ·dz, straight into the gradient buffer.
-            Gemm.Sgemm(true, false, k, n, rows, 1f, x, k, dy, n, 1f, kernel.Value.EnsureGrad(), n);
+            // dW = xᵀ·dz, straight into the gradient buffer (a plan's step is the only contribution).
+            Gemm.Sgemm(true, false, k, n, rows, 1f, x, k, dy, n, 0f, kernel.Value.EnsureGrad(), n);
         }
         if (_bias is { Trainable: true } bias)
         {
             var db = bias.Value.EnsureGrad();
-            for (int r = 0; r < rows; r++)
+            dy[..n].CopyTo(db);
+            for (int r = 1; r < rows; r++)
                 TensorPrimitives.Add(db, dy.Slice(r * n, n), db);
         }
         if (!dx.IsEmpty) // dx = dz·Wᵀ

@@ -23,8 +23,9 @@ internal interface IPlannedLayer
     void PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch);
 
     /// <summary>
-    /// Given dL/dy in <paramref name="dy"/> (which it may overwrite), adds the weights' gradients to their
-    /// <see cref="Tensor.Grad"/> and writes dL/dx into <paramref name="dx"/> unless that is empty.
+    /// Given dL/dy in <paramref name="dy"/> (which it may overwrite), sets its trainable weights'
+    /// <see cref="Tensor.Grad"/> to their gradients (overwriting: a plan's step is the only contribution)
+    /// and writes dL/dx into <paramref name="dx"/> unless that is empty.
     /// </summary>
     void PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch);
 }

@@ -277,9 +277,8 @@ public class Model
     /// <summary>The default step on preallocated buffers, without a graph: the same math as the graph path.</summary>
     private Logs PlannedTrainStep(StepPlan plan, Tensor x, Tensor y)
     {
+        // No ZeroGrad: the planned backward writes each trainable gradient whole.
         var trainable = plan.Trainable();
-        foreach (var p in trainable)
-            p.ZeroGrad();
         var yPred = plan.Forward(x.Span);
         float loss = Loss!.ComputeWithGradient(y, yPred, plan.OutputGrad);
         plan.Backward(x.Span);

@@ -102,7 +102,7 @@ internal sealed class StepPlan
         return Output;
     }
 
-    /// <summary>Back from <see cref="OutputGrad"/> to the first layer, adding each weight's gradient to its Grad.</summary>
+    /// <summary>Back from <see cref="OutputGrad"/> to the first layer, setting each trainable weight's Grad to its gradient.</summary>
     public void Backward(ReadOnlySpan<float> x)
     {
         if (!_training)
