@@ -32,4 +32,27 @@ public sealed class ReadmeTests
         // Row 0 of x is all zeros and x[1] = (0, 1), x[2] = (1, 0), x[3] = (1, 1): every weight gets a gradient.
         Assert.All(w.Grad.ToArray(), g => Assert.NotEqual(0f, g));
     }
+
+    [Fact]
+    public void The_functional_snippet_runs_and_matches_the_readme()
+    {
+        string[] lines =
+        [
+            "var pixels = Input.Create([784], \"pixels\");",
+            "var h = new Dense(64, \"relu\").Apply(pixels);",
+            "var r = new Add().Apply(h, new Dense(64, \"relu\").Apply(h));",
+            "var model = new Model(pixels, new Dense(10, \"softmax\").Apply(r), seed: 1);",
+        ];
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        foreach (string line in lines)
+            Assert.Contains(line, readme);
+
+        var pixels = Strata.Layers.Input.Create([784], "pixels");
+        var h = new Strata.Layers.Dense(64, "relu").Apply(pixels);
+        var r = new Strata.Layers.Add().Apply(h, new Strata.Layers.Dense(64, "relu").Apply(h));
+        var model = new Strata.Models.Model(pixels, new Strata.Layers.Dense(10, "softmax").Apply(r), seed: 1);
+        var y = model.Predict(Tensor.RandomUniform([3, 784], 0f, 1f, 2));
+        Assert.Equal([3, 10], y.Shape.ToArray());
+        Assert.All(y.Sum(1).ToArray(), s => Assert.Equal(1f, s, 5));
+    }
 }
