@@ -27,18 +27,9 @@ public sealed class Sgd : Optimizer
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         if (Momentum == 0)
-        {
-            for (int i = 0; i < w.Length; i++)
-                w[i] -= lr * g[i];
-            return;
-        }
-        var v = slots[0];
-        float mu = Momentum;
-        for (int i = 0; i < w.Length; i++)
-        {
-            v[i] = mu * v[i] - lr * g[i];
-            w[i] += Nesterov ? mu * v[i] - lr * g[i] : v[i];
-        }
+            TensorPrimitives.MultiplyAdd(g, -lr, w, w); // w ← w − lr·g
+        else
+            OptimizerKernels.SgdMomentum(w, g, slots[0], Momentum, lr, Nesterov);
     }
 }
 
@@ -53,12 +44,7 @@ public sealed class Adagrad(float learningRate = 0.001f, float initialAccumulato
 
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
-        var a = slots[0];
-        for (int i = 0; i < w.Length; i++)
-        {
-            a[i] += g[i] * g[i];
-            w[i] -= lr * g[i] / (MathF.Sqrt(a[i]) + epsilon);
-        }
+        OptimizerKernels.Adagrad(w, g, slots[0], lr, epsilon);
     }
 }
 
@@ -74,18 +60,7 @@ public sealed class RmsProp(float learningRate = 0.001f, float rho = 0.9f, float
 
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
-        var s = slots[0];
-        for (int i = 0; i < w.Length; i++)
-        {
-            s[i] = rho * s[i] + (1 - rho) * g[i] * g[i];
-            float step = lr * g[i] / (MathF.Sqrt(s[i]) + epsilon);
-            if (momentum > 0)
-            {
-                slots[1][i] = momentum * slots[1][i] + step;
-                step = slots[1][i];
-            }
-            w[i] -= step;
-        }
+        OptimizerKernels.RmsProp(w, g, slots[0], momentum > 0 ? slots[1] : [], rho, momentum, lr, epsilon);
     }
 }
 
