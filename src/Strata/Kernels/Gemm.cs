@@ -29,9 +29,11 @@ internal static unsafe partial class Gemm
     private const int PackBMinRows = 512;
     private const int McPanels = 24;
     private const int Nc = 4096;
-    // Below this many multiply-adds a second thread costs more than it saves (Parallel.For's dispatch
-    // is tens of microseconds; measured with the MLP benchmark at batch 32, see docs/PERFORMANCE.md).
-    private const long ParallelThreshold = 1L << 22;
+    // Below this many multiply-adds a product stays on one thread: splitting it moves its operands
+    // between cores' caches, which costs more than the second core saves (measured with the MLP
+    // benchmark at batch 32 and 128, where 2^18 and 2^20 were slower than one thread; see
+    // docs/PERFORMANCE.md).
+    private const long ParallelThreshold = 1L << 24;
 
     /// <summary>Overrides the micro-kernel choice (tests use it to run every path).</summary>
     internal static GemmKernelKind ForcedKernel { get; set; } = GemmKernelKind.Auto;
@@ -110,18 +112,40 @@ internal static unsafe partial class Gemm
         }
     }
 
-    /// <summary>Runs the strips on worker threads (a separate method, so that the single-strip path allocates no closure).</summary>
+    /// <summary>Runs the strips on the worker pool, through a work object reused by the calling thread.</summary>
     private static void RunStrips(Job job, int strips, int units, int unit, int extent, bool byColumns)
     {
-        Parallel.For(0, strips, new ParallelOptions { MaxDegreeOfParallelism = strips }, s =>
+        var work = t_work ??= new StripWork();
+        work.Job = job;
+        work.Strips = strips;
+        work.Units = units;
+        work.Unit = unit;
+        work.Extent = extent;
+        work.ByColumns = byColumns;
+        WorkerPool.Run(work, strips);
+    }
+
+    [ThreadStatic]
+    private static StripWork? t_work;
+
+    /// <summary>One strip of C per call: whole panels along C's longer side, fixed by the strip count alone.</summary>
+    private sealed class StripWork : WorkerPool.Work
+    {
+        public Job Job;
+        public int Strips, Units, Unit, Extent;
+        public bool ByColumns;
+
+        public override void Run(int s)
         {
-            int u0 = (int)((long)units * s / strips), u1 = (int)((long)units * (s + 1) / strips);
-            int lo = u0 * unit, hi = Math.Min(extent, u1 * unit);
-            if (byColumns)
-                job.Run(0, job.M, lo, hi);
+            int u0 = (int)((long)Units * s / Strips), u1 = (int)((long)Units * (s + 1) / Strips);
+            int lo = u0 * Unit, hi = Math.Min(Extent, u1 * Unit);
+            if (lo >= hi)
+                return;
+            if (ByColumns)
+                Job.Run(0, Job.M, lo, hi);
             else
-                job.Run(lo, hi, 0, job.N);
-        });
+                Job.Run(lo, hi, 0, Job.N);
+        }
     }
 
     private static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb,

@@ -105,6 +105,51 @@ public sealed class GemmTests : IDisposable
     }
 
     [Fact]
+    public void Concurrent_callers_share_the_worker_pool_and_get_the_same_results()
+    {
+        var (m, n, k) = (200, 300, 700);
+        var a = TestData.Random(m * k, 5);
+        var b = TestData.Random(k * n, 6);
+        var expected = new float[m * n];
+        Gemm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, expected, n, maxThreads: 1);
+        // Four callers at once asking for 1–4 strips: one holds the pool, the others run inline.
+        var results = new float[4][];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            var c = new float[m * n];
+            for (int rep = 0; rep < 5; rep++)
+                Gemm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, maxThreads: t + 1);
+            results[t] = c;
+        });
+        foreach (var c in results)
+            Assert.Equal(expected, c);
+    }
+
+    private sealed class Failing : WorkerPool.Work
+    {
+        public int Ran;
+
+        public override void Run(int strip)
+        {
+            Interlocked.Increment(ref Ran);
+            if (strip == 2)
+                throw new InvalidOperationException("strip 2 failed");
+        }
+    }
+
+    [Fact]
+    public void A_failing_strip_is_rethrown_on_the_caller_and_the_pool_keeps_working()
+    {
+        var work = new Failing();
+        var ex = Assert.Throws<InvalidOperationException>(() => WorkerPool.Run(work, 3));
+        Assert.Equal("strip 2 failed", ex.Message);
+        Assert.Equal(3, work.Ran);
+        var ok = new Failing();
+        WorkerPool.Run(ok, 2);
+        Assert.Equal(2, ok.Ran);
+    }
+
+    [Fact]
     public void Rejects_operands_that_are_too_short()
     {
         var ex = Assert.Throws<ArgumentException>(() =>
