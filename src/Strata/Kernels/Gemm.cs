@@ -30,9 +30,11 @@ internal static unsafe partial class Gemm
     private const int McPanels = 24;
     private const int Nc = 4096;
     // Below this many multiply-adds a product stays on one thread: splitting it moves its operands
-    // between cores' caches, which costs more than the second core saves (measured with the MLP
-    // benchmark at batch 32 and 128, where 2^18 and 2^20 were slower than one thread; see
-    // docs/PERFORMANCE.md).
+    // between cores' caches (the weights, just rewritten by the optimizer on the calling core), which
+    // costs more than the second core saves. Measured with the MLP benchmark: with 2^18–2^22 it
+    // trains slower on 2 threads than on 1 (batch 128: 241K vs 287K samples/s at 2^22). The price:
+    // a lone batch-128 layer product, hot in both cores' caches, no longer gets its 2-thread
+    // speed-up in the GEMM benchmark. See docs/PERFORMANCE.md.
     private const long ParallelThreshold = 1L << 24;
 
     /// <summary>Overrides the micro-kernel choice (tests use it to run every path).</summary>
