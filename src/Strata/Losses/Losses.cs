@@ -103,6 +103,9 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var labels = yTrue.Rank == 2 ? yTrue.Reshape(-1) : yTrue;
+        var values = labels.Span;
+        for (int r = 0; r < values.Length; r++)
+            Label(values[r], r, yPred.Shape[1]); // the loss's own message for a label out of range
         if (FromLogits)
             return Tensor.SparseSoftmaxCrossEntropy(yPred, labels);
         return -Tensor.PickPerRow(yPred.Clamp(Epsilon, 1 - Epsilon).Log(), labels);
