@@ -75,7 +75,7 @@ public sealed class Dense : Layer, IPlannedLayer
         return Activation.Apply(y);
     }
 
-    bool IPlannedLayer.CanPlan => KernelRegularizer is null && BiasRegularizer is null && PlannedActivation.Supports(Activation);
+    bool IPlannedLayer.CanPlan => PlannedActivation.Supports(Activation);
 
     bool IPlannedLayer.IsIdentity(bool training) => false;
 
@@ -104,6 +104,7 @@ public sealed class Dense : Layer, IPlannedLayer
         {
             // dW = xᵀ·dz, straight into the gradient buffer (a plan's step is the only contribution).
             Gemm.Sgemm(true, false, k, n, rows, 1f, x, k, dy, n, 0f, kernel.Value.EnsureGrad(), n);
+            KernelRegularizer?.AddGradient(kernel.Value.Span, kernel.Value.Grad!.Data);
         }
         if (_bias is { Trainable: true } bias)
         {
@@ -111,6 +112,7 @@ public sealed class Dense : Layer, IPlannedLayer
             dy[..n].CopyTo(db);
             for (int r = 1; r < rows; r++)
                 TensorPrimitives.Add(db, dy.Slice(r * n, n), db);
+            BiasRegularizer?.AddGradient(bias.Value.Span, db);
         }
         if (!dx.IsEmpty) // dx = dz·Wᵀ
             Gemm.Sgemm(false, true, rows, k, n, 1f, dy, n, kernel.Value.Span, n, 0f, dx, k);

@@ -9,7 +9,7 @@ namespace Strata.Tests.Models;
 /// <summary>The planned (graph-free) training and inference paths against the autograd graph.</summary>
 public sealed class StepPlanTests
 {
-    public static TheoryData<string> Cases => ["mnist-like", "logits", "mse", "frozen"];
+    public static TheoryData<string> Cases => ["mnist-like", "logits", "mse", "frozen", "regularized"];
 
     private static (Sequential Model, Tensor X, Tensor Y) Build(string name, ulong seed)
     {
@@ -35,6 +35,12 @@ public sealed class StepPlanTests
                 model = new Sequential([new Dense(6, "sigmoid"), new Dense(2)], seed);
                 model.Compile(new RmsProp(0.01f), new MeanSquaredError(), "mae");
                 y = Tensor.RandomUniform([12, 3, 2], -1f, 1f, 6);
+                break;
+            case "regularized": // weight penalties: their gradients join the planned step
+                model = new Sequential([new Flatten(), new Dense(9, "relu", kernelRegularizer: Regularizer.OfL1L2(0.01f, 0.02f),
+                    biasRegularizer: Regularizer.OfL2(0.05f)), new Dense(5, "softmax", kernelRegularizer: Regularizer.OfL1(0.03f))], seed);
+                model.Compile(new Sgd(0.05f), new SparseCategoricalCrossentropy(), "accuracy");
+                y = labels;
                 break;
             default: // a frozen first layer: its weights must not move
                 model = new Sequential([new Input([3, 4]), new Flatten(), new Dense(7, "relu"), new Dense(5, "softmax")], seed);
@@ -117,7 +123,7 @@ public sealed class StepPlanTests
     [Fact]
     public void A_layer_without_a_planned_form_falls_back_to_the_graph()
     {
-        var model = new Sequential([new Dense(4, "gelu"), new Dense(2, kernelRegularizer: Regularizer.OfL2(0.01f))], seed: 1);
+        var model = new Sequential([new Dense(4, "gelu"), new Dense(2)], seed: 1);
         model.Compile(new Sgd(0.1f), new MeanSquaredError());
         var x = Tensor.RandomUniform([6, 3], -1f, 1f, 1);
         model.TrainStep(x, Tensor.Zeros(6, 2));
