@@ -1,0 +1,135 @@
+namespace Strata.Kernels;
+
+/// <summary>
+/// The geometry of a 2-D convolution or pooling window over NHWC data: input size, window,
+/// strides, dilation, padding (top/left; bottom/right are implied by the output size) and the
+/// output size.
+/// </summary>
+internal readonly record struct Conv2DGeometry(int H, int W, int C, int KH, int KW, int SH, int SW, int DH, int DW,
+    int PadTop, int PadLeft, int OH, int OW)
+{
+    /// <summary>Floats per im2col row: KH·KW·C, ordered (kh, kw, c) like an HWIO kernel.</summary>
+    public int K => KH * KW * C;
+
+    /// <summary>
+    /// The geometry for "valid" (no padding) or "same" (output = ⌈input / stride⌉, padding split with
+    /// the extra row/column at the bottom/right, as Keras and TensorFlow do).
+    /// </summary>
+    public static Conv2DGeometry Create(int h, int w, int c, int kh, int kw, int sh, int sw, int dh, int dw, bool same)
+    {
+        int ekh = (kh - 1) * dh + 1, ekw = (kw - 1) * dw + 1; // the dilated window
+        int oh, ow, pt = 0, pl = 0;
+        if (same)
+        {
+            oh = (h + sh - 1) / sh;
+            ow = (w + sw - 1) / sw;
+            pt = Math.Max((oh - 1) * sh + ekh - h, 0) / 2;
+            pl = Math.Max((ow - 1) * sw + ekw - w, 0) / 2;
+        }
+        else
+        {
+            oh = h >= ekh ? (h - ekh) / sh + 1 : 0;
+            ow = w >= ekw ? (w - ekw) / sw + 1 : 0;
+        }
+        return new Conv2DGeometry(h, w, c, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow);
+    }
+}
+
+/// <summary>
+/// im2col / col2im for NHWC: each output pixel becomes one row of KH·KW·C values (zeros where the
+/// window hangs over the padding), so a convolution is one GEMM with the [K, F] kernel. The copies
+/// move C contiguous floats at a time.
+/// </summary>
+internal static class Im2Col
+{
+    /// <summary>Rows for images [n0, n1) of x [N, H, W, C] into col [(n1 − n0)·OH·OW, K].</summary>
+    public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1)
+    {
+        int c = g.C, k = g.K, image = g.H * g.W * c;
+        int r = 0;
+        for (int n = n0; n < n1; n++)
+        {
+            var img = x.Slice(n * image, image);
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                for (int ow = 0; ow < g.OW; ow++, r++)
+                {
+                    var row = col.Slice(r * k, k);
+                    int j = 0;
+                    for (int kh = 0; kh < g.KH; kh++)
+                    {
+                        int ih = oh * g.SH - g.PadTop + kh * g.DH;
+                        for (int kw = 0; kw < g.KW; kw++, j += c)
+                        {
+                            int iw = ow * g.SW - g.PadLeft + kw * g.DW;
+                            if ((uint)ih < (uint)g.H && (uint)iw < (uint)g.W)
+                                img.Slice((ih * g.W + iw) * c, c).CopyTo(row.Slice(j, c));
+                            else
+                                row.Slice(j, c).Clear();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Expand"/>: adds each row's values back into dx [N, H, W, C] for images [n0, n1).</summary>
+    public static void Fold(ReadOnlySpan<float> col, Span<float> dx, in Conv2DGeometry g, int n0, int n1)
+    {
+        int c = g.C, k = g.K, image = g.H * g.W * c;
+        int r = 0;
+        for (int n = n0; n < n1; n++)
+        {
+            var img = dx.Slice(n * image, image);
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                for (int ow = 0; ow < g.OW; ow++, r++)
+                {
+                    var row = col.Slice(r * k, k);
+                    int j = 0;
+                    for (int kh = 0; kh < g.KH; kh++)
+                    {
+                        int ih = oh * g.SH - g.PadTop + kh * g.DH;
+                        for (int kw = 0; kw < g.KW; kw++, j += c)
+                        {
+                            int iw = ow * g.SW - g.PadLeft + kw * g.DW;
+                            if ((uint)ih < (uint)g.H && (uint)iw < (uint)g.W)
+                            {
+                                var dst = img.Slice((ih * g.W + iw) * c, c);
+                                System.Numerics.Tensors.TensorPrimitives.Add(dst, row.Slice(j, c), dst);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>The direct seven-loop convolution, for tests.</summary>
+internal static class ConvReference
+{
+    /// <summary>y [N, OH, OW, F] = Σ x[n, ih, iw, c] · w[kh, kw, c, f] (zero padding).</summary>
+    public static float[] Conv2D(float[] x, int n, float[] w, int f, in Conv2DGeometry g)
+    {
+        var y = new float[n * g.OH * g.OW * f];
+        for (int b = 0; b < n; b++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                    for (int o = 0; o < f; o++)
+                    {
+                        double s = 0;
+                        for (int kh = 0; kh < g.KH; kh++)
+                            for (int kw = 0; kw < g.KW; kw++)
+                            {
+                                int ih = oh * g.SH - g.PadTop + kh * g.DH, iw = ow * g.SW - g.PadLeft + kw * g.DW;
+                                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W)
+                                    continue;
+                                for (int c = 0; c < g.C; c++)
+                                    s += x[((b * g.H + ih) * g.W + iw) * g.C + c] * w[((kh * g.KW + kw) * g.C + c) * f + o];
+                            }
+                        y[((b * g.OH + oh) * g.OW + ow) * f + o] = (float)s;
+                    }
+        return y;
+    }
+}

@@ -1,0 +1,186 @@
+using Strata.Kernels;
+
+namespace Strata.Layers;
+
+/// <summary>The configuration of a <see cref="Conv2D"/> layer.</summary>
+public sealed record Conv2DConfig(string Name, int Filters, (int Height, int Width) KernelSize, (int Height, int Width) Strides,
+    Padding Padding, (int Height, int Width) DilationRate,
+    string Activation, bool UseBias, string KernelInitializer, string BiasInitializer, Regularizer? KernelRegularizer,
+    Regularizer? BiasRegularizer) : LayerConfig(Name);
+
+/// <summary>The configuration of a pooling layer.</summary>
+public sealed record Pooling2DConfig(string Name, string Kind, (int Height, int Width) PoolSize, (int Height, int Width) Strides,
+    Padding Padding) : LayerConfig(Name);
+
+/// <summary>
+/// 2-D convolution over NHWC images: [batch, H, W, C] → [batch, OH, OW, filters], with kernel
+/// [KH, KW, C, filters] and a bias per filter, then the activation (Keras' Conv2D, channels last).
+/// </summary>
+public sealed class Conv2D : Layer
+{
+    private Weight? _kernel, _bias;
+
+    /// <param name="filters">Output channels (≥ 1).</param>
+    /// <param name="kernelSize">Window height and width (≥ 1).</param>
+    /// <param name="strides">Step (default 1×1).</param>
+    /// <param name="padding">Valid (default) or same.</param>
+    /// <param name="dilationRate">Spacing of the window's taps (default 1×1).</param>
+    /// <param name="activation">Default linear.</param>
+    /// <param name="useBias">Whether to add a bias per filter.</param>
+    /// <param name="kernelInitializer">Default Glorot uniform (fans: KH·KW·C in, KH·KW·filters out).</param>
+    /// <param name="biasInitializer">Default zeros.</param>
+    /// <param name="kernelRegularizer">Penalty on the kernel.</param>
+    /// <param name="biasRegularizer">Penalty on the bias.</param>
+    /// <param name="name">Layer name.</param>
+    public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid,
+        (int Height, int Width)? dilationRate = null, ActivationFunction? activation = null, bool useBias = true,
+        IInitializer? kernelInitializer = null, IInitializer? biasInitializer = null, Regularizer? kernelRegularizer = null,
+        Regularizer? biasRegularizer = null, string? name = null) : base(name)
+    {
+        Strides = strides ?? (1, 1);
+        DilationRate = dilationRate ?? (1, 1);
+        if (filters < 1 || kernelSize.Height < 1 || kernelSize.Width < 1 || Strides.Height < 1 || Strides.Width < 1
+            || DilationRate.Height < 1 || DilationRate.Width < 1)
+            throw new ArgumentOutOfRangeException(nameof(filters),
+                $"Conv2D: filters ({filters}), kernel size {kernelSize}, strides {Strides} and dilation {DilationRate} must all be at least 1");
+        Filters = filters;
+        KernelSize = kernelSize;
+        Padding = padding;
+        Activation = activation ?? ActivationFunction.Linear;
+        UseBias = useBias;
+        KernelInitializer = kernelInitializer ?? Initializers.GlorotUniform;
+        BiasInitializer = biasInitializer ?? Initializers.Zeros;
+        KernelRegularizer = kernelRegularizer;
+        BiasRegularizer = biasRegularizer;
+    }
+
+    /// <summary>A square window: <c>new Conv2D(32, 3, activation: "relu")</c>.</summary>
+    public Conv2D(int filters, int kernelSize, int strides = 1, Padding padding = Padding.Valid, ActivationFunction? activation = null,
+        string? name = null) : this(filters, (kernelSize, kernelSize), (strides, strides), padding, null, activation, name: name)
+    {
+    }
+
+    public int Filters { get; }
+    public (int Height, int Width) KernelSize { get; }
+    public (int Height, int Width) Strides { get; }
+    public Padding Padding { get; }
+    public (int Height, int Width) DilationRate { get; }
+    public ActivationFunction Activation { get; }
+    public bool UseBias { get; }
+    public IInitializer KernelInitializer { get; }
+    public IInitializer BiasInitializer { get; }
+    public Regularizer? KernelRegularizer { get; }
+    public Regularizer? BiasRegularizer { get; }
+
+    /// <summary>The kernel [KH, KW, C, filters] (after build).</summary>
+    public Weight Kernel => _kernel ?? throw new InvalidOperationException($"Conv2D '{Name}' is not built yet");
+
+    /// <summary>The bias [filters], or null without bias.</summary>
+    public Weight? Bias => _bias;
+
+    public override Shape ComputeOutputShape(Shape inputShape)
+    {
+        var g = Geometry(inputShape);
+        return new Shape(g.OH, g.OW, Filters);
+    }
+
+    protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
+
+    protected override void OnBuild(Shape inputShape)
+    {
+        _kernel = AddWeight("kernel", [KernelSize.Height, KernelSize.Width, inputShape[2], Filters], KernelInitializer, KernelRegularizer);
+        if (UseBias)
+            _bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer);
+    }
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        var y = Tensor.Conv2D(x, _kernel!.Value, Strides, Padding, DilationRate);
+        if (_bias is not null)
+            y = y + _bias.Value;
+        return Activation.Apply(y);
+    }
+
+    public override LayerConfig GetConfig() => new Conv2DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
+        Activation.Name, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
+
+    private Conv2DGeometry Geometry(Shape s)
+    {
+        if (s.Rank != 3 || s.Size == 0)
+            throw new ArgumentException($"Conv2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", s.ToArray())}]");
+        var g = Conv2DGeometry.Create(s[0], s[1], s[2], KernelSize.Height, KernelSize.Width, Strides.Height, Strides.Width,
+            DilationRate.Height, DilationRate.Width, Padding == Padding.Same);
+        if (g.OH < 1 || g.OW < 1)
+            throw new ArgumentException($"Conv2D '{Name}': the {KernelSize.Height}×{KernelSize.Width} window (dilation {DilationRate.Height}×{DilationRate.Width}) is larger than the input {s[0]}×{s[1]} with {Padding.ToString().ToLowerInvariant()} padding");
+        return g;
+    }
+}
+
+/// <summary>Shared by the 2-D pooling layers: window, strides (default: the window), padding.</summary>
+public abstract class Pooling2D : Layer
+{
+    private protected Pooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides, Padding padding, string? name) : base(name)
+    {
+        Strides = strides ?? poolSize;
+        if (poolSize.Height < 1 || poolSize.Width < 1 || Strides.Height < 1 || Strides.Width < 1)
+            throw new ArgumentOutOfRangeException(nameof(poolSize), $"{GetType().Name}: pool size {poolSize} and strides {Strides} must be at least 1");
+        PoolSize = poolSize;
+        Padding = padding;
+    }
+
+    public (int Height, int Width) PoolSize { get; }
+    public (int Height, int Width) Strides { get; }
+    public Padding Padding { get; }
+
+    public override Shape ComputeOutputShape(Shape inputShape)
+    {
+        var g = Geometry(inputShape);
+        return new Shape(g.OH, g.OW, inputShape[2]);
+    }
+
+    protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
+
+    public override LayerConfig GetConfig() => new Pooling2DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
+
+    private Conv2DGeometry Geometry(Shape s)
+    {
+        if (s.Rank != 3 || s.Size == 0)
+            throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", s.ToArray())}]");
+        var g = Conv2DGeometry.Create(s[0], s[1], s[2], PoolSize.Height, PoolSize.Width, Strides.Height, Strides.Width, 1, 1, Padding == Padding.Same);
+        if (g.OH < 1 || g.OW < 1)
+            throw new ArgumentException($"{GetType().Name} '{Name}': the {PoolSize.Height}×{PoolSize.Width} window is larger than the input {s[0]}×{s[1]}");
+        return g;
+    }
+}
+
+/// <summary>The maximum of each window, per channel (NHWC).</summary>
+public sealed class MaxPooling2D : Pooling2D
+{
+    public MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid, string? name = null)
+        : base(poolSize, strides, padding, name)
+    {
+    }
+
+    /// <summary>A square window, strides equal to it: <c>new MaxPooling2D(2)</c>.</summary>
+    public MaxPooling2D(int poolSize = 2, string? name = null) : this((poolSize, poolSize), name: name)
+    {
+    }
+
+    protected override Tensor Call(Tensor x, bool training) => Tensor.MaxPool2D(x, PoolSize, Strides, Padding);
+}
+
+/// <summary>The mean of each window, per channel (NHWC; with same padding, of the real positions only).</summary>
+public sealed class AveragePooling2D : Pooling2D
+{
+    public AveragePooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid, string? name = null)
+        : base(poolSize, strides, padding, name)
+    {
+    }
+
+    /// <summary>A square window, strides equal to it.</summary>
+    public AveragePooling2D(int poolSize = 2, string? name = null) : this((poolSize, poolSize), name: name)
+    {
+    }
+
+    protected override Tensor Call(Tensor x, bool training) => Tensor.AvgPool2D(x, PoolSize, Strides, Padding);
+}
