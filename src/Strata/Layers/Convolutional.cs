@@ -184,3 +184,106 @@ public sealed class AveragePooling2D : Pooling2D
 
     protected override Tensor Call(Tensor x, bool training) => Tensor.AvgPool2D(x, PoolSize, Strides, Padding);
 }
+
+/// <summary>The configuration of a layer with a (height, width) pair setting (UpSampling2D).</summary>
+public sealed record Size2DConfig(string Name, string Kind, (int Height, int Width) Size) : LayerConfig(Name);
+
+/// <summary>The configuration of a <see cref="ZeroPadding2D"/> layer.</summary>
+public sealed record ZeroPadding2DConfig(string Name, (int Top, int Bottom) Rows, (int Left, int Right) Columns) : LayerConfig(Name);
+
+/// <summary>Shared by the global pooling layers: NHWC input [batch, H, W, C] → [batch, C].</summary>
+public abstract class GlobalPooling2D(string? name) : Layer(name)
+{
+    public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[2]);
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank != 3 || inputShape.Size == 0)
+            throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);
+}
+
+/// <summary>The mean over height and width, per channel.</summary>
+public sealed class GlobalAveragePooling2D(string? name = null) : GlobalPooling2D(name)
+{
+    protected override Tensor Call(Tensor x, bool training) => x.Mean([1, 2]);
+}
+
+/// <summary>The maximum over height and width, per channel.</summary>
+public sealed class GlobalMaxPooling2D(string? name = null) : GlobalPooling2D(name)
+{
+    protected override Tensor Call(Tensor x, bool training) => x.Max([1, 2]);
+}
+
+/// <summary>Pads NHWC images with zero rows (top, bottom) and columns (left, right).</summary>
+public sealed class ZeroPadding2D : Layer
+{
+    /// <param name="rows">Rows added above and below.</param>
+    /// <param name="columns">Columns added left and right.</param>
+    /// <param name="name">Layer name.</param>
+    public ZeroPadding2D((int Top, int Bottom) rows, (int Left, int Right) columns, string? name = null) : base(name)
+    {
+        if (rows.Top < 0 || rows.Bottom < 0 || columns.Left < 0 || columns.Right < 0)
+            throw new ArgumentOutOfRangeException(nameof(rows), $"ZeroPadding2D: padding must not be negative, got rows {rows}, columns {columns}");
+        Rows = rows;
+        Columns = columns;
+    }
+
+    /// <summary>The same padding on every side: <c>new ZeroPadding2D(1)</c>.</summary>
+    public ZeroPadding2D(int padding = 1, string? name = null) : this((padding, padding), (padding, padding), name)
+    {
+    }
+
+    public (int Top, int Bottom) Rows { get; }
+    public (int Left, int Right) Columns { get; }
+
+    public override Shape ComputeOutputShape(Shape inputShape) =>
+        new(inputShape[0] + Rows.Top + Rows.Bottom, inputShape[1] + Columns.Left + Columns.Right, inputShape[2]);
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank != 3)
+            throw new ArgumentException($"ZeroPadding2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    protected override Tensor Call(Tensor x, bool training) => x.Pad([(0, 0), Rows, Columns, (0, 0)]);
+
+    public override LayerConfig GetConfig() => new ZeroPadding2DConfig(Name, Rows, Columns);
+}
+
+/// <summary>Nearest-neighbour upsampling of NHWC images: each pixel repeated size.Height × size.Width times.</summary>
+public sealed class UpSampling2D : Layer
+{
+    public UpSampling2D((int Height, int Width) size, string? name = null) : base(name)
+    {
+        if (size.Height < 1 || size.Width < 1)
+            throw new ArgumentOutOfRangeException(nameof(size), $"UpSampling2D: size must be at least 1, got {size}");
+        Size = size;
+    }
+
+    /// <summary>The same factor both ways: <c>new UpSampling2D(2)</c>.</summary>
+    public UpSampling2D(int size = 2, string? name = null) : this((size, size), name)
+    {
+    }
+
+    public (int Height, int Width) Size { get; }
+
+    public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[0] * Size.Height, inputShape[1] * Size.Width, inputShape[2]);
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank != 3)
+            throw new ArgumentException($"UpSampling2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        var rows = Enumerable.Range(0, x.Shape[1] * Size.Height).Select(i => i / Size.Height).ToArray();
+        var cols = Enumerable.Range(0, x.Shape[2] * Size.Width).Select(i => i / Size.Width).ToArray();
+        return x.IndexSelect(1, rows).IndexSelect(2, cols);
+    }
+
+    public override LayerConfig GetConfig() => new Size2DConfig(Name, "UpSampling2D", Size);
+}

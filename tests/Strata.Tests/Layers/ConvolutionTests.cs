@@ -177,3 +177,45 @@ public sealed class ConvolutionTests
         Assert.True(test["accuracy"] >= 0.90f, $"test accuracy {test["accuracy"]:P2}");
     }
 }
+
+public sealed class ImageLayerTests
+{
+    [Fact]
+    public void Global_pooling_layers()
+    {
+        LayerHarness.Run(() => new GlobalAveragePooling2D(), [4, 3, 5], 0, 0);
+        LayerHarness.Run(() => new GlobalMaxPooling2D(), [4, 3, 5], 0, 0, gradientCheck: false);
+        var x = Tensor.FromArray([1f, 10f, 2f, 20f, 3f, 30f, 6f, 60f], 1, 2, 2, 2);
+        Assert.Equal([3f, 30f], new GlobalAveragePooling2D().Forward(x).ToArray());
+        Assert.Equal([6f, 60f], new GlobalMaxPooling2D().Forward(x).ToArray());
+    }
+
+    [Fact]
+    public void Zero_padding_adds_zero_rows_and_columns()
+    {
+        LayerHarness.Run(() => new ZeroPadding2D((1, 2), (0, 1)), [3, 2, 2], 0, 0);
+        var y = new ZeroPadding2D(1).Forward(Tensor.Ones(1, 1, 1, 1));
+        Assert.Equal([1, 3, 3, 1], y.Shape.ToArray());
+        Assert.Equal([0f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 0f], y.ToArray());
+    }
+
+    [Fact]
+    public void Upsampling_repeats_each_pixel()
+    {
+        LayerHarness.Run(() => new UpSampling2D((2, 3)), [2, 2, 3], 0, 0);
+        var y = new UpSampling2D(2).Forward(Tensor.FromArray([1f, 2f, 3f, 4f], 1, 2, 2, 1));
+        Assert.Equal([1, 4, 4, 1], y.Shape.ToArray());
+        Assert.Equal([1f, 1f, 2f, 2f, 1f, 1f, 2f, 2f, 3f, 3f, 4f, 4f, 3f, 3f, 4f, 4f], y.ToArray());
+    }
+
+    [Fact]
+    public void Image_layers_reject_flat_input_naming_themselves()
+    {
+        foreach (var layer in new Layer[] { new GlobalAveragePooling2D(name: "g"), new ZeroPadding2D(name: "z"), new UpSampling2D(name: "u") })
+        {
+            var ex = Assert.Throws<ArgumentException>(() => layer.Forward(Tensor.Zeros(2, 5)));
+            Assert.Contains($"'{layer.Name}'", ex.Message);
+            Assert.Contains("[batch, 5]", ex.Message);
+        }
+    }
+}
