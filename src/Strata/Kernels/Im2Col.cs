@@ -43,44 +43,55 @@ internal readonly record struct Conv2DGeometry(int H, int W, int C, int KH, int 
 internal static class Im2Col
 {
     /// <summary>Rows for images [n0, n1) of x [N, H, W, C] into col [(n1 − n0)·OH·OW, K].</summary>
-    public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1)
+    public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1) =>
+        Walk(new CopyIn(), Writable(x), col, g, n0, n1); // CopyIn only reads the images
+
+    /// <summary>The adjoint of <see cref="Expand"/>: adds each row's values back into dx [N, H, W, C] for images [n0, n1).</summary>
+    public static void Fold(ReadOnlySpan<float> col, Span<float> dx, in Conv2DGeometry g, int n0, int n1) =>
+        Walk(new AddBack(), dx, Writable(col), g, n0, n1); // AddBack only reads the columns
+
+    private static Span<float> Writable(ReadOnlySpan<float> s) =>
+        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s), s.Length);
+
+    /// <summary>What happens between one C-long run of an image and its place in a column row.</summary>
+    private interface IRunOp
     {
-        int c = g.C, k = g.K, image = g.H * g.W * c;
-        int r = 0;
-        for (int n = n0; n < n1; n++)
+        /// <param name="image">The image's run, or empty where the window is over the padding.</param>
+        /// <param name="column">The run's place in the column row.</param>
+        void Invoke(Span<float> image, Span<float> column);
+    }
+
+    /// <summary>im2col: the image run into the row, zeros for padding.</summary>
+    private readonly struct CopyIn : IRunOp
+    {
+        public void Invoke(Span<float> image, Span<float> column)
         {
-            var img = x.Slice(n * image, image);
-            for (int oh = 0; oh < g.OH; oh++)
-            {
-                for (int ow = 0; ow < g.OW; ow++, r++)
-                {
-                    var row = col.Slice(r * k, k);
-                    int j = 0;
-                    for (int kh = 0; kh < g.KH; kh++)
-                    {
-                        int ih = oh * g.SH - g.PadTop + kh * g.DH;
-                        for (int kw = 0; kw < g.KW; kw++, j += c)
-                        {
-                            int iw = ow * g.SW - g.PadLeft + kw * g.DW;
-                            if ((uint)ih < (uint)g.H && (uint)iw < (uint)g.W)
-                                img.Slice((ih * g.W + iw) * c, c).CopyTo(row.Slice(j, c));
-                            else
-                                row.Slice(j, c).Clear();
-                        }
-                    }
-                }
-            }
+            if (image.IsEmpty)
+                column.Clear();
+            else
+                image.CopyTo(column);
         }
     }
 
-    /// <summary>The adjoint of <see cref="Expand"/>: adds each row's values back into dx [N, H, W, C] for images [n0, n1).</summary>
-    public static void Fold(ReadOnlySpan<float> col, Span<float> dx, in Conv2DGeometry g, int n0, int n1)
+    /// <summary>col2im: the row's values added back onto the image run; padding receives nothing.</summary>
+    private readonly struct AddBack : IRunOp
+    {
+        public void Invoke(Span<float> image, Span<float> column)
+        {
+            if (!image.IsEmpty)
+                System.Numerics.Tensors.TensorPrimitives.Add(image, column, image);
+        }
+    }
+
+    /// <summary>Visits every (output pixel, kh, kw) of images [n0, n1) with its image run and its column run.</summary>
+    private static void Walk<TOp>(TOp op, Span<float> images, Span<float> col, in Conv2DGeometry g, int n0, int n1)
+        where TOp : struct, IRunOp
     {
         int c = g.C, k = g.K, image = g.H * g.W * c;
         int r = 0;
         for (int n = n0; n < n1; n++)
         {
-            var img = dx.Slice(n * image, image);
+            var img = images.Slice(n * image, image);
             for (int oh = 0; oh < g.OH; oh++)
             {
                 for (int ow = 0; ow < g.OW; ow++, r++)
@@ -93,11 +104,8 @@ internal static class Im2Col
                         for (int kw = 0; kw < g.KW; kw++, j += c)
                         {
                             int iw = ow * g.SW - g.PadLeft + kw * g.DW;
-                            if ((uint)ih < (uint)g.H && (uint)iw < (uint)g.W)
-                            {
-                                var dst = img.Slice((ih * g.W + iw) * c, c);
-                                System.Numerics.Tensors.TensorPrimitives.Add(dst, row.Slice(j, c), dst);
-                            }
+                            bool inside = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W;
+                            op.Invoke(inside ? img.Slice((ih * g.W + iw) * c, c) : [], row.Slice(j, c));
                         }
                     }
                 }

@@ -91,6 +91,15 @@ public abstract class MergeLayer : Layer
     protected sealed override Tensor Call(Tensor x, bool training) =>
         throw new ArgumentException($"Layer '{Name}': a merge layer takes at least 2 inputs, got 1");
 
+    /// <summary>combine(…combine(combine(x₀, x₁), x₂)…, xₙ₋₁): the element-wise merges.</summary>
+    protected static Tensor Fold(IReadOnlyList<Tensor> inputs, Func<Tensor, Tensor, Tensor> combine)
+    {
+        var y = inputs[0];
+        for (int i = 1; i < inputs.Count; i++)
+            y = combine(y, inputs[i]);
+        return y;
+    }
+
     /// <summary>"[batch, 3], [batch, 4]".</summary>
     protected static string FormatShapes(IEnumerable<Shape> shapes) =>
         string.Join(", ", shapes.Select(s => $"[batch, {string.Join(", ", s.ToArray())}]"));
@@ -114,13 +123,7 @@ public sealed class Add(string? name = null) : MergeLayer(name)
 {
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
-    protected override Tensor Merge(IReadOnlyList<Tensor> inputs)
-    {
-        var y = inputs[0];
-        for (int i = 1; i < inputs.Count; i++)
-            y = y + inputs[i];
-        return y;
-    }
+    protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Add);
 
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Add");
 }
@@ -147,13 +150,7 @@ public sealed class Multiply(string? name = null) : MergeLayer(name)
 {
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
-    protected override Tensor Merge(IReadOnlyList<Tensor> inputs)
-    {
-        var y = inputs[0];
-        for (int i = 1; i < inputs.Count; i++)
-            y = y * inputs[i];
-        return y;
-    }
+    protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Mul);
 
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Multiply");
 }
@@ -163,13 +160,7 @@ public sealed class Average(string? name = null) : MergeLayer(name)
 {
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
-    protected override Tensor Merge(IReadOnlyList<Tensor> inputs)
-    {
-        var y = inputs[0];
-        for (int i = 1; i < inputs.Count; i++)
-            y = y + inputs[i];
-        return y * (1f / inputs.Count);
-    }
+    protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Add) * (1f / inputs.Count);
 
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Average");
 }
@@ -179,13 +170,7 @@ public sealed class Maximum(string? name = null) : MergeLayer(name)
 {
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
-    protected override Tensor Merge(IReadOnlyList<Tensor> inputs)
-    {
-        var y = inputs[0];
-        for (int i = 1; i < inputs.Count; i++)
-            y = Tensor.Maximum(y, inputs[i]);
-        return y;
-    }
+    protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Maximum);
 
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Maximum");
 }
@@ -195,13 +180,7 @@ public sealed class Minimum(string? name = null) : MergeLayer(name)
 {
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
-    protected override Tensor Merge(IReadOnlyList<Tensor> inputs)
-    {
-        var y = inputs[0];
-        for (int i = 1; i < inputs.Count; i++)
-            y = Tensor.Minimum(y, inputs[i]);
-        return y;
-    }
+    protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Minimum);
 
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Minimum");
 }

@@ -30,6 +30,25 @@ internal interface IPlannedLayer
     void PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch);
 }
 
+/// <summary>
+/// A layer that only reinterprets its input's shape (Flatten, Reshape, Input): in a plan its output
+/// is its input's buffer, so its forward and backward never run (their copies are the fallback).
+/// </summary>
+internal interface IShapeOnlyLayer : IPlannedLayer
+{
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => true;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        x[..y.Length].CopyTo(y);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch) =>
+        dy[..dx.Length].CopyTo(dx);
+}
+
 /// <summary>Activations in planned form: applied in place on [rows, width] buffers, differentiated from their output.</summary>
 internal static class PlannedActivation
 {

@@ -46,20 +46,8 @@ public sealed class Activation(ActivationFunction function, string? name = null)
 }
 
 /// <summary>Flattens each sample: [batch, d1, d2, ...] → [batch, d1·d2·...].</summary>
-public sealed class Flatten(string? name = null) : Layer(name), IPlannedLayer
+public sealed class Flatten(string? name = null) : Layer(name), IShapeOnlyLayer
 {
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => true;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        x[..y.Length].CopyTo(y);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch) =>
-        dy[..dx.Length].CopyTo(dx);
-
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape.Size);
 
     protected override Tensor Call(Tensor x, bool training) => x.Reshape(x.Shape[0], -1);
@@ -68,20 +56,8 @@ public sealed class Flatten(string? name = null) : Layer(name), IPlannedLayer
 }
 
 /// <summary>Reshapes each sample to a target shape (one entry may be −1).</summary>
-public sealed class Reshape : Layer, IPlannedLayer
+public sealed class Reshape : Layer, IShapeOnlyLayer
 {
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => true;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        x[..y.Length].CopyTo(y);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch) =>
-        dy[..dx.Length].CopyTo(dx);
-
     public Reshape(int[] targetShape, string? name = null) : base(name)
     {
         if (targetShape.Count(d => d == -1) > 1 || targetShape.Any(d => d == 0 || d < -1))
@@ -173,20 +149,8 @@ public sealed class Dropout : Layer, IPlannedLayer
 /// Declares the per-sample input shape of a model and passes its input through. In the functional
 /// API, <see cref="Create"/> gives the symbolic value that the model's layers are applied to.
 /// </summary>
-public sealed class Input : Layer, IPlannedLayer
+public sealed class Input : Layer, IShapeOnlyLayer
 {
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => true;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        x[..y.Length].CopyTo(y);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch) =>
-        dy[..dx.Length].CopyTo(dx);
-
     private SymbolicTensor? _output;
 
     public Input(int[] shape, string? name = null) : base(name)

@@ -48,14 +48,14 @@ public class Model
 
     /// <summary>The layers, in order (for a functional model, an order in which each layer follows its inputs).</summary>
     public virtual IReadOnlyList<Layer> Layers =>
-        _graph?.Layers ?? throw new NotImplementedException($"Model '{Name}': a Model subclass must override Layers");
+        _graph?.Layers ?? throw new InvalidOperationException($"Model '{Name}': a Model subclass must override Layers");
 
     /// <summary>The number of inputs Forward and Fit expect.</summary>
     public virtual int InputCount => _graph?.Inputs.Length ?? 1;
 
     /// <summary>Runs the network on a batch.</summary>
     public virtual Tensor Forward(Tensor x, bool training = false) =>
-        _graph is not null ? _graph.Run([x], training, Name) : throw new NotImplementedException($"Model '{Name}': a Model subclass must override Forward");
+        _graph is not null ? _graph.Run([x], training, Name) : throw new InvalidOperationException($"Model '{Name}': a Model subclass must override Forward");
 
     /// <summary>Runs the network on a batch of each input (in the order the model's inputs were given).</summary>
     public virtual Tensor Forward(IReadOnlyList<Tensor> inputs, bool training = false)

@@ -8,22 +8,7 @@ namespace Strata.Tests.Models;
 
 public sealed class FunctionalTests
 {
-    /// <summary>Three noisy classes in 2-D that a small network separates.</summary>
-    private static (Tensor X, Tensor Y) Blobs(int n, ulong seed)
-    {
-        var rng = new Rng(seed);
-        var x = new float[n * 2];
-        var y = new float[n];
-        float[][] centers = [[0, 2], [-2, -1], [2, -1]];
-        for (int i = 0; i < n; i++)
-        {
-            int c = i % 3;
-            x[2 * i] = centers[c][0] + 0.6f * rng.NextNormal();
-            x[2 * i + 1] = centers[c][1] + 0.6f * rng.NextNormal();
-            y[i] = c;
-        }
-        return (Tensor.FromArray(x, n, 2), Tensor.FromArray(y));
-    }
+    private static (Tensor X, Tensor Y) Blobs(int n, ulong seed) => TestData.Blobs(n, seed);
 
     /// <summary>x → Dense(16, relu) = h → Dense(16, relu) → Add(h, ·) → Dense(3).</summary>
     private static (Model Model, Dense D1, Dense D2, Dense Head) Residual(ulong seed)

@@ -34,22 +34,7 @@ public sealed class SequentialTests
         Assert.True(history["loss"][0] < 0.4f, $"train loss {history["loss"][0]}");
     }
 
-    private static (Tensor X, Tensor Y) Blobs(int n, ulong seed)
-    {
-        // Three Gaussian blobs in 2-D, labels 0..2.
-        var rng = new Rng(seed);
-        var x = new float[n * 2];
-        var y = new float[n];
-        float[][] centers = [[0, 2], [-2, -1], [2, -1]];
-        for (int i = 0; i < n; i++)
-        {
-            int c = i % 3;
-            x[2 * i] = centers[c][0] + 0.6f * rng.NextNormal();
-            x[2 * i + 1] = centers[c][1] + 0.6f * rng.NextNormal();
-            y[i] = c;
-        }
-        return (Tensor.FromArray(x, n, 2), Tensor.FromArray(y));
-    }
+    private static (Tensor X, Tensor Y) Blobs(int n, ulong seed) => TestData.Blobs(n, seed);
 
     private static Sequential Small(ulong seed) => new([new Dense(16, "relu"), new Dropout(0.1f), new Dense(3)], seed);
 
