@@ -18,19 +18,21 @@ if (args.Length > 0 && args[0] == "gemm")
     GemmComparison.Run(threads.Distinct().ToArray(), seconds, only);
     return;
 }
-//   mlp [--threads N] [--batches 32,128] [--data data/mnist]
-if (args.Length > 0 && args[0] == "mlp")
+//   mlp|cnn|cnn3 [--threads N] [--batches 32,128] [--data data/mnist] [--samples N (default: all for mlp, 10000 for the CNNs)]
+if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
 {
     int threads = 1;
     int[] batches = [32, 128];
     string data = "data/mnist";
+    int samples = args[0] == "mlp" ? 0 : 10000;
     for (int i = 1; i < args.Length - 1; i++)
     {
         if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--batches") batches = args[++i].Split(',').Select(int.Parse).ToArray();
         else if (args[i] == "--data") data = args[++i];
+        else if (args[i] == "--samples") samples = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
     }
-    MlpComparison.Run(data, threads, batches);
+    ModelComparison.Run(args[0], data, threads, batches, samples);
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(GemmComparison).Assembly).Run(args);

@@ -83,11 +83,15 @@ internal static class Im2Col
         }
     }
 
-    /// <summary>Visits every (output pixel, kh, kw) of images [n0, n1) with its image run and its column run.</summary>
+    /// <summary>
+    /// Visits every (output pixel, kh) of images [n0, n1) with its image runs and its column runs:
+    /// without dilation the kw taps of one window row are adjacent in the image, so they move as one
+    /// run of up to KW·C floats (the part over the left or right padding as separate empty runs).
+    /// </summary>
     private static void Walk<TOp>(TOp op, Span<float> images, Span<float> col, in Conv2DGeometry g, int n0, int n1)
         where TOp : struct, IRunOp
     {
-        int c = g.C, k = g.K, image = g.H * g.W * c;
+        int c = g.C, k = g.K, image = g.H * g.W * c, rowRun = g.KW * c;
         int r = 0;
         for (int n = n0; n < n1; n++)
         {
@@ -97,15 +101,32 @@ internal static class Im2Col
                 for (int ow = 0; ow < g.OW; ow++, r++)
                 {
                     var row = col.Slice(r * k, k);
-                    int j = 0;
-                    for (int kh = 0; kh < g.KH; kh++)
+                    int iw0 = ow * g.SW - g.PadLeft;
+                    for (int kh = 0, j = 0; kh < g.KH; kh++, j += rowRun)
                     {
                         int ih = oh * g.SH - g.PadTop + kh * g.DH;
-                        for (int kw = 0; kw < g.KW; kw++, j += c)
+                        if ((uint)ih >= (uint)g.H)
                         {
-                            int iw = ow * g.SW - g.PadLeft + kw * g.DW;
-                            bool inside = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W;
-                            op.Invoke(inside ? img.Slice((ih * g.W + iw) * c, c) : [], row.Slice(j, c));
+                            op.Invoke([], row.Slice(j, rowRun));
+                            continue;
+                        }
+                        var line = img.Slice(ih * g.W * c, g.W * c);
+                        if (g.DW == 1)
+                        {
+                            // Taps [a, b) fall inside the image; those before a and from b on are padding.
+                            int a = Math.Clamp(-iw0, 0, g.KW), b = Math.Clamp(g.W - iw0, a, g.KW);
+                            if (a > 0)
+                                op.Invoke([], row.Slice(j, a * c));
+                            if (b > a)
+                                op.Invoke(line.Slice((iw0 + a) * c, (b - a) * c), row.Slice(j + a * c, (b - a) * c));
+                            if (b < g.KW)
+                                op.Invoke([], row.Slice(j + b * c, (g.KW - b) * c));
+                            continue;
+                        }
+                        for (int kw = 0; kw < g.KW; kw++)
+                        {
+                            int iw = iw0 + kw * g.DW;
+                            op.Invoke((uint)iw < (uint)g.W ? line.Slice(iw * c, c) : [], row.Slice(j + kw * c, c));
                         }
                     }
                 }
@@ -139,5 +160,31 @@ internal static class ConvReference
                         y[((b * g.OH + oh) * g.OW + ow) * f + o] = (float)s;
                     }
         return y;
+    }
+
+    /// <summary>The adjoint loops: dw = Σ x·dy over every tap, dx = Σ w·dy (zero padding receives nothing).</summary>
+    public static (float[] Dw, float[] Dx) Conv2DBackward(float[] x, int n, float[] w, int f, in Conv2DGeometry g, float[] dy)
+    {
+        var dw = new double[w.Length];
+        var dx = new double[x.Length];
+        for (int b = 0; b < n; b++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                    for (int kh = 0; kh < g.KH; kh++)
+                        for (int kw = 0; kw < g.KW; kw++)
+                        {
+                            int ih = oh * g.SH - g.PadTop + kh * g.DH, iw = ow * g.SW - g.PadLeft + kw * g.DW;
+                            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W)
+                                continue;
+                            for (int c = 0; c < g.C; c++)
+                                for (int o = 0; o < f; o++)
+                                {
+                                    double d = dy[((b * g.OH + oh) * g.OW + ow) * f + o];
+                                    int xi = ((b * g.H + ih) * g.W + iw) * g.C + c, wi = ((kh * g.KW + kw) * g.C + c) * f + o;
+                                    dw[wi] += x[xi] * d;
+                                    dx[xi] += w[wi] * d;
+                                }
+                        }
+        return (dw.Select(v => (float)v).ToArray(), dx.Select(v => (float)v).ToArray());
     }
 }

@@ -16,9 +16,13 @@ public sealed record Pooling2DConfig(string Name, string Kind, (int Height, int 
 /// 2-D convolution over NHWC images: [batch, H, W, C] → [batch, OH, OW, filters], with kernel
 /// [KH, KW, C, filters] and a bias per filter, then the activation (Keras' Conv2D, channels last).
 /// </summary>
-public sealed class Conv2D : Layer
+public sealed class Conv2D : Layer, IPlannedLayer
 {
     private Weight? _kernel, _bias;
+    private Conv2DGeometry _geometry;
+    private readonly ConvolutionEngine _engine = new();
+    private ConvolutionEngine.RowsEpilogue? _epilogue;
+    private ConvolutionEngine.RowsPrologue? _prologue;
 
     /// <param name="filters">Output channels (≥ 1).</param>
     /// <param name="kernelSize">Window height and width (≥ 1).</param>
@@ -91,6 +95,12 @@ public sealed class Conv2D : Layer
         _kernel = AddWeight("kernel", [KernelSize.Height, KernelSize.Width, inputShape[2], Filters], KernelInitializer, KernelRegularizer);
         if (UseBias)
             _bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer);
+        _geometry = Geometry(inputShape);
+        if (Activation.Name != "linear" && PlannedActivation.Supports(Activation))
+        {
+            _epilogue = (y, rows) => PlannedActivation.Forward(Activation, y, rows, Filters);
+            _prologue = (y, dy, rows) => PlannedActivation.Backward(Activation, y, dy, rows, Filters);
+        }
     }
 
     protected override Tensor Call(Tensor x, bool training)
@@ -99,6 +109,28 @@ public sealed class Conv2D : Layer
         if (_bias is not null)
             y = y + _bias.Value;
         return Activation.Apply(y);
+    }
+
+    bool IPlannedLayer.CanPlan => PlannedActivation.Supports(Activation);
+
+    bool IPlannedLayer.IsIdentity(bool training) => false;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        _engine.Forward(x, _kernel!.Value.Span, _bias is null ? [] : _bias.Value.Span, y, batch, _geometry, Filters, _epilogue);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        // Writes (not adds) the weights' gradients: the plan's step is their only contribution.
+        var kernel = _kernel!;
+        var dw = kernel.Trainable ? kernel.Value.EnsureGrad() : [];
+        var db = _bias is { Trainable: true } bias ? bias.Value.EnsureGrad() : [];
+        _engine.Backward(x, kernel.Value.Span, y, dy, dw, db, dx, batch, _geometry, Filters, _prologue);
+        if (kernel.Trainable)
+            KernelRegularizer?.AddGradient(kernel.Value.Span, dw);
+        if (!db.IsEmpty)
+            BiasRegularizer?.AddGradient(_bias!.Value.Span, db);
     }
 
     public override LayerConfig GetConfig() => new Conv2DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
@@ -117,8 +149,10 @@ public sealed class Conv2D : Layer
 }
 
 /// <summary>Shared by the 2-D pooling layers: window, strides (default: the window), padding.</summary>
-public abstract class Pooling2D : Layer
+public abstract class Pooling2D : Layer, IPlannedLayer
 {
+    private Conv2DGeometry _geometry;
+
     private protected Pooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides, Padding padding, string? name) : base(name)
     {
         Strides = strides ?? poolSize;
@@ -139,6 +173,25 @@ public abstract class Pooling2D : Layer
     }
 
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
+
+    protected override void OnBuild(Shape inputShape) => _geometry = Geometry(inputShape);
+
+    private protected abstract bool IsMax { get; }
+
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => false;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        if (!dx.IsEmpty)
+            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
+    }
 
     public override LayerConfig GetConfig() => new Pooling2DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
@@ -166,6 +219,8 @@ public sealed class MaxPooling2D : Pooling2D
     {
     }
 
+    private protected override bool IsMax => true;
+
     protected override Tensor Call(Tensor x, bool training) => Tensor.MaxPool2D(x, PoolSize, Strides, Padding);
 }
 
@@ -182,6 +237,8 @@ public sealed class AveragePooling2D : Pooling2D
     {
     }
 
+    private protected override bool IsMax => false;
+
     protected override Tensor Call(Tensor x, bool training) => Tensor.AvgPool2D(x, PoolSize, Strides, Padding);
 }
 
@@ -192,9 +249,32 @@ public sealed record Size2DConfig(string Name, string Kind, (int Height, int Wid
 public sealed record ZeroPadding2DConfig(string Name, (int Top, int Bottom) Rows, (int Left, int Right) Columns) : LayerConfig(Name);
 
 /// <summary>Shared by the global pooling layers: NHWC input [batch, H, W, C] → [batch, C].</summary>
-public abstract class GlobalPooling2D(string? name) : Layer(name)
+public abstract class GlobalPooling2D(string? name) : Layer(name), IPlannedLayer
 {
+    private Conv2DGeometry _geometry;
+
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[2]);
+
+    // In a plan: one window over the whole image ([batch, 1, 1, C] is [batch, C] in memory).
+    protected override void OnBuild(Shape inputShape) =>
+        _geometry = Conv2DGeometry.Create(inputShape[0], inputShape[1], inputShape[2], inputShape[0], inputShape[1], 1, 1, 1, 1, same: false);
+
+    private protected abstract bool IsMax { get; }
+
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => false;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        if (!dx.IsEmpty)
+            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
+    }
 
     protected override void ValidateInputShape(Shape inputShape)
     {
@@ -208,12 +288,16 @@ public abstract class GlobalPooling2D(string? name) : Layer(name)
 /// <summary>The mean over height and width, per channel.</summary>
 public sealed class GlobalAveragePooling2D(string? name = null) : GlobalPooling2D(name)
 {
+    private protected override bool IsMax => false;
+
     protected override Tensor Call(Tensor x, bool training) => x.Mean([1, 2]);
 }
 
 /// <summary>The maximum over height and width, per channel.</summary>
 public sealed class GlobalMaxPooling2D(string? name = null) : GlobalPooling2D(name)
 {
+    private protected override bool IsMax => true;
+
     protected override Tensor Call(Tensor x, bool training) => x.Max([1, 2]);
 }
 

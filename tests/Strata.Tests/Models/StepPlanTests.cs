@@ -9,7 +9,7 @@ namespace Strata.Tests.Models;
 /// <summary>The planned (graph-free) training and inference paths against the autograd graph.</summary>
 public sealed class StepPlanTests
 {
-    public static TheoryData<string> Cases => ["mnist-like", "logits", "mse", "frozen", "regularized"];
+    public static TheoryData<string> Cases => ["mnist-like", "logits", "mse", "frozen", "regularized", "cnn", "cnn-global"];
 
     private static (Sequential Model, Tensor X, Tensor Y) Build(string name, ulong seed)
     {
@@ -40,6 +40,23 @@ public sealed class StepPlanTests
                 model = new Sequential([new Flatten(), new Dense(9, "relu", kernelRegularizer: Regularizer.OfL1L2(0.01f, 0.02f),
                     biasRegularizer: Regularizer.OfL2(0.05f)), new Dense(5, "softmax", kernelRegularizer: Regularizer.OfL1(0.03f))], seed);
                 model.Compile(new Sgd(0.05f), new SparseCategoricalCrossentropy(), "accuracy");
+                y = labels;
+                break;
+            case "cnn": // padded conv with a penalty, max pooling, a pointwise conv (the in-place product), global max
+                model = new Sequential([new Input([3, 4]), new Reshape([3, 4, 1]),
+                    new Conv2D(4, (2, 2), padding: Padding.Same, activation: "relu", kernelRegularizer: Regularizer.OfL2(0.01f)),
+                    new MaxPooling2D(2), new Conv2D(6, (1, 1), activation: "tanh"), new GlobalMaxPooling2D(), new Dense(5, "softmax")], seed);
+                model.Compile(new Adam(0.01f), new SparseCategoricalCrossentropy(), "accuracy");
+                y = labels;
+                break;
+            case "cnn-global": // strided and dilated convs, overlapping average pooling, global average, logits
+                model = new Sequential([new Reshape([3, 4, 1]),
+                    new Conv2D(3, (3, 3), strides: (1, 1), padding: Padding.Same, dilationRate: (2, 1), activation: "sigmoid"),
+                    new AveragePooling2D((2, 2), strides: (1, 1), padding: Padding.Same),
+                    new Conv2D(8, (2, 3), strides: (2, 2), padding: Padding.Same, activation: ActivationFunction.LeakyRelu(0.2f)),
+                    new MaxPooling2D((2, 2), strides: (1, 1), padding: Padding.Same), new AveragePooling2D(2, name: "pool"),
+                    new Flatten(), new Dense(5)], seed);
+                model.Compile(new Sgd(0.1f, momentum: 0.9f), new SparseCategoricalCrossentropy(fromLogits: true), "accuracy");
                 y = labels;
                 break;
             default: // a frozen first layer: its weights must not move

@@ -10,13 +10,14 @@ using Strata.Optimizers;
 namespace Strata.Benchmarks;
 
 /// <summary>
-/// The seed MLP on MNIST through the public API (Sequential, Compile, Fit, Predict), the Strata half
+/// A seed model on MNIST through the public API (Sequential, Compile, Fit, Predict), the Strata half
 /// of bench/compare/run.sh: training samples/s for one shuffled epoch per batch size, inference
 /// samples/s at batch 1,000, and managed bytes allocated per training step. One line per figure,
-/// "strata what batch value", the format of bench/compare/mlp_torch.py.
+/// "strata what batch value", the format of bench/compare/mlp_torch.py and cnn_torch.py.
 /// </summary>
-internal static class MlpComparison
+internal static class ModelComparison
 {
+    /// <summary>The seed MLP: Flatten → Dense(128, relu) → Dense(64, relu) → Dense(10, softmax).</summary>
     public static Sequential SeedMlp(ulong seed) => new(
     [
         new Input([28, 28]),
@@ -26,10 +27,53 @@ internal static class MlpComparison
         new Dense(10, "softmax"),
     ], seed);
 
-    public static void Run(string dataDir, int threads, int[] batches)
+    /// <summary>The seed CNN: Conv(32) → MaxPool → Conv(64) → MaxPool → Dense(64) → Dense(10).</summary>
+    public static Sequential SeedCnn(ulong seed) => new(
+    [
+        new Input([28, 28]),
+        new Reshape([28, 28, 1]),
+        new Conv2D(32, 3, activation: "relu"),
+        new MaxPooling2D(2),
+        new Conv2D(64, 3, activation: "relu"),
+        new MaxPooling2D(2),
+        new Flatten(),
+        new Dense(64, "relu"),
+        new Dense(10, "softmax"),
+    ], seed);
+
+    /// <summary>The deeper seed CNN: Conv(32) → MaxPool → Conv(64) → MaxPool → Conv(64) → Dense(64) → Dense(10).</summary>
+    public static Sequential DeeperCnn(ulong seed) => new(
+    [
+        new Input([28, 28]),
+        new Reshape([28, 28, 1]),
+        new Conv2D(32, 3, activation: "relu"),
+        new MaxPooling2D(2),
+        new Conv2D(64, 3, activation: "relu"),
+        new MaxPooling2D(2),
+        new Conv2D(64, 3, activation: "relu"),
+        new Flatten(),
+        new Dense(64, "relu"),
+        new Dense(10, "softmax"),
+    ], seed);
+
+    /// <param name="workload">mlp, cnn or cnn3.</param>
+    /// <param name="samples">Train on the first this many training images (0: all).</param>
+    public static void Run(string workload, string dataDir, int threads, int[] batches, int samples)
     {
+        Func<ulong, Sequential> build = workload switch
+        {
+            "mlp" => SeedMlp,
+            "cnn" => SeedCnn,
+            "cnn3" => DeeperCnn,
+            _ => throw new ArgumentException($"unknown workload '{workload}' (mlp, cnn, cnn3)"),
+        };
         KernelSettings.MaxThreads = threads;
         var (x, yInt) = Mnist.Load(dataDir, train: true);
+        if (samples > 0 && samples < x.Shape[0])
+        {
+            x = x.Slice(..samples);
+            yInt = yInt[..samples];
+        }
         var (tx, tyInt) = Mnist.Load(dataDir, train: false);
         var y = Tensor.FromArray(yInt.Select(v => (float)v).ToArray());
         var ty = Tensor.FromArray(tyInt.Select(v => (float)v).ToArray());
@@ -39,7 +83,7 @@ internal static class MlpComparison
         {
             // Warm-up: one epoch on a throwaway model, so that the JIT's tiers (tier 0, instrumented,
             // optimized with profile data) have settled and the runs below measure the steady state.
-            var warm = Compiled(99);
+            var warm = Compiled(build, 99);
             warm.Fit(x, y, epochs: 1, batchSize: batch, seed: 9);
 
             // Training: one epoch on each of three fresh models; the median (this machine is a shared VM).
@@ -48,7 +92,7 @@ internal static class MlpComparison
             var sw = new Stopwatch();
             for (int r = 0; r < 3; r++)
             {
-                model = Compiled(1);
+                model = Compiled(build, 1);
                 sw.Restart();
                 model.Fit(x, y, epochs: 1, batchSize: batch, seed: 1);
                 rates.Add(n / sw.Elapsed.TotalSeconds);
@@ -73,7 +117,7 @@ internal static class MlpComparison
             Console.WriteLine(Inv($"strata infer-after-{batch} 1000 {tx.Shape[0] / secs:F0} accuracy {acc:F4}"));
 
             // Managed allocation per step in the steady state of Fit (batch gather included): the
-            // difference between a 400-step and a 200-step epoch, so per-Fit set-up cancels out.
+            // difference between a 2s-step and an s-step epoch, so per-Fit set-up cancels out.
             long Allocated(int steps)
             {
                 var sub = x.Slice(..(steps * batch));
@@ -82,15 +126,16 @@ internal static class MlpComparison
                 model.Fit(sub, subY, epochs: 1, batchSize: batch, seed: 3);
                 return GC.GetTotalAllocatedBytes(precise: true) - before;
             }
-            Allocated(200);
-            long small = Allocated(200), large = Allocated(400);
-            Console.WriteLine(Inv($"strata alloc-per-step {batch} {(large - small) / 200.0:F0}"));
+            int steps = Math.Min(200, n / batch / 2);
+            Allocated(steps);
+            long small = Allocated(steps), large = Allocated(2 * steps);
+            Console.WriteLine(Inv($"strata alloc-per-step {batch} {(large - small) / (double)steps:F0}"));
         }
     }
 
-    private static Sequential Compiled(ulong seed)
+    private static Sequential Compiled(Func<ulong, Sequential> build, ulong seed)
     {
-        var m = SeedMlp(seed);
+        var m = build(seed);
         m.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
         return m;
     }

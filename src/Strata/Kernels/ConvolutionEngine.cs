@@ -1,0 +1,276 @@
+using System.Numerics.Tensors;
+
+namespace Strata.Kernels;
+
+/// <summary>
+/// Forward and backward of a 2-D convolution over a batch of NHWC images, as im2col + GEMM: the
+/// batch is split into one strip of whole images per thread, and each strip works through its
+/// images in chunks whose columns fit in the core's L2 cache (expand, multiply, add the bias,
+/// apply the epilogue while the rows are still hot). A 1×1 convolution with stride 1 and no
+/// padding multiplies the images in place. Backward recomputes each chunk's columns (cheaper than
+/// keeping them), accumulates the kernel and bias gradients per strip, and adds the strips'
+/// partial sums in strip order, so a given thread count always gives the same bits.
+/// </summary>
+/// <remarks>
+/// An engine owns its per-strip column buffers and partial sums (allocated on first use, then
+/// reused), so one instance serves one caller at a time: each planned layer has its own.
+/// </remarks>
+internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
+{
+    /// <summary>Applied to each chunk of finished output rows [rows, F] (bias added), in place.</summary>
+    public delegate void RowsEpilogue(Span<float> y, int rows);
+
+    /// <summary>Applied to each chunk of output gradient rows before use: dy ← dy ⊙ f′ from the output y.</summary>
+    public delegate void RowsPrologue(ReadOnlySpan<float> y, Span<float> dy, int rows);
+
+    // Floats of im2col columns per chunk: 512 KB, half of a Zen 4/5 core's L2.
+    internal const int ChunkFloats = 1 << 17;
+
+    private float[][] _columns = [];
+    private float[][] _partials = [];
+
+    // The current call (set by Forward/Backward, read by the strips).
+    private Conv2DGeometry _g;
+    private int _n, _f, _strips;
+    private bool _backward;
+    private float* _x, _w, _bias, _y, _dy, _dw, _db, _dx;
+    private RowsEpilogue? _epilogue;
+    private RowsPrologue? _prologue;
+
+    /// <summary>Whether the convolution is a plain product of each pixel's channels with the kernel (1×1, stride 1, no padding).</summary>
+    public static bool IsPointwise(in Conv2DGeometry g) =>
+        g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadTop == 0 && g.PadLeft == 0;
+
+    /// <summary>y [n, OH, OW, f] = conv(x [n, H, W, C], w [KH, KW, C, f]) + bias, then the epilogue; <paramref name="maxThreads"/> 0 means <see cref="KernelSettings.MaxThreads"/>.</summary>
+    public void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, in Conv2DGeometry g,
+        int f, RowsEpilogue? epilogue, int maxThreads = 0)
+    {
+        CheckLengths(x.Length, w.Length, y.Length, n, g, f);
+        fixed (float* px = x)
+        fixed (float* pw = w)
+        fixed (float* pb = bias)
+        fixed (float* py = y)
+        {
+            Begin(n, g, f, backward: false, maxThreads);
+            _x = px;
+            _w = pw;
+            _bias = bias.IsEmpty ? null : pb;
+            _y = py;
+            _epilogue = epilogue;
+            try
+            {
+                WorkerPool.Run(this, _strips);
+            }
+            finally
+            {
+                End();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Given dL/dy in <paramref name="dy"/> (first passed through the prologue, in place): dw = Σ colᵀ·dy,
+    /// db = Σ dy rows, dx = col2im(dy·wᵀ). Each output is skipped when its span is empty; dw, db and dx
+    /// are overwritten.
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dy, Span<float> dw,
+        Span<float> db, Span<float> dx, int n, in Conv2DGeometry g, int f, RowsPrologue? prologue, int maxThreads = 0)
+    {
+        CheckLengths(x.Length, w.Length, dy.Length, n, g, f);
+        if (!dx.IsEmpty && dx.Length < x.Length)
+            throw new ArgumentException($"conv2d backward: dx has {dx.Length} floats, the input has {x.Length}");
+        if (!dw.IsEmpty && dw.Length < w.Length)
+            throw new ArgumentException($"conv2d backward: dw has {dw.Length} floats, the kernel has {w.Length}");
+        if (!db.IsEmpty && db.Length < f)
+            throw new ArgumentException($"conv2d backward: db has {db.Length} floats, expected {f}");
+        fixed (float* px = x)
+        fixed (float* pw = w)
+        fixed (float* py = y)
+        fixed (float* pdy = dy)
+        fixed (float* pdw = dw)
+        fixed (float* pdb = db)
+        fixed (float* pdx = dx)
+        {
+            Begin(n, g, f, backward: true, maxThreads);
+            _x = px;
+            _w = pw;
+            _y = y.IsEmpty ? null : py;
+            _dy = pdy;
+            _dw = dw.IsEmpty ? null : pdw;
+            _db = db.IsEmpty ? null : pdb;
+            _dx = dx.IsEmpty ? null : pdx;
+            _prologue = prologue;
+            try
+            {
+                WorkerPool.Run(this, _strips);
+                int k = g.K;
+                for (int s = 1; s < _strips; s++) // strip 0 wrote the outputs; the others' partial sums follow in order
+                {
+                    var part = _partials[s];
+                    if (_dw is not null)
+                        TensorPrimitives.Add(dw[..(k * f)], part.AsSpan(0, k * f), dw[..(k * f)]);
+                    if (_db is not null)
+                        TensorPrimitives.Add(db[..f], part.AsSpan(k * f, f), db[..f]);
+                }
+            }
+            finally
+            {
+                End();
+            }
+        }
+    }
+
+    private static void CheckLengths(int xLength, int wLength, int yLength, int n, in Conv2DGeometry g, int f)
+    {
+        if (xLength < (long)n * g.H * g.W * g.C || wLength < (long)g.K * f || yLength < (long)n * g.OH * g.OW * f)
+            throw new ArgumentException($"conv2d: buffers too small for {n} images {g.H}×{g.W}×{g.C} → {g.OH}×{g.OW}×{f} " +
+                $"(input {xLength}, kernel {wLength}, output {yLength} floats)");
+    }
+
+    private void Begin(int n, in Conv2DGeometry g, int f, bool backward, int maxThreads)
+    {
+        _g = g;
+        _n = n;
+        _f = f;
+        _backward = backward;
+        _strips = Math.Max(1, Math.Min(maxThreads > 0 ? maxThreads : KernelSettings.MaxThreads, n));
+        if (_columns.Length < _strips)
+            Array.Resize(ref _columns, _strips);
+        if (_partials.Length < _strips)
+            Array.Resize(ref _partials, _strips);
+    }
+
+    private void End()
+    {
+        _x = _w = _bias = _y = _dy = _dw = _db = _dx = null;
+        _epilogue = null;
+        _prologue = null;
+    }
+
+    private int ImagesPerChunk(int count) => Math.Clamp(ChunkFloats / Math.Max(1, _g.OH * _g.OW * _g.K), 1, Math.Max(1, count));
+
+    private float[] Columns(int strip, int floats)
+    {
+        var c = _columns[strip];
+        if (c is null || c.Length < floats)
+            _columns[strip] = c = new float[floats];
+        return c;
+    }
+
+    public override void Run(int strip)
+    {
+        int i0 = (int)((long)_n * strip / _strips), i1 = (int)((long)_n * (strip + 1) / _strips);
+        if (i0 >= i1)
+            return;
+        if (_backward)
+            BackwardStrip(strip, i0, i1);
+        else
+            ForwardStrip(strip, i0, i1);
+    }
+
+    private void ForwardStrip(int strip, int i0, int i1)
+    {
+        var g = _g;
+        int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
+        bool pointwise = IsPointwise(g);
+        int chunk = pointwise ? i1 - i0 : ImagesPerChunk(i1 - i0);
+        var col = pointwise ? null : Columns(strip, chunk * perImage * k);
+        var bias = _bias is null ? default : new ReadOnlySpan<float>(_bias, f);
+        var w = new ReadOnlySpan<float>(_w, k * f);
+        for (int n0 = i0; n0 < i1; n0 += chunk)
+        {
+            int n1 = Math.Min(i1, n0 + chunk), rows = (n1 - n0) * perImage;
+            ReadOnlySpan<float> a;
+            if (pointwise)
+            {
+                a = new ReadOnlySpan<float>(_x + (long)n0 * image, rows * k);
+            }
+            else
+            {
+                Im2Col.Expand(new ReadOnlySpan<float>(_x, _n * image), col, g, n0, n1);
+                a = col.AsSpan(0, rows * k);
+            }
+            var y = new Span<float>(_y + (long)n0 * perImage * f, rows * f);
+            Gemm.Sgemm(false, false, rows, f, k, 1f, a, k, w, f, 0f, y, f, maxThreads: 1);
+            if (!bias.IsEmpty)
+            {
+                for (int r = 0; r < rows; r++)
+                    TensorPrimitives.Add(y.Slice(r * f, f), bias, y.Slice(r * f, f));
+            }
+            _epilogue?.Invoke(y, rows);
+        }
+    }
+
+    private void BackwardStrip(int strip, int i0, int i1)
+    {
+        var g = _g;
+        int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
+        bool pointwise = IsPointwise(g);
+        int chunk = ImagesPerChunk(i1 - i0);
+        var col = pointwise ? null : Columns(strip, chunk * perImage * k);
+        float* dw = _dw, db = _db;
+        if (strip > 0 && (dw is not null || db is not null))
+        {
+            var part = _partials[strip];
+            if (part is null || part.Length < k * f + f)
+                _partials[strip] = part = new float[k * f + f];
+            fixed (float* pp = part)
+            {
+                dw = dw is null ? null : pp;
+                db = db is null ? null : pp + k * f;
+                BackwardChunks(i0, i1, chunk, col, pointwise, dw, db);
+            }
+            return;
+        }
+        BackwardChunks(i0, i1, chunk, col, pointwise, dw, db);
+    }
+
+    private void BackwardChunks(int i0, int i1, int chunk, float[]? col, bool pointwise, float* dw, float* db)
+    {
+        var g = _g;
+        int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
+        var w = new ReadOnlySpan<float>(_w, k * f);
+        var dbSpan = db is null ? default : new Span<float>(db, f);
+        dbSpan.Clear();
+        for (int n0 = i0; n0 < i1; n0 += chunk)
+        {
+            int n1 = Math.Min(i1, n0 + chunk), rows = (n1 - n0) * perImage;
+            var dy = new Span<float>(_dy + (long)n0 * perImage * f, rows * f);
+            if (_prologue is not null)
+                _prologue(new ReadOnlySpan<float>(_y + (long)n0 * perImage * f, rows * f), dy, rows);
+            if (db is not null)
+            {
+                for (int r = 0; r < rows; r++)
+                    TensorPrimitives.Add(dbSpan, dy.Slice(r * f, f), dbSpan);
+            }
+            if (dw is not null)
+            {
+                ReadOnlySpan<float> a;
+                if (pointwise)
+                {
+                    a = new ReadOnlySpan<float>(_x + (long)n0 * image, rows * k);
+                }
+                else
+                {
+                    Im2Col.Expand(new ReadOnlySpan<float>(_x, _n * image), col, g, n0, n1);
+                    a = col.AsSpan(0, rows * k);
+                }
+                Gemm.Sgemm(true, false, k, f, rows, 1f, a, k, dy, f, n0 == i0 ? 0f : 1f, new Span<float>(dw, k * f), f, maxThreads: 1);
+            }
+            if (_dx is not null)
+            {
+                var dx = new Span<float>(_dx + (long)n0 * image, (n1 - n0) * image);
+                if (pointwise)
+                {
+                    Gemm.Sgemm(false, true, rows, k, f, 1f, dy, f, w, f, 0f, dx, k, maxThreads: 1);
+                }
+                else
+                {
+                    Gemm.Sgemm(false, true, rows, k, f, 1f, dy, f, w, f, 0f, col, k, maxThreads: 1);
+                    dx.Clear();
+                    Im2Col.Fold(col, new Span<float>(_dx, _n * image), g, n0, n1);
+                }
+            }
+        }
+    }
+}

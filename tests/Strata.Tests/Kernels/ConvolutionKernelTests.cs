@@ -1,0 +1,157 @@
+using Strata.Kernels;
+
+namespace Strata.Tests.Kernels;
+
+/// <summary>The convolution engine and the pooling kernels against plain loops, on every code path.</summary>
+public sealed class ConvolutionKernelTests
+{
+    // (n, h, w, c, kh, kw, f, stride h, stride w, dilation h, dilation w, same)
+    public static TheoryData<int[], bool> Geometries => new()
+    {
+        { [3, 7, 7, 1, 3, 3, 4, 1, 1, 1, 1], false },   // one channel: runs of KW floats
+        { [5, 6, 5, 3, 3, 3, 5, 1, 1, 1, 1], true },    // padding on every side
+        { [3, 8, 9, 2, 3, 2, 3, 2, 2, 1, 1], true },    // stride 2, extra padding bottom/right
+        { [4, 10, 10, 3, 3, 3, 4, 1, 1, 2, 2], true },  // dilation with padding
+        { [3, 6, 6, 5, 1, 1, 7, 1, 1, 1, 1], false },   // pointwise: the images multiplied in place
+        { [2, 6, 6, 5, 1, 1, 3, 2, 2, 1, 1], false },   // 1×1 with stride 2: not pointwise
+        { [7, 30, 30, 16, 3, 3, 8, 1, 1, 1, 1], true }, // several chunks per strip
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Engine_forward_and_backward_match_the_loops_on_1_2_and_3_threads(int[] d, bool same)
+    {
+        int n = d[0], f = d[6];
+        var g = Conv2DGeometry.Create(d[1], d[2], d[3], d[4], d[5], d[7], d[8], d[9], d[10], same);
+        var x = TestData.Tensor(1, n, g.H, g.W, g.C).ToArray();
+        var w = TestData.Tensor(2, g.KH, g.KW, g.C, f).ToArray();
+        var bias = TestData.Tensor(3, f).ToArray();
+        var dy = TestData.Tensor(4, n, g.OH, g.OW, f).ToArray();
+        var expectedY = ConvReference.Conv2D(x, n, w, f, g);
+        for (int i = 0; i < expectedY.Length; i++)
+            expectedY[i] += bias[i % f];
+        var (expectedDw, expectedDx) = ConvReference.Conv2DBackward(x, n, w, f, g, dy);
+        var expectedDb = new float[f];
+        for (int i = 0; i < dy.Length; i++)
+            expectedDb[i % f] += dy[i];
+
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var engine = new ConvolutionEngine();
+            var y = new float[expectedY.Length];
+            engine.Forward(x, w, bias, y, n, g, f, null, threads);
+            AssertClose(expectedY, y, $"y, {threads} threads");
+            var dw = Fill(w.Length);
+            var db = Fill(f);
+            var dx = Fill(x.Length);
+            engine.Backward(x, w, [], (float[])dy.Clone(), dw, db, dx, n, g, f, null, threads);
+            AssertClose(expectedDw, dw, $"dw, {threads} threads");
+            AssertClose(expectedDb, db, $"db, {threads} threads");
+            AssertClose(expectedDx, dx, $"dx, {threads} threads");
+        }
+    }
+
+    [Fact]
+    public void Engine_applies_the_epilogue_and_prologue_and_skips_empty_outputs()
+    {
+        var g = Conv2DGeometry.Create(5, 5, 2, 3, 3, 1, 1, 1, 1, same: true);
+        int n = 3, f = 4;
+        var x = TestData.Tensor(5, n, 5, 5, 2).ToArray();
+        var w = TestData.Tensor(6, 3, 3, 2, f).ToArray();
+        var engine = new ConvolutionEngine();
+        var y = new float[n * 25 * f];
+        engine.Forward(x, w, [], y, n, g, f, (rows, count) => System.Numerics.Tensors.TensorPrimitives.Max(rows, 0f, rows), 2);
+        var expected = ConvReference.Conv2D(x, n, w, f, g).Select(v => Math.Max(v, 0f)).ToArray();
+        AssertClose(expected, y, "relu epilogue");
+
+        // The prologue masks dy where y = 0 (the ReLU derivative); dx alone is requested.
+        var dy = TestData.Tensor(7, n, 5, 5, f).ToArray();
+        var masked = dy.Select((v, i) => y[i] > 0 ? v : 0f).ToArray();
+        var dx = Fill(x.Length);
+        engine.Backward(x, w, y, dy, [], [], dx, n, g, f, (yy, gg, count) => Strata.Kernels.ActivationKernels.ReluBackward(yy, gg, gg), 2);
+        AssertClose(ConvReference.Conv2DBackward(x, n, w, f, g, masked).Dx, dx, "dx after the prologue");
+        Assert.Equal(masked, dy); // the prologue worked in place
+    }
+
+    [Fact]
+    public void Engine_rejects_buffers_that_are_too_small()
+    {
+        var g = Conv2DGeometry.Create(4, 4, 2, 3, 3, 1, 1, 1, 1, same: false);
+        var ex = Assert.Throws<ArgumentException>(() => new ConvolutionEngine().Forward(new float[31], new float[18 * 3], [], new float[2 * 4 * 3], 1, g, 3, null));
+        Assert.Contains("4×4×2", ex.Message);
+    }
+
+    private static float[] Fill(int length) => Enumerable.Repeat(float.NaN, length).ToArray(); // outputs must be overwritten
+
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"{what} [{i}]: {actual[i]} vs {expected[i]}");
+    }
+
+    private static (float[] Y, float[] Dx) PoolLoops(bool max, float[] x, float[] dy, int n, in Conv2DGeometry g)
+    {
+        var y = new float[n * g.OH * g.OW * g.C];
+        var dx = new float[x.Length];
+        for (int b = 0; b < n; b++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++)
+                    for (int c = 0; c < g.C; c++)
+                    {
+                        var taps = new List<int>();
+                        for (int i = 0; i < g.KH; i++)
+                            for (int j = 0; j < g.KW; j++)
+                            {
+                                int ih = oh * g.SH - g.PadTop + i, iw = ow * g.SW - g.PadLeft + j;
+                                if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
+                                    taps.Add(((b * g.H + ih) * g.W + iw) * g.C + c);
+                            }
+                        int o = ((b * g.OH + oh) * g.OW + ow) * g.C + c;
+                        if (max)
+                        {
+                            int best = taps[0];
+                            foreach (int t in taps)
+                                if (x[t] > x[best])
+                                    best = t; // strictly greater: the first maximum wins
+                            y[o] = x[best];
+                            dx[best] += dy[o];
+                        }
+                        else
+                        {
+                            y[o] = taps.Sum(t => x[t]) / taps.Count;
+                            foreach (int t in taps)
+                                dx[t] += dy[o] / taps.Count;
+                        }
+                    }
+        return (y, dx);
+    }
+
+    [Theory]
+    [InlineData(2, 2, 2, 2, false)]
+    [InlineData(3, 3, 2, 2, true)]   // overlapping windows, padding
+    [InlineData(3, 2, 1, 2, false)]
+    [InlineData(5, 6, 1, 1, false)]  // one window over the whole image (global pooling)
+    public void Pool_kernels_match_the_loops_on_every_vector_width(int ph, int pw, int sh, int sw, bool same)
+    {
+        // 27 channels: one 16-wide block, one 8-wide block and three scalar lanes per pixel.
+        int n = 2, h = 5, w = 6, c = 27;
+        var g = Conv2DGeometry.Create(h, w, c, ph, pw, sh, sw, 1, 1, same);
+        var x = TestData.Tensor(8, n, h, w, c).ToArray();
+        // Ties: in the first image every value of channel 0..19 is rounded to one decimal, so windows share maxima.
+        for (int i = 0; i < h * w * c; i++)
+            if (i % c < 20)
+                x[i] = MathF.Round(x[i], 1);
+        var dy = TestData.Tensor(9, n, g.OH, g.OW, c).ToArray();
+        foreach (bool max in new[] { true, false })
+        {
+            var (ey, edx) = PoolLoops(max, x, dy, n, g);
+            var y = new float[ey.Length];
+            PoolKernels.Forward(max, x, y, g, 0, n);
+            AssertClose(ey, y, max ? "max y" : "avg y");
+            var dx = Fill(x.Length);
+            PoolKernels.Backward(max, x, y, dy, dx, g, 0, n);
+            AssertClose(edx, dx, max ? "max dx" : "avg dx");
+        }
+    }
+}
