@@ -7,7 +7,9 @@ namespace Strata.Kernels;
 /// batch is split into one strip of whole images per thread, and each strip works through its
 /// images in chunks whose columns fit in the core's L2 cache (expand, multiply, add the bias,
 /// apply the epilogue while the rows are still hot). A 1×1 convolution with stride 1 and no
-/// padding multiplies the images in place. Backward recomputes each chunk's columns (cheaper than
+/// padding multiplies the images in place; a layer with few inputs per output (KH·KW·C ≤
+/// <see cref="DirectMaxK"/>, a first layer on 1 or 3 channels) uses <see cref="DirectConvolution"/>
+/// for the forward and the kernel gradient instead. Backward recomputes each chunk's columns (cheaper than
 /// keeping them), accumulates the kernel and bias gradients per strip, and adds the strips'
 /// partial sums in strip order, so a given thread count always gives the same bits.
 /// </summary>
@@ -25,6 +27,16 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
 
     // Floats of im2col columns per chunk: 512 KB, half of a Zen 4/5 core's L2.
     internal const int ChunkFloats = 1 << 17;
+
+    // Up to this many inputs per output (KH·KW·C) the direct kernel beats im2col + GEMM (measured
+    // with `Strata.Benchmarks layers`; see docs/PERFORMANCE.md).
+    internal const int DirectMaxK = 32;
+
+    /// <summary>For tests and benchmarks: force the direct kernel (true) or im2col + GEMM (false) for every shape.</summary>
+    internal static bool? ForceDirect { get; set; }
+
+    /// <summary>Whether the forward and the kernel gradient use <see cref="DirectConvolution"/> for this shape.</summary>
+    public static bool UsesDirect(in Conv2DGeometry g) => ForceDirect ?? (g.K <= DirectMaxK && !IsPointwise(g));
 
     private float[][] _columns = [];
     private float[][] _partials = [];
@@ -172,10 +184,24 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     {
         var g = _g;
         int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
+        if (UsesDirect(g))
+        {
+            for (int n = i0; n < i1; n++)
+            {
+                var y = new Span<float>(_y + (long)n * perImage * f, perImage * f);
+                if (_bias is null)
+                    y.Clear();
+                else
+                    DirectConvolution.BroadcastRows(_y + (long)n * perImage * f, perImage, f, _bias, add: false);
+                for (int oh = 0; oh < g.OH; oh++)
+                    DirectConvolution.ForwardRow(_x + (long)n * image, _w, _y + ((long)n * perImage + oh * g.OW) * f, g, f, oh);
+                _epilogue?.Invoke(y, perImage);
+            }
+            return;
+        }
         bool pointwise = IsPointwise(g);
         int chunk = pointwise ? i1 - i0 : ImagesPerChunk(i1 - i0);
         var col = pointwise ? null : Columns(strip, chunk * perImage * k);
-        var bias = _bias is null ? default : new ReadOnlySpan<float>(_bias, f);
         var w = new ReadOnlySpan<float>(_w, k * f);
         for (int n0 = i0; n0 < i1; n0 += chunk)
         {
@@ -192,11 +218,8 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             }
             var y = new Span<float>(_y + (long)n0 * perImage * f, rows * f);
             Gemm.Sgemm(false, false, rows, f, k, 1f, a, k, w, f, 0f, y, f, maxThreads: 1);
-            if (!bias.IsEmpty)
-            {
-                for (int r = 0; r < rows; r++)
-                    TensorPrimitives.Add(y.Slice(r * f, f), bias, y.Slice(r * f, f));
-            }
+            if (_bias is not null)
+                DirectConvolution.BroadcastRows(_y + (long)n0 * perImage * f, rows, f, _bias, add: true);
             _epilogue?.Invoke(y, rows);
         }
     }
@@ -205,9 +228,12 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     {
         var g = _g;
         int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
-        bool pointwise = IsPointwise(g);
-        int chunk = ImagesPerChunk(i1 - i0);
-        var col = pointwise ? null : Columns(strip, chunk * perImage * k);
+        bool pointwise = IsPointwise(g), direct = UsesDirect(g);
+        // The direct kernel gradient goes image by image, so that dy stays in L1/L2 from the
+        // prologue to the bias and kernel gradients.
+        int chunk = direct && _dx is null ? 1 : ImagesPerChunk(i1 - i0);
+        // Columns are needed for the GEMM kernel gradient, and for dx unless pointwise.
+        var col = pointwise || (direct && _dx is null) ? null : Columns(strip, chunk * perImage * k);
         float* dw = _dw, db = _db;
         if (strip > 0 && (dw is not null || db is not null))
         {
@@ -218,20 +244,22 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             {
                 dw = dw is null ? null : pp;
                 db = db is null ? null : pp + k * f;
-                BackwardChunks(i0, i1, chunk, col, pointwise, dw, db);
+                BackwardChunks(i0, i1, chunk, col, pointwise, direct, dw, db);
             }
             return;
         }
-        BackwardChunks(i0, i1, chunk, col, pointwise, dw, db);
+        BackwardChunks(i0, i1, chunk, col, pointwise, direct, dw, db);
     }
 
-    private void BackwardChunks(int i0, int i1, int chunk, float[]? col, bool pointwise, float* dw, float* db)
+    private void BackwardChunks(int i0, int i1, int chunk, float[]? col, bool pointwise, bool direct, float* dw, float* db)
     {
         var g = _g;
         int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
         var w = new ReadOnlySpan<float>(_w, k * f);
         var dbSpan = db is null ? default : new Span<float>(db, f);
         dbSpan.Clear();
+        if (direct && dw is not null)
+            new Span<float>(dw, k * f).Clear();
         for (int n0 = i0; n0 < i1; n0 += chunk)
         {
             int n1 = Math.Min(i1, n0 + chunk), rows = (n1 - n0) * perImage;
@@ -239,11 +267,14 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             if (_prologue is not null)
                 _prologue(new ReadOnlySpan<float>(_y + (long)n0 * perImage * f, rows * f), dy, rows);
             if (db is not null)
+                DirectConvolution.AddColumnSums(_dy + (long)n0 * perImage * f, rows, f, db);
+            if (dw is not null && direct)
             {
-                for (int r = 0; r < rows; r++)
-                    TensorPrimitives.Add(dbSpan, dy.Slice(r * f, f), dbSpan);
+                for (int n = n0; n < n1; n++)
+                    for (int oh = 0; oh < g.OH; oh++)
+                        DirectConvolution.KernelGradientRow(_x + (long)n * image, _dy + ((long)n * perImage + oh * g.OW) * f, dw, g, f, oh);
             }
-            if (dw is not null)
+            else if (dw is not null)
             {
                 ReadOnlySpan<float> a;
                 if (pointwise)
@@ -267,7 +298,6 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
                 else
                 {
                     Gemm.Sgemm(false, true, rows, k, f, 1f, dy, f, w, f, 0f, col, k, maxThreads: 1);
-                    dx.Clear();
                     Im2Col.Fold(col, new Span<float>(_dx, _n * image), g, n0, n1);
                 }
             }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Strata.Kernels;
 
 /// <summary>
@@ -38,64 +40,19 @@ internal readonly record struct Conv2DGeometry(int H, int W, int C, int KH, int 
 /// <summary>
 /// im2col / col2im for NHWC: each output pixel becomes one row of KH·KW·C values (zeros where the
 /// window hangs over the padding), so a convolution is one GEMM with the [K, F] kernel. The copies
-/// move C contiguous floats at a time.
+/// move whole runs of KW·C contiguous floats (C at a time with dilation); col2im gathers, for each
+/// input pixel, the column values that came from it and writes their sum once.
 /// </summary>
-internal static class Im2Col
+internal static unsafe class Im2Col
 {
     /// <summary>Rows for images [n0, n1) of x [N, H, W, C] into col [(n1 − n0)·OH·OW, K].</summary>
-    public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1) =>
-        Walk(new CopyIn(), Writable(x), col, g, n0, n1); // CopyIn only reads the images
-
-    /// <summary>The adjoint of <see cref="Expand"/>: adds each row's values back into dx [N, H, W, C] for images [n0, n1).</summary>
-    public static void Fold(ReadOnlySpan<float> col, Span<float> dx, in Conv2DGeometry g, int n0, int n1) =>
-        Walk(new AddBack(), dx, Writable(col), g, n0, n1); // AddBack only reads the columns
-
-    private static Span<float> Writable(ReadOnlySpan<float> s) =>
-        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(s), s.Length);
-
-    /// <summary>What happens between one C-long run of an image and its place in a column row.</summary>
-    private interface IRunOp
-    {
-        /// <param name="image">The image's run, or empty where the window is over the padding.</param>
-        /// <param name="column">The run's place in the column row.</param>
-        void Invoke(Span<float> image, Span<float> column);
-    }
-
-    /// <summary>im2col: the image run into the row, zeros for padding.</summary>
-    private readonly struct CopyIn : IRunOp
-    {
-        public void Invoke(Span<float> image, Span<float> column)
-        {
-            if (image.IsEmpty)
-                column.Clear();
-            else
-                image.CopyTo(column);
-        }
-    }
-
-    /// <summary>col2im: the row's values added back onto the image run; padding receives nothing.</summary>
-    private readonly struct AddBack : IRunOp
-    {
-        public void Invoke(Span<float> image, Span<float> column)
-        {
-            if (!image.IsEmpty)
-                System.Numerics.Tensors.TensorPrimitives.Add(image, column, image);
-        }
-    }
-
-    /// <summary>
-    /// Visits every (output pixel, kh) of images [n0, n1) with its image runs and its column runs:
-    /// without dilation the kw taps of one window row are adjacent in the image, so they move as one
-    /// run of up to KW·C floats (the part over the left or right padding as separate empty runs).
-    /// </summary>
-    private static void Walk<TOp>(TOp op, Span<float> images, Span<float> col, in Conv2DGeometry g, int n0, int n1)
-        where TOp : struct, IRunOp
+    public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1)
     {
         int c = g.C, k = g.K, image = g.H * g.W * c, rowRun = g.KW * c;
         int r = 0;
         for (int n = n0; n < n1; n++)
         {
-            var img = images.Slice(n * image, image);
+            var img = x.Slice(n * image, image);
             for (int oh = 0; oh < g.OH; oh++)
             {
                 for (int ow = 0; ow < g.OW; ow++, r++)
@@ -107,7 +64,7 @@ internal static class Im2Col
                         int ih = oh * g.SH - g.PadTop + kh * g.DH;
                         if ((uint)ih >= (uint)g.H)
                         {
-                            op.Invoke([], row.Slice(j, rowRun));
+                            row.Slice(j, rowRun).Clear();
                             continue;
                         }
                         var line = img.Slice(ih * g.W * c, g.W * c);
@@ -116,17 +73,89 @@ internal static class Im2Col
                             // Taps [a, b) fall inside the image; those before a and from b on are padding.
                             int a = Math.Clamp(-iw0, 0, g.KW), b = Math.Clamp(g.W - iw0, a, g.KW);
                             if (a > 0)
-                                op.Invoke([], row.Slice(j, a * c));
-                            if (b > a)
-                                op.Invoke(line.Slice((iw0 + a) * c, (b - a) * c), row.Slice(j + a * c, (b - a) * c));
+                                row.Slice(j, a * c).Clear();
+                            line.Slice((iw0 + a) * c, (b - a) * c).CopyTo(row.Slice(j + a * c));
                             if (b < g.KW)
-                                op.Invoke([], row.Slice(j + b * c, (g.KW - b) * c));
+                                row.Slice(j + b * c, (g.KW - b) * c).Clear();
                             continue;
                         }
                         for (int kw = 0; kw < g.KW; kw++)
                         {
                             int iw = iw0 + kw * g.DW;
-                            op.Invoke((uint)iw < (uint)g.W ? line.Slice(iw * c, c) : [], row.Slice(j + kw * c, c));
+                            if ((uint)iw < (uint)g.W)
+                                line.Slice(iw * c, c).CopyTo(row.Slice(j + kw * c, c));
+                            else
+                                row.Slice(j + kw * c, c).Clear();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Expand"/>: dx [N, H, W, C] for images [n0, n1) (overwritten) = for
+    /// each input pixel, the sum of the column values that <see cref="Expand"/> copied from it.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void Fold(ReadOnlySpan<float> col, Span<float> dx, in Conv2DGeometry g, int n0, int n1)
+    {
+        int c = g.C, k = g.K, image = g.H * g.W * c;
+        Span<int> sources = stackalloc int[g.KH * g.KW];
+        fixed (float* pcol = col)
+        fixed (float* pdx = dx)
+        {
+            for (int n = n0; n < n1; n++)
+            {
+                long colBase = (long)(n - n0) * g.OH * g.OW * k;
+                for (int ih = 0; ih < g.H; ih++)
+                {
+                    for (int iw = 0; iw < g.W; iw++)
+                    {
+                        // The column positions (output pixel, tap) that read this pixel.
+                        int count = 0;
+                        for (int kh = 0; kh < g.KH; kh++)
+                        {
+                            int t = ih + g.PadTop - kh * g.DH;
+                            if (t < 0 || t % g.SH != 0 || t / g.SH >= g.OH)
+                                continue;
+                            for (int kw = 0; kw < g.KW; kw++)
+                            {
+                                int u = iw + g.PadLeft - kw * g.DW;
+                                if (u < 0 || u % g.SW != 0 || u / g.SW >= g.OW)
+                                    continue;
+                                sources[count++] = ((t / g.SH) * g.OW + u / g.SW) * k + (kh * g.KW + kw) * c;
+                            }
+                        }
+                        float* dst = pdx + (long)n * image + (ih * g.W + iw) * c;
+                        float* src = pcol + colBase;
+                        int ch = 0;
+                        if (Vector512.IsHardwareAccelerated)
+                        {
+                            for (; ch <= c - 16; ch += 16)
+                            {
+                                var acc = Vector512<float>.Zero;
+                                for (int i = 0; i < count; i++)
+                                    acc += Vector512.Load(src + sources[i] + ch);
+                                Vector512.Store(acc, dst + ch);
+                            }
+                        }
+                        if (Vector256.IsHardwareAccelerated)
+                        {
+                            for (; ch <= c - 8; ch += 8)
+                            {
+                                var acc = Vector256<float>.Zero;
+                                for (int i = 0; i < count; i++)
+                                    acc += Vector256.Load(src + sources[i] + ch);
+                                Vector256.Store(acc, dst + ch);
+                            }
+                        }
+                        for (; ch < c; ch++)
+                        {
+                            float acc = 0;
+                            for (int i = 0; i < count; i++)
+                                acc += src[sources[i] + ch];
+                            dst[ch] = acc;
                         }
                     }
                 }

@@ -19,7 +19,23 @@ public sealed class ConvolutionKernelTests
 
     [Theory]
     [MemberData(nameof(Geometries))]
-    public void Engine_forward_and_backward_match_the_loops_on_1_2_and_3_threads(int[] d, bool same)
+    public void Engine_forward_and_backward_match_the_loops_on_1_2_and_3_threads_with_either_kernel(int[] d, bool same)
+    {
+        try
+        {
+            foreach (bool? direct in new bool?[] { null, true, false })
+            {
+                ConvolutionEngine.ForceDirect = direct;
+                CheckEngine(d, same, direct);
+            }
+        }
+        finally
+        {
+            ConvolutionEngine.ForceDirect = null;
+        }
+    }
+
+    private static void CheckEngine(int[] d, bool same, bool? direct)
     {
         int n = d[0], f = d[6];
         var g = Conv2DGeometry.Create(d[1], d[2], d[3], d[4], d[5], d[7], d[8], d[9], d[10], same);
@@ -40,14 +56,15 @@ public sealed class ConvolutionKernelTests
             var engine = new ConvolutionEngine();
             var y = new float[expectedY.Length];
             engine.Forward(x, w, bias, y, n, g, f, null, threads);
-            AssertClose(expectedY, y, $"y, {threads} threads");
+            string how = $"{threads} threads, direct {direct?.ToString() ?? "auto"}";
+            AssertClose(expectedY, y, $"y, {how}");
             var dw = Fill(w.Length);
             var db = Fill(f);
             var dx = Fill(x.Length);
             engine.Backward(x, w, [], (float[])dy.Clone(), dw, db, dx, n, g, f, null, threads);
-            AssertClose(expectedDw, dw, $"dw, {threads} threads");
-            AssertClose(expectedDb, db, $"db, {threads} threads");
-            AssertClose(expectedDx, dx, $"dx, {threads} threads");
+            AssertClose(expectedDw, dw, $"dw, {how}");
+            AssertClose(expectedDb, db, $"db, {how}");
+            AssertClose(expectedDx, dx, $"dx, {how}");
         }
     }
 
