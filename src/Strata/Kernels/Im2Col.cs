@@ -46,51 +46,82 @@ internal readonly record struct Conv2DGeometry(int H, int W, int C, int KH, int 
 internal static unsafe class Im2Col
 {
     /// <summary>Rows for images [n0, n1) of x [N, H, W, C] into col [(n1 − n0)·OH·OW, K].</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1)
     {
         int c = g.C, k = g.K, image = g.H * g.W * c, rowRun = g.KW * c;
-        int r = 0;
-        for (int n = n0; n < n1; n++)
+        if (x.Length < (long)n1 * image || col.Length < (long)(n1 - n0) * g.OH * g.OW * k)
+            throw new ArgumentException($"im2col: {x.Length} input or {col.Length} column floats are too few for images [{n0}, {n1})");
+        fixed (float* px = x)
+        fixed (float* pc = col)
         {
-            var img = x.Slice(n * image, image);
-            for (int oh = 0; oh < g.OH; oh++)
+            float* row = pc;
+            for (int n = n0; n < n1; n++)
             {
-                for (int ow = 0; ow < g.OW; ow++, r++)
+                float* img = px + (long)n * image;
+                for (int oh = 0; oh < g.OH; oh++)
                 {
-                    var row = col.Slice(r * k, k);
-                    int iw0 = ow * g.SW - g.PadLeft;
-                    for (int kh = 0, j = 0; kh < g.KH; kh++, j += rowRun)
+                    for (int ow = 0; ow < g.OW; ow++, row += k)
                     {
-                        int ih = oh * g.SH - g.PadTop + kh * g.DH;
-                        if ((uint)ih >= (uint)g.H)
+                        int iw0 = ow * g.SW - g.PadLeft;
+                        for (int kh = 0, j = 0; kh < g.KH; kh++, j += rowRun)
                         {
-                            row.Slice(j, rowRun).Clear();
-                            continue;
-                        }
-                        var line = img.Slice(ih * g.W * c, g.W * c);
-                        if (g.DW == 1)
-                        {
-                            // Taps [a, b) fall inside the image; those before a and from b on are padding.
-                            int a = Math.Clamp(-iw0, 0, g.KW), b = Math.Clamp(g.W - iw0, a, g.KW);
-                            if (a > 0)
-                                row.Slice(j, a * c).Clear();
-                            line.Slice((iw0 + a) * c, (b - a) * c).CopyTo(row.Slice(j + a * c));
-                            if (b < g.KW)
-                                row.Slice(j + b * c, (g.KW - b) * c).Clear();
-                            continue;
-                        }
-                        for (int kw = 0; kw < g.KW; kw++)
-                        {
-                            int iw = iw0 + kw * g.DW;
-                            if ((uint)iw < (uint)g.W)
-                                line.Slice(iw * c, c).CopyTo(row.Slice(j + kw * c, c));
-                            else
-                                row.Slice(j + kw * c, c).Clear();
+                            int ih = oh * g.SH - g.PadTop + kh * g.DH;
+                            if ((uint)ih >= (uint)g.H)
+                            {
+                                Copy(null, row + j, rowRun);
+                                continue;
+                            }
+                            float* line = img + (long)ih * g.W * c;
+                            if (g.DW == 1)
+                            {
+                                // Taps [a, b) fall inside the image; those before a and from b on are padding.
+                                int a = Math.Clamp(-iw0, 0, g.KW), b = Math.Clamp(g.W - iw0, a, g.KW);
+                                Copy(null, row + j, a * c);
+                                Copy(line + (iw0 + a) * c, row + j + a * c, (b - a) * c);
+                                Copy(null, row + j + b * c, (g.KW - b) * c);
+                                continue;
+                            }
+                            for (int kw = 0; kw < g.KW; kw++)
+                            {
+                                int iw = iw0 + kw * g.DW;
+                                Copy((uint)iw < (uint)g.W ? line + iw * c : null, row + j + kw * c, c);
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>dst[0..n) = src[0..n), or zeros when src is null (short runs: a plain vector loop beats a library call's set-up).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int n)
+    {
+        int i = 0;
+        if (src is null)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i <= n - 16; i += 16)
+                    Vector512.Store(Vector512<float>.Zero, dst + i);
+            }
+            for (; i < n; i++)
+                dst[i] = 0;
+            return;
+        }
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+                Vector512.Store(Vector512.Load(src + i), dst + i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+                Vector256.Store(Vector256.Load(src + i), dst + i);
+        }
+        for (; i < n; i++)
+            dst[i] = src[i];
     }
 
     /// <summary>
@@ -116,15 +147,15 @@ internal static unsafe class Im2Col
                         int count = 0;
                         for (int kh = 0; kh < g.KH; kh++)
                         {
-                            int t = ih + g.PadTop - kh * g.DH;
-                            if (t < 0 || t % g.SH != 0 || t / g.SH >= g.OH)
+                            int t = ih + g.PadTop - kh * g.DH, oh = g.SH == 1 ? t : t / g.SH; // (no division at stride 1)
+                            if (t < 0 || oh >= g.OH || (g.SH != 1 && t % g.SH != 0))
                                 continue;
                             for (int kw = 0; kw < g.KW; kw++)
                             {
-                                int u = iw + g.PadLeft - kw * g.DW;
-                                if (u < 0 || u % g.SW != 0 || u / g.SW >= g.OW)
+                                int u = iw + g.PadLeft - kw * g.DW, ow = g.SW == 1 ? u : u / g.SW;
+                                if (u < 0 || ow >= g.OW || (g.SW != 1 && u % g.SW != 0))
                                     continue;
-                                sources[count++] = ((t / g.SH) * g.OW + u / g.SW) * k + (kh * g.KW + kw) * c;
+                                sources[count++] = (oh * g.OW + ow) * k + (kh * g.KW + kw) * c;
                             }
                         }
                         float* dst = pdx + (long)n * image + (ih * g.W + iw) * c;

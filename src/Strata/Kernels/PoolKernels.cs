@@ -85,7 +85,12 @@ internal static class PoolKernels
         in Conv2DGeometry g, int n0, int n1)
     {
         int c = g.C, image = g.H * g.W * c;
-        dx.Slice(n0 * image, (n1 - n0) * image).Clear();
+        // Disjoint windows (stride ≥ window) write each position at most once: stores, not read-add-writes;
+        // when they also tile the image exactly, nothing is left to clear.
+        bool disjoint = g.SH >= g.KH && g.SW >= g.KW;
+        bool tiles = disjoint && g.SH == g.KH && g.SW == g.KW && g.PadTop == 0 && g.PadLeft == 0 && g.OH * g.SH == g.H && g.OW * g.SW == g.W;
+        if (!tiles)
+            dx.Slice(n0 * image, (n1 - n0) * image).Clear();
         ref float px = ref MemoryMarshal.GetReference(x);
         ref float py = ref MemoryMarshal.GetReference(y);
         ref float pg = ref MemoryMarshal.GetReference(dy);
@@ -121,7 +126,7 @@ internal static class PoolKernels
                                         share = grad & wins;
                                         taken |= wins;
                                     }
-                                    (Vector512.LoadUnsafe(ref pd, i) + share).StoreUnsafe(ref pd, i);
+                                    (disjoint ? share : Vector512.LoadUnsafe(ref pd, i) + share).StoreUnsafe(ref pd, i);
                                 }
                         }
                     }
@@ -145,7 +150,7 @@ internal static class PoolKernels
                                         share = grad & wins;
                                         taken |= wins;
                                     }
-                                    (Vector256.LoadUnsafe(ref pd, i) + share).StoreUnsafe(ref pd, i);
+                                    (disjoint ? share : Vector256.LoadUnsafe(ref pd, i) + share).StoreUnsafe(ref pd, i);
                                 }
                         }
                     }
@@ -157,15 +162,17 @@ internal static class PoolKernels
                             for (int iw = w0; iw < w1; iw++)
                             {
                                 int i = ((n * g.H + ih) * g.W + iw) * c + ch;
+                                float share = 0;
                                 if (!max)
                                 {
-                                    dx[i] += grad;
+                                    share = grad;
                                 }
                                 else if (!taken && x[i] == best)
                                 {
-                                    dx[i] += grad;
+                                    share = grad;
                                     taken = true;
                                 }
+                                dx[i] = disjoint ? share : dx[i] + share;
                             }
                     }
                 }

@@ -149,6 +149,8 @@ public sealed class ConvolutionKernelTests
     [InlineData(3, 3, 2, 2, true)]   // overlapping windows, padding
     [InlineData(3, 2, 1, 2, false)]
     [InlineData(5, 6, 1, 1, false)]  // one window over the whole image (global pooling)
+    [InlineData(5, 3, 5, 3, false)]  // windows that tile the image exactly: nothing to clear
+    [InlineData(2, 2, 3, 3, false)]  // stride beyond the window: positions no window sees
     public void Pool_kernels_match_the_loops_on_every_vector_width(int ph, int pw, int sh, int sw, bool same)
     {
         // 27 channels: one 16-wide block, one 8-wide block and three scalar lanes per pixel.
