@@ -88,9 +88,10 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dy, Span<float> dw,
         Span<float> db, Span<float> dx, int n, in Conv2DGeometry g, int f, RowsPrologue? prologue, int maxThreads = 0)
     {
-        CheckLengths(x.Length, w.Length, dy.Length, n, g, f);
-        if (!dx.IsEmpty && dx.Length < x.Length)
-            throw new ArgumentException($"conv2d backward: dx has {dx.Length} floats, the input has {x.Length}");
+        // x is read for the kernel gradient only (a transposed convolution's forward passes none).
+        CheckLengths(dw.IsEmpty ? int.MaxValue : x.Length, w.Length, dy.Length, n, g, f);
+        if (!dx.IsEmpty && dx.Length < (long)n * g.H * g.W * g.C)
+            throw new ArgumentException($"conv2d backward: dx has {dx.Length} floats, {n} images {g.H}×{g.W}×{g.C} need {(long)n * g.H * g.W * g.C}");
         if (!dw.IsEmpty && dw.Length < w.Length)
             throw new ArgumentException($"conv2d backward: dw has {dw.Length} floats, the kernel has {w.Length}");
         if (!db.IsEmpty && db.Length < f)

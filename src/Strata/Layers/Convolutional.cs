@@ -12,11 +12,18 @@ public sealed record Conv2DConfig(string Name, int Filters, (int Height, int Wid
 public sealed record Pooling2DConfig(string Name, string Kind, (int Height, int Width) PoolSize, (int Height, int Width) Strides,
     Padding Padding) : LayerConfig(Name);
 
+/// <summary>The configuration of a <see cref="Conv1D"/> layer.</summary>
+public sealed record Conv1DConfig(string Name, int Filters, int KernelSize, int Strides, Padding Padding, int DilationRate,
+    string Activation, bool UseBias, string KernelInitializer, string BiasInitializer, Regularizer? KernelRegularizer,
+    Regularizer? BiasRegularizer) : LayerConfig(Name);
+
 /// <summary>
-/// 2-D convolution over NHWC images: [batch, H, W, C] → [batch, OH, OW, filters], with kernel
-/// [KH, KW, C, filters] and a bias per filter, then the activation (Keras' Conv2D, channels last).
+/// Shared by <see cref="Conv1D"/> and <see cref="Conv2D"/>: the kernel and bias, the activation,
+/// and the convolution itself, which both run as a 2-D convolution (a 1-D one has height 1) —
+/// through the autograd graph, or in planned form through a <see cref="ConvolutionEngine"/> of
+/// their own with the bias and activation fused.
 /// </summary>
-public sealed class Conv2D : Layer, IPlannedLayer
+public abstract class ConvolutionLayer : Layer, IPlannedLayer
 {
     private Weight? _kernel, _bias;
     private Conv2DGeometry _geometry;
@@ -24,32 +31,10 @@ public sealed class Conv2D : Layer, IPlannedLayer
     private ConvolutionEngine.RowsEpilogue? _epilogue;
     private ConvolutionEngine.RowsPrologue? _prologue;
 
-    /// <param name="filters">Output channels (≥ 1).</param>
-    /// <param name="kernelSize">Window height and width (≥ 1).</param>
-    /// <param name="strides">Step (default 1×1).</param>
-    /// <param name="padding">Valid (default) or same.</param>
-    /// <param name="dilationRate">Spacing of the window's taps (default 1×1).</param>
-    /// <param name="activation">Default linear.</param>
-    /// <param name="useBias">Whether to add a bias per filter.</param>
-    /// <param name="kernelInitializer">Default Glorot uniform (fans: KH·KW·C in, KH·KW·filters out).</param>
-    /// <param name="biasInitializer">Default zeros.</param>
-    /// <param name="kernelRegularizer">Penalty on the kernel.</param>
-    /// <param name="biasRegularizer">Penalty on the bias.</param>
-    /// <param name="name">Layer name.</param>
-    public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid,
-        (int Height, int Width)? dilationRate = null, ActivationFunction? activation = null, bool useBias = true,
-        IInitializer? kernelInitializer = null, IInitializer? biasInitializer = null, Regularizer? kernelRegularizer = null,
-        Regularizer? biasRegularizer = null, string? name = null) : base(name)
+    private protected ConvolutionLayer(int filters, ActivationFunction? activation, bool useBias, IInitializer? kernelInitializer,
+        IInitializer? biasInitializer, Regularizer? kernelRegularizer, Regularizer? biasRegularizer, string? name) : base(name)
     {
-        Strides = strides ?? (1, 1);
-        DilationRate = dilationRate ?? (1, 1);
-        if (filters < 1 || kernelSize.Height < 1 || kernelSize.Width < 1 || Strides.Height < 1 || Strides.Width < 1
-            || DilationRate.Height < 1 || DilationRate.Width < 1)
-            throw new ArgumentOutOfRangeException(nameof(filters),
-                $"Conv2D: filters ({filters}), kernel size {kernelSize}, strides {Strides} and dilation {DilationRate} must all be at least 1");
         Filters = filters;
-        KernelSize = kernelSize;
-        Padding = padding;
         Activation = activation ?? ActivationFunction.Linear;
         UseBias = useBias;
         KernelInitializer = kernelInitializer ?? Initializers.GlorotUniform;
@@ -58,17 +43,7 @@ public sealed class Conv2D : Layer, IPlannedLayer
         BiasRegularizer = biasRegularizer;
     }
 
-    /// <summary>A square window: <c>new Conv2D(32, 3, activation: "relu")</c>.</summary>
-    public Conv2D(int filters, int kernelSize, int strides = 1, Padding padding = Padding.Valid, ActivationFunction? activation = null,
-        string? name = null) : this(filters, (kernelSize, kernelSize), (strides, strides), padding, null, activation, name: name)
-    {
-    }
-
     public int Filters { get; }
-    public (int Height, int Width) KernelSize { get; }
-    public (int Height, int Width) Strides { get; }
-    public Padding Padding { get; }
-    public (int Height, int Width) DilationRate { get; }
     public ActivationFunction Activation { get; }
     public bool UseBias { get; }
     public IInitializer KernelInitializer { get; }
@@ -76,26 +51,30 @@ public sealed class Conv2D : Layer, IPlannedLayer
     public Regularizer? KernelRegularizer { get; }
     public Regularizer? BiasRegularizer { get; }
 
-    /// <summary>The kernel [KH, KW, C, filters] (after build).</summary>
-    public Weight Kernel => _kernel ?? throw new InvalidOperationException($"Conv2D '{Name}' is not built yet");
+    /// <summary>The kernel (after build): [KH, KW, C, filters] for Conv2D, [K, C, filters] for Conv1D.</summary>
+    public Weight Kernel => _kernel ?? throw new InvalidOperationException($"{GetType().Name} '{Name}' is not built yet");
 
     /// <summary>The bias [filters], or null without bias.</summary>
     public Weight? Bias => _bias;
 
-    public override Shape ComputeOutputShape(Shape inputShape)
-    {
-        var g = Geometry(inputShape);
-        return new Shape(g.OH, g.OW, Filters);
-    }
+    /// <summary>The window over an input of this per-sample shape; throws naming the layer when it does not fit.</summary>
+    private protected abstract Conv2DGeometry Geometry(Shape inputShape);
+
+    /// <summary>The kernel's shape for this window (its memory order is always [KH, KW, C, filters]).</summary>
+    private protected abstract int[] KernelShape(in Conv2DGeometry g);
+
+    private protected abstract Shape OutputShapeOf(in Conv2DGeometry g);
+
+    public override Shape ComputeOutputShape(Shape inputShape) => OutputShapeOf(Geometry(inputShape));
 
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
     protected override void OnBuild(Shape inputShape)
     {
-        _kernel = AddWeight("kernel", [KernelSize.Height, KernelSize.Width, inputShape[2], Filters], KernelInitializer, KernelRegularizer);
+        _geometry = Geometry(inputShape);
+        _kernel = AddWeight("kernel", KernelShape(_geometry), KernelInitializer, KernelRegularizer);
         if (UseBias)
             _bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer);
-        _geometry = Geometry(inputShape);
         if (Activation.Name != "linear" && PlannedActivation.Supports(Activation))
         {
             _epilogue = (y, rows) => PlannedActivation.Forward(Activation, y, rows, Filters);
@@ -105,7 +84,10 @@ public sealed class Conv2D : Layer, IPlannedLayer
 
     protected override Tensor Call(Tensor x, bool training)
     {
-        var y = Tensor.Conv2D(x, _kernel!.Value, Strides, Padding, DilationRate);
+        var g = _geometry;
+        int n = x.Shape[0];
+        var y = Tensor.Conv2D(x.Reshape(n, g.H, g.W, g.C), _kernel!.Value.Reshape(g.KH, g.KW, g.C, Filters), g);
+        y = y.Reshape([n, .. OutputShapeOf(g).Dims]);
         if (_bias is not null)
             y = y + _bias.Value;
         return Activation.Apply(y);
@@ -132,11 +114,63 @@ public sealed class Conv2D : Layer, IPlannedLayer
         if (!db.IsEmpty)
             BiasRegularizer?.AddGradient(_bias!.Value.Span, db);
     }
+}
+
+/// <summary>
+/// 2-D convolution over NHWC images: [batch, H, W, C] → [batch, OH, OW, filters], with kernel
+/// [KH, KW, C, filters] and a bias per filter, then the activation (Keras' Conv2D, channels last).
+/// </summary>
+public sealed class Conv2D : ConvolutionLayer
+{
+    /// <param name="filters">Output channels (≥ 1).</param>
+    /// <param name="kernelSize">Window height and width (≥ 1).</param>
+    /// <param name="strides">Step (default 1×1).</param>
+    /// <param name="padding">Valid (default) or same.</param>
+    /// <param name="dilationRate">Spacing of the window's taps (default 1×1).</param>
+    /// <param name="activation">Default linear.</param>
+    /// <param name="useBias">Whether to add a bias per filter.</param>
+    /// <param name="kernelInitializer">Default Glorot uniform (fans: KH·KW·C in, KH·KW·filters out).</param>
+    /// <param name="biasInitializer">Default zeros.</param>
+    /// <param name="kernelRegularizer">Penalty on the kernel.</param>
+    /// <param name="biasRegularizer">Penalty on the bias.</param>
+    /// <param name="name">Layer name.</param>
+    public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid,
+        (int Height, int Width)? dilationRate = null, ActivationFunction? activation = null, bool useBias = true,
+        IInitializer? kernelInitializer = null, IInitializer? biasInitializer = null, Regularizer? kernelRegularizer = null,
+        Regularizer? biasRegularizer = null, string? name = null)
+        : base(filters, activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, name)
+    {
+        Strides = strides ?? (1, 1);
+        DilationRate = dilationRate ?? (1, 1);
+        if (filters < 1 || kernelSize.Height < 1 || kernelSize.Width < 1 || Strides.Height < 1 || Strides.Width < 1
+            || DilationRate.Height < 1 || DilationRate.Width < 1)
+            throw new ArgumentOutOfRangeException(nameof(filters),
+                $"Conv2D: filters ({filters}), kernel size {kernelSize}, strides {Strides} and dilation {DilationRate} must all be at least 1");
+        if (padding == Padding.Causal)
+            throw new ArgumentException("Conv2D: causal padding is for Conv1D; use valid or same", nameof(padding));
+        KernelSize = kernelSize;
+        Padding = padding;
+    }
+
+    /// <summary>A square window: <c>new Conv2D(32, 3, activation: "relu")</c>.</summary>
+    public Conv2D(int filters, int kernelSize, int strides = 1, Padding padding = Padding.Valid, ActivationFunction? activation = null,
+        string? name = null) : this(filters, (kernelSize, kernelSize), (strides, strides), padding, null, activation, name: name)
+    {
+    }
+
+    public (int Height, int Width) KernelSize { get; }
+    public (int Height, int Width) Strides { get; }
+    public Padding Padding { get; }
+    public (int Height, int Width) DilationRate { get; }
+
+    private protected override int[] KernelShape(in Conv2DGeometry g) => [g.KH, g.KW, g.C, Filters];
+
+    private protected override Shape OutputShapeOf(in Conv2DGeometry g) => new(g.OH, g.OW, Filters);
 
     public override LayerConfig GetConfig() => new Conv2DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
         Activation.Name, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 
-    private Conv2DGeometry Geometry(Shape s)
+    private protected override Conv2DGeometry Geometry(Shape s)
     {
         if (s.Rank != 3 || s.Size == 0)
             throw new ArgumentException($"Conv2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", s.ToArray())}]");
@@ -144,6 +178,62 @@ public sealed class Conv2D : Layer, IPlannedLayer
             DilationRate.Height, DilationRate.Width, Padding == Padding.Same);
         if (g.OH < 1 || g.OW < 1)
             throw new ArgumentException($"Conv2D '{Name}': the {KernelSize.Height}×{KernelSize.Width} window (dilation {DilationRate.Height}×{DilationRate.Width}) is larger than the input {s[0]}×{s[1]} with {Padding.ToString().ToLowerInvariant()} padding");
+        return g;
+    }
+}
+
+/// <summary>
+/// 1-D convolution over sequences [batch, steps, C] → [batch, OL, filters], kernel [K, C, filters]
+/// (Keras' Conv1D): valid, same or causal padding (causal: each output sees only the current and
+/// earlier steps, as in WaveNet-style models).
+/// </summary>
+public sealed class Conv1D : ConvolutionLayer
+{
+    /// <param name="filters">Output channels (≥ 1).</param>
+    /// <param name="kernelSize">Window length (≥ 1).</param>
+    /// <param name="strides">Step (default 1).</param>
+    /// <param name="padding">Valid (default), same or causal.</param>
+    /// <param name="dilationRate">Spacing of the window's taps (default 1).</param>
+    /// <param name="activation">Default linear.</param>
+    /// <param name="useBias">Whether to add a bias per filter.</param>
+    /// <param name="kernelInitializer">Default Glorot uniform.</param>
+    /// <param name="biasInitializer">Default zeros.</param>
+    /// <param name="kernelRegularizer">Penalty on the kernel.</param>
+    /// <param name="biasRegularizer">Penalty on the bias.</param>
+    /// <param name="name">Layer name.</param>
+    public Conv1D(int filters, int kernelSize, int strides = 1, Padding padding = Padding.Valid, int dilationRate = 1,
+        ActivationFunction? activation = null, bool useBias = true, IInitializer? kernelInitializer = null, IInitializer? biasInitializer = null,
+        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null, string? name = null)
+        : base(filters, activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, name)
+    {
+        if (filters < 1 || kernelSize < 1 || strides < 1 || dilationRate < 1)
+            throw new ArgumentOutOfRangeException(nameof(filters),
+                $"Conv1D: filters ({filters}), kernel size ({kernelSize}), strides ({strides}) and dilation ({dilationRate}) must all be at least 1");
+        KernelSize = kernelSize;
+        Strides = strides;
+        Padding = padding;
+        DilationRate = dilationRate;
+    }
+
+    public int KernelSize { get; }
+    public int Strides { get; }
+    public Padding Padding { get; }
+    public int DilationRate { get; }
+
+    private protected override int[] KernelShape(in Conv2DGeometry g) => [g.KW, g.C, Filters];
+
+    private protected override Shape OutputShapeOf(in Conv2DGeometry g) => new(g.OW, Filters);
+
+    public override LayerConfig GetConfig() => new Conv1DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
+        Activation.Name, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
+
+    private protected override Conv2DGeometry Geometry(Shape s)
+    {
+        if (s.Rank != 2 || s.Size == 0)
+            throw new ArgumentException($"Conv1D '{Name}': expected input [batch, steps, channels], got [batch, {string.Join(", ", s.ToArray())}]");
+        var g = Tensor.Conv1DGeometry(s[0], s[1], KernelSize, Strides, Padding, DilationRate);
+        if (g.OW < 1)
+            throw new ArgumentException($"Conv1D '{Name}': the window of {KernelSize} (dilation {DilationRate}) is longer than the input of {s[0]} steps with {Padding.ToString().ToLowerInvariant()} padding");
         return g;
     }
 }
@@ -158,6 +248,8 @@ public abstract class Pooling2D : Layer, IPlannedLayer
         Strides = strides ?? poolSize;
         if (poolSize.Height < 1 || poolSize.Width < 1 || Strides.Height < 1 || Strides.Width < 1)
             throw new ArgumentOutOfRangeException(nameof(poolSize), $"{GetType().Name}: pool size {poolSize} and strides {Strides} must be at least 1");
+        if (padding == Padding.Causal)
+            throw new ArgumentException($"{GetType().Name}: causal padding is for Conv1D; use valid or same", nameof(padding));
         PoolSize = poolSize;
         Padding = padding;
     }

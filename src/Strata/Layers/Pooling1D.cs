@@ -1,0 +1,139 @@
+using Strata.Kernels;
+
+namespace Strata.Layers;
+
+/// <summary>The configuration of a 1-D pooling layer.</summary>
+public sealed record Pooling1DConfig(string Name, string Kind, int PoolSize, int Strides, Padding Padding) : LayerConfig(Name);
+
+/// <summary>
+/// Shared by the 1-D pooling layers over sequences [batch, steps, C]: window, strides (default: the
+/// window), padding. They run as 2-D pooling of height 1, in the graph or in planned form.
+/// </summary>
+public abstract class Pooling1D : Layer, IPlannedLayer
+{
+    private Conv2DGeometry _geometry;
+
+    private protected Pooling1D(int poolSize, int? strides, Padding padding, string? name) : base(name)
+    {
+        Strides = strides ?? poolSize;
+        if (poolSize < 1 || Strides < 1)
+            throw new ArgumentOutOfRangeException(nameof(poolSize), $"{GetType().Name}: pool size {poolSize} and strides {Strides} must be at least 1");
+        if (padding == Padding.Causal)
+            throw new ArgumentException($"{GetType().Name}: causal padding is for Conv1D; use valid or same", nameof(padding));
+        PoolSize = poolSize;
+        Padding = padding;
+    }
+
+    public int PoolSize { get; }
+    public int Strides { get; }
+    public Padding Padding { get; }
+
+    private protected abstract bool IsMax { get; }
+
+    public override Shape ComputeOutputShape(Shape inputShape) => new(Geometry(inputShape).OW, inputShape[1]);
+
+    protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
+
+    protected override void OnBuild(Shape inputShape) => _geometry = Geometry(inputShape);
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        var g = _geometry;
+        int n = x.Shape[0];
+        var x4 = x.Reshape(n, 1, g.W, g.C);
+        var y = IsMax ? Tensor.MaxPool2D(x4, (1, PoolSize), (1, Strides), Padding) : Tensor.AvgPool2D(x4, (1, PoolSize), (1, Strides), Padding);
+        return y.Reshape(n, g.OW, g.C);
+    }
+
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => false;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        if (!dx.IsEmpty)
+            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
+    }
+
+    public override LayerConfig GetConfig() => new Pooling1DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
+
+    private Conv2DGeometry Geometry(Shape s)
+    {
+        if (s.Rank != 2 || s.Size == 0)
+            throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, steps, channels], got [batch, {string.Join(", ", s.ToArray())}]");
+        var g = Conv2DGeometry.Create(1, s[0], s[1], 1, PoolSize, 1, Strides, 1, 1, Padding == Padding.Same);
+        if (g.OW < 1)
+            throw new ArgumentException($"{GetType().Name} '{Name}': the window of {PoolSize} is longer than the input of {s[0]} steps");
+        return g;
+    }
+}
+
+/// <summary>The maximum of each window of steps, per channel.</summary>
+public sealed class MaxPooling1D(int poolSize = 2, int? strides = null, Padding padding = Padding.Valid, string? name = null)
+    : Pooling1D(poolSize, strides, padding, name)
+{
+    private protected override bool IsMax => true;
+}
+
+/// <summary>The mean of each window of steps, per channel (with same padding, of the real steps only).</summary>
+public sealed class AveragePooling1D(int poolSize = 2, int? strides = null, Padding padding = Padding.Valid, string? name = null)
+    : Pooling1D(poolSize, strides, padding, name)
+{
+    private protected override bool IsMax => false;
+}
+
+/// <summary>Shared by the 1-D global pooling layers: [batch, steps, C] → [batch, C].</summary>
+public abstract class GlobalPooling1D(string? name) : Layer(name), IPlannedLayer
+{
+    private Conv2DGeometry _geometry;
+
+    public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[1]);
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank != 2 || inputShape.Size == 0)
+            throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, steps, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    // In a plan: one window over the whole sequence.
+    protected override void OnBuild(Shape inputShape) =>
+        _geometry = Conv2DGeometry.Create(1, inputShape[0], inputShape[1], 1, inputShape[0], 1, 1, 1, 1, same: false);
+
+    private protected abstract bool IsMax { get; }
+
+    protected override Tensor Call(Tensor x, bool training) => IsMax ? x.Max([1]) : x.Mean([1]);
+
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => false;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        if (!dx.IsEmpty)
+            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
+    }
+
+    public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);
+}
+
+/// <summary>The mean over the steps, per channel.</summary>
+public sealed class GlobalAveragePooling1D(string? name = null) : GlobalPooling1D(name)
+{
+    private protected override bool IsMax => false;
+}
+
+/// <summary>The maximum over the steps, per channel.</summary>
+public sealed class GlobalMaxPooling1D(string? name = null) : GlobalPooling1D(name)
+{
+    private protected override bool IsMax => true;
+}
