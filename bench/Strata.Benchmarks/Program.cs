@@ -50,5 +50,19 @@ if (args.Length > 1 && args[0] == "layers")
     LayerTimings.Run(args[1], threads, batch, seconds);
     return;
 }
-if (args.Length > 0 && args[0] == "probe") { Probe.Run(); return; }
+//   accuracy mlp|cnn|cnn3 [--threads N] [--epochs 5] [--batch 32] [--data data/mnist]: full MNIST training, test accuracy
+if (args.Length > 1 && args[0] == "accuracy")
+{
+    int threads = Environment.ProcessorCount, epochs = 5, batch = 32;
+    string data = "data/mnist";
+    for (int i = 2; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--epochs") epochs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--data") data = args[++i];
+    }
+    AccuracyRun.Run(args[1], data, threads, epochs, batch);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(GemmComparison).Assembly).Run(args);
