@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
-# Strata vs PyTorch on the seed MLP (MNIST), same machine, same run, 1 and 2 threads.
+# Strata vs PyTorch on the seed MLP and the seed CNN (MNIST), same machine, same run, 1 and 2 threads.
 # Needs Debian's python3-torch (apt-get install python3-torch) and the .NET SDK.
-# Usage: bench/compare/run.sh [threads...]   (default: 1 2)
+# Usage: bench/compare/run.sh [mlp|cnn|all] [threads...]   (default: all 1 2)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-threads=("${@:-1 2}")
-[ $# -eq 0 ] && threads=(1 2)
+what="${1:-all}"
+shift || true
+threads=("$@")
+[ ${#threads[@]} -eq 0 ] && threads=(1 2)
 dotnet build -c Release bench/Strata.Benchmarks -v q --nologo >/dev/null
 B=bench/Strata.Benchmarks/bin/Release/net10.0/Strata.Benchmarks.dll
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F)"
 echo "torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), dotnet $(dotnet --version)"
+# The workplace pins OpenBLAS to its AVX2 kernel at half speed; both peers run without that. PyTorch's
+# large per-op buffers go through glibc malloc, which by default returns them to the kernel with
+# munmap and faults them back in on every step (a third of its CNN time at batch 128 on this VM,
+# most of it system time); the MALLOC_* settings keep them in the heap, PyTorch's best case.
+peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=1000000000
+  MALLOC_TRIM_THRESHOLD_=10000000000 MALLOC_TOP_PAD_=1000000000)
 for t in "${threads[@]}"; do
   echo "## threads $t"
-  # The workplace pins OpenBLAS to its AVX2 kernel at half speed; both peers run without that.
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t" \
-    /usr/bin/python3 bench/compare/mlp_torch.py --threads "$t" --data data/mnist
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dotnet "$B" mlp --threads "$t" --data data/mnist
+  pin=(OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t")
+  if [ "$what" = mlp ] || [ "$what" = all ]; then
+    "${peer_env[@]}" "${pin[@]}" /usr/bin/python3 bench/compare/mlp_torch.py --threads "$t" --data data/mnist
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dotnet "$B" mlp --threads "$t" --data data/mnist
+  fi
+  if [ "$what" = cnn ] || [ "$what" = all ]; then
+    # Both train on the first 10,000 training images (one epoch per batch size after a warm-up).
+    "${peer_env[@]}" "${pin[@]}" /usr/bin/python3 bench/compare/cnn_torch.py --threads "$t" --data data/mnist --samples 10000
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dotnet "$B" cnn --threads "$t" --data data/mnist --samples 10000
+  fi
 done

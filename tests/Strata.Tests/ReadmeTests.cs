@@ -55,4 +55,31 @@ public sealed class ReadmeTests
         Assert.Equal([3, 10], y.Shape.ToArray());
         Assert.All(y.Sum(1).ToArray(), s => Assert.Equal(1f, s, 5));
     }
+
+    [Fact]
+    public void The_cnn_snippet_builds_the_seed_cnn()
+    {
+        string[] lines =
+        [
+            "new Input([28, 28, 1]),",
+            "new Conv2D(32, 3, activation: \"relu\"), new MaxPooling2D(2),",
+            "new Conv2D(64, 3, activation: \"relu\"), new MaxPooling2D(2),",
+            "new Flatten(), new Dense(64, \"relu\"), new Dense(10, \"softmax\"),",
+            "], seed: 1);   // 121,930 parameters",
+        ];
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        foreach (string line in lines)
+            Assert.Contains(line, readme);
+
+        var cnn = new Strata.Models.Sequential(
+        [
+            new Strata.Layers.Input([28, 28, 1]),
+            new Strata.Layers.Conv2D(32, 3, activation: "relu"), new Strata.Layers.MaxPooling2D(2),
+            new Strata.Layers.Conv2D(64, 3, activation: "relu"), new Strata.Layers.MaxPooling2D(2),
+            new Strata.Layers.Flatten(), new Strata.Layers.Dense(64, "relu"), new Strata.Layers.Dense(10, "softmax"),
+        ], seed: 1);
+        var y = cnn.Predict(Tensor.RandomUniform([2, 28, 28, 1], 0f, 1f, 3));
+        Assert.Equal([2, 10], y.Shape.ToArray());
+        Assert.Equal(121_930, cnn.Layers.Sum(l => l.ParameterCount)); // Keras reports the same for this model
+    }
 }
