@@ -50,6 +50,20 @@ if (args.Length > 1 && args[0] == "layers")
     LayerTimings.Run(args[1], threads, batch, seconds);
     return;
 }
+//   convshapes [--threads N] [--batch 32] [--seconds 0.5]: Conv2D GFLOP/s per layer shape, direct vs im2col + GEMM
+if (args.Length > 0 && args[0] == "convshapes")
+{
+    int threads = 1, batch = 32;
+    double seconds = 0.5;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+    }
+    ConvShapes.Run(threads, batch, seconds);
+    return;
+}
 //   accuracy mlp|cnn|cnn3 [--threads N] [--epochs 5] [--batch 32] [--data data/mnist]: full MNIST training, test accuracy
 if (args.Length > 1 && args[0] == "accuracy")
 {

@@ -7,8 +7,8 @@ namespace Strata.Kernels;
 /// batch is split into one strip of whole images per thread, and each strip works through its
 /// images in chunks whose columns fit in the core's L2 cache (expand, multiply, add the bias,
 /// apply the epilogue while the rows are still hot). A 1×1 convolution with stride 1 and no
-/// padding multiplies the images in place; a layer with few inputs per output (KH·KW·C ≤
-/// <see cref="DirectMaxK"/>, a first layer on 1 or 3 channels) uses <see cref="DirectConvolution"/>
+/// padding multiplies the images in place; a layer on single-channel images (a first layer on
+/// grayscale, KH·KW ≤ <see cref="DirectMaxK"/>) uses <see cref="DirectConvolution"/>
 /// for the forward and the kernel gradient instead. Backward recomputes each chunk's columns (cheaper than
 /// keeping them), accumulates the kernel and bias gradients per strip, and adds the strips'
 /// partial sums in strip order, so a given thread count always gives the same bits.
@@ -28,15 +28,19 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     // Floats of im2col columns per chunk: 512 KB, half of a Zen 4/5 core's L2.
     internal const int ChunkFloats = 1 << 17;
 
-    // Up to this many inputs per output (KH·KW·C) the direct kernel beats im2col + GEMM (measured
-    // with `Strata.Benchmarks layers`; see docs/PERFORMANCE.md).
+    // The direct kernel beats im2col + GEMM on single-channel input up to this many taps (KH·KW): measured
+    // with `Strata.Benchmarks convshapes` (28×28×1 with 3×3 and 5×5 windows: direct ahead; 2 channels:
+    // even; 3 channels: GEMM ahead; see docs/PERFORMANCE.md).
     internal const int DirectMaxK = 32;
 
     /// <summary>For tests and benchmarks: force the direct kernel (true) or im2col + GEMM (false) for every shape.</summary>
     internal static bool? ForceDirect { get; set; }
 
     /// <summary>Whether the forward and the kernel gradient use <see cref="DirectConvolution"/> for this shape.</summary>
-    public static bool UsesDirect(in Conv2DGeometry g) => ForceDirect ?? (g.K <= DirectMaxK && !IsPointwise(g));
+    public static bool UsesDirect(in Conv2DGeometry g) => ForceDirect ?? UsesDirectByDefault(g);
+
+    /// <summary>The shape rule alone (without <see cref="ForceDirect"/>).</summary>
+    internal static bool UsesDirectByDefault(in Conv2DGeometry g) => g.C == 1 && g.K <= DirectMaxK && !IsPointwise(g);
 
     private float[][] _columns = [];
     private float[][] _partials = [];

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using Strata.Kernels;
+
+namespace Strata.Benchmarks;
+
+/// <summary>
+/// Conv2D kernels alone, per layer shape: forward and backward (kernel, bias and input gradients)
+/// GFLOP/s of the engine with the direct kernel and with im2col + GEMM, batch 32 — the measurements
+/// behind <see cref="ConvolutionEngine.DirectMaxK"/>.
+/// </summary>
+internal static class ConvShapes
+{
+    // (name, H, W, C, K, F, same)
+    private static readonly (string Name, int H, int W, int C, int K, int F, bool Same)[] Shapes =
+    [
+        ("seed conv1 28x28x1 3x3 ->32", 28, 28, 1, 3, 32, false),
+        ("28x28x1 5x5 ->32 same", 28, 28, 1, 5, 32, true),
+        ("28x28x2 3x3 ->32", 28, 28, 2, 3, 32, false),
+        ("seed conv2 13x13x32 3x3 ->64", 13, 13, 32, 3, 64, false),
+        ("deeper conv3 5x5x64 3x3 ->64", 5, 5, 64, 3, 64, false),
+        ("rgb 32x32x3 3x3 ->32 same", 32, 32, 3, 3, 32, true),
+        ("rgb 32x32x3 5x5 ->32 same", 32, 32, 3, 5, 32, true),
+        ("16x16x16 3x3 ->32 same", 16, 16, 16, 3, 32, true),
+        ("pointwise 16x16x64 1x1 ->64", 16, 16, 64, 1, 64, false),
+    ];
+
+    public static void Run(int threads, int batch, double seconds)
+    {
+        KernelSettings.MaxThreads = threads;
+        Console.WriteLine($"| shape (batch {batch}, {threads} thread(s)) | KH·KW·C | kernel | forward GFLOP/s | backward GFLOP/s |");
+        Console.WriteLine("| --- | ---: | --- | ---: | ---: |");
+        foreach (var s in Shapes)
+        {
+            var g = Conv2DGeometry.Create(s.H, s.W, s.C, s.K, s.K, 1, 1, 1, 1, s.Same);
+            var x = Tensor.RandomUniform([batch * s.H * s.W * s.C], -1f, 1f, 1).ToArray();
+            var w = Tensor.RandomUniform([g.K * s.F], -1f, 1f, 2).ToArray();
+            var bias = new float[s.F];
+            var y = new float[batch * g.OH * g.OW * s.F];
+            var dy = Tensor.RandomUniform([y.Length], -1f, 1f, 3).ToArray();
+            var dw = new float[w.Length];
+            var db = new float[s.F];
+            var dx = new float[x.Length];
+            double flops = 2.0 * batch * g.OH * g.OW * g.K * s.F;
+            foreach (bool direct in new[] { true, false })
+            {
+                if (direct && ConvolutionEngine.IsPointwise(g))
+                    continue;
+                ConvolutionEngine.ForceDirect = direct;
+                var engine = new ConvolutionEngine();
+                double f = Median(() => engine.Forward(x, w, bias, y, batch, g, s.F, null), seconds);
+                double b = Median(() => engine.Backward(x, w, y, dy, dw, db, dx, batch, g, s.F, null), seconds);
+                string chosen = ConvolutionEngine.UsesDirectByDefault(g) == direct ? " (chosen)" : "";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {s.Name} | {g.K} | {(direct ? "direct" : "im2col+GEMM")}{chosen} | {flops / f / 1e9:F1} | {2 * flops / b / 1e9:F1} |"));
+            }
+            ConvolutionEngine.ForceDirect = null;
+        }
+    }
+
+    private static double Median(Action a, double seconds)
+    {
+        for (int i = 0; i < 3; i++)
+            a();
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        var sw = new Stopwatch();
+        while (total.Elapsed.TotalSeconds < seconds || times.Count < 5)
+        {
+            sw.Restart();
+            a();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}
