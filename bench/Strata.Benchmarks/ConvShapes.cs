@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Strata.Kernels;
 
@@ -48,30 +47,13 @@ internal static class ConvShapes
                     continue;
                 ConvolutionEngine.ForceDirect = direct;
                 var engine = new ConvolutionEngine();
-                double f = Median(() => engine.Forward(x, w, bias, y, batch, g, s.F, null), seconds);
-                double b = Median(() => engine.Backward(x, w, y, dy, dw, db, dx, batch, g, s.F, null), seconds);
+                double f = LayerTimings.Median(() => engine.Forward(x, w, bias, y, batch, g, s.F, null), seconds);
+                double b = LayerTimings.Median(() => engine.Backward(x, w, y, dy, dw, db, dx, batch, g, s.F, null), seconds);
                 string chosen = ConvolutionEngine.UsesDirectByDefault(g) == direct ? " (chosen)" : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {s.Name} | {g.K} | {(direct ? "direct" : "im2col+GEMM")}{chosen} | {flops / f / 1e9:F1} | {2 * flops / b / 1e9:F1} |"));
             }
             ConvolutionEngine.ForceDirect = null;
         }
-    }
-
-    private static double Median(Action a, double seconds)
-    {
-        for (int i = 0; i < 3; i++)
-            a();
-        var times = new List<double>();
-        var total = Stopwatch.StartNew();
-        var sw = new Stopwatch();
-        while (total.Elapsed.TotalSeconds < seconds || times.Count < 5)
-        {
-            sw.Restart();
-            a();
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
     }
 }

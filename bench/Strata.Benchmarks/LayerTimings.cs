@@ -65,7 +65,8 @@ internal static class LayerTimings
         Console.WriteLine(Inv($"layers alone: {batch / (totalF + totalB):F0} samples/s (no loss, optimizer or batch gather)"));
     }
 
-    private static double Median(Action a, double seconds)
+    /// <summary>The median time of one call, over repeated calls for at least <paramref name="seconds"/> (and 5 calls), after 3 warm-up calls.</summary>
+    internal static double Median(Action a, double seconds)
     {
         for (int i = 0; i < 3; i++)
             a();

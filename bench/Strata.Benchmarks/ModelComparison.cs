@@ -28,33 +28,27 @@ internal static class ModelComparison
     ], seed);
 
     /// <summary>The seed CNN: Conv(32) → MaxPool → Conv(64) → MaxPool → Dense(64) → Dense(10).</summary>
-    public static Sequential SeedCnn(ulong seed) => new(
-    [
-        new Input([28, 28]),
-        new Reshape([28, 28, 1]),
-        new Conv2D(32, 3, activation: "relu"),
-        new MaxPooling2D(2),
-        new Conv2D(64, 3, activation: "relu"),
-        new MaxPooling2D(2),
-        new Flatten(),
-        new Dense(64, "relu"),
-        new Dense(10, "softmax"),
-    ], seed);
+    public static Sequential SeedCnn(ulong seed) => Cnn(seed, thirdConv: false);
 
     /// <summary>The deeper seed CNN: Conv(32) → MaxPool → Conv(64) → MaxPool → Conv(64) → Dense(64) → Dense(10).</summary>
-    public static Sequential DeeperCnn(ulong seed) => new(
-    [
-        new Input([28, 28]),
-        new Reshape([28, 28, 1]),
-        new Conv2D(32, 3, activation: "relu"),
-        new MaxPooling2D(2),
-        new Conv2D(64, 3, activation: "relu"),
-        new MaxPooling2D(2),
-        new Conv2D(64, 3, activation: "relu"),
-        new Flatten(),
-        new Dense(64, "relu"),
-        new Dense(10, "softmax"),
-    ], seed);
+    public static Sequential DeeperCnn(ulong seed) => Cnn(seed, thirdConv: true);
+
+    private static Sequential Cnn(ulong seed, bool thirdConv)
+    {
+        List<Layer> layers =
+        [
+            new Input([28, 28]),
+            new Reshape([28, 28, 1]),
+            new Conv2D(32, 3, activation: "relu"),
+            new MaxPooling2D(2),
+            new Conv2D(64, 3, activation: "relu"),
+            new MaxPooling2D(2),
+        ];
+        if (thirdConv)
+            layers.Add(new Conv2D(64, 3, activation: "relu"));
+        layers.AddRange([new Flatten(), new Dense(64, "relu"), new Dense(10, "softmax")]);
+        return new Sequential(layers, seed);
+    }
 
     /// <param name="workload">mlp, cnn or cnn3.</param>
     /// <param name="samples">Train on the first this many training images (0: all).</param>

@@ -239,7 +239,7 @@ public sealed class Conv1D : ConvolutionLayer
 }
 
 /// <summary>Shared by the 2-D pooling layers: window, strides (default: the window), padding.</summary>
-public abstract class Pooling2D : Layer, IPlannedLayer
+public abstract class Pooling2D : Layer, IPoolingLayer
 {
     private Conv2DGeometry _geometry;
 
@@ -270,20 +270,9 @@ public abstract class Pooling2D : Layer, IPlannedLayer
 
     private protected abstract bool IsMax { get; }
 
-    bool IPlannedLayer.CanPlan => true;
+    bool IPoolingLayer.PoolsMax => IsMax;
 
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (!dx.IsEmpty)
-            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
-    }
+    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     public override LayerConfig GetConfig() => new Pooling2DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
@@ -341,7 +330,7 @@ public sealed record Size2DConfig(string Name, string Kind, (int Height, int Wid
 public sealed record ZeroPadding2DConfig(string Name, (int Top, int Bottom) Rows, (int Left, int Right) Columns) : LayerConfig(Name);
 
 /// <summary>Shared by the global pooling layers: NHWC input [batch, H, W, C] → [batch, C].</summary>
-public abstract class GlobalPooling2D(string? name) : Layer(name), IPlannedLayer
+public abstract class GlobalPooling2D(string? name) : Layer(name), IPoolingLayer
 {
     private Conv2DGeometry _geometry;
 
@@ -353,20 +342,9 @@ public abstract class GlobalPooling2D(string? name) : Layer(name), IPlannedLayer
 
     private protected abstract bool IsMax { get; }
 
-    bool IPlannedLayer.CanPlan => true;
+    bool IPoolingLayer.PoolsMax => IsMax;
 
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (!dx.IsEmpty)
-            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
-    }
+    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     protected override void ValidateInputShape(Shape inputShape)
     {

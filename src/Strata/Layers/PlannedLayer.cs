@@ -49,6 +49,34 @@ internal interface IShapeOnlyLayer : IPlannedLayer
         dy[..dx.Length].CopyTo(dx);
 }
 
+/// <summary>
+/// A pooling layer (max or average over the windows of one geometry; the 1-D, 2-D and global ones):
+/// its planned form is the pooling kernels.
+/// </summary>
+internal interface IPoolingLayer : IPlannedLayer
+{
+    /// <summary>Max (true) or average (false) pooling.</summary>
+    bool PoolsMax { get; }
+
+    /// <summary>The windows over one sample (set at build).</summary>
+    Conv2DGeometry PoolGeometry { get; }
+
+    bool IPlannedLayer.CanPlan => true;
+
+    bool IPlannedLayer.IsIdentity(bool training) => false;
+
+    int IPlannedLayer.ScratchPerSample => 0;
+
+    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
+        PoolKernels.Forward(PoolsMax, x, y, PoolGeometry, 0, batch);
+
+    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    {
+        if (!dx.IsEmpty)
+            PoolKernels.Backward(PoolsMax, x, y, dy, dx, PoolGeometry, 0, batch);
+    }
+}
+
 /// <summary>Activations in planned form: applied in place on [rows, width] buffers, differentiated from their output.</summary>
 internal static class PlannedActivation
 {

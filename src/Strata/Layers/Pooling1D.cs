@@ -9,7 +9,7 @@ public sealed record Pooling1DConfig(string Name, string Kind, int PoolSize, int
 /// Shared by the 1-D pooling layers over sequences [batch, steps, C]: window, strides (default: the
 /// window), padding. They run as 2-D pooling of height 1, in the graph or in planned form.
 /// </summary>
-public abstract class Pooling1D : Layer, IPlannedLayer
+public abstract class Pooling1D : Layer, IPoolingLayer
 {
     private Conv2DGeometry _geometry;
 
@@ -45,20 +45,9 @@ public abstract class Pooling1D : Layer, IPlannedLayer
         return y.Reshape(n, g.OW, g.C);
     }
 
-    bool IPlannedLayer.CanPlan => true;
+    bool IPoolingLayer.PoolsMax => IsMax;
 
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (!dx.IsEmpty)
-            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
-    }
+    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     public override LayerConfig GetConfig() => new Pooling1DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
@@ -88,7 +77,7 @@ public sealed class AveragePooling1D(int poolSize = 2, int? strides = null, Padd
 }
 
 /// <summary>Shared by the 1-D global pooling layers: [batch, steps, C] → [batch, C].</summary>
-public abstract class GlobalPooling1D(string? name) : Layer(name), IPlannedLayer
+public abstract class GlobalPooling1D(string? name) : Layer(name), IPoolingLayer
 {
     private Conv2DGeometry _geometry;
 
@@ -108,20 +97,9 @@ public abstract class GlobalPooling1D(string? name) : Layer(name), IPlannedLayer
 
     protected override Tensor Call(Tensor x, bool training) => IsMax ? x.Max([1]) : x.Mean([1]);
 
-    bool IPlannedLayer.CanPlan => true;
+    bool IPoolingLayer.PoolsMax => IsMax;
 
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        PoolKernels.Forward(IsMax, x, y, _geometry, 0, batch);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (!dx.IsEmpty)
-            PoolKernels.Backward(IsMax, x, y, dy, dx, _geometry, 0, batch);
-    }
+    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);
 }
