@@ -18,13 +18,13 @@ if (args.Length > 0 && args[0] == "gemm")
     GemmComparison.Run(threads.Distinct().ToArray(), seconds, only);
     return;
 }
-//   mlp|cnn|cnn3 [--threads N] [--batches 32,128] [--data data/mnist] [--samples N (default: all for mlp, 10000 for the CNNs)]
+//   mlp|cnn|cnn3 [--threads N] [--batches 32,128] [--data data/mnist] [--samples N (default: all 60,000)]
 if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
 {
     int threads = 1;
     int[] batches = [32, 128];
     string data = "data/mnist";
-    int samples = args[0] == "mlp" ? 0 : 10000;
+    int samples = 0;
     for (int i = 1; i < args.Length - 1; i++)
     {
         if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);

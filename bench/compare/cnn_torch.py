@@ -25,7 +25,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--batches", default="32,128")
-    ap.add_argument("--samples", type=int, default=10000)
+    ap.add_argument("--samples", type=int, default=60000)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
