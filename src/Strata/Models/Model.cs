@@ -483,6 +483,68 @@ public class Model
     }
 
     /// <summary>
+    /// Saves every weight to a safetensors file under "position/layer/weight" (for example
+    /// "1/conv2d/kernel": layer 1 of the model), written to a temporary name and renamed (a failed
+    /// save leaves any previous file as it was).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no weights yet (not built).</exception>
+    public void SaveWeights(string path)
+    {
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, w) in WeightKeys("SaveWeights"))
+            tensors[key] = w.Value;
+        Serialization.SafeTensors.Save(path, tensors, new Dictionary<string, string> { ["format"] = "strata", ["model"] = Name });
+    }
+
+    /// <summary>
+    /// Loads weights saved by <see cref="SaveWeights"/> into this built model of the same
+    /// architecture. Weights are matched by layer position and weight name (layer names may differ:
+    /// automatic names count up across models) and must have the same shapes. Everything is
+    /// checked before anything is copied: a file that does not fit leaves the model unchanged.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not valid safetensors, or its weights do not match the model's.</exception>
+    public void LoadWeights(string path)
+    {
+        var wanted = WeightKeys("LoadWeights");
+        var content = Serialization.SafeTensors.Load(path);
+        // File keys by (position, weight name), ignoring the layer name in the middle.
+        var byPosition = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in content.Tensors.Keys)
+            byPosition[PositionKey(key)] = key;
+        var matched = new List<(Weight Weight, Tensor Value)>();
+        foreach (var (key, w) in wanted)
+        {
+            if (!byPosition.Remove(PositionKey(key), out var fileKey))
+                throw new InvalidDataException($"{path}: no weight for '{key}' of model '{Name}' (the file has {string.Join(", ", content.Tensors.Keys.Order())})");
+            var t = content.Tensors[fileKey];
+            if (t.Shape != w.Value.Shape)
+                throw new InvalidDataException($"{path}: weight '{fileKey}' is {t.Shape} in the file, '{key}' is {w.Value.Shape} in model '{Name}'");
+            matched.Add((w, t));
+        }
+        if (byPosition.Count > 0)
+            throw new InvalidDataException($"{path}: weights that model '{Name}' does not have: {string.Join(", ", byPosition.Values.Order())}");
+        foreach (var (w, t) in matched)
+            t.Span.CopyTo(w.Value.AsWritableSpan());
+    }
+
+    private static string PositionKey(string key) =>
+        key.IndexOf('/') is int first and >= 0 ? $"{key[..first]}/{key[(key.LastIndexOf('/') + 1)..]}" : key;
+
+    private List<(string Key, Weight Weight)> WeightKeys(string op)
+    {
+        var list = new List<(string, Weight)>();
+        var layers = Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            foreach (var w in layers[i].Weights)
+                list.Add(($"{i}/{w.Name}", w));
+        }
+        if (list.Count == 0 || layers.Any(l => !l.Built))
+            throw new InvalidOperationException($"{op}: model '{Name}' is not built yet; run it on a batch (or Fit) first, so that its weights exist");
+        return list;
+    }
+
+    /// <summary>
     /// The Keras-style table: layers, output shapes, parameter counts (and, for a functional model,
     /// the layers each one reads), then total, trainable and non-trainable parameter counts.
     /// </summary>
