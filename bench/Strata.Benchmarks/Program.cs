@@ -64,6 +64,19 @@ if (args.Length > 0 && args[0] == "convshapes")
     ConvShapes.Run(threads, batch, seconds);
     return;
 }
+//   safetensors [--mb 100] [--folder /tmp/strata-bench]: save / load throughput of a weights file
+if (args.Length > 0 && args[0] == "safetensors")
+{
+    int mb = 100;
+    string folder = Path.Combine(Path.GetTempPath(), "strata-bench");
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--mb") mb = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--folder") folder = args[++i];
+    }
+    SafeTensorsBench.Run(mb, folder);
+    return;
+}
 //   accuracy mlp|cnn|cnn3 [--threads N] [--epochs 5] [--batch 32] [--data data/mnist]: full MNIST training, test accuracy
 if (args.Length > 1 && args[0] == "accuracy")
 {

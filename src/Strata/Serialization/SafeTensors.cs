@@ -95,18 +95,37 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>Reads a safetensors file.</summary>
+    /// <summary>
+    /// Reads a safetensors file in one pass: the header, then each tensor's bytes straight into its
+    /// array (F32 on a little-endian machine needs no other copy).
+    /// </summary>
     /// <exception cref="InvalidDataException">The file is not valid safetensors (the message names the file and the entry).</exception>
     public static SafeTensorsContent Load(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         try
         {
-            return Read(bytes);
+            long length = stream.Length;
+            Span<byte> prefix = stackalloc byte[8];
+            if (length < 8)
+                throw new InvalidDataException($"safetensors: {length} bytes, fewer than the 8 of the header length");
+            stream.ReadExactly(prefix);
+            int n = HeaderLength(prefix, length);
+            var header = new byte[n];
+            stream.ReadExactly(header);
+            var (entries, metadata) = ParseHeader(header, length - 8 - n);
+            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var e in entries.OrderBy(e => e.Begin)) // the data in file order: one sequential pass
+                tensors[e.Name] = Decode(e.Type, e.Shape, (int)(e.End - e.Begin), stream);
+            return new SafeTensorsContent(tensors, metadata);
         }
         catch (InvalidDataException e)
         {
             throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{path}: safetensors: the file ended early (it changed while being read?)", e);
         }
     }
 
@@ -116,11 +135,30 @@ public static class SafeTensors
     {
         if (bytes.Length < 8)
             throw new InvalidDataException($"safetensors: {bytes.Length} bytes, fewer than the 8 of the header length");
-        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (n > MaxHeaderBytes || n > (ulong)(bytes.Length - 8))
-            throw new InvalidDataException($"safetensors: header length {n} exceeds the {bytes.Length - 8} bytes after it (or the {MaxHeaderBytes}-byte limit)");
-        var headerBytes = bytes.Slice(8, (int)n);
-        var data = bytes[(8 + (int)n)..];
+        int n = HeaderLength(bytes, bytes.Length);
+        var data = bytes[(8 + n)..];
+        var (entries, metadata) = ParseHeader(bytes.Slice(8, n), data.Length);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            tensors[e.Name] = Decode(e.Type, e.Shape, data.Slice((int)e.Begin, (int)(e.End - e.Begin)));
+        }
+        return new SafeTensorsContent(tensors, metadata);
+    }
+
+    private static int HeaderLength(ReadOnlySpan<byte> prefix, long fileLength)
+    {
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (n > MaxHeaderBytes || n > (ulong)(fileLength - 8))
+            throw new InvalidDataException($"safetensors: header length {n} exceeds the {fileLength - 8} bytes after it (or the {MaxHeaderBytes}-byte limit)");
+        return (int)n;
+    }
+
+    private readonly record struct Entry(string Name, DType Type, int[] Shape, long Begin, long End);
+
+    /// <summary>The header's entries and metadata, checked against a data section of <paramref name="dataLength"/> bytes.</summary>
+    private static (List<Entry> Entries, Dictionary<string, string> Metadata) ParseHeader(ReadOnlySpan<byte> headerBytes, long dataLength)
+    {
         if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
             throw new InvalidDataException("safetensors: the header is not valid UTF-8");
         JsonDocument doc;
@@ -138,7 +176,7 @@ public static class SafeTensors
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"safetensors: the header must be a JSON object, got {doc.RootElement.ValueKind}");
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<(string Name, DType Type, int[] Shape, long Begin, long End)>();
+            var entries = new List<Entry>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in doc.RootElement.EnumerateObject())
             {
@@ -149,7 +187,8 @@ public static class SafeTensors
                     ReadMetadata(p.Value, metadata);
                     continue;
                 }
-                entries.Add(ReadEntry(p.Name, p.Value));
+                var (name, type, shape, begin, end) = ReadEntry(p.Name, p.Value);
+                entries.Add(new Entry(name, type, shape, begin, end));
             }
             // The data must be covered exactly: entries end to end from 0 to its length, no overlap, no hole.
             long expected = 0;
@@ -161,12 +200,9 @@ public static class SafeTensors
                         : $"safetensors: bytes [{expected}, {e.Begin}) before '{e.Name}' belong to no tensor");
                 expected = e.End;
             }
-            if (expected != data.Length)
-                throw new InvalidDataException($"safetensors: the tensors cover {expected} bytes of data, the file has {data.Length}");
-            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (var e in entries)
-                tensors[e.Name] = Decode(e.Type, e.Shape, data.Slice((int)e.Begin, (int)(e.End - e.Begin)));
-            return new SafeTensorsContent(tensors, metadata);
+            if (expected != dataLength)
+                throw new InvalidDataException($"safetensors: the tensors cover {expected} bytes of data, the file has {dataLength}");
+            return (entries, metadata);
         }
     }
 
@@ -225,6 +261,21 @@ public static class SafeTensors
         _ => throw new InvalidDataException($"safetensors: entry '{entry}' has dtype '{name}', which Strata does not read (F32, F16, BF16, F64, integer and BOOL types)"),
     };
 
+    /// <summary>A tensor from the next <paramref name="bytes"/> bytes of a stream (F32 on a little-endian machine: read straight into its array).</summary>
+    private static Tensor Decode(DType type, int[] shape, int bytes, Stream stream)
+    {
+        if (type.Name == "F32" && BitConverter.IsLittleEndian)
+        {
+            var values = GC.AllocateUninitializedArray<float>(bytes / 4);
+            stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+            return new Tensor(values, new Shape(shape));
+        }
+        var raw = new byte[bytes];
+        stream.ReadExactly(raw);
+        return Decode(type, shape, raw);
+    }
+
+    /// <summary>A tensor from its raw little-endian bytes, converted to float32.</summary>
     private static Tensor Decode(DType type, int[] shape, ReadOnlySpan<byte> raw)
     {
         int count = raw.Length / type.Size;
@@ -232,28 +283,26 @@ public static class SafeTensors
         if (type.Name == "F32" && BitConverter.IsLittleEndian)
         {
             raw.CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
+            return new Tensor(values, new Shape(shape));
         }
-        else
+        for (int i = 0; i < count; i++)
         {
-            for (int i = 0; i < count; i++)
+            var b = raw.Slice(i * type.Size, type.Size);
+            values[i] = type.Name switch
             {
-                var b = raw.Slice(i * type.Size, type.Size);
-                values[i] = type.Name switch
-                {
-                    "F32" => BinaryPrimitives.ReadSingleLittleEndian(b),
-                    "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(b),
-                    "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b) << 16),
-                    "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(b),
-                    "I64" => BinaryPrimitives.ReadInt64LittleEndian(b),
-                    "U64" => BinaryPrimitives.ReadUInt64LittleEndian(b),
-                    "I32" => BinaryPrimitives.ReadInt32LittleEndian(b),
-                    "U32" => BinaryPrimitives.ReadUInt32LittleEndian(b),
-                    "I16" => BinaryPrimitives.ReadInt16LittleEndian(b),
-                    "U16" => BinaryPrimitives.ReadUInt16LittleEndian(b),
-                    "I8" => (sbyte)b[0],
-                    _ => b[0], // U8, BOOL
-                };
-            }
+                "F32" => BinaryPrimitives.ReadSingleLittleEndian(b),
+                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(b),
+                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b) << 16),
+                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(b),
+                "I64" => BinaryPrimitives.ReadInt64LittleEndian(b),
+                "U64" => BinaryPrimitives.ReadUInt64LittleEndian(b),
+                "I32" => BinaryPrimitives.ReadInt32LittleEndian(b),
+                "U32" => BinaryPrimitives.ReadUInt32LittleEndian(b),
+                "I16" => BinaryPrimitives.ReadInt16LittleEndian(b),
+                "U16" => BinaryPrimitives.ReadUInt16LittleEndian(b),
+                "I8" => (sbyte)b[0],
+                _ => b[0], // U8, BOOL
+            };
         }
         return new Tensor(values, new Shape(shape));
     }

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Globalization;
+using Strata.Serialization;
+
+namespace Strata.Benchmarks;
+
+/// <summary>Save and load time of a safetensors file of about <c>mb</c> megabytes (25 tensors), best of 5, against a plain read of the same file.</summary>
+internal static class SafeTensorsBench
+{
+    public static void Run(int mb, string folder)
+    {
+        int tensors = 25, per = (int)((long)mb * 1_000_000 / 4 / tensors);
+        var dict = new Dictionary<string, Tensor>();
+        for (int i = 0; i < tensors; i++)
+            dict[$"layer{i:D2}/kernel"] = Tensor.RandomUniform([per], -1f, 1f, (ulong)i);
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, "bench.safetensors");
+        double save = double.MaxValue, load = double.MaxValue, read = double.MaxValue;
+        var sw = new Stopwatch();
+        try
+        {
+            for (int r = 0; r < 5; r++)
+            {
+                sw.Restart();
+                SafeTensors.Save(path, dict);
+                save = Math.Min(save, sw.Elapsed.TotalSeconds);
+                sw.Restart();
+                var back = SafeTensors.Load(path);
+                load = Math.Min(load, sw.Elapsed.TotalSeconds);
+                if (back.Tensors.Count != tensors)
+                    throw new InvalidOperationException("round trip lost tensors");
+                sw.Restart();
+                _ = File.ReadAllBytes(path);
+                read = Math.Min(read, sw.Elapsed.TotalSeconds);
+            }
+            double size = new FileInfo(path).Length / 1e6;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"file {size:F1} MB: save {save * 1e3:F0} ms ({size / save:F0} MB/s, flushed to disk), load {load * 1e3:F0} ms ({size / load:F0} MB/s), plain File.ReadAllBytes {read * 1e3:F0} ms ({size / read:F0} MB/s)"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
