@@ -83,7 +83,25 @@ public sealed class SafeTensorsTests
         BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(4), 0.25);
         data[12] = 0xFD;
         data[13] = 1;
-        var t = SafeTensors.Read(File(header, data)).Tensors;
+        var bytes = File(header, data);
+        var path = Path.Combine(Path.GetTempPath(), $"strata-dtypes-{Guid.NewGuid():N}.safetensors");
+        System.IO.File.WriteAllBytes(path, bytes);
+        try
+        {
+            var fromFile = SafeTensors.Load(path).Tensors; // the streaming reader
+            foreach (var (k, v) in SafeTensors.Read(bytes).Tensors)
+                Assert.Equal(v.ToArray(), fromFile[k].ToArray());
+            // A file cut inside its data fails through the file reader too, naming the file.
+            System.IO.File.WriteAllBytes(path, bytes[..^3]);
+            var e = Assert.Throws<InvalidDataException>(() => SafeTensors.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("cover 14 bytes", e.Message);
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+        var t = SafeTensors.Read(bytes).Tensors;
         Assert.Equal(1.5f, t["h"].ToArray()[0]);
         Assert.Equal(-2f, t["g"].ToArray()[0]);
         Assert.Equal(0.25f, t["d"].ToArray()[0]);
