@@ -11,16 +11,30 @@ namespace Strata.Models;
 /// </summary>
 internal sealed class StepPlan
 {
+    // Inference runs a large batch in slices whose activations stay in cache (about 8 MB): every layer
+    // on one slice, then the next. Measured with the seed CNN at batch 1,000 (`Strata.Benchmarks`,
+    // Predict over the 10,000 test images, same session): 15,700–16,600 samples/s unsliced against
+    // 18,700–19,700 sliced on 1 thread, 21,800–24,400 against 26,000–26,600 on 2. Training plans are
+    // not sliced: a training step run in slices (gradients accumulated) measured no faster.
+    private const long InferenceSliceBytes = 8L << 20;
+
     private readonly IPlannedLayer[] _layers;
     private readonly int[] _in, _out;
+    private readonly int[] _perSample; // floats per sample of each buffer
+    private readonly int _slice;       // samples per inference slice (Batch: not sliced)
     private readonly float[][] _values, _grads, _scratch;
     private readonly bool _training;
     private readonly Weight[] _weights;
     private readonly List<Tensor> _trainable = [];
 
     private StepPlan(IPlannedLayer[] layers, int batch, bool training, int[] inIdx, int[] outIdx, float[][] values,
-        float[][] grads, float[][] scratch, Shape outputShape, Weight[] weights)
+        float[][] grads, float[][] scratch, Shape outputShape, Weight[] weights, int[] perSample)
     {
+        _perSample = perSample;
+        long bytesPerSample = 4L * perSample.Sum(v => (long)v);
+        int maxSlice = training ? batch : (int)Math.Clamp(InferenceSliceBytes / Math.Max(1, bytesPerSample), 1, batch);
+        int slices = (batch + maxSlice - 1) / maxSlice;
+        _slice = (batch + slices - 1) / slices; // balanced slices
         _layers = layers;
         Batch = batch;
         _training = training;
@@ -83,21 +97,32 @@ internal sealed class StepPlan
         }
         if (current == 0)
             return null; // nothing but identities: the graph path is as good
+        var perSample = sizes.Select(n => n / batch).ToArray();
+        perSample[0] = layers[0].InputShape.Size;
         var values = sizes.Select(n => n == 0 ? [] : new float[n]).ToArray();
         var grads = training ? sizes.Select(n => n == 0 ? [] : new float[n]).ToArray() : [];
         var weights = layers.SelectMany(l => l.Weights).ToArray();
-        return new StepPlan(planned, batch, training, inIdx, outIdx, values, grads, scratch, layers[^1].OutputShape, weights);
+        return new StepPlan(planned, batch, training, inIdx, outIdx, values, grads, scratch, layers[^1].OutputShape, weights, perSample);
     }
 
-    /// <summary>Runs every layer on a batch (its flat data); the result is <see cref="Output"/>.</summary>
+    /// <summary>Samples per slice of an inference pass (the batch size when it is not sliced).</summary>
+    public int SliceSize => _slice;
+
+    /// <summary>Runs every layer on a batch (its flat data), slice by slice for inference; the result is <see cref="Output"/>.</summary>
     public Tensor Forward(ReadOnlySpan<float> x)
     {
-        for (int i = 0; i < _layers.Length; i++)
+        for (int s0 = 0; s0 < Batch; s0 += _slice)
         {
-            if (_in[i] == _out[i])
-                continue;
-            var src = _in[i] == 0 ? x : _values[_in[i]];
-            _layers[i].PlanForward(src, _values[_out[i]], Batch, _training, _scratch[i]);
+            int s1 = Math.Min(Batch, s0 + _slice), n = s1 - s0;
+            for (int i = 0; i < _layers.Length; i++)
+            {
+                if (_in[i] == _out[i])
+                    continue;
+                int pin = _perSample[_in[i]], pout = _perSample[_out[i]];
+                var src = (_in[i] == 0 ? x : _values[_in[i]]).Slice(s0 * pin, n * pin);
+                var scratch = _scratch[i].Length == 0 ? [] : _scratch[i].AsSpan(s0 * (_scratch[i].Length / Batch), n * (_scratch[i].Length / Batch));
+                _layers[i].PlanForward(src, _values[_out[i]].AsSpan(s0 * pout, n * pout), n, _training, scratch);
+            }
         }
         return Output;
     }

@@ -125,6 +125,24 @@ public sealed class StepPlanTests
     }
 
     [Fact]
+    public void Large_inference_batches_run_in_slices_with_the_same_results()
+    {
+        // 26×26×32 activations (about 90 KB per sample): a batch of 300 runs in several slices.
+        var model = new Sequential([new Input([28, 28, 1]), new Conv2D(32, 3, activation: "relu"), new MaxPooling2D(2), new Dropout(0.5f),
+            new Flatten(), new Dense(10, "softmax")], seed: 5);
+        var x = Tensor.RandomUniform([300, 28, 28, 1], 0f, 1f, 6);
+        var planned = model.Predict(x, batchSize: 300);
+        var plan = model.PlanFor(x, training: false);
+        Assert.NotNull(plan);
+        Assert.InRange(plan!.SliceSize, 2, 299);
+        model.PlansEnabled = false;
+        var graph = model.Predict(x, batchSize: 300);
+        var (p, g) = (planned.ToArray(), graph.ToArray());
+        for (int i = 0; i < p.Length; i++)
+            Assert.True(Math.Abs(p[i] - g[i]) <= 1e-6f, $"output {i}: {p[i]} vs {g[i]}");
+    }
+
+    [Fact]
     public void Planned_outputs_do_not_alias_between_predictions()
     {
         var (model, x, _) = Build("mse", seed: 1);
