@@ -17,7 +17,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mlp_torch import find, read_idx  # noqa: E402
+from mlp_torch import find, read_idx, train_rates  # noqa: E402
 
 
 def main():
@@ -41,28 +41,7 @@ def main():
             torch.nn.Flatten(), torch.nn.Linear(1600, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
 
     for batch in [int(b) for b in args.batches.split(",")]:
-        # Warm-up: one epoch on a throwaway model, as the Strata benchmark does.
-        warm = build()
-        warm_opt = torch.optim.Adam(warm.parameters(), lr=1e-3)
-        for b in range(0, n, batch):
-            warm_opt.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(warm(x[b:b + batch]), y[b:b + batch]).backward()
-            warm_opt.step()
-        # Training: one shuffled epoch on each of three fresh models; the median (this machine is a shared VM).
-        rates = []
-        for _ in range(3):
-            model = build()
-            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-            loss_fn = torch.nn.CrossEntropyLoss()
-            order = torch.randperm(n)
-            start = time.perf_counter()
-            for b in range(0, n, batch):
-                idx = order[b:b + batch]
-                opt.zero_grad(set_to_none=True)
-                loss_fn(model(x[idx]), y[idx]).backward()
-                opt.step()
-            rates.append(n / (time.perf_counter() - start))
-        rates.sort()
+        rates, model = train_rates(build, x, y, batch)
         print(f"torch cnn-train {batch} {rates[1]:.0f} (runs {' '.join(f'{r:.0f}' for r in rates)})", flush=True)
 
     model.eval()

@@ -38,6 +38,33 @@ def find(folder, stem):
     raise FileNotFoundError(f"{stem}(.gz) in {folder}")
 
 
+def train_rates(build, x, y, batch):
+    """Training samples/s of one shuffled epoch (Adam 1e-3, cross-entropy on logits) on each of three
+    fresh models, after a warm-up epoch on a throwaway one, as the Strata benchmark does: the rates
+    sorted, so that the median is [1] (this machine is a shared VM), and the last trained model."""
+    n = x.shape[0]
+    warm = build()
+    warm_opt = torch.optim.Adam(warm.parameters(), lr=1e-3)
+    for b in range(0, n, batch):
+        warm_opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(warm(x[b:b + batch]), y[b:b + batch]).backward()
+        warm_opt.step()
+    rates = []
+    for _ in range(3):
+        model = build()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        order = torch.randperm(n)
+        start = time.perf_counter()
+        for b in range(0, n, batch):
+            idx = order[b:b + batch]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(x[idx]), y[idx]).backward()
+            opt.step()
+        rates.append(n / (time.perf_counter() - start))
+    return sorted(rates), model
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
@@ -62,32 +89,7 @@ def main():
             torch.nn.Linear(64, 10))
 
     for batch in [int(b) for b in args.batches.split(",")]:
-        # Warm-up: one epoch on a throwaway model, as the Strata benchmark does.
-        warm = build()
-        warm_opt = torch.optim.Adam(warm.parameters(), lr=1e-3)
-        for b in range(0, n, batch):
-            warm_opt.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(warm(x[b:b + batch]), y[b:b + batch]).backward()
-            warm_opt.step()
-
-        # Training: one epoch on each of three fresh models; the median (this machine is a shared VM).
-        rates = []
-        for _ in range(3):
-            model = build()
-            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-            loss_fn = torch.nn.CrossEntropyLoss()
-            model.train()
-            start = time.perf_counter()
-            order = torch.randperm(n)
-            for b in range(0, n, batch):
-                idx = order[b:b + batch]
-                xb, yb = x[idx], y[idx]
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xb), yb)
-                loss.backward()
-                opt.step()
-            rates.append(n / (time.perf_counter() - start))
-        rates.sort()
+        rates, model = train_rates(build, x, y, batch)
         print(f"torch train {batch} {rates[1]:.0f} (runs {' '.join(f'{r:.0f}' for r in rates)})", flush=True)
 
         # Inference: the best of three passes over the test set (the Strata benchmark does the same).
