@@ -5,7 +5,7 @@ namespace Strata.Layers;
 /// <summary>The configuration of a <see cref="Conv2D"/> layer.</summary>
 public sealed record Conv2DConfig(string Name, int Filters, (int Height, int Width) KernelSize, (int Height, int Width) Strides,
     Padding Padding, (int Height, int Width) DilationRate,
-    string Activation, bool UseBias, string KernelInitializer, string BiasInitializer, Regularizer? KernelRegularizer,
+    ActivationFunction Activation, bool UseBias, string KernelInitializer, string BiasInitializer, Regularizer? KernelRegularizer,
     Regularizer? BiasRegularizer) : LayerConfig(Name);
 
 /// <summary>The configuration of a pooling layer.</summary>
@@ -14,7 +14,7 @@ public sealed record Pooling2DConfig(string Name, string Kind, (int Height, int 
 
 /// <summary>The configuration of a <see cref="Conv1D"/> layer.</summary>
 public sealed record Conv1DConfig(string Name, int Filters, int KernelSize, int Strides, Padding Padding, int DilationRate,
-    string Activation, bool UseBias, string KernelInitializer, string BiasInitializer, Regularizer? KernelRegularizer,
+    ActivationFunction Activation, bool UseBias, string KernelInitializer, string BiasInitializer, Regularizer? KernelRegularizer,
     Regularizer? BiasRegularizer) : LayerConfig(Name);
 
 /// <summary>
@@ -168,7 +168,7 @@ public sealed class Conv2D : ConvolutionLayer
     private protected override Shape OutputShapeOf(in Conv2DGeometry g) => new(g.OH, g.OW, Filters);
 
     public override LayerConfig GetConfig() => new Conv2DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
-        Activation.Name, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
+        Activation, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 
     private protected override Conv2DGeometry Geometry(Shape s)
     {
@@ -225,7 +225,7 @@ public sealed class Conv1D : ConvolutionLayer
     private protected override Shape OutputShapeOf(in Conv2DGeometry g) => new(g.OW, Filters);
 
     public override LayerConfig GetConfig() => new Conv1DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
-        Activation.Name, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
+        Activation, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 
     private protected override Conv2DGeometry Geometry(Shape s)
     {

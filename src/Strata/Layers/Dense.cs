@@ -4,7 +4,7 @@ using Strata.Kernels;
 namespace Strata.Layers;
 
 /// <summary>The configuration of a <see cref="Dense"/> layer.</summary>
-public sealed record DenseConfig(string Name, int Units, string Activation, bool UseBias, string KernelInitializer,
+public sealed record DenseConfig(string Name, int Units, ActivationFunction Activation, bool UseBias, string KernelInitializer,
     string BiasInitializer, Regularizer? KernelRegularizer, Regularizer? BiasRegularizer) : LayerConfig(Name);
 
 /// <summary>
@@ -118,6 +118,6 @@ public sealed class Dense : Layer, IPlannedLayer
             Gemm.Sgemm(false, true, rows, k, n, 1f, dy, n, kernel.Value.Span, n, 0f, dx, k);
     }
 
-    public override LayerConfig GetConfig() => new DenseConfig(Name, Units, Activation.Name, UseBias, KernelInitializer.Name,
+    public override LayerConfig GetConfig() => new DenseConfig(Name, Units, Activation, UseBias, KernelInitializer.Name,
         BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 }

@@ -4,11 +4,11 @@ namespace Strata.Layers;
 
 /// <summary>The configuration of a <see cref="Conv2DTranspose"/> layer.</summary>
 public sealed record Conv2DTransposeConfig(string Name, int Filters, (int Height, int Width) KernelSize, (int Height, int Width) Strides,
-    Padding Padding, string Activation, bool UseBias, string KernelInitializer, string BiasInitializer) : LayerConfig(Name);
+    Padding Padding, ActivationFunction Activation, bool UseBias, string KernelInitializer, string BiasInitializer) : LayerConfig(Name);
 
 /// <summary>The configuration of a <see cref="DepthwiseConv2D"/> layer.</summary>
 public sealed record DepthwiseConv2DConfig(string Name, (int Height, int Width) KernelSize, (int Height, int Width) Strides, Padding Padding,
-    int DepthMultiplier, (int Height, int Width) DilationRate, string Activation, bool UseBias, string DepthwiseInitializer,
+    int DepthMultiplier, (int Height, int Width) DilationRate, ActivationFunction Activation, bool UseBias, string DepthwiseInitializer,
     string BiasInitializer) : LayerConfig(Name);
 
 /// <summary>The configuration of a spatial dropout layer.</summary>
@@ -100,7 +100,7 @@ public sealed class Conv2DTranspose : Layer
         return Activation.Apply(y);
     }
 
-    public override LayerConfig GetConfig() => new Conv2DTransposeConfig(Name, Filters, KernelSize, Strides, Padding, Activation.Name, UseBias,
+    public override LayerConfig GetConfig() => new Conv2DTransposeConfig(Name, Filters, KernelSize, Strides, Padding, Activation, UseBias,
         KernelInitializer.Name, BiasInitializer.Name);
 }
 
@@ -191,7 +191,7 @@ public sealed class DepthwiseConv2D : Layer
     }
 
     public override LayerConfig GetConfig() => new DepthwiseConv2DConfig(Name, KernelSize, Strides, Padding, DepthMultiplier, DilationRate,
-        Activation.Name, UseBias, DepthwiseInitializer.Name, BiasInitializer.Name);
+        Activation, UseBias, DepthwiseInitializer.Name, BiasInitializer.Name);
 
     private Conv2DGeometry Geometry(Shape s)
     {

@@ -76,6 +76,15 @@ internal sealed class FunctionalGraph
     public SymbolicTensor Output { get; }
     public Layer[] Layers { get; }
 
+    /// <summary>Every value of the graph, inputs first, each after the values it reads.</summary>
+    public SymbolicTensor[] Nodes => _nodes;
+
+    /// <summary>For each node, the indices of the nodes it reads.</summary>
+    public int[][] Args => _args;
+
+    /// <summary>The index of the output node.</summary>
+    public int OutputIndex => _output;
+
     /// <summary>The names of the layers whose outputs feed <paramref name="layer"/> (every call of it).</summary>
     public IEnumerable<string> ConnectedTo(Layer layer) =>
         _nodes.Where(n => n.Layer == layer).SelectMany(n => n.Inputs).Select(i => i.Layer.Name).Distinct();

@@ -19,6 +19,7 @@ namespace Strata.Models;
 public class Model
 {
     private readonly List<Metric> _metrics = [];
+    private readonly List<string> _metricNames = [];
     private readonly Mean _lossTracker = new("loss");
     private readonly FunctionalGraph? _graph;
     private readonly Dictionary<(int Batch, bool Training), StepPlan?> _plans = [];
@@ -45,6 +46,18 @@ public class Model
     }
 
     public string Name { get; }
+
+    /// <summary>The graph of a functional model; null otherwise.</summary>
+    internal FunctionalGraph? Graph => _graph;
+
+    /// <summary>
+    /// The number of epochs trained so far: Fit counts them, a loaded checkpoint restores the count.
+    /// Resume an interrupted run with <c>Fit(..., initialEpoch: model.CompletedEpochs)</c>.
+    /// </summary>
+    public int CompletedEpochs { get; internal set; }
+
+    /// <summary>The metrics given to Compile by name (what a model file records).</summary>
+    internal IReadOnlyList<string> MetricNames => _metricNames;
 
     /// <summary>The layers, in order (for a functional model, an order in which each layer follows its inputs).</summary>
     public virtual IReadOnlyList<Layer> Layers =>
@@ -87,8 +100,11 @@ public class Model
         Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
         Loss = loss ?? throw new ArgumentNullException(nameof(loss));
         _metrics.Clear();
+        _metricNames.Clear();
         foreach (var m in metrics)
         {
+            if (m is string name)
+                _metricNames.Add(name);
             _metrics.Add(m switch
             {
                 Metric metric => metric,
@@ -129,22 +145,27 @@ public class Model
     /// <exception cref="ArgumentException">x and y differ in sample count, or an option is out of range.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
         float validationSplit = 0, (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
-        bool verbose = false, Tensor? sampleWeight = null) =>
+        bool verbose = false, Tensor? sampleWeight = null, int initialEpoch = 0) =>
         Fit([x], y, epochs, batchSize, shuffle, seed, validationSplit,
-            validationData is { } v ? ([v.X], v.Y) : null, callbacks, verbose, sampleWeight);
+            validationData is { } v ? ([v.X], v.Y) : null, callbacks, verbose, sampleWeight, initialEpoch);
 
     /// <summary>
     /// Trains a model with several inputs: <paramref name="x"/> holds one array per input, all with the
     /// same number of samples as <paramref name="y"/>. Otherwise as the single-input overload.
+    /// <paramref name="initialEpoch"/> resumes a run (Keras' initial_epoch): training covers epochs
+    /// initialEpoch..epochs−1, and with the same seed the shuffles of the earlier epochs are replayed,
+    /// so that a model restored from a checkpoint continues exactly as the uninterrupted run would.
     /// </summary>
     public History Fit(Tensor[] x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
         float validationSplit = 0, (Tensor[] X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
-        bool verbose = false, Tensor? sampleWeight = null)
+        bool verbose = false, Tensor? sampleWeight = null, int initialEpoch = 0)
     {
         if (Optimizer is null || Loss is null)
             throw new InvalidOperationException($"Fit: model '{Name}' must be compiled first (call Compile(optimizer, loss, metrics))");
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (initialEpoch < 0 || initialEpoch >= epochs)
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), $"Fit: initialEpoch must be in [0, epochs = {epochs}), got {initialEpoch}");
         CheckSamples("Fit", x, y);
         if (sampleWeight is not null && (sampleWeight.Rank != 1 || sampleWeight.Shape[0] != y.Shape[0]))
             throw new ArgumentException($"Fit: sampleWeight must have shape [{y.Shape[0]}] (one weight per sample), got {sampleWeight.Shape}");
@@ -183,6 +204,8 @@ public class Model
 
         var rng = new Rng(seed);
         var order = Enumerable.Range(0, n).ToArray();
+        for (int e = 0; shuffle && e < initialEpoch; e++)
+            rng.Shuffle(order.AsSpan()); // the earlier epochs' orders, replayed
         var bx = new Tensor[x.Length];
         // The default step reads each batch and keeps nothing: gather into buffers reused every step.
         // An overridden step may keep its batches, so it gets fresh tensors.
@@ -192,7 +215,7 @@ public class Model
         foreach (var cb in all)
             cb.OnTrainBegin();
         var epochLogs = new Logs();
-        for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+        for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
         {
             foreach (var cb in all)
                 cb.OnEpochBegin(epoch);
@@ -225,6 +248,7 @@ public class Model
                 foreach (var (k, value) in Evaluate(v.X, v.Y, batchSize))
                     epochLogs["val_" + k] = value;
             }
+            CompletedEpochs = epoch + 1;
             foreach (var cb in all)
                 cb.OnEpochEnd(epoch, epochLogs);
         }
@@ -488,13 +512,8 @@ public class Model
     /// save leaves any previous file as it was).
     /// </summary>
     /// <exception cref="InvalidOperationException">The model has no weights yet (not built).</exception>
-    public void SaveWeights(string path)
-    {
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, w) in WeightKeys("SaveWeights"))
-            tensors[key] = w.Value;
-        Serialization.SafeTensors.Save(path, tensors, new Dictionary<string, string> { ["format"] = "strata", ["model"] = Name });
-    }
+    public void SaveWeights(string path) =>
+        Serialization.SafeTensors.Save(path, WeightTensors("SaveWeights"), new Dictionary<string, string> { ["format"] = "strata", ["model"] = Name });
 
     /// <summary>
     /// Loads weights saved by <see cref="SaveWeights"/> into this built model of the same
@@ -505,8 +524,33 @@ public class Model
     /// <exception cref="InvalidDataException">The file is not valid safetensors, or its weights do not match the model's.</exception>
     public void LoadWeights(string path)
     {
-        var wanted = WeightKeys("LoadWeights");
+        WeightKeys("LoadWeights");
         var content = Serialization.SafeTensors.Load(path);
+        AssignWeights(content, path);
+    }
+
+    /// <summary>
+    /// Saves the whole model to a <c>.strata</c> file: architecture (every layer's config), weights and,
+    /// when compiled with a built-in optimizer and loss, the compile settings, the optimizer's state and
+    /// the training position (epochs completed, random streams) — a checkpoint that
+    /// <see cref="Load"/> resumes exactly. Written to a temporary name and renamed: a failed save leaves
+    /// any previous file as it was.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not built, is a subclass (its architecture is code), or uses an unregistered layer type.</exception>
+    public void Save(string path) => Serialization.ModelFile.Save(this, path);
+
+    /// <summary>
+    /// Loads a model saved by <see cref="Save"/>: rebuilds the layers through the
+    /// <see cref="Serialization.LayerRegistry"/>, loads the weights and, when the file holds them and
+    /// <paramref name="compile"/> is true, compiles it and restores the optimizer state and training position.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a valid model file (the message says what is wrong).</exception>
+    public static Model Load(string path, bool compile = true) => Serialization.ModelFile.Load(path, compile);
+
+    /// <summary>Copies matching tensors into the weights after checking all of them (a mismatch changes nothing).</summary>
+    internal void AssignWeights(Serialization.SafeTensorsContent content, string source)
+    {
+        var wanted = WeightKeys("LoadWeights");
         // File keys by (position, weight name), ignoring the layer name in the middle.
         var byPosition = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in content.Tensors.Keys)
@@ -515,22 +559,32 @@ public class Model
         foreach (var (key, w) in wanted)
         {
             if (!byPosition.Remove(PositionKey(key), out var fileKey))
-                throw new InvalidDataException($"{path}: no weight for '{key}' of model '{Name}' (the file has {string.Join(", ", content.Tensors.Keys.Order())})");
+                throw new InvalidDataException($"{source}: no weight for '{key}' of model '{Name}' (the file has {string.Join(", ", content.Tensors.Keys.Order().Take(20).Select(Serialization.ModelJson.Quote))})");
             var t = content.Tensors[fileKey];
             if (t.Shape != w.Value.Shape)
-                throw new InvalidDataException($"{path}: weight '{fileKey}' is {t.Shape} in the file, '{key}' is {w.Value.Shape} in model '{Name}'");
+                throw new InvalidDataException($"{source}: weight '{Serialization.ModelJson.Quote(fileKey)}' is {t.Shape} in the file, '{key}' is {w.Value.Shape} in model '{Name}'");
             matched.Add((w, t));
         }
         if (byPosition.Count > 0)
-            throw new InvalidDataException($"{path}: weights that model '{Name}' does not have: {string.Join(", ", byPosition.Values.Order())}");
+            throw new InvalidDataException($"{source}: weights that model '{Name}' does not have: {string.Join(", ", byPosition.Values.Order().Take(20).Select(Serialization.ModelJson.Quote))}");
         foreach (var (w, t) in matched)
             t.Span.CopyTo(w.Value.AsWritableSpan());
+        InvalidatePlans();
+    }
+
+    /// <summary>Every weight under its "position/layer/weight" key.</summary>
+    internal Dictionary<string, Tensor> WeightTensors(string op)
+    {
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, w) in WeightKeys(op))
+            tensors[key] = w.Value;
+        return tensors;
     }
 
     private static string PositionKey(string key) =>
         key.IndexOf('/') is int first and >= 0 ? $"{key[..first]}/{key[(key.LastIndexOf('/') + 1)..]}" : key;
 
-    private List<(string Key, Weight Weight)> WeightKeys(string op)
+    internal List<(string Key, Weight Weight)> WeightKeys(string op)
     {
         var list = new List<(string, Weight)>();
         var layers = Layers;

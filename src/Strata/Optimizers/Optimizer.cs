@@ -122,6 +122,29 @@ public abstract class Optimizer
     /// <summary>The state arrays of a parameter (for inspection and checkpoints), or null before its first update.</summary>
     public IReadOnlyList<float[]>? GetSlots(Tensor parameter) => _slots.TryGetValue(parameter, out var s) ? s : null;
 
+    /// <summary>
+    /// Replaces the state with a saved one (checkpoints): the per-parameter arrays, the step count and,
+    /// without a schedule, the rate. Everything is checked before anything changes.
+    /// </summary>
+    /// <exception cref="ArgumentException">A parameter with the wrong number or size of arrays, or a bad count or rate.</exception>
+    internal void RestoreState(IReadOnlyList<(Tensor Parameter, float[][] Slots)> slots, long iterations, float learningRate)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        if (Schedule is null && !(learningRate > 0 && float.IsFinite(learningRate)))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), $"{Name}: learning rate must be positive, got {learningRate}");
+        foreach (var (p, s) in slots)
+        {
+            if (s.Length != SlotCount || s.Any(a => a.Length != p.Size))
+                throw new ArgumentException($"{Name}: parameter {p.Describe()} needs {SlotCount} state array(s) of {p.Size} values, got {s.Length} of [{string.Join(", ", s.Select(a => a.Length))}]");
+        }
+        _slots.Clear();
+        foreach (var (p, s) in slots)
+            _slots[p] = s;
+        Iterations = iterations;
+        if (Schedule is null)
+            _learningRate = learningRate;
+    }
+
     private void Clip(IReadOnlyList<Tensor> parameters)
     {
         if (ClipValue is float v)

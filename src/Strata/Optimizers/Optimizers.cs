@@ -38,13 +38,16 @@ public sealed class Adagrad(float learningRate = 0.001f, float initialAccumulato
     ILearningRateSchedule? schedule = null, float? clipValue = null, float? clipNorm = null, float? globalClipNorm = null)
     : Optimizer("adagrad", learningRate, schedule, clipValue, clipNorm, globalClipNorm)
 {
+    public float InitialAccumulator { get; } = initialAccumulator;
+    public float Epsilon { get; } = epsilon;
+
     protected override int SlotCount => 1;
 
-    protected override float SlotInitialValue(int slot) => initialAccumulator;
+    protected override float SlotInitialValue(int slot) => InitialAccumulator;
 
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
-        OptimizerKernels.Adagrad(w, g, slots[0], lr, epsilon);
+        OptimizerKernels.Adagrad(w, g, slots[0], lr, Epsilon);
     }
 }
 
@@ -56,11 +59,15 @@ public sealed class RmsProp(float learningRate = 0.001f, float rho = 0.9f, float
     ILearningRateSchedule? schedule = null, float? clipValue = null, float? clipNorm = null, float? globalClipNorm = null)
     : Optimizer("rmsprop", learningRate, schedule, clipValue, clipNorm, globalClipNorm)
 {
-    protected override int SlotCount => momentum > 0 ? 2 : 1;
+    public float Rho { get; } = rho;
+    public float Momentum { get; } = momentum;
+    public float Epsilon { get; } = epsilon;
+
+    protected override int SlotCount => Momentum > 0 ? 2 : 1;
 
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
-        OptimizerKernels.RmsProp(w, g, slots[0], momentum > 0 ? slots[1] : [], rho, momentum, lr, epsilon);
+        OptimizerKernels.RmsProp(w, g, slots[0], Momentum > 0 ? slots[1] : [], Rho, Momentum, lr, Epsilon);
     }
 }
 

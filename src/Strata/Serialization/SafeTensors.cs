@@ -105,7 +105,25 @@ public static class SafeTensors
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         try
         {
-            long length = stream.Length;
+            return Read(stream, stream.Length);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads safetensors from the next <paramref name="length"/> bytes of a stream in one pass.
+    /// Memory stays within <paramref name="length"/> (plus the parsed header): every size is checked
+    /// against it before anything is allocated.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The bytes are not valid safetensors, or the stream ends early.</exception>
+    public static SafeTensorsContent Read(Stream stream, long length)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        try
+        {
             Span<byte> prefix = stackalloc byte[8];
             if (length < 8)
                 throw new InvalidDataException($"safetensors: {length} bytes, fewer than the 8 of the header length");
@@ -119,13 +137,9 @@ public static class SafeTensors
                 tensors[e.Name] = Decode(e.Type, e.Shape, (int)(e.End - e.Begin), stream);
             return new SafeTensorsContent(tensors, metadata);
         }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
         catch (EndOfStreamException e)
         {
-            throw new InvalidDataException($"{path}: safetensors: the file ended early (it changed while being read?)", e);
+            throw new InvalidDataException("safetensors: the data ended early (it is cut short, or changed while being read)", e);
         }
     }
 

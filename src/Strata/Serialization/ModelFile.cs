@@ -1,0 +1,686 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Strata.Layers;
+using Strata.Losses;
+using Strata.Models;
+using Strata.Optimizers;
+
+namespace Strata.Serialization;
+
+/// <summary>
+/// The <c>.strata</c> model file: a zip of <c>config.json</c> (the architecture, every layer's
+/// config, the compile settings), <c>metadata.json</c> (format and framework versions, creation
+/// time) and <c>model.weights.safetensors</c>; a compiled model adds <c>optimizer.safetensors</c>
+/// (the optimizer's state) and <c>training.json</c> (epochs completed, the layers' random streams),
+/// so that training resumes exactly. The file is untrusted input when read: every entry name, size
+/// and value is checked, nothing is extracted to disk, and memory stays bounded by the file's size.
+/// </summary>
+internal static class ModelFile
+{
+    public const string Format = "strata.model";
+    public const int FormatVersion = 1;
+    public const string ConfigEntry = "config.json";
+    public const string MetadataEntry = "metadata.json";
+    public const string WeightsEntry = "model.weights.safetensors";
+    public const string OptimizerEntry = "optimizer.safetensors";
+    public const string TrainingEntry = "training.json";
+
+    /// <summary>The most a JSON entry may hold once inflated.</summary>
+    public const int MaxJsonBytes = 16 << 20;
+
+    private static readonly string[] s_known = [ConfigEntry, MetadataEntry, WeightsEntry, OptimizerEntry, TrainingEntry];
+
+    /// <summary>Tests: called after each entry is written (on this thread), to make a save fail midway.</summary>
+    [ThreadStatic]
+    internal static Action<string>? EntryWritten;
+
+    // ---------------------------------------------------------------- saving
+
+    public static void Save(Model model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var config = Describe(model);
+        var weights = model.WeightTensors("Save");
+        var (optimizerState, training) = model.Optimizer is not null && config["compile"] is not null
+            ? (OptimizerState(model), TrainingState(model))
+            : (null, null);
+        var metadata = new JsonObject
+        {
+            ["format"] = Format,
+            ["format_version"] = FormatVersion,
+            ["framework"] = "Strata",
+            ["framework_version"] = FrameworkVersion,
+            ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            WriteJson(zip, MetadataEntry, metadata);
+            WriteJson(zip, ConfigEntry, config);
+            // Tensors are stored, not deflated: loading reads them straight into their arrays, and a
+            // stored entry cannot inflate past the file's size.
+            using (var s = zip.CreateEntry(WeightsEntry, CompressionLevel.NoCompression).Open())
+                SafeTensors.Write(s, weights, new Dictionary<string, string> { ["format"] = "strata", ["model"] = model.Name });
+            EntryWritten?.Invoke(WeightsEntry);
+            if (optimizerState is not null)
+            {
+                using (var s = zip.CreateEntry(OptimizerEntry, CompressionLevel.NoCompression).Open())
+                    SafeTensors.Write(s, optimizerState.Value.Tensors, optimizerState.Value.Metadata);
+                EntryWritten?.Invoke(OptimizerEntry);
+                WriteJson(zip, TrainingEntry, training!);
+            }
+        });
+    }
+
+    private static string FrameworkVersion =>
+        typeof(ModelFile).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    private static void WriteJson(ZipArchive zip, string name, JsonNode node)
+    {
+        using var s = zip.CreateEntry(name, CompressionLevel.Optimal).Open();
+        using (var w = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true }))
+            node.WriteTo(w);
+        EntryWritten?.Invoke(name);
+    }
+
+    /// <summary>The architecture and compile settings as JSON.</summary>
+    private static JsonObject Describe(Model model)
+    {
+        var layers = model.Layers;
+        if (layers.Count == 0)
+            throw new InvalidOperationException($"Save: model '{model.Name}' has no layers");
+        var root = new JsonObject { ["name"] = model.Name };
+        var layerArray = new JsonArray();
+        foreach (var l in layers)
+            layerArray.Add(LayerRegistry.Describe(l));
+        switch (model)
+        {
+            case Sequential:
+                root["class"] = "Sequential";
+                root["layers"] = layerArray;
+                root["input_shape"] = ShapeJson(layers[0].InputShape);
+                break;
+            case { Graph: { } graph }:
+                root["class"] = "Functional";
+                root["layers"] = layerArray;
+                var index = new Dictionary<Layer, int>(ReferenceEqualityComparer.Instance);
+                for (int i = 0; i < layers.Count; i++)
+                    index[layers[i]] = i;
+                var nodes = new JsonArray();
+                for (int i = 0; i < graph.Nodes.Length; i++)
+                    nodes.Add(new JsonObject { ["layer"] = index[graph.Nodes[i].Layer], ["inputs"] = new JsonArray([.. graph.Args[i].Select(a => (JsonNode)a)]) });
+                root["nodes"] = nodes;
+                root["inputs"] = new JsonArray([.. Enumerable.Range(0, graph.Inputs.Length).Select(i => (JsonNode)i)]);
+                root["output"] = graph.OutputIndex;
+                break;
+            default:
+                throw new InvalidOperationException($"Save: model '{model.Name}' is a {model.GetType().Name}, a Model subclass, whose architecture is code, not config; " +
+                    "save its weights with SaveWeights and rebuild it in code before LoadWeights");
+        }
+        if (CompileJson(model) is { } compile)
+            root["compile"] = compile;
+        return root;
+    }
+
+    private static JsonArray ShapeJson(Shape s) => new([.. s.ToArray().Select(d => (JsonNode)d)]);
+
+    /// <summary>The optimizer, loss and metric names, or null when the model is not compiled or uses a custom optimizer or loss.</summary>
+    private static JsonObject? CompileJson(Model model)
+    {
+        if (model.Optimizer is not { } opt || model.Loss is not { } loss)
+            return null;
+        var optimizer = OptimizerJson(opt);
+        var lossJson = LossJson(loss);
+        if (optimizer is null || lossJson is null)
+            return null;
+        return new JsonObject
+        {
+            ["optimizer"] = optimizer,
+            ["loss"] = lossJson,
+            ["metrics"] = new JsonArray([.. model.MetricNames.Select(m => (JsonNode)m)]),
+        };
+    }
+
+    private static JsonObject? OptimizerJson(Optimizer opt)
+    {
+        var c = new JsonObject();
+        switch (opt)
+        {
+            case Sgd s:
+                c["momentum"] = s.Momentum;
+                c["nesterov"] = s.Nesterov;
+                break;
+            case Adagrad a:
+                c["initial_accumulator"] = a.InitialAccumulator;
+                c["epsilon"] = a.Epsilon;
+                break;
+            case RmsProp r:
+                c["rho"] = r.Rho;
+                c["momentum"] = r.Momentum;
+                c["epsilon"] = r.Epsilon;
+                break;
+            case Adam a when a.GetType() == typeof(Adam) || a.GetType() == typeof(AdamW):
+                c["beta1"] = a.Beta1;
+                c["beta2"] = a.Beta2;
+                c["epsilon"] = a.Epsilon;
+                if (a is AdamW)
+                    c["weight_decay"] = a.WeightDecay;
+                break;
+            default:
+                return null;
+        }
+        if (opt.Schedule is null)
+            c["learning_rate"] = opt.LearningRate;
+        else if (ScheduleJson(opt.Schedule) is { } schedule)
+            c["schedule"] = schedule;
+        else
+            return null;
+        c["clip_value"] = opt.ClipValue;
+        c["clip_norm"] = opt.ClipNorm;
+        c["global_clip_norm"] = opt.GlobalClipNorm;
+        return new JsonObject { ["class"] = opt.Name, ["config"] = c };
+    }
+
+    private static readonly (string Name, Type Type)[] s_schedules =
+    [
+        ("exponential_decay", typeof(ExponentialDecay)),
+        ("piecewise_constant_decay", typeof(PiecewiseConstantDecay)),
+        ("inverse_time_decay", typeof(InverseTimeDecay)),
+        ("cosine_decay", typeof(CosineDecay)),
+    ];
+
+    private static JsonObject? ScheduleJson(ILearningRateSchedule schedule)
+    {
+        foreach (var (name, type) in s_schedules)
+        {
+            if (schedule.GetType() == type)
+                return new JsonObject { ["class"] = name, ["config"] = JsonSerializer.SerializeToNode(schedule, type, ModelJson.Options) };
+        }
+        return null;
+    }
+
+    private static JsonObject? LossJson(Loss loss)
+    {
+        var c = new JsonObject { ["reduction"] = JsonSerializer.SerializeToNode(loss.Reduction, ModelJson.Options) };
+        switch (loss)
+        {
+            case MeanSquaredError or MeanAbsoluteError or KLDivergence:
+                break;
+            case Huber h:
+                c["delta"] = h.Delta;
+                break;
+            case BinaryCrossentropy b:
+                c["from_logits"] = b.FromLogits;
+                break;
+            case CategoricalCrossentropy cc:
+                c["from_logits"] = cc.FromLogits;
+                break;
+            case SparseCategoricalCrossentropy sc:
+                c["from_logits"] = sc.FromLogits;
+                break;
+            default:
+                return null;
+        }
+        return new JsonObject { ["class"] = loss.Name, ["config"] = c };
+    }
+
+    /// <summary>Every per-parameter state array under "position/layer/weight/slotN", plus the step count and rate.</summary>
+    private static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata)? OptimizerState(Model model)
+    {
+        var opt = model.Optimizer!;
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, w) in model.WeightKeys("Save"))
+        {
+            if (opt.GetSlots(w.Value) is not { } slots)
+                continue;
+            for (int s = 0; s < slots.Count; s++)
+                tensors[$"{key}/slot{s}"] = new Tensor(slots[s], w.Value.Shape);
+        }
+        var metadata = new Dictionary<string, string>
+        {
+            ["optimizer"] = opt.Name,
+            ["iterations"] = opt.Iterations.ToString(CultureInfo.InvariantCulture),
+            ["learning_rate"] = opt.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+        };
+        return (tensors, metadata);
+    }
+
+    private static JsonObject TrainingState(Model model) => new()
+    {
+        ["epochs_completed"] = model.CompletedEpochs,
+        ["layer_rng"] = new JsonArray([.. model.Layers.Select(l => (JsonNode)new JsonArray([.. l.Rng.GetState().Select(u => (JsonNode)u)]))]),
+    };
+
+    // ---------------------------------------------------------------- loading
+
+    public static Model Load(string path, bool compile)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        try
+        {
+            return Read(file, compile);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    private static Model Read(FileStream file, bool compile)
+    {
+        long fileLength = file.Length;
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"not a Strata model file (not a readable zip: {e.Message})", e);
+        }
+        using (zip)
+        {
+            var entries = Entries(zip, fileLength);
+            using var metadata = ReadJson(entries, MetadataEntry, required: true)!;
+            CheckMetadata(metadata.RootElement);
+            using var config = ReadJson(entries, ConfigEntry, required: true)!;
+            var model = Build(config.RootElement);
+            if (!entries.TryGetValue(WeightsEntry, out var weightsEntry))
+                throw new InvalidDataException($"the entry {WeightsEntry} is missing");
+            model.AssignWeights(ReadTensors(weightsEntry), WeightsEntry);
+            if (!compile || !config.RootElement.TryGetProperty("compile", out var compileJson) || compileJson.ValueKind == JsonValueKind.Null)
+                return model;
+            Compile(model, compileJson);
+            using var training = ReadJson(entries, TrainingEntry, required: false);
+            if (entries.TryGetValue(OptimizerEntry, out var optEntry) && training is not null)
+            {
+                RestoreOptimizer(model, ReadTensors(optEntry));
+                RestoreTraining(model, training.RootElement);
+            }
+            return model;
+        }
+    }
+
+    /// <summary>The entries by name, after checking names, count and sizes against the file.</summary>
+    private static Dictionary<string, ZipArchiveEntry> Entries(ZipArchive zip, long fileLength)
+    {
+        var all = zip.Entries;
+        if (all.Count > s_known.Length)
+            throw new InvalidDataException($"{all.Count} zip entries; a model file has at most {s_known.Length} ({string.Join(", ", s_known)})");
+        var byName = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+        foreach (var e in all)
+        {
+            // Only the exact known names are read; nothing is ever extracted to a path, so a name
+            // like "../x" or "/etc/passwd" is simply not a model entry.
+            if (!s_known.Contains(e.FullName))
+                throw new InvalidDataException($"unexpected zip entry '{ModelJson.Quote(e.FullName)}'; a model file holds only {string.Join(", ", s_known)}");
+            if (!byName.TryAdd(e.FullName, e))
+                throw new InvalidDataException($"the zip entry '{e.FullName}' appears twice");
+            if (e.Length < 0 || e.CompressedLength < 0 || e.CompressedLength > fileLength)
+                throw new InvalidDataException($"the zip entry '{e.FullName}' claims {e.CompressedLength} compressed bytes in a {fileLength}-byte file");
+        }
+        return byName;
+    }
+
+    private static JsonDocument? ReadJson(Dictionary<string, ZipArchiveEntry> entries, string name, bool required)
+    {
+        if (!entries.TryGetValue(name, out var entry))
+            return required ? throw new InvalidDataException($"the entry {name} is missing") : null;
+        if (entry.Length > MaxJsonBytes)
+            throw new InvalidDataException($"{name} claims {entry.Length} bytes, more than the {MaxJsonBytes}-byte limit for a JSON entry");
+        var bytes = ReadEntry(entry, (int)entry.Length);
+        try
+        {
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = ModelJson.MaxDepth });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{name} is not valid JSON ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Exactly <paramref name="length"/> bytes of an entry; the entry must end there (its data must match its declared size).</summary>
+    private static byte[] ReadEntry(ZipArchiveEntry entry, int length)
+    {
+        var bytes = new byte[length];
+        try
+        {
+            using var s = entry.Open();
+            s.ReadExactly(bytes);
+            if (s.ReadByte() != -1)
+                throw new InvalidDataException($"{entry.FullName} holds more data than its declared {length} bytes");
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{entry.FullName} holds fewer bytes than its declared {length}", e);
+        }
+        return bytes;
+    }
+
+    private static SafeTensorsContent ReadTensors(ZipArchiveEntry entry)
+    {
+        // Tensors are written stored; a deflated tensor entry could inflate far past the file's size.
+        if (entry.Length != entry.CompressedLength)
+            throw new InvalidDataException($"{entry.FullName} is compressed ({entry.CompressedLength} bytes inflating to {entry.Length}); model files store tensors uncompressed");
+        try
+        {
+            using var s = entry.Open();
+            var content = SafeTensors.Read(s, entry.Length);
+            if (s.ReadByte() != -1)
+                throw new InvalidDataException($"holds more data than its declared {entry.Length} bytes");
+            return content;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{entry.FullName}: {e.Message}", e);
+        }
+    }
+
+    private static void CheckMetadata(JsonElement m)
+    {
+        if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("format", out var f) || f.ValueKind != JsonValueKind.String || f.GetString() != Format)
+            throw new InvalidDataException($"{MetadataEntry} does not say format \"{Format}\"");
+        if (!m.TryGetProperty("format_version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int version) || version < 1)
+            throw new InvalidDataException($"{MetadataEntry} has no valid format_version");
+        if (version > FormatVersion)
+            throw new InvalidDataException($"format version {version} is newer than this Strata reads ({FormatVersion}); update Strata");
+    }
+
+    /// <summary>The model described by config.json, built, with freshly initialized weights.</summary>
+    private static Model Build(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{ConfigEntry} must be an object");
+        string cls = Str(root, "class", ConfigEntry);
+        string name = Str(root, "name", ConfigEntry);
+        var layersJson = Arr(root, "layers", ConfigEntry);
+        if (layersJson.GetArrayLength() == 0)
+            throw new InvalidDataException($"{ConfigEntry}: the model has no layers");
+        var layers = new List<Layer>();
+        int i = 0;
+        foreach (var l in layersJson.EnumerateArray())
+        {
+            string where = $"{ConfigEntry}: layer {i++}";
+            if (l.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{where} must be an object");
+            if (!l.TryGetProperty("config", out var cfg))
+                throw new InvalidDataException($"{where} has no config");
+            layers.Add(LayerRegistry.Create(Str(l, "class", where), cfg, where));
+        }
+        try
+        {
+            return cls switch
+            {
+                "Sequential" => BuildSequential(root, name, layers),
+                "Functional" => BuildFunctional(root, name, layers),
+                _ => throw new InvalidDataException($"{ConfigEntry}: unknown model class '{ModelJson.Quote(cls)}' (expected Sequential or Functional)"),
+            };
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{ConfigEntry}: the layers do not form a valid model ({e.Message})", e);
+        }
+    }
+
+    private static Sequential BuildSequential(JsonElement root, string name, List<Layer> layers)
+    {
+        var shape = Ints(Arr(root, "input_shape", ConfigEntry), "input_shape");
+        var model = new Sequential(layers, name: name);
+        model.Build(shape);
+        return model;
+    }
+
+    private static Model BuildFunctional(JsonElement root, string name, List<Layer> layers)
+    {
+        var nodesJson = Arr(root, "nodes", ConfigEntry);
+        var values = new List<SymbolicTensor>();
+        foreach (var n in nodesJson.EnumerateArray())
+        {
+            string where = $"{ConfigEntry}: node {values.Count}";
+            if (n.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{where} must be an object");
+            int li = Int(n, "layer", where);
+            if (li < 0 || li >= layers.Count)
+                throw new InvalidDataException($"{where} names layer {li}; the model has {layers.Count}");
+            // A node reads only nodes before it: no cycles, no forward references.
+            var args = Ints(Arr(n, "inputs", where), where + " inputs");
+            if (args.Any(a => a >= values.Count))
+                throw new InvalidDataException($"{where} reads node(s) {string.Join(", ", args.Where(a => a >= values.Count))}, which do not come before it");
+            var layer = layers[li];
+            values.Add((layer, args.Length) switch
+            {
+                (Input input, 0) => input.Output,
+                (Input, _) => throw new InvalidDataException($"{where}: input layer '{layer.Name}' cannot read other nodes"),
+                (_, 0) => throw new InvalidDataException($"{where}: layer '{layer.Name}' reads no node"),
+                (MergeLayer merge, _) => merge.Apply([.. args.Select(a => values[a])]),
+                (_, 1) => layer.Apply(values[args[0]]),
+                _ => throw new InvalidDataException($"{where}: layer '{layer.Name}' takes one input, the node gives it {args.Length}"),
+            });
+        }
+        var inputs = Ints(Arr(root, "inputs", ConfigEntry), "inputs");
+        int output = Int(root, "output", ConfigEntry);
+        if (inputs.Length == 0 || inputs.Any(a => a >= values.Count) || output >= values.Count)
+            throw new InvalidDataException($"{ConfigEntry}: inputs [{string.Join(", ", inputs)}] and output {output} must name some of the {values.Count} nodes");
+        var model = new Model([.. inputs.Select(a => values[a])], values[output], name: name);
+        // Weights are matched by layer position: the rebuilt model must order its layers as the saved one did.
+        if (model.Layers.Count != layers.Count || model.Layers.Where((l, k) => !ReferenceEquals(l, layers[k])).Any())
+            throw new InvalidDataException($"{ConfigEntry}: the graph uses its layers in another order than the layer list (or leaves some out)");
+        return model;
+    }
+
+    private static void Compile(Model model, JsonElement c)
+    {
+        const string where = ConfigEntry + ": compile";
+        var optimizer = ParseOptimizer(Obj(c, "optimizer", where));
+        var loss = ParseLoss(Obj(c, "loss", where));
+        var metrics = Arr(c, "metrics", where).EnumerateArray().Select(m => m.ValueKind == JsonValueKind.String
+            ? (object)m.GetString()! : throw new InvalidDataException($"{where}: metrics must be names")).ToArray();
+        try
+        {
+            model.Compile(optimizer, loss, metrics);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{where}: {e.Message}", e);
+        }
+    }
+
+    private static Optimizer ParseOptimizer(JsonElement o)
+    {
+        const string where = ConfigEntry + ": optimizer";
+        string cls = Str(o, "class", where);
+        var c = Obj(o, "config", where);
+        ILearningRateSchedule? schedule = null;
+        float lr = 0.001f;
+        if (c.TryGetProperty("schedule", out var s) && s.ValueKind != JsonValueKind.Null)
+            schedule = ParseSchedule(s);
+        else
+            lr = Float(c, "learning_rate", where);
+        float? clipValue = OptFloat(c, "clip_value", where), clipNorm = OptFloat(c, "clip_norm", where), globalClipNorm = OptFloat(c, "global_clip_norm", where);
+        try
+        {
+            return cls switch
+            {
+                "sgd" => new Sgd(lr, Float(c, "momentum", where), Bool(c, "nesterov", where), schedule, clipValue, clipNorm, globalClipNorm),
+                "adagrad" => new Adagrad(lr, Float(c, "initial_accumulator", where), Float(c, "epsilon", where), schedule, clipValue, clipNorm, globalClipNorm),
+                "rmsprop" => new RmsProp(lr, Float(c, "rho", where), Float(c, "momentum", where), Float(c, "epsilon", where), schedule,
+                    clipValue, clipNorm, globalClipNorm),
+                "adam" => new Adam(lr, Float(c, "beta1", where), Float(c, "beta2", where), Float(c, "epsilon", where), schedule,
+                    clipValue, clipNorm, globalClipNorm),
+                "adamw" => new AdamW(lr, Float(c, "weight_decay", where), Float(c, "beta1", where), Float(c, "beta2", where),
+                    Float(c, "epsilon", where), schedule, clipValue, clipNorm, globalClipNorm),
+                _ => throw new InvalidDataException($"{where}: unknown optimizer '{ModelJson.Quote(cls)}'"),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{where}: {e.Message}", e);
+        }
+    }
+
+    private static ILearningRateSchedule ParseSchedule(JsonElement s)
+    {
+        const string where = ConfigEntry + ": optimizer schedule";
+        string cls = Str(s, "class", where);
+        foreach (var (name, type) in s_schedules)
+        {
+            if (name != cls)
+                continue;
+            try
+            {
+                return (ILearningRateSchedule?)Obj(s, "config", where).Deserialize(type, ModelJson.Options)
+                    ?? throw new InvalidDataException($"{where}: null config");
+            }
+            catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException or InvalidOperationException)
+            {
+                throw new InvalidDataException($"{where}: {e.Message}", e);
+            }
+        }
+        throw new InvalidDataException($"{where}: unknown schedule '{ModelJson.Quote(cls)}'");
+    }
+
+    private static Loss ParseLoss(JsonElement l)
+    {
+        const string where = ConfigEntry + ": loss";
+        string cls = Str(l, "class", where);
+        var c = Obj(l, "config", where);
+        LossReduction reduction;
+        try
+        {
+            reduction = Obj(c, "reduction", where, JsonValueKind.String).Deserialize<LossReduction>(ModelJson.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{where}: unknown reduction ({e.Message})", e);
+        }
+        try
+        {
+            return cls switch
+            {
+                "mean_squared_error" => new MeanSquaredError(reduction),
+                "mean_absolute_error" => new MeanAbsoluteError(reduction),
+                "kl_divergence" => new KLDivergence(reduction),
+                "huber" => new Huber(Float(c, "delta", where), reduction),
+                "binary_crossentropy" => new BinaryCrossentropy(Bool(c, "from_logits", where), reduction),
+                "categorical_crossentropy" => new CategoricalCrossentropy(Bool(c, "from_logits", where), reduction),
+                "sparse_categorical_crossentropy" => new SparseCategoricalCrossentropy(Bool(c, "from_logits", where), reduction),
+                _ => throw new InvalidDataException($"{where}: unknown loss '{ModelJson.Quote(cls)}'"),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{where}: {e.Message}", e);
+        }
+    }
+
+    private static void RestoreOptimizer(Model model, SafeTensorsContent content)
+    {
+        var opt = model.Optimizer!;
+        var md = content.Metadata;
+        if (!md.TryGetValue("iterations", out var it) || !long.TryParse(it, NumberStyles.None, CultureInfo.InvariantCulture, out long iterations)
+            || !md.TryGetValue("learning_rate", out var lrText) || !float.TryParse(lrText, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr))
+            throw new InvalidDataException($"{OptimizerEntry}: the metadata needs iterations and learning_rate");
+        var slots = new List<(Tensor Parameter, float[][] Slots)>();
+        var remaining = new HashSet<string>(content.Tensors.Keys, StringComparer.Ordinal);
+        foreach (var (key, w) in model.WeightKeys("Load"))
+        {
+            var found = new List<float[]>();
+            for (int s = 0; content.Tensors.TryGetValue($"{key}/slot{s}", out var t); s++)
+            {
+                if (t.Shape != w.Value.Shape)
+                    throw new InvalidDataException($"{OptimizerEntry}: '{key}/slot{s}' is {t.Shape}, the weight is {w.Value.Shape}");
+                found.Add(t.ToArray());
+                remaining.Remove($"{key}/slot{s}");
+            }
+            if (found.Count > 0)
+                slots.Add((w.Value, [.. found]));
+        }
+        if (remaining.Count > 0)
+            throw new InvalidDataException($"{OptimizerEntry}: state for weights the model does not have: {string.Join(", ", remaining.Order().Take(5).Select(ModelJson.Quote))}");
+        try
+        {
+            opt.RestoreState(slots, iterations, lr);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{OptimizerEntry}: {e.Message}", e);
+        }
+    }
+
+    private static void RestoreTraining(Model model, JsonElement t)
+    {
+        const string where = TrainingEntry;
+        if (t.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{where} must be an object");
+        int epochs = Int(t, "epochs_completed", where);
+        var rngs = Arr(t, "layer_rng", where);
+        var layers = model.Layers;
+        if (rngs.GetArrayLength() != layers.Count)
+            throw new InvalidDataException($"{where}: {rngs.GetArrayLength()} random streams for {layers.Count} layers");
+        var states = new List<uint[]>();
+        foreach (var r in rngs.EnumerateArray())
+        {
+            if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() != 6)
+                throw new InvalidDataException($"{where}: a random stream state is 6 numbers");
+            var state = new uint[6];
+            int k = 0;
+            foreach (var v in r.EnumerateArray())
+            {
+                if (v.ValueKind != JsonValueKind.Number || !v.TryGetUInt32(out state[k++]))
+                    throw new InvalidDataException($"{where}: a random stream state holds 32-bit unsigned numbers");
+            }
+            if ((state[0] | state[1] | state[2] | state[3]) == 0)
+                throw new InvalidDataException($"{where}: a random stream state cannot be all zeros");
+            states.Add(state);
+        }
+        for (int i = 0; i < layers.Count; i++)
+            layers[i].Rng.SetState(states[i]);
+        model.CompletedEpochs = epochs;
+    }
+
+    // ---------------------------------------------------------------- JSON field readers
+
+    private static JsonElement Get(JsonElement o, string key, string where, JsonValueKind kind)
+    {
+        if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty(key, out var v) || v.ValueKind != kind)
+            throw new InvalidDataException($"{where}: '{key}' must be a {kind.ToString().ToLowerInvariant()}");
+        return v;
+    }
+
+    private static string Str(JsonElement o, string key, string where) => Get(o, key, where, JsonValueKind.String).GetString()!;
+
+    private static JsonElement Arr(JsonElement o, string key, string where) => Get(o, key, where, JsonValueKind.Array);
+
+    private static JsonElement Obj(JsonElement o, string key, string where, JsonValueKind kind = JsonValueKind.Object) => Get(o, key, where, kind);
+
+    private static bool Bool(JsonElement o, string key, string where) =>
+        o.ValueKind == JsonValueKind.Object && o.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
+            ? v.GetBoolean()
+            : throw new InvalidDataException($"{where}: '{key}' must be true or false");
+
+    private static int Int(JsonElement o, string key, string where) =>
+        Get(o, key, where, JsonValueKind.Number).TryGetInt32(out int v) && v >= 0 ? v : throw new InvalidDataException($"{where}: '{key}' must be a count");
+
+    private static float Float(JsonElement o, string key, string where) =>
+        Get(o, key, where, JsonValueKind.Number).TryGetSingle(out float v) && float.IsFinite(v) ? v : throw new InvalidDataException($"{where}: '{key}' must be a finite number");
+
+    private static float? OptFloat(JsonElement o, string key, string where) =>
+        o.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? Float(o, key, where) : null;
+
+    private static int[] Ints(JsonElement a, string where)
+    {
+        var r = new int[a.GetArrayLength()];
+        int i = 0;
+        foreach (var v in a.EnumerateArray())
+        {
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out r[i]) || r[i] < 0)
+                throw new InvalidDataException($"{where}: expected non-negative integers");
+            i++;
+        }
+        return r;
+    }
+}
