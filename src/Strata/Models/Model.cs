@@ -547,6 +547,22 @@ public class Model
     /// <exception cref="InvalidDataException">The file is not a valid model file (the message says what is wrong).</exception>
     public static Model Load(string path, bool compile = true) => Serialization.ModelFile.Load(path, compile);
 
+    /// <summary>
+    /// Exports the inference graph as an ONNX model (IR version 8, opset 17) with a symbolic batch axis,
+    /// for ONNX Runtime and every other ONNX consumer. Written to a temporary name and renamed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not built, or is a subclass (its forward pass is code).</exception>
+    /// <exception cref="NotSupportedException">A layer or activation without an ONNX export; the message names it.</exception>
+    public void ExportOnnx(string path)
+    {
+        var proto = Onnx.OnnxExporter.Build(this);
+        Serialization.AtomicFile.Write(path, stream =>
+        {
+            using var coded = new Google.Protobuf.CodedOutputStream(stream, leaveOpen: true);
+            proto.WriteTo(coded);
+        });
+    }
+
     /// <summary>Copies matching tensors into the weights after checking all of them (a mismatch changes nothing).</summary>
     internal void AssignWeights(Serialization.SafeTensorsContent content, string source)
     {
