@@ -64,8 +64,22 @@ if (args.Length > 0 && args[0] == "convshapes")
     ConvShapes.Run(threads, batch, seconds);
     return;
 }
-//   safetensors [--mb 100] [--folder /tmp/strata-bench]: save / load throughput of a weights file
-if (args.Length > 0 && args[0] == "safetensors")
+//   onnx mlp|cnn|cnn3 [--threads N] [--rounds 7] [--data data/mnist]: inference against ONNX Runtime on the exported model
+if (args.Length > 1 && args[0] == "onnx")
+{
+    int threads = 1, rounds = 7;
+    string data = "data/mnist";
+    for (int i = 2; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--rounds") rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--data") data = args[++i];
+    }
+    OnnxPeer.Run(args[1], data, threads, rounds);
+    return;
+}
+//   safetensors|modelfile [--mb 100] [--folder /tmp/strata-bench]: save / load throughput of a weights file or a whole-model .strata file
+if (args.Length > 0 && args[0] is "safetensors" or "modelfile")
 {
     int mb = 100;
     string folder = Path.Combine(Path.GetTempPath(), "strata-bench");
@@ -74,7 +88,10 @@ if (args.Length > 0 && args[0] == "safetensors")
         if (args[i] == "--mb") mb = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--folder") folder = args[++i];
     }
-    SafeTensorsBench.Run(mb, folder);
+    if (args[0] == "safetensors")
+        SafeTensorsBench.Run(mb, folder);
+    else
+        ModelFileBench.Run(mb, folder);
     return;
 }
 //   accuracy mlp|cnn|cnn3 [--threads N] [--epochs 5] [--batch 32] [--data data/mnist]: full MNIST training, test accuracy

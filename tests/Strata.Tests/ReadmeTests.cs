@@ -83,3 +83,38 @@ public sealed class ReadmeTests
         Assert.Equal(121_930, cnn.Layers.Sum(l => l.ParameterCount)); // Keras reports the same for this model
     }
 }
+
+public sealed class ReadmeSaveTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("strata-readme-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public void The_save_snippet_runs_and_matches_the_readme()
+    {
+        string[] lines =
+        [
+            "model.Save(\"mnist.strata\");",
+            "var loaded = Model.Load(\"mnist.strata\");",
+            "var probabilities = loaded.Predict(testImages);",
+            "loaded.ExportOnnx(\"mnist.onnx\");",
+        ];
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        foreach (string line in lines)
+            Assert.Contains(line, readme);
+
+        var (images, labels) = TestData.Blobs(60, 1);
+        var testImages = TestData.Blobs(30, 2).X;
+        var model = new Strata.Models.Sequential([new Strata.Layers.Input([2]), new Strata.Layers.Dense(8, "relu"), new Strata.Layers.Dense(3, "softmax")], seed: 1);
+        model.Compile(new Strata.Optimizers.Adam(1e-2f), new Strata.Losses.SparseCategoricalCrossentropy(), "accuracy");
+        model.Fit(images, labels, epochs: 2);
+        string mnist = Path.Combine(_dir.FullName, "mnist.strata"), onnx = Path.Combine(_dir.FullName, "mnist.onnx");
+        model.Save(mnist);
+        var loaded = Strata.Models.Model.Load(mnist);
+        var probabilities = loaded.Predict(testImages);
+        loaded.ExportOnnx(onnx);
+        Assert.Equal(model.Predict(testImages).ToArray(), probabilities.ToArray());
+        Assert.True(new FileInfo(onnx).Length > 0);
+    }
+}

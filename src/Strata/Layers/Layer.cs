@@ -129,11 +129,16 @@ public abstract class Layer
     /// <summary>Creates a weight named "layer/name" initialized by <paramref name="initializer"/>.</summary>
     protected Weight AddWeight(string name, int[] shape, IInitializer initializer, Regularizer? regularizer = null, bool trainable = true)
     {
-        var value = initializer.Create(shape, Rng);
+        // A model being loaded overwrites every weight from its file: no initializer work (or random draws) for them.
+        var value = SkipInitialization ? Tensor.Zeros(shape) : initializer.Create(shape, Rng);
         var w = new Weight($"{Name}/{name}", value, trainable, regularizer);
         _weights.Add(w);
         return w;
     }
+
+    /// <summary>Set (on this thread) while a model file builds its layers, whose weights it then loads.</summary>
+    [ThreadStatic]
+    internal static bool SkipInitialization;
 
     /// <summary>The sum of this layer's weight penalties (a scalar; 0 when none).</summary>
     public Tensor RegularizationLoss()

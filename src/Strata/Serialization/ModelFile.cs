@@ -288,7 +288,16 @@ internal static class ModelFile
             using var metadata = ReadJson(entries, MetadataEntry, required: true)!;
             CheckMetadata(metadata.RootElement);
             using var config = ReadJson(entries, ConfigEntry, required: true)!;
-            var model = Build(config.RootElement);
+            Model model;
+            Layer.SkipInitialization = true; // every weight is loaded from the file next
+            try
+            {
+                model = Build(config.RootElement);
+            }
+            finally
+            {
+                Layer.SkipInitialization = false;
+            }
             if (!entries.TryGetValue(WeightsEntry, out var weightsEntry))
                 throw new InvalidDataException($"the entry {WeightsEntry} is missing");
             model.AssignWeights(ReadTensors(weightsEntry), WeightsEntry);

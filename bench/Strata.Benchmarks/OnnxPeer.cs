@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Strata.Data;
+using Strata.Kernels;
+using Strata.Losses;
+using Strata.Models;
+using Strata.Optimizers;
+
+namespace Strata.Benchmarks;
+
+/// <summary>
+/// Inference throughput of a seed model in Strata against the same model exported to ONNX and run
+/// by ONNX Runtime (CPU, all graph optimizations), both on the MNIST test set in batches of 1,000,
+/// alternating, with the same thread count; medians of the rounds and their ratio.
+/// </summary>
+internal static class OnnxPeer
+{
+    public static void Run(string workload, string dataDir, int threads, int rounds)
+    {
+        KernelSettings.MaxThreads = threads;
+        var (x, y) = Mnist.Load(dataDir, train: true);
+        var (tx, _) = Mnist.Load(dataDir, train: false);
+        Sequential model = workload switch
+        {
+            "mlp" => ModelComparison.SeedMlp(1),
+            "cnn3" => ModelComparison.DeeperCnn(1),
+            _ => ModelComparison.SeedCnn(1),
+        };
+        model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
+        model.Fit(x.Slice(..6000), Tensor.FromArray(y.Take(6000).Select(v => (float)v).ToArray()), epochs: 1, batchSize: 128, seed: 1);
+        var path = Path.Combine(Path.GetTempPath(), $"strata-peer-{Environment.ProcessId}.onnx");
+        model.ExportOnnx(path);
+        try
+        {
+            using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+            using var session = new InferenceSession(path, options);
+            string input = session.InputMetadata.Keys.Single();
+            int n = tx.Shape[0], batch = 1000;
+            var batches = Enumerable.Range(0, n / batch).Select(b =>
+                new DenseTensor<float>(tx.Slice((b * batch)..((b + 1) * batch)).ToArray(), [batch, 28, 28])).ToArray();
+
+            double Strata()
+            {
+                var sw = Stopwatch.StartNew();
+                model.Predict(tx, batchSize: batch);
+                return n / sw.Elapsed.TotalSeconds;
+            }
+            double Ort()
+            {
+                var sw = Stopwatch.StartNew();
+                foreach (var t in batches)
+                {
+                    using var r = session.Run([NamedOnnxValue.CreateFromTensor(input, t)]);
+                }
+                return n / sw.Elapsed.TotalSeconds;
+            }
+            Strata();
+            Ort(); // warm both
+            var s = new List<double>();
+            var o = new List<double>();
+            for (int r = 0; r < rounds; r++)
+            {
+                s.Add(Strata());
+                o.Add(Ort());
+            }
+            s.Sort();
+            o.Sort();
+            double ms = s[s.Count / 2], mo = o[o.Count / 2];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{workload} inference, {threads} thread(s), batch {batch}: strata {ms:F0} samples/s, onnxruntime {mo:F0} samples/s, ratio {ms / mo:F2} " +
+                $"(sorted rounds strata {string.Join(" ", s.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))}; ort {string.Join(" ", o.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))})"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
