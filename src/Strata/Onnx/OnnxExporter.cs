@@ -218,6 +218,16 @@ internal sealed class OnnxExporter
         return (total / 2, total - total / 2);
     }
 
+    /// <summary>ONNX pads [top, left, bottom, right] of a 2-D window over a [H, W, C] sample.</summary>
+    private static long[] Pads2D(Padding padding, Shape sample, (int H, int W) kernel, (int H, int W) stride, (int H, int W) dilation)
+    {
+        if (padding != Padding.Same)
+            return [0, 0, 0, 0];
+        var (top, bottom) = SamePads(sample[0], kernel.H, stride.H, dilation.H);
+        var (left, right) = SamePads(sample[1], kernel.W, stride.W, dilation.W);
+        return [top, left, bottom, right];
+    }
+
     private Value Layer(Layer layer, Value[] inputs, Shape[] shapes)
     {
         string n = layer.Name;
@@ -249,13 +259,11 @@ internal sealed class OnnxExporter
                 var (kh, kw) = c.KernelSize;
                 var k = c.Kernel.Value; // [KH, KW, C, F] → [F, C, KH, KW]
                 var w = Permute(k.Span, [kh, kw, s[2], c.Filters], [3, 2, 0, 1]);
-                var (pt, pb) = c.Padding == Padding.Same ? SamePads(s[0], kh, c.Strides.Height, c.DilationRate.Height) : (0, 0);
-                var (pl, pr) = c.Padding == Padding.Same ? SamePads(s[1], kw, c.Strides.Width, c.DilationRate.Width) : (0, 0);
                 var args = new List<string> { Get(v, true), Constant(n + "/kernel", w, c.Filters, s[2], kh, kw) };
                 if (c.Bias is { } b)
                     args.Add(Constant(n + "/bias", b.Value.Span, c.Filters));
                 string y = Op("Conv", n, args, Ints("kernel_shape", kh, kw), Ints("strides", c.Strides.Height, c.Strides.Width),
-                    Ints("dilations", c.DilationRate.Height, c.DilationRate.Width), Ints("pads", pt, pl, pb, pr));
+                    Ints("dilations", c.DilationRate.Height, c.DilationRate.Width), Ints("pads", Pads2D(c.Padding, s, c.KernelSize, c.Strides, c.DilationRate)));
                 return Activate(c.Activation, First(rank, y), n);
             }
             case Conv1D c:
@@ -279,13 +287,12 @@ internal sealed class OnnxExporter
                 var (kh, kw) = c.KernelSize;
                 int ch = s[2], m = c.DepthMultiplier;
                 var w = Permute(c.Kernel.Value.Span, [kh, kw, ch, m], [2, 3, 0, 1]); // [KH, KW, C, M] → [C·M, 1, KH, KW]
-                var (pt, pb) = c.Padding == Padding.Same ? SamePads(s[0], kh, c.Strides.Height, c.DilationRate.Height) : (0, 0);
-                var (pl, pr) = c.Padding == Padding.Same ? SamePads(s[1], kw, c.Strides.Width, c.DilationRate.Width) : (0, 0);
                 var args = new List<string> { Get(v, true), Constant(n + "/kernel", w, ch * m, 1, kh, kw) };
                 if (c.Bias is { } b)
                     args.Add(Constant(n + "/bias", b.Value.Span, ch * m));
                 string y = Op("Conv", n, args, Ints("kernel_shape", kh, kw), Ints("strides", c.Strides.Height, c.Strides.Width),
-                    Ints("dilations", c.DilationRate.Height, c.DilationRate.Width), Ints("pads", pt, pl, pb, pr), Int("group", ch));
+                    Ints("dilations", c.DilationRate.Height, c.DilationRate.Width), Ints("pads", Pads2D(c.Padding, s, c.KernelSize, c.Strides, c.DilationRate)),
+                    Int("group", ch));
                 return Activate(c.Activation, First(rank, y), n);
             }
             case Conv2DTranspose c:
@@ -311,11 +318,9 @@ internal sealed class OnnxExporter
             case Pooling2D p:
             {
                 var (ph, pw) = p.PoolSize;
-                var (pt, pb) = p.Padding == Padding.Same ? SamePads(s[0], ph, p.Strides.Height, 1) : (0, 0);
-                var (pl, pr) = p.Padding == Padding.Same ? SamePads(s[1], pw, p.Strides.Width, 1) : (0, 0);
                 string op = p is MaxPooling2D ? "MaxPool" : "AveragePool";
                 return First(rank, Op(op, n, [Get(v, true)], Ints("kernel_shape", ph, pw), Ints("strides", p.Strides.Height, p.Strides.Width),
-                    Ints("pads", pt, pl, pb, pr)));
+                    Ints("pads", Pads2D(p.Padding, s, p.PoolSize, p.Strides, (1, 1)))));
             }
             case Pooling1D p:
             {

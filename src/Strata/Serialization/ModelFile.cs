@@ -44,9 +44,8 @@ internal static class ModelFile
         ArgumentNullException.ThrowIfNull(path);
         var config = Describe(model);
         var weights = model.WeightTensors("Save");
-        var (optimizerState, training) = model.Optimizer is not null && config["compile"] is not null
-            ? (OptimizerState(model), TrainingState(model))
-            : (null, null);
+        // With a compile section (a built-in optimizer and loss), the file is a checkpoint.
+        bool checkpoint = config["compile"] is not null;
         var metadata = new JsonObject
         {
             ["format"] = Format,
@@ -65,12 +64,13 @@ internal static class ModelFile
             using (var s = zip.CreateEntry(WeightsEntry, CompressionLevel.NoCompression).Open())
                 SafeTensors.Write(s, weights, new Dictionary<string, string> { ["format"] = "strata", ["model"] = model.Name });
             EntryWritten?.Invoke(WeightsEntry);
-            if (optimizerState is not null)
+            if (checkpoint)
             {
+                var (tensors, state) = OptimizerState(model);
                 using (var s = zip.CreateEntry(OptimizerEntry, CompressionLevel.NoCompression).Open())
-                    SafeTensors.Write(s, optimizerState.Value.Tensors, optimizerState.Value.Metadata);
+                    SafeTensors.Write(s, tensors, state);
                 EntryWritten?.Invoke(OptimizerEntry);
-                WriteJson(zip, TrainingEntry, training!);
+                WriteJson(zip, TrainingEntry, TrainingState(model));
             }
         });
     }
@@ -228,7 +228,7 @@ internal static class ModelFile
     }
 
     /// <summary>Every per-parameter state array under "position/layer/weight/slotN", plus the step count and rate.</summary>
-    private static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata)? OptimizerState(Model model)
+    private static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) OptimizerState(Model model)
     {
         var opt = model.Optimizer!;
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);

@@ -30,6 +30,10 @@ public abstract class Callback
     public virtual void OnEpochEnd(int epoch, Logs logs) { }
     public virtual void OnBatchBegin(int batch) { }
     public virtual void OnBatchEnd(int batch, Logs logs) { }
+
+    /// <summary>Whether a monitored value improves upward, from its name: accuracy, AUC, precision and recall do; losses and errors do not.</summary>
+    private protected static bool ImprovesUpward(string monitor) =>
+        monitor.Contains("acc") || monitor.Contains("auc") || monitor.Contains("precision") || monitor.Contains("recall");
 }
 
 /// <summary>Every epoch's logs, by name; returned by Fit.</summary>
@@ -74,7 +78,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
     /// <summary>The epoch (0-based) at which training stopped, or −1.</summary>
     public int StoppedEpoch { get; private set; } = -1;
 
-    private bool Higher => higherIsBetter ?? (Monitor.Contains("acc") || Monitor.Contains("auc") || Monitor.Contains("precision") || Monitor.Contains("recall"));
+    private bool Higher => higherIsBetter ?? ImprovesUpward(Monitor);
 
     public override void OnTrainBegin()
     {

@@ -33,7 +33,7 @@ public sealed partial class ModelCheckpoint(string path, string monitor = "val_l
     /// <summary>The files written, in order.</summary>
     public List<string> Saved { get; } = [];
 
-    private bool Higher => higherIsBetter ?? (Monitor.Contains("acc") || Monitor.Contains("auc") || Monitor.Contains("precision") || Monitor.Contains("recall"));
+    private bool Higher => higherIsBetter ?? ImprovesUpward(Monitor);
 
     public override void OnTrainBegin() => _best = Higher ? float.NegativeInfinity : float.PositiveInfinity;
 
