@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Strata.Data;
 using Strata.Layers;
 using Strata.Losses;
 using Strata.Metrics;
@@ -160,12 +161,7 @@ public class Model
         float validationSplit = 0, (Tensor[] X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
         bool verbose = false, Tensor? sampleWeight = null, int initialEpoch = 0)
     {
-        if (Optimizer is null || Loss is null)
-            throw new InvalidOperationException($"Fit: model '{Name}' must be compiled first (call Compile(optimizer, loss, metrics))");
-        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        if (initialEpoch < 0 || initialEpoch >= epochs)
-            throw new ArgumentOutOfRangeException(nameof(initialEpoch), $"Fit: initialEpoch must be in [0, epochs = {epochs}), got {initialEpoch}");
+        CheckFitOptions(epochs, batchSize, initialEpoch);
         CheckSamples("Fit", x, y);
         if (sampleWeight is not null && (sampleWeight.Rank != 1 || sampleWeight.Shape[0] != y.Shape[0]))
             throw new ArgumentException($"Fit: sampleWeight must have shape [{y.Shape[0]}] (one weight per sample), got {sampleWeight.Shape}");
@@ -189,6 +185,105 @@ public class Model
         if (validationData is { } vd)
             CheckSamples("Fit (validation data)", vd.X, vd.Y);
 
+        var rng = new Rng(seed);
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int e = 0; shuffle && e < initialEpoch; e++)
+            rng.Shuffle(order.AsSpan()); // the earlier epochs' orders, replayed
+        // The default step reads each batch and keeps nothing: gather into buffers reused every step.
+        // An overridden step may keep its batches, so it gets fresh tensors.
+        var batchBuffers = OverridesTrainStep() ? null : new BatchBuffers(x, y, sampleWeight);
+        var xs = x;
+        var ys = y;
+        var ws = sampleWeight;
+        IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch)
+        {
+            if (shuffle)
+                rng.Shuffle(order.AsSpan());
+            var bx = new Tensor[xs.Length];
+            for (int start = 0; start < n; start += batchSize)
+            {
+                int len = Math.Min(batchSize, n - start);
+                if (batchBuffers is not null)
+                {
+                    var (by, bw) = batchBuffers.Gather(order.AsSpan(start, len), bx);
+                    yield return (bx, by, bw);
+                }
+                else
+                {
+                    var idx = order.AsSpan(start, len).ToArray();
+                    yield return ([.. xs.Select(t => t.IndexSelect(0, idx))], ys.IndexSelect(0, idx), ws?.IndexSelect(0, idx));
+                }
+            }
+        }
+        Func<Logs>? validate = validationData is { } v ? () => Evaluate(v.X, v.Y, batchSize) : null;
+        return FitLoop(epochs, initialEpoch, (n + batchSize - 1) / batchSize, EpochBatches, validate, callbacks, verbose);
+    }
+
+    /// <summary>
+    /// Trains on the batches of a <see cref="DataLoader"/> (Keras' fit on a generator): each epoch takes
+    /// the loader's batches for that epoch number (its seeded order and augmentation), prefetched by
+    /// its workers while the model trains. <paramref name="validationData"/> is evaluated after each epoch.
+    /// With <paramref name="initialEpoch"/> a restored model resumes exactly where the saved run stopped.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Compile was not called.</exception>
+    /// <exception cref="ArgumentException">The loader's samples do not fit the model's input.</exception>
+    public History Fit(DataLoader train, int epochs = 1, DataLoader? validationData = null, IEnumerable<Callback>? callbacks = null,
+        bool verbose = false, int initialEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        CheckFitOptions(epochs, 1, initialEpoch);
+        CheckDataset("Fit", train.Dataset);
+        if (validationData is not null)
+            CheckDataset("Fit (validation data)", validationData.Dataset);
+        bool reuse = !OverridesTrainStep();
+        IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch)
+        {
+            using var stream = train.Open(epoch, reuse);
+            var bx = new Tensor[1];
+            while (stream.Next() is { } batch)
+            {
+                bx[0] = batch.X;
+                yield return (bx, batch.Y, null);
+            }
+        }
+        Func<Logs>? validate = validationData is null ? null : () => Evaluate(validationData);
+        return FitLoop(epochs, initialEpoch, train.BatchCount, EpochBatches, validate, callbacks, verbose);
+    }
+
+    /// <summary>
+    /// Trains on a <see cref="Dataset"/> through a <see cref="DataLoader"/> built from these settings
+    /// (<paramref name="transform"/>: an augmentation applied per sample; <paramref name="workers"/>:
+    /// background threads assembling batches).
+    /// </summary>
+    public History Fit(Dataset train, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
+        Dataset? validationData = null, IEnumerable<Callback>? callbacks = null, bool verbose = false, int initialEpoch = 0,
+        ISampleTransform? transform = null, int workers = 1) =>
+        Fit(new DataLoader(train, batchSize, shuffle, seed, transform: transform, workers: workers), epochs,
+            validationData is null ? null : new DataLoader(validationData, batchSize, shuffle: false, workers: workers),
+            callbacks, verbose, initialEpoch);
+
+    private void CheckFitOptions(int epochs, int batchSize, int initialEpoch)
+    {
+        if (Optimizer is null || Loss is null)
+            throw new InvalidOperationException($"Fit: model '{Name}' must be compiled first (call Compile(optimizer, loss, metrics))");
+        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (initialEpoch < 0 || initialEpoch >= epochs)
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), $"Fit: initialEpoch must be in [0, epochs = {epochs}), got {initialEpoch}");
+    }
+
+    /// <summary>Throws unless a data set's samples are what the (single) model input takes.</summary>
+    private void CheckDataset(string op, Dataset data)
+    {
+        if (data.Count == 0)
+            throw new ArgumentException($"{op}: the data set is empty");
+        CheckInputs(op, [Tensor.Zeros([1, .. data.SampleShape.Dims])]);
+    }
+
+    /// <summary>The epoch loop shared by every Fit: callbacks, steps, validation, history.</summary>
+    private History FitLoop(int epochs, int initialEpoch, int batches, Func<int, IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)>> epochBatches,
+        Func<Logs>? validate, IEnumerable<Callback>? callbacks, bool verbose)
+    {
         var history = new History();
         // User callbacks first, then History and the logger (as in Keras), so that values a callback
         // adds to the epoch logs (a learning rate, say) are recorded and shown.
@@ -196,21 +291,10 @@ public class Model
         if (callbacks is not null)
             all.AddRange(callbacks);
         all.Add(history);
-        int batches = (n + batchSize - 1) / batchSize;
         if (verbose)
             all.Add(new ProgressLogger { TotalEpochs = epochs, StepsPerEpoch = batches });
         foreach (var cb in all)
             cb.Model = this;
-
-        var rng = new Rng(seed);
-        var order = Enumerable.Range(0, n).ToArray();
-        for (int e = 0; shuffle && e < initialEpoch; e++)
-            rng.Shuffle(order.AsSpan()); // the earlier epochs' orders, replayed
-        var bx = new Tensor[x.Length];
-        // The default step reads each batch and keeps nothing: gather into buffers reused every step.
-        // An overridden step may keep its batches, so it gets fresh tensors.
-        bool reuse = !OverridesTrainStep();
-        var batchBuffers = reuse ? new BatchBuffers(x, y, sampleWeight) : null;
         StopTraining = false;
         foreach (var cb in all)
             cb.OnTrainBegin();
@@ -220,32 +304,22 @@ public class Model
             foreach (var cb in all)
                 cb.OnEpochBegin(epoch);
             ResetMetrics();
-            if (shuffle)
-                rng.Shuffle(order.AsSpan());
-            for (int b = 0; b < batches && !StopTraining; b++)
+            int b = 0;
+            foreach (var (bx, by, bw) in epochBatches(epoch))
             {
                 foreach (var cb in all)
                     cb.OnBatchBegin(b);
-                var idx = order.AsSpan(b * batchSize, Math.Min(batchSize, n - b * batchSize));
-                Logs logs;
-                if (batchBuffers is not null)
-                {
-                    var (by, bw) = batchBuffers.Gather(idx, bx);
-                    logs = TrainStep(bx, by, bw);
-                }
-                else
-                {
-                    for (int i = 0; i < x.Length; i++)
-                        bx[i] = x[i].IndexSelect(0, idx);
-                    logs = TrainStep(bx, y.IndexSelect(0, idx), sampleWeight?.IndexSelect(0, idx));
-                }
+                var logs = TrainStep(bx, by, bw);
                 foreach (var cb in all)
                     cb.OnBatchEnd(b, logs);
+                b++;
+                if (StopTraining)
+                    break;
             }
             epochLogs = CurrentLogs();
-            if (validationData is { } v)
+            if (validate is not null)
             {
-                foreach (var (k, value) in Evaluate(v.X, v.Y, batchSize))
+                foreach (var (k, value) in validate())
                     epochLogs["val_" + k] = value;
             }
             CompletedEpochs = epoch + 1;
@@ -413,23 +487,62 @@ public class Model
             for (int start = 0; start < n; start += batchSize)
             {
                 int len = Math.Min(batchSize, n - start);
-                var by = y.Slice(start..(start + len));
-                bool planned = PlannedInference(x, start, len, out var yPred, out var plan);
-                try
-                {
-                    yPred ??= Forward(x.Select(t => t.Slice(start..(start + len))).ToArray(), training: false);
-                    _lossTracker.Add(Loss.Compute(by, yPred).ToScalar(), len);
-                    foreach (var m in _metrics)
-                        m.Update(by, yPred);
-                }
-                finally
-                {
-                    if (planned)
-                        System.Threading.Monitor.Exit(plan!);
-                }
+                EvaluateBatch(x, start, len, y.Slice(start..(start + len)));
             }
         }
         return CurrentLogs();
+    }
+
+    /// <summary>The loss and metrics over the batches of a loader (one epoch: epoch 0 of its order), in inference mode.</summary>
+    public Logs Evaluate(DataLoader data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (Loss is null)
+            throw new InvalidOperationException($"Evaluate: model '{Name}' must be compiled first");
+        CheckDataset("Evaluate", data.Dataset);
+        ResetMetrics();
+        using (GradMode.Disable())
+        using (var stream = data.Open(0, reuseBuffers: true))
+        {
+            while (stream.Next() is { } batch)
+                EvaluateBatch([batch.X], 0, batch.X.Shape[0], batch.Y);
+        }
+        return CurrentLogs();
+    }
+
+    /// <summary>The loss and metrics over a data set, in batches, in order, in inference mode.</summary>
+    public Logs Evaluate(Dataset data, int batchSize = 32) => Evaluate(new DataLoader(data, batchSize, shuffle: false));
+
+    /// <summary>The outputs for every sample of a data set, in order.</summary>
+    public Tensor Predict(Dataset data, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset("Predict", data);
+        var parts = new List<Tensor>();
+        using (var stream = new DataLoader(data, batchSize, shuffle: false).Open(0, reuseBuffers: false))
+        {
+            while (stream.Next() is { } batch)
+                parts.Add(Predict(batch.X, batchSize));
+        }
+        return parts.Count == 1 ? parts[0] : Tensor.Concat(parts, 0);
+    }
+
+    /// <summary>Adds rows [start, start + len) of x with targets <paramref name="y"/> to the loss and metrics (grad mode off).</summary>
+    private void EvaluateBatch(Tensor[] x, int start, int len, Tensor y)
+    {
+        bool planned = PlannedInference(x, start, len, out var yPred, out var plan);
+        try
+        {
+            yPred ??= Forward(x.Select(t => t.Slice(start..(start + len))).ToArray(), training: false);
+            _lossTracker.Add(Loss!.Compute(y, yPred).ToScalar(), len);
+            foreach (var m in _metrics)
+                m.Update(y, yPred);
+        }
+        finally
+        {
+            if (planned)
+                System.Threading.Monitor.Exit(plan!);
+        }
     }
 
     /// <summary>

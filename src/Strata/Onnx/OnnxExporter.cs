@@ -11,7 +11,7 @@ namespace Strata.Onnx;
 /// weights as initializers and a symbolic batch axis. Strata's tensors are channels-last (NHWC);
 /// ONNX convolutions and poolings are channels-first, so values are transposed where an operator
 /// needs the other layout — once per change of layout, not per layer (a chain of convolutions and
-/// poolings stays channels-first). Dropout layers are the identity (inference).
+/// poolings stays channels-first). Dropout and the random image layers are the identity (inference).
 /// </summary>
 internal sealed class OnnxExporter
 {
@@ -238,8 +238,22 @@ internal sealed class OnnxExporter
         {
             case Strata.Layers.Input:
                 return v;
-            case Dropout or SpatialDropout:
+            case Dropout or SpatialDropout or RandomImageLayer:
                 return v;
+            case Rescaling r:
+            {
+                string y = Op("Mul", n, [Get(v, false), Constant(n + "/scale", [r.Scale])]);
+                return Last(rank, Op("Add", n, [y, Constant(n + "/offset", [r.Offset])]));
+            }
+            case Normalization z:
+            {
+                int c = z.Mean.Length;
+                var scale = new float[c];
+                for (int i = 0; i < c; i++)
+                    scale[i] = 1f / MathF.Max(MathF.Sqrt(z.Variance[i]), 1e-7f);
+                string y = Op("Sub", n, [Get(v, false), Constant(n + "/mean", z.Mean, c)]);
+                return Last(rank, Op("Mul", n, [y, Constant(n + "/scale", scale, c)]));
+            }
             case Activation a:
                 return Activate(a.Function, v, n);
             case Flatten:

@@ -57,6 +57,14 @@ public static class LayerRegistry
         Register<UpSampling2D, Size2DConfig>("UpSampling2D", c => new UpSampling2D(c.Size, c.Name));
         Register<SpatialDropout1D, SpatialDropoutConfig>("SpatialDropout1D", c => new SpatialDropout1D(c.Rate, c.Name));
         Register<SpatialDropout2D, SpatialDropoutConfig>("SpatialDropout2D", c => new SpatialDropout2D(c.Rate, c.Name));
+        Register<Rescaling, RescalingConfig>("Rescaling", c => new Rescaling(c.Scale, c.Offset, c.Name));
+        Register<Normalization, NamedLayerConfig>("Normalization", c => new Normalization(name: c.Name));
+        Register<RandomFlip, RandomFlipConfig>("RandomFlip", c => new RandomFlip(c.Mode, c.Name));
+        Register<RandomRotation, RandomWarpConfig>("RandomRotation", c => new RandomRotation(c.Factor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
+        Register<RandomTranslation, RandomWarpConfig>("RandomTranslation",
+            c => new RandomTranslation(c.Factor, c.WidthFactor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
+        Register<RandomZoom, RandomWarpConfig>("RandomZoom", c => new RandomZoom(c.Factor, c.WidthFactor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
+        Register<RandomContrast, RandomContrastConfig>("RandomContrast", c => new RandomContrast(c.Factor, c.Name));
         Register<BatchNormalization, NormalizationConfig>("BatchNormalization",
             c => new BatchNormalization(c.Momentum, c.Epsilon, c.Center, c.Scale, c.Name));
         Register<LayerNormalization, NormalizationConfig>("LayerNormalization",
