@@ -15,6 +15,13 @@ internal static class ModelZoo
     public static Sequential Images(ulong seed) => new(
     [
         new Input([8, 8, 2]),
+        new Rescaling(0.5f, 0.1f),
+        new Normalization([0.1f, -0.2f], [2f, 0.5f]),
+        new RandomFlip("horizontal"),
+        new RandomRotation(0.1f, FillMode.Constant, Interpolation.Nearest, 0.5f),
+        new RandomTranslation(0.1f, 0.2f),
+        new RandomZoom(0.2f, 0.1f, FillMode.Wrap),
+        new RandomContrast(0.3f),
         new Conv2D(4, (3, 3), padding: Padding.Same, activation: ActivationFunction.LeakyRelu(0.1f), kernelRegularizer: Regularizer.OfL2(1e-3f)),
         new BatchNormalization(momentum: 0.9f),
         new MaxPooling2D(2),
