@@ -94,19 +94,38 @@ if (args.Length > 0 && args[0] is "safetensors" or "modelfile")
         ModelFileBench.Run(mb, folder);
     return;
 }
-//   accuracy mlp|cnn|cnn3 [--threads N] [--epochs 5] [--batch 32] [--data data/mnist]: full MNIST training, test accuracy
+//   accuracy mlp|cnn|cnn3 [--threads N] [--epochs 5] [--batch 32] [--data data/mnist] [--augment true]: full MNIST training, test accuracy
 if (args.Length > 1 && args[0] == "accuracy")
 {
     int threads = Environment.ProcessorCount, epochs = 5, batch = 32;
     string data = "data/mnist";
+    bool augment = false;
     for (int i = 2; i < args.Length - 1; i++)
     {
         if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--epochs") epochs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--data") data = args[++i];
+        else if (args[i] == "--augment") augment = bool.Parse(args[++i]);
     }
-    AccuracyRun.Run(args[1], data, threads, epochs, batch);
+    AccuracyRun.Run(args[1], data, threads, epochs, batch, augment);
+    return;
+}
+//   augment [--threads N] [--rounds 3] [--samples N (default all)] [--data data/mnist] [--grid PNG]: augmentation, loader and training-with-augmentation figures
+if (args.Length > 0 && args[0] == "augment")
+{
+    int threads = Environment.ProcessorCount, rounds = 3, samples = 0;
+    string data = "data/mnist";
+    string? grid = null;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--rounds") rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--samples") samples = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--data") data = args[++i];
+        else if (args[i] == "--grid") grid = args[++i];
+    }
+    AugmentationBench.Run(data, threads, rounds, samples, grid);
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(GemmComparison).Assembly).Run(args);

@@ -48,6 +48,9 @@ namespace Strata
 
 namespace Strata.Kernels
 {
+    using System.Runtime.CompilerServices;
+    using System.Runtime.InteropServices;
+
     /// <summary>
     /// The one warp kernel behind image augmentation and resizing: every output pixel of an HWC image
     /// reads the source at an affine map of its coordinates, by nearest or bilinear sampling, with a
@@ -62,36 +65,45 @@ namespace Strata.Kernels
         {
             if (src.Length < h * w * c || dst.Length < oh * ow * c)
                 throw new ArgumentException($"warp: buffers of {src.Length} and {dst.Length} floats for [{h}, {w}, {c}] → [{oh}, {ow}, {c}]");
+            ref float s0 = ref MemoryMarshal.GetReference(src);
+            ref float d0 = ref MemoryMarshal.GetReference(dst);
+            int rowStride = w * c;
+            double ma = map.A, md = map.D;
             for (int y = 0; y < oh; y++)
             {
                 double xs = map.B * y + map.C, ys = map.E * y + map.F;
-                for (int x = 0; x < ow; x++, xs += map.A, ys += map.D)
+                int o = y * ow * c;
+                for (int x = 0; x < ow; x++, xs += ma, ys += md, o += c)
                 {
-                    var o = dst.Slice((y * ow + x) * c, c);
                     if (interpolation == Interpolation.Nearest)
                     {
                         int ix = Index((int)Math.Floor(xs + 0.5), w, fill), iy = Index((int)Math.Floor(ys + 0.5), h, fill);
                         if (ix < 0 || iy < 0)
-                            o.Fill(fillValue);
+                            dst.Slice(o, c).Fill(fillValue);
                         else
-                            src.Slice((iy * w + ix) * c, c).CopyTo(o);
+                            src.Slice((iy * w + ix) * c, c).CopyTo(dst.Slice(o, c));
                         continue;
                     }
                     double fx0 = Math.Floor(xs), fy0 = Math.Floor(ys);
                     int x0 = (int)fx0, y0 = (int)fy0;
                     float ax = (float)(xs - fx0), ay = (float)(ys - fy0);
                     float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
-                    if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h)
+                    if ((uint)x0 < (uint)(w - 1) && (uint)y0 < (uint)(h - 1))
                     {
-                        int p = (y0 * w + x0) * c, q = p + w * c;
+                        // Inside: the four neighbours exist (checked above), read without bounds checks.
+                        ref float p = ref Unsafe.Add(ref s0, (y0 * w + x0) * c);
+                        ref float q = ref Unsafe.Add(ref p, rowStride);
                         for (int k = 0; k < c; k++)
-                            o[k] = w00 * src[p + k] + w01 * src[p + c + k] + w10 * src[q + k] + w11 * src[q + c + k];
+                        {
+                            Unsafe.Add(ref d0, o + k) = w00 * Unsafe.Add(ref p, k) + w01 * Unsafe.Add(ref p, c + k)
+                                + w10 * Unsafe.Add(ref q, k) + w11 * Unsafe.Add(ref q, c + k);
+                        }
                         continue;
                     }
                     int xa = Index(x0, w, fill), xb = Index(x0 + 1, w, fill), ya = Index(y0, h, fill), yb = Index(y0 + 1, h, fill);
                     for (int k = 0; k < c; k++)
                     {
-                        o[k] = w00 * Read(src, xa, ya, w, c, k, fillValue) + w01 * Read(src, xb, ya, w, c, k, fillValue)
+                        dst[o + k] = w00 * Read(src, xa, ya, w, c, k, fillValue) + w01 * Read(src, xb, ya, w, c, k, fillValue)
                             + w10 * Read(src, xa, yb, w, c, k, fillValue) + w11 * Read(src, xb, yb, w, c, k, fillValue);
                     }
                 }
