@@ -19,7 +19,7 @@ public static class DataCache
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "strata");
 
     /// <summary>Downloads <paramref name="url"/> into the cache (unless a verified copy is there) and returns its path.</summary>
-    /// <param name="url">Where the file is (http, https or file).</param>
+    /// <param name="url">Where the file is (http or https).</param>
     /// <param name="sha256">The expected SHA-256, 64 hex digits.</param>
     /// <param name="cacheFolder">The cache folder (null: <see cref="DefaultFolder"/>); created if needed.</param>
     /// <param name="fileName">The cached file's name (null: the URL's last segment).</param>

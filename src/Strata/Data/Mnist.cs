@@ -109,6 +109,14 @@ public static class FashionMnist
 
     /// <summary>One split as a data set ([28, 28, 1] images in [0, 1], class indices, <see cref="ClassNames"/>).</summary>
     public static Dataset LoadDataset(bool train, string? folder = null) => Mnist.LoadDataset(folder ?? DebianFolder, train, ClassNames);
+
+    /// <summary>
+    /// Downloads the four files from <paramref name="baseUrl"/> into a cache folder (default
+    /// <c>fashion-mnist</c> under <see cref="DataCache.DefaultFolder"/>), each verified against
+    /// <see cref="Sha256"/>, and returns the folder for <see cref="Load"/>.
+    /// </summary>
+    public static string Download(Uri baseUrl, string? cacheFolder = null, HttpClient? client = null) =>
+        Mnist.Download(baseUrl, cacheFolder ?? Path.Combine(DataCache.DefaultFolder, "fashion-mnist"), Sha256, client);
 }
 
 /// <summary>Label helpers.</summary>

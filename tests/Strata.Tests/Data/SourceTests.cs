@@ -274,6 +274,11 @@ public sealed class SourceTests : IDisposable
         Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(1000, y.ToArray().Count(v => v == c)));
         Assert.Equal(0.2860, FashionMnist.Load(train: true).Images.Mean().ToScalar(), 3);
         Assert.InRange(x.Max().ToScalar(), 0.99f, 1f);
+
+        // The same files through a download: served locally, verified against FashionMnist.Sha256.
+        using var server = new LocalServer(FashionMnist.DebianFolder);
+        string folder = FashionMnist.Download(server.BaseUrl, Path.Combine(_dir, "fashion"));
+        Assert.Equal(y.ToArray(), FashionMnist.LoadDataset(train: false, folder).ToTensors().Y.ToArray());
     }
 
     [Fact]
