@@ -36,18 +36,18 @@ internal static class AugmentationBench
 
         Console.WriteLine("| what | images/s (median) | runs |");
         Console.WriteLine("| --- | ---: | --- |");
-        var mnistTransform = Median(rounds, () => TransformRate(28, 28, 1, 20_000));
+        var mnistTransform = Runs(rounds, () => TransformRate(28, 28, 1, 20_000));
         Row("ImageDataGenerator, 28×28×1, one thread", mnistTransform);
-        var rgbTransform = Median(rounds, () => TransformRate(224, 224, 3, 200));
+        var rgbTransform = Runs(rounds, () => TransformRate(224, 224, 3, 200));
         Row("ImageDataGenerator, 224×224×3, one thread", rgbTransform);
-        var hflipRgb = Median(rounds, () => TransformRate(224, 224, 3, 200, new ImageDataGenerator { HorizontalFlip = true, WidthShiftRange = 0.1f }));
+        var hflipRgb = Runs(rounds, () => TransformRate(224, 224, 3, 200, new ImageDataGenerator { HorizontalFlip = true, WidthShiftRange = 0.1f }));
         Row("ImageDataGenerator flip + shift only, 224×224×3", hflipRgb);
 
         var data = Dataset.FromTensors(x, y);
         foreach (int workers in new[] { 0, 1, 2 })
         {
             var loader = new DataLoader(data, batchSize: 32, seed: 1, transform: Augment, workers: workers);
-            Row($"loader, MNIST in memory + augmentation, batch 32, {workers} worker(s)", Median(rounds, () => LoaderRate(loader, rounds)));
+            Row($"loader, MNIST in memory + augmentation, batch 32, {workers} worker(s)", Runs(rounds, () => LoaderRate(loader, rounds)));
         }
         string folder = Path.Combine(Path.GetTempPath(), "strata-bench-pngs");
         int files = WritePngs(images, folder, 2000);
@@ -55,7 +55,7 @@ internal static class AugmentationBench
         foreach (int workers in new[] { 0, 1, 2 })
         {
             var loader = new DataLoader(pngs, batchSize: 32, seed: 1, workers: workers);
-            Row($"loader, {files} PNG files (lazy, decoded each epoch), {workers} worker(s)", Median(rounds, () => LoaderRate(loader, rounds)));
+            Row($"loader, {files} PNG files (lazy, decoded each epoch), {workers} worker(s)", Runs(rounds, () => LoaderRate(loader, rounds)));
         }
 
         // Training: the same seed CNN and data, plain tensors vs a loader with augmentation and prefetch.
@@ -142,7 +142,7 @@ internal static class AugmentationBench
         Console.WriteLine($"wrote {path} (first row: originals; rows 2–4: augmented in epochs 0, 1, 2)");
     }
 
-    private static List<double> Median(int rounds, Func<double> measure) => Enumerable.Range(0, rounds).Select(_ => measure()).ToList();
+    private static List<double> Runs(int rounds, Func<double> measure) => Enumerable.Range(0, rounds).Select(_ => measure()).ToList();
 
     private static double Med(List<double> v) => v.Order().ElementAt(v.Count / 2);
 

@@ -42,7 +42,7 @@ public static class Csv
         while (reader.ReadLine() is { } text)
         {
             line++;
-            if (text.Length == 0 || (text.Trim().Length == 0))
+            if (string.IsNullOrWhiteSpace(text))
                 continue;
             var fields = Split(text, delimiter, path, line);
             if (hasHeader && header is null)

@@ -44,16 +44,26 @@ public abstract class Dataset
     /// <summary>The samples at <paramref name="indices"/>, in that order (a view: nothing is copied).</summary>
     public Dataset Subset(int[] indices) => new SubsetDataset(this, indices);
 
-    /// <summary>Reads every sample into two tensors: [Count, ...SampleShape] and [Count, ...TargetShape].</summary>
+    /// <summary>
+    /// Reads every sample into two tensors: [Count, ...SampleShape] and [Count, ...TargetShape]
+    /// (in parallel: <see cref="Read"/> is thread-safe). A failing sample's own exception is thrown.
+    /// </summary>
     public (Tensor X, Tensor Y) ToTensors()
     {
         var x = Tensor.Zeros([Count, .. SampleShape.Dims]);
         var y = Tensor.Zeros([Count, .. TargetShape.Dims]);
         int xs = SampleShape.Size, ys = TargetShape.Size;
-        var xd = x.AsWritableSpan();
-        var yd = y.AsWritableSpan();
-        for (int i = 0; i < Count; i++)
-            Read(i, xd.Slice(i * xs, xs), yd.Slice(i * ys, ys));
+        var xb = x.Buffer;
+        var yb = y.Buffer;
+        try
+        {
+            Parallel.For(0, Count, i => Read(i, xb.AsSpan(i * xs, xs), yb.AsSpan(i * ys, ys)));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The first failing sample's exception (it names the file), not the parallel wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         return (x, y);
     }
 

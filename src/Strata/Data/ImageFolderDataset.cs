@@ -100,20 +100,7 @@ public sealed class ImageFolderDataset : Dataset
     /// <summary>Decodes every image once (in parallel) into an in-memory data set with the same samples and class names.</summary>
     public Dataset InMemory()
     {
-        var x = Tensor.Zeros([Count, .. SampleShape.Dims]);
-        var y = Tensor.Zeros([Count, .. TargetShape.Dims]);
-        int xs = SampleShape.Size, ys = TargetShape.Size;
-        var xb = x.Buffer;
-        var yb = y.Buffer;
-        try
-        {
-            Parallel.For(0, Count, i => Read(i, xb.AsSpan(i * xs, xs), yb.AsSpan(i * ys, ys)));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // The first failing file's own exception (it names the file), not the parallel wrapper.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
+        var (x, y) = ToTensors();
         return new TensorDataset(x, y, _classNames);
     }
 }

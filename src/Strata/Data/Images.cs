@@ -35,10 +35,10 @@ public static class Images
     /// <exception cref="InvalidDataException">The file is empty or not a decodable image (the message names it).</exception>
     public static Tensor Load(string path, ColorMode mode = ColorMode.Rgb, (int Height, int Width)? size = null)
     {
-        var (h, w) = size ?? Decode(path, mode, out _).Size;
-        int c = mode == ColorMode.Rgb ? 3 : 1;
+        var image = Decode(path, mode, out int c);
+        var (h, w) = size ?? image.Size;
         var t = Tensor.Zeros(h, w, c);
-        LoadInto(path, mode, h, w, t.AsWritableSpan());
+        Convert(image, c, h, w, t.AsWritableSpan());
         return t;
     }
 
@@ -46,17 +46,23 @@ public static class Images
     internal static void LoadInto(string path, ColorMode mode, int h, int w, Span<float> destination)
     {
         var image = Decode(path, mode, out int c);
+        Convert(image, c, h, w, destination);
+    }
+
+    /// <summary>A decoded image's bytes as floats, resized (bilinear) when its size differs from [h, w].</summary>
+    private static void Convert(((int Height, int Width) Size, StbImageSharp.ImageResult Result) image, int c, int h, int w, Span<float> destination)
+    {
         var (sh, sw) = image.Size;
+        var bytes = image.Result.Data.AsSpan(0, sh * sw * c);
         if (sh == h && sw == w)
         {
-            var bytes = image.Result.Data.AsSpan(0, h * w * c);
             for (int i = 0; i < bytes.Length; i++)
                 destination[i] = bytes[i];
             return;
         }
-        var source = new float[sh * sw * c];
+        var source = new float[bytes.Length];
         for (int i = 0; i < source.Length; i++)
-            source[i] = image.Result.Data[i];
+            source[i] = bytes[i];
         ImageWarp.Forward(source, sh, sw, c, destination, h, w, AffineMap.Resize(sh, sw, h, w), Interpolation.Bilinear, FillMode.Nearest, 0);
     }
 

@@ -192,14 +192,11 @@ public class Model
         // The default step reads each batch and keeps nothing: gather into buffers reused every step.
         // An overridden step may keep its batches, so it gets fresh tensors.
         var batchBuffers = OverridesTrainStep() ? null : new BatchBuffers(x, y, sampleWeight);
-        var xs = x;
-        var ys = y;
-        var ws = sampleWeight;
         IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch)
         {
             if (shuffle)
                 rng.Shuffle(order.AsSpan());
-            var bx = new Tensor[xs.Length];
+            var bx = new Tensor[x.Length];
             for (int start = 0; start < n; start += batchSize)
             {
                 int len = Math.Min(batchSize, n - start);
@@ -211,7 +208,7 @@ public class Model
                 else
                 {
                     var idx = order.AsSpan(start, len).ToArray();
-                    yield return ([.. xs.Select(t => t.IndexSelect(0, idx))], ys.IndexSelect(0, idx), ws?.IndexSelect(0, idx));
+                    yield return ([.. x.Select(t => t.IndexSelect(0, idx))], y.IndexSelect(0, idx), sampleWeight?.IndexSelect(0, idx));
                 }
             }
         }
