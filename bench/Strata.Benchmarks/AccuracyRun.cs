@@ -3,6 +3,7 @@ using System.Globalization;
 using Strata.Data;
 using Strata.Kernels;
 using Strata.Losses;
+using Strata.Models;
 using Strata.Optimizers;
 
 namespace Strata.Benchmarks;
@@ -20,9 +21,9 @@ internal static class AccuracyRun
         KernelSettings.MaxThreads = threads;
         var model = workload switch
         {
-            "mlp" => ModelComparison.SeedMlp(1),
-            "cnn" => ModelComparison.SeedCnn(1),
-            "cnn3" => ModelComparison.DeeperCnn(1),
+            "mlp" => Presets.Mlp(seed: 1),
+            "cnn" => Presets.Cnn(seed: 1),
+            "cnn3" => Presets.DeeperCnn(seed: 1),
             _ => throw new ArgumentException($"unknown workload '{workload}' (mlp, cnn, cnn3)"),
         };
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");

@@ -80,7 +80,7 @@ internal static class AugmentationBench
 
     private static double EpochSeconds(Action<Model> fit)
     {
-        var model = ModelComparison.SeedCnn(1);
+        var model = Presets.Cnn(seed: 1);
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
         var sw = Stopwatch.StartNew();
         fit(model);

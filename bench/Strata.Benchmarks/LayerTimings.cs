@@ -19,9 +19,9 @@ internal static class LayerTimings
         KernelSettings.MaxThreads = threads;
         var model = workload switch
         {
-            "cnn" => ModelComparison.SeedCnn(1),
-            "cnn3" => ModelComparison.DeeperCnn(1),
-            "mlp" => ModelComparison.SeedMlp(1),
+            "cnn" => Presets.Cnn(seed: 1),
+            "cnn3" => Presets.DeeperCnn(seed: 1),
+            "mlp" => Presets.Mlp(seed: 1),
             _ => throw new ArgumentException($"unknown workload '{workload}' (mlp, cnn, cnn3)"),
         };
         var x0 = Tensor.RandomUniform([batch, 28, 28], 0f, 1f, 1);

@@ -17,50 +17,12 @@ namespace Strata.Benchmarks;
 /// </summary>
 internal static class ModelComparison
 {
-    /// <summary>The seed MLP: Flatten → Dense(128, relu) → Dense(64, relu) → Dense(10, softmax).</summary>
-    public static Sequential SeedMlp(ulong seed) => new(
-    [
-        new Input([28, 28]),
-        new Flatten(),
-        new Dense(128, "relu"),
-        new Dense(64, "relu"),
-        new Dense(10, "softmax"),
-    ], seed);
-
-    /// <summary>The seed CNN: Conv(32) → MaxPool → Conv(64) → MaxPool → Dense(64) → Dense(10).</summary>
-    public static Sequential SeedCnn(ulong seed) => Cnn(seed, thirdConv: false);
-
-    /// <summary>The deeper seed CNN: Conv(32) → MaxPool → Conv(64) → MaxPool → Conv(64) → Dense(64) → Dense(10).</summary>
-    public static Sequential DeeperCnn(ulong seed) => Cnn(seed, thirdConv: true);
-
-    private static Sequential Cnn(ulong seed, bool thirdConv)
-    {
-        List<Layer> layers =
-        [
-            new Input([28, 28]),
-            new Reshape([28, 28, 1]),
-            new Conv2D(32, 3, activation: "relu"),
-            new MaxPooling2D(2),
-            new Conv2D(64, 3, activation: "relu"),
-            new MaxPooling2D(2),
-        ];
-        if (thirdConv)
-            layers.Add(new Conv2D(64, 3, activation: "relu"));
-        layers.AddRange([new Flatten(), new Dense(64, "relu"), new Dense(10, "softmax")]);
-        return new Sequential(layers, seed);
-    }
-
     /// <param name="workload">mlp, cnn or cnn3.</param>
     /// <param name="samples">Train on the first this many training images (0: all).</param>
     public static void Run(string workload, string dataDir, int threads, int[] batches, int samples)
     {
-        Func<ulong, Sequential> build = workload switch
-        {
-            "mlp" => SeedMlp,
-            "cnn" => SeedCnn,
-            "cnn3" => DeeperCnn,
-            _ => throw new ArgumentException($"unknown workload '{workload}' (mlp, cnn, cnn3)"),
-        };
+        Presets.Create(workload); // an unknown name fails here, before the data are read
+        Func<ulong, Sequential> build = seed => Presets.Create(workload, seed: seed);
         KernelSettings.MaxThreads = threads;
         var (x, yInt) = Mnist.Load(dataDir, train: true);
         if (samples > 0 && samples < x.Shape[0])

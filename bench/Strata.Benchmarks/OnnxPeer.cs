@@ -24,9 +24,9 @@ internal static class OnnxPeer
         var (tx, _) = Mnist.Load(dataDir, train: false);
         Sequential model = workload switch
         {
-            "mlp" => ModelComparison.SeedMlp(1),
-            "cnn3" => ModelComparison.DeeperCnn(1),
-            _ => ModelComparison.SeedCnn(1),
+            "mlp" => Presets.Mlp(seed: 1),
+            "cnn3" => Presets.DeeperCnn(seed: 1),
+            _ => Presets.Cnn(seed: 1),
         };
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
         model.Fit(x.Slice(..6000), Tensor.FromArray(y.Take(6000).Select(v => (float)v).ToArray()), epochs: 1, batchSize: 128, seed: 1);

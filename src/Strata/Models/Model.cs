@@ -658,6 +658,20 @@ public class Model
     public static Model Load(string path, bool compile = true) => Serialization.ModelFile.Load(path, compile);
 
     /// <summary>
+    /// A new, uncompiled model from a model file's architecture JSON (config.json, as <see cref="Save"/>
+    /// writes it): the layers rebuilt through the <see cref="Serialization.LayerRegistry"/>, weights
+    /// freshly initialized from <paramref name="seed"/>. A compile section in the JSON is ignored.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The JSON does not describe a valid model (the message says what is wrong).</exception>
+    public static Model FromConfig(string json, ulong seed = 0) => Serialization.ModelFile.FromConfig(json, seed);
+
+    /// <summary>
+    /// The names of the classes the output scores, index by index (saved with the model, so that a
+    /// loaded classifier can name its predictions); null when not set.
+    /// </summary>
+    public IReadOnlyList<string>? ClassNames { get; set; }
+
+    /// <summary>
     /// Exports the inference graph as an ONNX model (IR version 8, opset 17) with a symbolic batch axis,
     /// for ONNX Runtime and every other ONNX consumer. Written to a temporary name and renamed.
     /// </summary>

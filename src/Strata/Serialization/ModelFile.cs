@@ -54,6 +54,8 @@ internal static class ModelFile
             ["framework_version"] = FrameworkVersion,
             ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
+        if (model.ClassNames is { } classNames)
+            metadata["class_names"] = new JsonArray([.. classNames.Select(c => (JsonNode)c)]);
         AtomicFile.Write(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
@@ -256,6 +258,28 @@ internal static class ModelFile
 
     // ---------------------------------------------------------------- loading
 
+    /// <summary>
+    /// A new model, its weights freshly initialized from <paramref name="seed"/>, from the JSON of a
+    /// model file's config.json (a "spec"): the architecture only; a compile section is ignored.
+    /// </summary>
+    public static Model FromConfig(string json, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (System.Text.Encoding.UTF8.GetByteCount(json) > MaxJsonBytes)
+            throw new InvalidDataException($"{ConfigEntry}: larger than {MaxJsonBytes >> 20} MB");
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = ModelJson.MaxDepth });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{ConfigEntry}: not valid JSON ({e.Message})", e);
+        }
+        using (doc)
+            return Build(doc.RootElement, seed);
+    }
+
     public static Model Load(string path, bool compile)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -287,6 +311,7 @@ internal static class ModelFile
             var entries = Entries(zip, fileLength);
             using var metadata = ReadJson(entries, MetadataEntry, required: true)!;
             CheckMetadata(metadata.RootElement);
+            var classNames = ClassNames(metadata.RootElement);
             using var config = ReadJson(entries, ConfigEntry, required: true)!;
             Model model;
             Layer.SkipInitialization = true; // every weight is loaded from the file next
@@ -301,6 +326,8 @@ internal static class ModelFile
             if (!entries.TryGetValue(WeightsEntry, out var weightsEntry))
                 throw new InvalidDataException($"the entry {WeightsEntry} is missing");
             model.AssignWeights(ReadTensors(weightsEntry), WeightsEntry);
+            if (classNames is not null)
+                model.ClassNames = classNames;
             if (!compile || !config.RootElement.TryGetProperty("compile", out var compileJson) || compileJson.ValueKind == JsonValueKind.Null)
                 return model;
             Compile(model, compileJson);
@@ -395,8 +422,18 @@ internal static class ModelFile
             throw new InvalidDataException($"format version {version} is newer than this Strata reads ({FormatVersion}); update Strata");
     }
 
+    /// <summary>metadata.json's optional class_names: an array of strings, or null when absent.</summary>
+    private static string[]? ClassNames(JsonElement m)
+    {
+        if (!m.TryGetProperty("class_names", out var names) || names.ValueKind == JsonValueKind.Null)
+            return null;
+        if (names.ValueKind != JsonValueKind.Array || names.EnumerateArray().Any(n => n.ValueKind != JsonValueKind.String))
+            throw new InvalidDataException($"{MetadataEntry}: class_names must be an array of strings");
+        return [.. names.EnumerateArray().Select(n => n.GetString()!)];
+    }
+
     /// <summary>The model described by config.json, built, with freshly initialized weights.</summary>
-    private static Model Build(JsonElement root)
+    private static Model Build(JsonElement root, ulong seed = 0)
     {
         if (root.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"{ConfigEntry} must be an object");
@@ -420,8 +457,8 @@ internal static class ModelFile
         {
             return cls switch
             {
-                "Sequential" => BuildSequential(root, name, layers),
-                "Functional" => BuildFunctional(root, name, layers),
+                "Sequential" => BuildSequential(root, name, layers, seed),
+                "Functional" => BuildFunctional(root, name, layers, seed),
                 _ => throw new InvalidDataException($"{ConfigEntry}: unknown model class '{ModelJson.Quote(cls)}' (expected Sequential or Functional)"),
             };
         }
@@ -431,15 +468,15 @@ internal static class ModelFile
         }
     }
 
-    private static Sequential BuildSequential(JsonElement root, string name, List<Layer> layers)
+    private static Sequential BuildSequential(JsonElement root, string name, List<Layer> layers, ulong seed)
     {
         var shape = Ints(Arr(root, "input_shape", ConfigEntry), "input_shape");
-        var model = new Sequential(layers, name: name);
+        var model = new Sequential(layers, seed, name);
         model.Build(shape);
         return model;
     }
 
-    private static Model BuildFunctional(JsonElement root, string name, List<Layer> layers)
+    private static Model BuildFunctional(JsonElement root, string name, List<Layer> layers, ulong seed)
     {
         var nodesJson = Arr(root, "nodes", ConfigEntry);
         var values = new List<SymbolicTensor>();
@@ -470,7 +507,7 @@ internal static class ModelFile
         int output = Int(root, "output", ConfigEntry);
         if (inputs.Length == 0 || inputs.Any(a => a >= values.Count) || output >= values.Count)
             throw new InvalidDataException($"{ConfigEntry}: inputs [{string.Join(", ", inputs)}] and output {output} must name some of the {values.Count} nodes");
-        var model = new Model([.. inputs.Select(a => values[a])], values[output], name: name);
+        var model = new Model([.. inputs.Select(a => values[a])], values[output], seed, name);
         // Weights are matched by layer position: the rebuilt model must order its layers as the saved one did.
         if (model.Layers.Count != layers.Count || model.Layers.Where((l, k) => !ReferenceEquals(l, layers[k])).Any())
             throw new InvalidDataException($"{ConfigEntry}: the graph uses its layers in another order than the layer list (or leaves some out)");

@@ -323,8 +323,9 @@ public static class SafeTensors
 }
 
 /// <summary>Writes a file through a temporary name in the same folder, flushed to disk and renamed into place: a failure leaves any previous file untouched.</summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
+    /// <summary>Writes a file through <paramref name="write"/> to a temporary name in the same folder, flushed, then renamed over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);

@@ -146,13 +146,7 @@ public sealed class AugmentationTests
         var train = Dataset.FromTensors(images.Slice(..10_000).Reshape([10_000, 28, 28, 1]),
             Tensor.FromArray(labels[..10_000].Select(v => (float)v).ToArray()));
         var test = Mnist.LoadDataset(RepoPaths.Mnist, train: false).Subset([.. Enumerable.Range(0, 2000)]);
-        var model = new Sequential(
-        [
-            new Input([28, 28, 1]),
-            new Conv2D(32, 3, activation: "relu"), new MaxPooling2D(2),
-            new Conv2D(64, 3, activation: "relu"), new MaxPooling2D(2),
-            new Flatten(), new Dense(64, "relu"), new Dense(10, "softmax"),
-        ], seed: 1);
+        var model = Presets.Cnn([28, 28, 1], seed: 1);
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
         var augment = new ImageDataGenerator { RotationRange = 10, WidthShiftRange = 0.1f, HeightShiftRange = 0.1f, ZoomRange = 0.1f };
         model.Fit(new DataLoader(train, batchSize: 32, seed: 1, transform: augment, workers: 1), epochs: 2);

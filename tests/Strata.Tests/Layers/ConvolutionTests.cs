@@ -158,18 +158,7 @@ public sealed class ConvolutionTests
         // CI-sized: 6,000 training images, one epoch (the full 5-epoch run is a benchmark).
         var (x, y) = Mnist.Load(RepoPaths.Mnist, train: true);
         var (tx, ty) = Mnist.Load(RepoPaths.Mnist, train: false);
-        var model = new Sequential(
-        [
-            new Input([28, 28]),
-            new Reshape([28, 28, 1]),
-            new Conv2D(32, 3, activation: "relu"),
-            new MaxPooling2D(2),
-            new Conv2D(64, 3, activation: "relu"),
-            new MaxPooling2D(2),
-            new Flatten(),
-            new Dense(64, "relu"),
-            new Dense(10, "softmax"),
-        ], seed: 1);
+        var model = Presets.Cnn(seed: 1);
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
         var labels = Tensor.FromArray(y.Take(6000).Select(v => (float)v).ToArray());
         model.Fit(x.Slice(..6000), labels, epochs: 1, batchSize: 32, seed: 1);

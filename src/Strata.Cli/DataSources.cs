@@ -1,0 +1,142 @@
+using Strata.Data;
+
+namespace Strata.Cli;
+
+/// <summary>What --data and its companion options asked for.</summary>
+internal sealed record DataSpec(string Source, (int Height, int Width)? ImageSize, ColorMode? ColorMode, string? LabelColumn, int TestSamples, ulong Seed);
+
+/// <summary>A data source's training and test splits. Images are scaled to [0, 1].</summary>
+internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<string> ClassNames, string Description, bool Images);
+
+/// <summary>
+/// Resolves --data: the MNIST files shipped in the repository, Debian's Fashion-MNIST, a folder of
+/// IDX files, a CSV file (the label column last or named; 20% held out as the test split, seeded) or
+/// a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out).
+/// </summary>
+internal static class DataSources
+{
+    /// <summary>The fraction of a single CSV file or class-folder tree held out for testing.</summary>
+    public const float TestFraction = 0.2f;
+
+    public static LoadedData Load(DataSpec spec)
+    {
+        var data = LoadAll(spec);
+        if (spec.TestSamples > 0 && spec.TestSamples < data.Test.Count)
+            data = data with { Test = data.Test.Subset([.. Enumerable.Range(0, spec.TestSamples)]) };
+        return data;
+    }
+
+    private static LoadedData LoadAll(DataSpec spec)
+    {
+        string source = spec.Source;
+        switch (source.ToLowerInvariant())
+        {
+            case "mnist":
+            {
+                string dir = FindShippedMnist();
+                return new LoadedData(Mnist.LoadDataset(dir, train: true), Mnist.LoadDataset(dir, train: false), Mnist.ClassNames,
+                    $"MNIST ({Display(dir)})", Images: true);
+            }
+            case "fashion-mnist":
+            {
+                if (!Directory.Exists(FashionMnist.DebianFolder))
+                    throw new DirectoryNotFoundException($"Fashion-MNIST not found in {FashionMnist.DebianFolder}: install Debian's dataset-fashion-mnist package, or pass --data with a folder holding its IDX files");
+                return new LoadedData(FashionMnist.LoadDataset(train: true), FashionMnist.LoadDataset(train: false), FashionMnist.ClassNames,
+                    $"Fashion-MNIST ({FashionMnist.DebianFolder})", Images: true);
+            }
+        }
+        if (File.Exists(source))
+        {
+            if (!source.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"--data: '{source}' is a file but not a .csv file (expected mnist, fashion-mnist, a CSV file or a folder)");
+            var csv = spec.LabelColumn is null ? Csv.Load(source) : Csv.Load(source, labelColumn: spec.LabelColumn);
+            var all = csv.ToDataset();
+            var names = csv.ClassNames ?? ClassNamesOf(csv.Labels, source);
+            var (train, test) = all.Split(TestFraction, spec.Seed);
+            return new LoadedData(train, test, names, $"CSV {Display(source)} ({csv.Features.Shape[1]} features, {all.Count} rows, {TestFraction:P0} held out for testing)", Images: false);
+        }
+        if (!Directory.Exists(source))
+            throw new FileNotFoundException($"--data: '{source}' is neither mnist, fashion-mnist, an existing CSV file nor an existing folder");
+        if (Directory.EnumerateFiles(source, "train-images-idx3-ubyte*").Any())
+        {
+            return new LoadedData(Mnist.LoadDataset(source, train: true), Mnist.LoadDataset(source, train: false), Mnist.ClassNames,
+                $"IDX files in {Display(source)}", Images: true);
+        }
+        string trainDir = Path.Combine(source, "train"), testDir = Path.Combine(source, "test");
+        if (Directory.Exists(trainDir) && Directory.Exists(testDir))
+        {
+            var (size, mode) = ImageFormat(trainDir, spec);
+            var train = new ImageFolderDataset(trainDir, size, mode);
+            var test = new ImageFolderDataset(testDir, size, mode);
+            if (!train.ClassNames.SequenceEqual(test.ClassNames))
+                throw new InvalidDataException($"--data: the class folders of {trainDir} ({string.Join(", ", train.ClassNames)}) and {testDir} ({string.Join(", ", test.ClassNames)}) differ");
+            return new LoadedData(Scaled(train), Scaled(test), train.ClassNames, $"images in {Display(source)} ({size.Height}×{size.Width}, {mode.ToString().ToLowerInvariant()})", Images: true);
+        }
+        {
+            var (size, mode) = ImageFormat(source, spec);
+            var tree = new ImageFolderDataset(source, size, mode);
+            var (train, test) = Scaled(tree).Split(TestFraction, spec.Seed);
+            return new LoadedData(train, test, tree.ClassNames,
+                $"images in {Display(source)} ({size.Height}×{size.Width}, {mode.ToString().ToLowerInvariant()}, {tree.Count} files, {TestFraction:P0} held out for testing)", Images: true);
+        }
+    }
+
+    /// <summary>Numeric CSV labels 0..k−1 are their own class names.</summary>
+    private static string[] ClassNamesOf(Tensor labels, string source)
+    {
+        var values = labels.ToArray();
+        if (values.Any(v => v < 0 || v != MathF.Floor(v)))
+            throw new InvalidDataException($"--data: the labels of '{source}' must be class indices 0, 1, 2, ... or text, got {values.First(v => v < 0 || v != MathF.Floor(v))}");
+        int classes = (int)values.Max() + 1;
+        return [.. Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+    }
+
+    /// <summary>The image size and colour mode: as given, else those of the first image under <paramref name="root"/>.</summary>
+    private static ((int Height, int Width) Size, ColorMode Mode) ImageFormat(string root, DataSpec spec)
+    {
+        if (spec.ImageSize is { } s && spec.ColorMode is { } m)
+            return (s, m);
+        string? first = Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal)
+            .SelectMany(d => Directory.EnumerateFiles(d).Order(StringComparer.Ordinal))
+            .FirstOrDefault(f => Strata.Data.Images.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()));
+        if (first is null)
+            throw new InvalidDataException($"--data: no images under '{root}' (expected {root}/<class>/<image>)");
+        StbImageSharp.ImageInfo? info;
+        using (var stream = File.OpenRead(first))
+            info = StbImageSharp.ImageInfo.FromStream(stream);
+        if (info is not { } i)
+            throw new InvalidDataException($"--data: '{first}' is not a readable image");
+        var mode = spec.ColorMode ?? (i.ColorComponents is StbImageSharp.ColorComponents.Grey or StbImageSharp.ColorComponents.GreyAlpha ? ColorMode.Grayscale : ColorMode.Rgb);
+        return (spec.ImageSize ?? (i.Height, i.Width), mode);
+    }
+
+    /// <summary>Pixels 0–255 read as 0–1 (what the MNIST sources give and what predict feeds a model).</summary>
+    private static Dataset Scaled(Dataset images) =>
+        Dataset.FromFunction(images.Count, images.SampleShape, images.TargetShape, (i, sample, target) =>
+        {
+            images.Read(i, sample, target);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(sample, 1f / 255f, sample);
+        }, images.ClassNames);
+
+    /// <summary>The repository's data/mnist, looked for upwards from the working folder and from the program.</summary>
+    public static string FindShippedMnist()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "mnist");
+                if (File.Exists(Path.Combine(candidate, "t10k-images-idx3-ubyte.gz")))
+                    return candidate;
+            }
+        }
+        throw new DirectoryNotFoundException("MNIST: data/mnist (shipped in the Strata repository) was not found above the working folder; run from the repository, or pass --data with a folder of MNIST IDX files");
+    }
+
+    private static string Display(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string rel = Path.GetRelativePath(Environment.CurrentDirectory, full);
+        return rel.StartsWith("..", StringComparison.Ordinal) ? full : rel;
+    }
+}

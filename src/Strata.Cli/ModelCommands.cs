@@ -1,0 +1,191 @@
+using System.Globalization;
+using Spectre.Console;
+using Strata.Data;
+using Strata.Kernels;
+using Strata.Losses;
+using Strata.Models;
+using Strata.Optimizers;
+
+namespace Strata.Cli;
+
+/// <summary>`strata evaluate`, `predict`, `summary` and `export`: commands on a saved model.</summary>
+internal static class ModelCommands
+{
+    public static Model Load(string path, bool compile = true)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"model file '{path}' does not exist", path);
+        return Model.Load(path, compile);
+    }
+
+    private static string ClassName(Model model, int index) =>
+        model.ClassNames is { } names && index < names.Count ? names[index] : index.ToString(CultureInfo.InvariantCulture);
+
+    // ------------------------------------------------------------------ evaluate
+
+    public static int Evaluate(string modelPath, DataSpec spec, int batchSize, int threads)
+    {
+        KernelSettings.MaxThreads = threads;
+        var model = Load(modelPath);
+        if (model.Loss is null)
+            model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy"); // for its loss and metrics; nothing is trained
+        var data = DataSources.Load(spec);
+        var test = ModelChecks.Conform(model, data.Test, data.Description, data.ClassNames);
+        var (x, y) = test.ToTensors();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var results = model.Evaluate(x, y, batchSize);
+        var probabilities = model.Predict(x, batchSize);
+        double seconds = watch.Elapsed.TotalSeconds;
+
+        var console = AnsiConsole.Console;
+        console.MarkupLine($"[bold]{Markup.Escape(model.Name)}[/] ({Markup.Escape(modelPath)}) on {Markup.Escape(data.Description)}, test split: {test.Count:N0} samples");
+        var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+        foreach (var (k, v) in results)
+            table.AddRow(k, v.ToString("0.0000", CultureInfo.InvariantCulture));
+        console.Write(table);
+
+        int k2 = data.ClassNames.Count;
+        var truth = y.ToArray();
+        var p = probabilities.ToArray();
+        var confusion = new int[k2, k2];
+        for (int i = 0; i < truth.Length; i++)
+        {
+            int best = 0;
+            for (int c = 1; c < k2; c++)
+            {
+                if (p[i * k2 + c] > p[i * k2 + best])
+                    best = c;
+            }
+            confusion[(int)truth[i], best]++;
+        }
+        console.WriteLine("Confusion matrix (rows: true class, columns: predicted class):");
+        var cm = new Table().Border(TableBorder.Simple).AddColumn("true \\ predicted");
+        foreach (var n in data.ClassNames)
+            cm.AddColumn(new TableColumn(Markup.Escape(n)).RightAligned());
+        for (int r = 0; r < k2; r++)
+        {
+            var cells = new List<string> { Markup.Escape(data.ClassNames[r]) };
+            for (int c = 0; c < k2; c++)
+                cells.Add(r == c ? $"[bold]{confusion[r, c]}[/]" : confusion[r, c].ToString(CultureInfo.InvariantCulture));
+            cm.AddRow(cells.ToArray());
+        }
+        console.Write(cm);
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.Count / Math.Max(seconds, 1e-9):N0} samples/s ({seconds:0.00} s, {threads} thread(s))"));
+        return Commands.Ok;
+    }
+
+    // ------------------------------------------------------------------ predict
+
+    public static int Predict(string modelPath, string[] inputs, int top, int threads)
+    {
+        KernelSettings.MaxThreads = threads;
+        var model = Load(modelPath, compile: false);
+        var shape = ModelChecks.InputShape(model);
+        var names = new List<string>();
+        var samples = new List<float[]>();
+        foreach (var input in inputs)
+        {
+            if (!File.Exists(input))
+                throw new FileNotFoundException($"input '{input}' does not exist", input);
+            if (input.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (var (line, row) in CsvRows(input, shape))
+                {
+                    names.Add($"{input}:{line}");
+                    samples.Add(row);
+                }
+            }
+            else
+            {
+                names.Add(input);
+                samples.Add(ImageSample(input, shape, model.Name));
+            }
+        }
+        if (samples.Count == 0)
+            throw new InvalidDataException("predict: the inputs hold no samples");
+        var x = Tensor.Zeros([samples.Count, .. shape.ToArray()]);
+        var xs = x.AsWritableSpan();
+        for (int i = 0; i < samples.Count; i++)
+            samples[i].CopyTo(xs.Slice(i * shape.Size, shape.Size));
+        var probabilities = model.Predict(x, batchSize: 256);
+        int k = probabilities.Shape[probabilities.Rank - 1];
+        var p = probabilities.ToArray();
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var ranked = Enumerable.Range(0, k).OrderByDescending(c => p[i * k + c]).Take(Math.Min(top, k)).ToArray();
+            string rest = string.Join(", ", ranked.Skip(1).Select(c => $"{ClassName(model, c)} {Report.Percent(p[i * k + c], 1)}"));
+            Console.WriteLine($"{names[i]}: {ClassName(model, ranked[0])} {Report.Percent(p[i * k + ranked[0]], 1)}" + (rest.Length > 0 ? $" (then {rest})" : ""));
+        }
+        return Commands.Ok;
+    }
+
+    /// <summary>An image file as the model's input: resized, grayscale or RGB as the input has 1 or 3 channels, pixels scaled to [0, 1].</summary>
+    private static float[] ImageSample(string path, Shape input, string modelName)
+    {
+        int channels = input.Rank switch { 2 => 1, 3 => input[2], _ => 0 };
+        if (channels is not (1 or 3))
+            throw new InvalidDataException($"model/data mismatch: model '{modelName}' takes samples of shape {input}, not images; '{path}' is an image (give CSV rows)");
+        var image = Images.Load(path, channels == 1 ? ColorMode.Grayscale : ColorMode.Rgb, (input[0], input[1]));
+        var values = image.ToArray();
+        System.Numerics.Tensors.TensorPrimitives.Multiply(values, 1f / 255f, values);
+        return values;
+    }
+
+    /// <summary>
+    /// The rows of a CSV file as samples of a rank-1 input of F features: each row holds F numbers, or
+    /// F + 1 with the label last (ignored). A first line that is not all numbers is a header.
+    /// </summary>
+    private static IEnumerable<(int Line, float[] Row)> CsvRows(string path, Shape input)
+    {
+        if (input.Rank != 1)
+            throw new InvalidDataException($"model/data mismatch: the model takes samples of shape {input}; the rows of '{path}' are vectors");
+        int f = input[0];
+        int line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text))
+                continue;
+            var fields = text.Split(',');
+            var values = new float[fields.Length];
+            bool numeric = true;
+            for (int i = 0; i < fields.Length && numeric; i++)
+                numeric = float.TryParse(fields[i].Trim().Trim('"'), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]);
+            if (!numeric)
+            {
+                if (line == 1)
+                    continue; // the header
+                throw new InvalidDataException($"{path}, line {line}: expected {f} numbers (or {f + 1} with the label last), got '{text}'");
+            }
+            if (fields.Length != f && fields.Length != f + 1)
+                throw new InvalidDataException($"model/data mismatch: {path}, line {line} has {fields.Length} values; the model takes {f} features (or {f + 1} with the label last)");
+            yield return (line, values[..f]);
+        }
+    }
+
+    // ------------------------------------------------------------------ summary and export
+
+    public static int Summary(string modelPath)
+    {
+        var model = Load(modelPath);
+        Console.Write(model.Summary());
+        Console.WriteLine($"Input shape: {ModelChecks.InputShape(model)}");
+        if (model.ClassNames is { } names)
+            Console.WriteLine($"Classes ({names.Count}): {string.Join(", ", names)}");
+        if (model.Optimizer is { } o)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Compiled: {o.GetType().Name} (learning rate {o.LearningRate:G4}), loss {model.Loss!.GetType().Name}, metrics {string.Join(", ", model.Metrics.Select(m => m.Name))}; {model.CompletedEpochs} epoch(s) trained"));
+        return Commands.Ok;
+    }
+
+    public static int Export(string modelPath, string onnxPath)
+    {
+        var model = Load(modelPath, compile: false);
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(onnxPath));
+        if (dir is not null && !Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"export: the folder of '{onnxPath}' does not exist");
+        model.ExportOnnx(onnxPath);
+        Console.WriteLine($"wrote {onnxPath} ({new FileInfo(onnxPath).Length:N0} bytes): ONNX opset 17, input [batch, {string.Join(", ", ModelChecks.InputShape(model).ToArray())}]");
+        return Commands.Ok;
+    }
+}

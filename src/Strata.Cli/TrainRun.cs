@@ -1,0 +1,274 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Strata.Data;
+using Strata.Kernels;
+using Strata.Layers;
+using Strata.Losses;
+using Strata.Models;
+using Strata.Optimizers;
+using Strata.Training;
+
+namespace Strata.Cli;
+
+internal sealed record TrainSettings(string Model, DataSpec Data, int Epochs, int BatchSize, string Optimizer, float? LearningRate,
+    bool Augment, float ValidationSplit, ulong Seed, int Threads, string Out, string? Resume, string? MetricsJson, int Samples);
+
+/// <summary>The optimizers --optimizer names, with Keras' default learning rates.</summary>
+internal static class OptimizerNames
+{
+    public static IReadOnlyList<string> All { get; } = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
+
+    public static Optimizer Create(string name, float? learningRate) => name.ToLowerInvariant() switch
+    {
+        "sgd" => new Sgd(learningRate ?? 0.01f),
+        "momentum" => new Sgd(learningRate ?? 0.01f, momentum: 0.9f),
+        "nesterov" => new Sgd(learningRate ?? 0.01f, momentum: 0.9f, nesterov: true),
+        "adagrad" => new Adagrad(learningRate ?? 0.001f),
+        "rmsprop" => new RmsProp(learningRate ?? 0.001f),
+        "adam" => new Adam(learningRate ?? 0.001f),
+        "adamw" => new AdamW(learningRate ?? 0.001f),
+        _ => throw new UsageException($"--optimizer: unknown optimizer '{name}' (expected {string.Join(", ", All)})"),
+    };
+}
+
+/// <summary>Checks that a model takes a data set's samples and scores its classes.</summary>
+internal static class ModelChecks
+{
+    public static Shape InputShape(Model model) => model.Layers[0].InputShape;
+
+    /// <summary>
+    /// The data set as the model takes it: unchanged, or viewed with the model's input shape when the
+    /// two differ only by axes of length 1 ([28, 28, 1] samples for a [28, 28] input).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The shapes or the class counts do not match (the message quotes both).</exception>
+    public static Dataset Conform(Model model, Dataset data, string dataName, IReadOnlyList<string> classNames)
+    {
+        var input = InputShape(model);
+        int outputs = model.Layers[^1].OutputShape is { Rank: 1 } o ? o[0] : -1;
+        if (outputs != classNames.Count)
+            throw new InvalidDataException($"model/data mismatch: model '{model.Name}' outputs {(outputs < 0 ? $"shape {model.Layers[^1].OutputShape}" : $"{outputs} class scores")}; {dataName} has {classNames.Count} classes");
+        var sample = data.SampleShape;
+        if (sample == input)
+            return data;
+        if (sample.Size == input.Size && Squeeze(sample).SequenceEqual(Squeeze(input)))
+            return Dataset.FromFunction(data.Count, input, data.TargetShape, data.Read, data.ClassNames);
+        throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes samples of shape {input}; {dataName} has samples of shape {sample}");
+    }
+
+    private static IEnumerable<int> Squeeze(Shape s) => s.ToArray().Where(d => d != 1);
+}
+
+/// <summary>
+/// `strata demo` and `strata train`: load the data, build (or resume) the model, train it with a live
+/// progress display, evaluate it on the test split, save it, and write the report and the metrics.
+/// </summary>
+internal static class TrainRun
+{
+    public static int Run(TrainSettings s, bool demo)
+    {
+        KernelSettings.MaxThreads = s.Threads;
+        var console = AnsiConsole.Console;
+        var started = DateTime.Now;
+        var data = DataSources.Load(s.Data);
+        Dataset train = data.Train;
+        if (s.Samples > 0 && s.Samples < train.Count)
+            train = train.Subset([.. Enumerable.Range(0, s.Samples)]);
+        Dataset? validation = null;
+        if (s.ValidationSplit > 0)
+        {
+            if ((int)Math.Round(train.Count * (double)s.ValidationSplit) is int nVal && (nVal == 0 || nVal == train.Count))
+                throw new UsageException($"--validation-split {s.ValidationSplit.ToString(CultureInfo.InvariantCulture)} of {train.Count} training samples leaves an empty part");
+            (train, validation) = train.Split(s.ValidationSplit, s.Seed);
+        }
+
+        Model model;
+        int initialEpoch = 0;
+        string modelName;
+        if (s.Resume is { } checkpoint)
+        {
+            model = Model.Load(checkpoint);
+            if (model.Optimizer is null || model.CompletedEpochs == 0)
+                throw new InvalidDataException($"--resume: '{checkpoint}' is not a training checkpoint (it holds no optimizer state or completed epochs)");
+            initialEpoch = model.CompletedEpochs;
+            if (initialEpoch >= s.Epochs)
+                throw new UsageException($"--resume: '{checkpoint}' has already trained {initialEpoch} epoch(s); pass --epochs greater than {initialEpoch}");
+            modelName = $"{model.Name} (resumed from {checkpoint} after epoch {initialEpoch})";
+        }
+        else
+        {
+            model = CreateModel(s.Model, train.SampleShape, data.ClassNames.Count, s.Seed);
+            model.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new SparseCategoricalCrossentropy(), "accuracy");
+            modelName = Presets.Names.Contains(s.Model) ? $"{s.Model} (preset)" : $"{model.Name} (spec {s.Model})";
+        }
+        train = ModelChecks.Conform(model, train, data.Description, data.ClassNames);
+        if (validation is not null)
+            validation = ModelChecks.Conform(model, validation, data.Description, data.ClassNames);
+        var test = ModelChecks.Conform(model, data.Test, data.Description, data.ClassNames);
+        model.ClassNames = data.ClassNames;
+
+        ISampleTransform? augment = null;
+        if (s.Augment)
+        {
+            if (!data.Images || train.SampleShape.Rank != 3)
+                throw new UsageException($"--augment needs images [height, width, channels] taken by the model; {data.Description} gives samples of shape {train.SampleShape}");
+            augment = new ImageDataGenerator { RotationRange = 10, WidthShiftRange = 0.1f, HeightShiftRange = 0.1f, ZoomRange = 0.1f };
+        }
+
+        Directory.CreateDirectory(s.Out);
+        string modelPath = Path.Combine(s.Out, "model.strata");
+        var settings = new List<(string, string)>
+        {
+            ("model", modelName),
+            ("data", data.Description),
+            ("training samples", $"{train.Count:N0}" + (validation is null ? "" : $" (+ {validation.Count:N0} for validation)")),
+            ("test samples", $"{test.Count:N0}"),
+            ("epochs", initialEpoch > 0 ? $"{s.Epochs} (from epoch {initialEpoch + 1})" : $"{s.Epochs}"),
+            ("batch size", $"{s.BatchSize}"),
+            ("optimizer", Describe(model.Optimizer!)),
+            ("loss", model.Loss!.GetType().Name),
+            ("augmentation", augment is null ? "none" : "rotation ±10°, shifts ±10%, zoom ±10%"),
+            ("seed", $"{s.Seed}"),
+            ("threads", $"{s.Threads}"),
+            ("output", Path.GetFullPath(s.Out)),
+        };
+        console.Write(new Rule(demo ? "[bold]Strata demo[/]: the seed CNN on MNIST" : "[bold]Strata train[/]").LeftJustified());
+        var table = new Table().HideHeaders().Border(TableBorder.None).AddColumn("").AddColumn("");
+        foreach (var (k, v) in settings)
+            table.AddRow(new Text(k, new Style(Color.Grey)), new Text(v));
+        console.Write(table);
+
+        var timer = new EpochTimer();
+        var callbacks = new List<Callback> { timer, new ModelCheckpoint(modelPath, saveBestOnly: false) };
+        var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
+        var validationLoader = validation is null ? null : new DataLoader(validation, 256, shuffle: false);
+        History history;
+        if (console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+        {
+            history = null!;
+            console.Progress().AutoClear(false).HideCompleted(false).Columns(LiveProgress.Columns()).Start(ctx =>
+            {
+                callbacks.Add(new LiveProgress(ctx, s.Epochs, train.Count, s.BatchSize, timer));
+                history = model.Fit(loader, s.Epochs, validationLoader, callbacks, initialEpoch: initialEpoch);
+            });
+        }
+        else
+        {
+            callbacks.Add(new PlainProgress(Console.Out, s.Epochs, train.Count, timer));
+            history = model.Fit(loader, s.Epochs, validationLoader, callbacks, initialEpoch: initialEpoch);
+        }
+
+        var evalWatch = Stopwatch.StartNew();
+        var (tx, ty) = test.ToTensors();
+        var results = model.Evaluate(tx, ty, batchSize: 256);
+        var probabilities = model.Predict(tx, batchSize: 256);
+        double evalSeconds = evalWatch.Elapsed.TotalSeconds;
+        model.Save(modelPath); // the final state (the checkpoint callback saved the same after the last epoch)
+
+        var trainRates = timer.TrainSeconds.Select(t => train.Count / Math.Max(t, 1e-9)).ToList();
+        double medianRate = Median(trainRates);
+        var run = new RunResult(
+            Title: demo ? "Strata demo: the seed CNN on MNIST" : $"Strata: {modelName} on {data.Description}",
+            Settings: settings,
+            History: history,
+            FirstEpoch: initialEpoch + 1,
+            Test: results,
+            TestImages: tx,
+            TestLabels: ty,
+            Probabilities: probabilities,
+            ClassNames: data.ClassNames,
+            Images: data.Images,
+            Summary: model.Summary(),
+            TrainSeconds: timer.TrainSeconds,
+            EpochSeconds: timer.EpochSeconds,
+            SamplesPerSecond: medianRate,
+            EvaluateSeconds: evalSeconds,
+            Started: started,
+            Threads: s.Threads,
+            TrainSamples: train.Count);
+        var files = Report.Write(s.Out, run);
+
+        var metrics = new JsonObject
+        {
+            ["model"] = modelName,
+            ["data"] = data.Description,
+            ["test_loss"] = results["loss"],
+            ["test_accuracy"] = results.TryGetValue("accuracy", out float acc) ? acc : null,
+            ["train_samples_per_second"] = Math.Round(medianRate, 1),
+            ["epoch_seconds"] = new JsonArray([.. timer.EpochSeconds.Select(v => (JsonNode)Math.Round(v, 4))]),
+            ["train_seconds"] = new JsonArray([.. timer.TrainSeconds.Select(v => (JsonNode)Math.Round(v, 4))]),
+            ["threads"] = s.Threads,
+            ["batch_size"] = s.BatchSize,
+            ["epochs"] = s.Epochs,
+            ["initial_epoch"] = initialEpoch,
+            ["train_samples"] = train.Count,
+            ["validation_samples"] = validation?.Count ?? 0,
+            ["test_samples"] = test.Count,
+            ["seed"] = s.Seed,
+            ["history"] = new JsonObject(history.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)new JsonArray([.. history[k].Select(v => (JsonNode)v)])))),
+            ["model_file"] = Path.GetFullPath(modelPath),
+            ["report"] = Path.GetFullPath(files.Html),
+        };
+        string metricsText = metrics.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        WriteAtomically(Path.Combine(s.Out, "metrics.json"), metricsText);
+        if (s.MetricsJson is { } mj)
+            WriteAtomically(mj, metricsText);
+
+        console.Write(new Rule().LeftJustified());
+        string accuracy = results.TryGetValue("accuracy", out float a) ? Report.Percent(a, 2) : "n/a";
+        console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[bold]test accuracy {accuracy}[/] (loss {results["loss"]:0.0000}) on {test.Count:N0} test samples"));
+        console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"training: {timer.TrainSeconds.Sum():0.0} s over {timer.TrainSeconds.Count} epoch(s), median {EpochText.Rate(medianRate)}; evaluation {evalSeconds:0.0} s")));
+        console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(modelPath))}[/]");
+        console.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(files.Html))}[/]");
+        return Commands.Ok;
+    }
+
+    /// <summary>A preset sized for the data, or a model spec file.</summary>
+    private static Model CreateModel(string name, Shape sampleShape, int classes, ulong seed)
+    {
+        if (Presets.Names.Contains(name))
+        {
+            try
+            {
+                return Presets.Create(name, sampleShape.ToArray(), classes, seed);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"model/data mismatch: {e.Message}", e);
+            }
+        }
+        if (!File.Exists(name))
+        {
+            if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || name.Contains(Path.DirectorySeparatorChar))
+                throw new FileNotFoundException($"--model: spec file '{name}' does not exist");
+            throw new UsageException($"--model: unknown preset '{name}' (expected {string.Join(", ", Presets.Names)}, or a spec .json file)");
+        }
+        return Model.FromConfig(File.ReadAllText(name), seed);
+    }
+
+    private static string Describe(Optimizer o) =>
+        string.Create(CultureInfo.InvariantCulture, $"{o.GetType().Name}, learning rate {o.LearningRate:G4}");
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0)
+            return 0;
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /// <summary>Writes text through a temporary name in the same folder, then renames it into place.</summary>
+    public static void WriteAtomically(string path, string text)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Serialization.AtomicFile.Write(path, s =>
+        {
+            using var w = new StreamWriter(s, leaveOpen: true);
+            w.Write(text);
+        });
+    }
+}
