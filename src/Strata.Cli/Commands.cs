@@ -24,7 +24,7 @@ internal static class Commands
         if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
         {
             string command = string.Join(' ', Path(parse.CommandResult.Command));
-            Console.Error.WriteLine($"strata: {parse.Errors[0].Message.TrimEnd('.')} (see '{command} --help')");
+            Console.Error.WriteLine($"strata: {OneLine(parse.Errors[0].Message).TrimEnd('.')} (see '{command} --help')");
             return Usage;
         }
         try
@@ -43,6 +43,12 @@ internal static class Commands
             Console.Error.WriteLine($"strata: {OneLine(e.Message)}");
             return Failed;
         }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("STRATA_DEBUG") is not ("1" or "true"))
+        {
+            // A fault of Strata's own, not of the input: still one line (STRATA_DEBUG=1 lets it through with its stack trace).
+            Console.Error.WriteLine($"strata: internal error ({e.GetType().Name}): {OneLine(e.Message)}; set STRATA_DEBUG=1 for the stack trace");
+            return Failed;
+        }
     }
 
     private static IEnumerable<string> Path(Command c)
@@ -53,7 +59,20 @@ internal static class Commands
         return names;
     }
 
-    private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+    private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n', '\t', ' '], StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>An option's value for a validator, or null where the value did not parse (that error is already reported).</summary>
+    private static T? Parsed<T>(System.CommandLine.Parsing.OptionResult r) where T : struct
+    {
+        try
+        {
+            return r.GetValueOrDefault<T>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private static RootCommand Build()
     {
@@ -80,8 +99,7 @@ internal static class Commands
         var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         o.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
-            if (v < 1)
+            if (Parsed<int>(r) is int v && v < 1)
                 r.AddError($"{name} must be at least 1, got {v}");
         });
         return o;
@@ -92,8 +110,7 @@ internal static class Commands
         var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => 0 };
         o.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
-            if (v < 0)
+            if (Parsed<int>(r) is int v && v < 0)
                 r.AddError($"{name} must be 0 or more, got {v}");
         });
         return o;
@@ -172,14 +189,13 @@ internal static class Commands
         var split = new Option<float>("--validation-split") { Description = "Hold out this fraction of the training samples for validation (0: none)", DefaultValueFactory = _ => validationSplit };
         split.Validators.Add(r =>
         {
-            float v = r.GetValueOrDefault<float>();
-            if (!(v >= 0 && v < 1))
+            if (Parsed<float>(r) is float v && !(v >= 0 && v < 1))
                 r.AddError($"--validation-split must be in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
         });
         var lr = new Option<float?>("--learning-rate") { Description = "The optimizer's learning rate (default: the optimizer's own, 0.01 for sgd, 0.001 otherwise)" };
         lr.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<float?>() is float v && !(v > 0 && float.IsFinite(v)))
+            if (Parsed<float>(r) is float v && !(v > 0 && float.IsFinite(v)))
                 r.AddError($"--learning-rate must be a positive number, got {v.ToString(CultureInfo.InvariantCulture)}");
         });
         return new TrainOptions(

@@ -132,14 +132,13 @@ internal static class ModelCommands
     }
 
     /// <summary>
-    /// The rows of a CSV file as samples of a rank-1 input of F features: each row holds F numbers, or
-    /// F + 1 with the label last (ignored). A first line that is not all numbers is a header.
+    /// The rows of a CSV file as samples of an input of F values (a vector of F features, or an image of
+    /// F pixels read row by row): each row holds F numbers, or F + 1 with the label last (ignored). A
+    /// first line that is not all numbers is a header.
     /// </summary>
     private static IEnumerable<(int Line, float[] Row)> CsvRows(string path, Shape input)
     {
-        if (input.Rank != 1)
-            throw new InvalidDataException($"model/data mismatch: the model takes samples of shape {input}; the rows of '{path}' are vectors");
-        int f = input[0];
+        int f = input.Size;
         int line = 0;
         foreach (var text in File.ReadLines(path))
         {

@@ -81,9 +81,9 @@ internal static class Report
         var plot = new Plot();
         foreach (var (key, label, color) in new[] { (metric, "training", Colors.C0), ("val_" + metric, "validation", Colors.C1) })
         {
+            if (!run.History.Keys.Contains(key))
+                continue; // no validation data
             var values = run.History[key];
-            if (values.Count == 0)
-                continue;
             double[] xs = [.. Enumerable.Range(run.FirstEpoch, values.Count).Select(e => (double)e)];
             var line = plot.Add.Scatter(xs, [.. values.Select(v => (double)v)], color);
             line.LegendText = label;
