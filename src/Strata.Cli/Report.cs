@@ -113,7 +113,7 @@ internal static class Report
         var plot = new Plot();
         var map = plot.Add.Heatmap(share);
         map.Colormap = new ScottPlot.Colormaps.Reversed(new ScottPlot.Colormaps.Blues()); // white for none, dark blue for all
-        map.Extent = new CoordinateRect(-0.5, k - 0.5, -0.5, k - 0.5); // row 0 at the top, column 0 at the left
+        map.Extent = new CoordinateRect(0, k - 1, 0, k - 1); // cell centres at 0..k−1; row 0 at the top, column 0 at the left
         map.ManualRange = new ScottPlot.Range(0, 1);
         var bar = plot.Add.ColorBar(map);
         bar.Label = "share of the true class";
