@@ -1,0 +1,43 @@
+using System.Text.RegularExpressions;
+using Strata.Data;
+
+namespace Strata.Tests.Cli;
+
+/// <summary>The README's command-line tour runs as written, line by line, in a fresh folder.</summary>
+public sealed class ReadmeCliTests
+{
+    [Fact]
+    public void The_command_line_tour_runs_as_written()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        var tour = Regex.Match(readme, "### The command line\\n.*?```sh\\n.*?```\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(tour.Success, "the README's command-line tour block was not found");
+        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(6, commands.Length);
+
+        var dir = Directory.CreateTempSubdirectory("strata-readme-cli-");
+        try
+        {
+            // The tour's digit.png: the first MNIST test image (a 7).
+            var (images, labels) = Mnist.Load(RepoPaths.Mnist, train: false);
+            Images.SavePng(Path.Combine(dir.FullName, "digit.png"), images.Slice(0..1).Reshape([28, 28, 1]));
+            foreach (var line in commands)
+            {
+                Assert.StartsWith("strata ", line);
+                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var r = CliRunner.Run(dir.FullName, args);
+                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+                if (args[0] == "predict")
+                    Assert.StartsWith($"digit.png: {labels[0]} ", r.Stdout);
+            }
+            var metrics = CliRunner.ReadJson(Path.Combine(dir.FullName, "runs", "mlp.json"));
+            Assert.InRange(metrics.GetProperty("test_accuracy").GetDouble(), 0.95, 1.0);
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "runs", "mlp.onnx")));
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "runs", "mlp", "report.html")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
