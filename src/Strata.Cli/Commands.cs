@@ -123,8 +123,8 @@ internal static class Commands
 
     private sealed record DataOptions(Option<string> Data, Option<string?> ImageSize, Option<string?> ColorMode, Option<string?> LabelColumn, Option<int> TestSamples)
     {
-        public DataSpec Read(ParseResult p, ulong seed) => new(p.GetValue(Data)!, ParseSize(p.GetValue(ImageSize)), ParseColor(p.GetValue(ColorMode)),
-            p.GetValue(LabelColumn), p.GetValue(TestSamples), seed);
+        public DataSpec Read(ParseResult p) => new(p.GetValue(Data)!, ParseSize(p.GetValue(ImageSize)), ParseColor(p.GetValue(ColorMode)),
+            p.GetValue(LabelColumn), p.GetValue(TestSamples));
 
         public void AddTo(Command c)
         {
@@ -178,7 +178,7 @@ internal static class Commands
         public TrainSettings Read(ParseResult p, string model, string? resume)
         {
             ulong seed = p.GetValue(Seed);
-            return new TrainSettings(model, Data.Read(p, seed), p.GetValue(Epochs), p.GetValue(BatchSize), p.GetValue(Optimizer)!,
+            return new TrainSettings(model, Data.Read(p), p.GetValue(Epochs), p.GetValue(BatchSize), p.GetValue(Optimizer)!,
                 p.GetValue(LearningRate), p.GetValue(Augment), p.GetValue(ValidationSplit), seed, p.GetValue(Threads), p.GetValue(Out)!,
                 resume, p.GetValue(MetricsJson), p.GetValue(Samples));
         }
@@ -253,7 +253,7 @@ internal static class Commands
         var threads = Threads();
         var c = new Command("evaluate", "Evaluate a saved model on a data set's test split: loss, metrics and the confusion matrix") { model, batch, threads };
         data.AddTo(c);
-        c.SetAction(p => ModelCommands.Evaluate(p.GetValue(model)!, data.Read(p, 1), p.GetValue(batch), p.GetValue(threads)));
+        c.SetAction(p => ModelCommands.Evaluate(p.GetValue(model)!, data.Read(p), p.GetValue(batch), p.GetValue(threads)));
         return c;
     }
 

@@ -3,20 +3,26 @@ using Strata.Data;
 namespace Strata.Cli;
 
 /// <summary>What --data and its companion options asked for.</summary>
-internal sealed record DataSpec(string Source, (int Height, int Width)? ImageSize, ColorMode? ColorMode, string? LabelColumn, int TestSamples, ulong Seed);
+internal sealed record DataSpec(string Source, (int Height, int Width)? ImageSize, ColorMode? ColorMode, string? LabelColumn, int TestSamples);
 
 /// <summary>A data source's training and test splits. Images are scaled to [0, 1].</summary>
 internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<string> ClassNames, string Description, bool Images);
 
 /// <summary>
 /// Resolves --data: the MNIST files shipped in the repository, Debian's Fashion-MNIST, a folder of
-/// IDX files, a CSV file (the label column last or named; 20% held out as the test split, seeded) or
+/// IDX files, a CSV file (the label column last or named; a fixed 20% held out as the test split) or
 /// a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out).
 /// </summary>
 internal static class DataSources
 {
     /// <summary>The fraction of a single CSV file or class-folder tree held out for testing.</summary>
     public const float TestFraction = 0.2f;
+
+    /// <summary>
+    /// The held-out test split is the same for every command and every --seed, so that `evaluate`
+    /// tests a model trained by `train` on the samples it did not see.
+    /// </summary>
+    private const ulong TestSplitSeed = 20261123;
 
     public static LoadedData Load(DataSpec spec)
     {
@@ -52,7 +58,7 @@ internal static class DataSources
             var csv = spec.LabelColumn is null ? Csv.Load(source) : Csv.Load(source, labelColumn: spec.LabelColumn);
             var all = csv.ToDataset();
             var names = csv.ClassNames ?? ClassNamesOf(csv.Labels, source);
-            var (train, test) = all.Split(TestFraction, spec.Seed);
+            var (train, test) = all.Split(TestFraction, TestSplitSeed);
             return new LoadedData(train, test, names, $"CSV {Display(source)} ({csv.Features.Shape[1]} features, {all.Count} rows, {TestFraction:P0} held out for testing)", Images: false);
         }
         if (!Directory.Exists(source))
@@ -75,7 +81,7 @@ internal static class DataSources
         {
             var (size, mode) = ImageFormat(source, spec);
             var tree = new ImageFolderDataset(source, size, mode);
-            var (train, test) = Scaled(tree).Split(TestFraction, spec.Seed);
+            var (train, test) = Scaled(tree).Split(TestFraction, TestSplitSeed);
             return new LoadedData(train, test, tree.ClassNames,
                 $"images in {Display(source)} ({size.Height}×{size.Width}, {mode.ToString().ToLowerInvariant()}, {tree.Count} files, {TestFraction:P0} held out for testing)", Images: true);
         }

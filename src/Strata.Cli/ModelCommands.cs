@@ -45,19 +45,7 @@ internal static class ModelCommands
         console.Write(table);
 
         int k2 = data.ClassNames.Count;
-        var truth = y.ToArray();
-        var p = probabilities.ToArray();
-        var confusion = new int[k2, k2];
-        for (int i = 0; i < truth.Length; i++)
-        {
-            int best = 0;
-            for (int c = 1; c < k2; c++)
-            {
-                if (p[i * k2 + c] > p[i * k2 + best])
-                    best = c;
-            }
-            confusion[(int)truth[i], best]++;
-        }
+        var confusion = Report.Confusion([.. y.ToArray().Select(v => (int)v)], Report.ArgMax(probabilities), k2);
         console.WriteLine("Confusion matrix (rows: true class, columns: predicted class):");
         var cm = new Table().Border(TableBorder.Simple).AddColumn("true \\ predicted");
         foreach (var n in data.ClassNames)

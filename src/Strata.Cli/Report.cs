@@ -48,12 +48,7 @@ internal static class Report
         var predicted = ArgMax(run.Probabilities);
         var truth = run.TestLabels.ToArray().Select(v => (int)v).ToArray();
         int k = run.ClassNames.Count;
-        var confusion = new int[k, k];
-        for (int i = 0; i < truth.Length; i++)
-        {
-            if (truth[i] >= 0 && truth[i] < k && predicted[i] < k)
-                confusion[truth[i], predicted[i]]++;
-        }
+        var confusion = Confusion(truth, predicted, k);
         int confusionSize = Math.Clamp(160 + 48 * k, 400, 1400);
         using (var plot = ConfusionPlot(confusion, run.ClassNames))
             Save(plot, "confusion_matrix.png", confusionSize + 80, confusionSize, "Confusion matrix", "confusion matrix of the test split");
@@ -200,7 +195,20 @@ internal static class Report
 
     private static byte ToByte(float v) => (byte)Math.Clamp((int)MathF.Round(v * 255f), 0, 255);
 
-    private static int[] ArgMax(Tensor probabilities)
+    /// <summary>counts[true class, predicted class].</summary>
+    public static int[,] Confusion(int[] truth, int[] predicted, int classes)
+    {
+        var counts = new int[classes, classes];
+        for (int i = 0; i < truth.Length; i++)
+        {
+            if (truth[i] >= 0 && truth[i] < classes && predicted[i] < classes)
+                counts[truth[i], predicted[i]]++;
+        }
+        return counts;
+    }
+
+    /// <summary>Each row's most probable class (the first of equals).</summary>
+    public static int[] ArgMax(Tensor probabilities)
     {
         int n = probabilities.Shape[0], k = probabilities.Shape[1];
         var p = probabilities.ToArray();
