@@ -29,7 +29,7 @@ internal static class Report
     public static ReportFiles Write(string folder, RunResult run)
     {
         Directory.CreateDirectory(folder);
-        var sections = new List<(string Title, string File, string Alt)>();
+        var sections = new List<(string Title, string File, string Alt, byte[] Png)>();
         var pngs = new List<string>();
         void Save(Plot plot, string file, int width, int height, string title, string alt)
         {
@@ -37,7 +37,7 @@ internal static class Report
             byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
             Serialization.AtomicFile.Write(path, s => s.Write(png));
             pngs.Add(path);
-            sections.Add((title, file, alt));
+            sections.Add((title, file, alt, png));
         }
 
         foreach (var metric in CurveNames(run.History))
@@ -61,7 +61,7 @@ internal static class Report
                 "the first misclassified test images with their true and predicted classes");
         }
 
-        string html = Html(folder, run, sections, confusion);
+        string html = Html(run, sections, confusion);
         string htmlPath = Path.Combine(folder, "report.html");
         TrainRun.WriteAtomically(htmlPath, html);
         return new ReportFiles(htmlPath, pngs);
@@ -228,7 +228,7 @@ internal static class Report
 
     // ------------------------------------------------------------------ HTML
 
-    private static string Html(string folder, RunResult run, List<(string Title, string File, string Alt)> images, int[,] confusion)
+    private static string Html(RunResult run, List<(string Title, string File, string Alt, byte[] Png)> images, int[,] confusion)
     {
         static string E(string s) => WebUtility.HtmlEncode(s);
         static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
@@ -276,12 +276,12 @@ internal static class Report
             sb.Append($"<td>{F(t, "0.00")}</td><td>{F(rate, "N0")}</td><td>{F(e < run.EpochSeconds.Count ? run.EpochSeconds[e] : 0, "0.00")}</td></tr>\n");
         }
         sb.Append("</table>\n");
-        foreach (var (title, file, alt) in images.Where(i => i.File != "confusion_matrix.png" && i.File != "misclassified.png"))
-            AppendImage(sb, folder, title, file, alt);
+        foreach (var (title, file, alt, png) in images.Where(i => i.File != "confusion_matrix.png" && i.File != "misclassified.png"))
+            AppendImage(sb, title, file, alt, png);
 
         sb.Append("<h2>Confusion matrix</h2>\n");
         var cm = images.First(i => i.File == "confusion_matrix.png");
-        AppendImage(sb, folder, null, cm.File, cm.Alt);
+        AppendImage(sb, null, cm.File, cm.Alt, cm.Png);
         int k2 = run.ClassNames.Count;
         if (k2 <= 30)
         {
@@ -305,7 +305,7 @@ internal static class Report
         if (images.FirstOrDefault(i => i.File == "misclassified.png") is { File: not null } mis)
         {
             sb.Append("<h2>Misclassified test images</h2>\n");
-            AppendImage(sb, folder, null, mis.File, mis.Alt);
+            AppendImage(sb, null, mis.File, mis.Alt, mis.Png);
         }
 
         sb.Append("<h2>Model</h2>\n");
@@ -330,11 +330,11 @@ internal static class Report
         return sb.ToString();
     }
 
-    private static void AppendImage(StringBuilder sb, string folder, string? title, string file, string alt)
+    private static void AppendImage(StringBuilder sb, string? title, string file, string alt, byte[] png)
     {
         if (title is not null)
             sb.Append($"<h3>{WebUtility.HtmlEncode(title)}</h3>\n");
-        string data = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(folder, file)));
+        string data = Convert.ToBase64String(png);
         sb.Append($"<p><img src=\"data:image/png;base64,{data}\" alt=\"{WebUtility.HtmlEncode(alt)}\"><br><span class=\"muted\">{WebUtility.HtmlEncode(file)}</span></p>\n");
     }
 }

@@ -78,9 +78,14 @@ internal static class TrainRun
         Dataset? validation = null;
         if (s.ValidationSplit > 0)
         {
-            if ((int)Math.Round(train.Count * (double)s.ValidationSplit) is int nVal && (nVal == 0 || nVal == train.Count))
-                throw new UsageException($"--validation-split {s.ValidationSplit.ToString(CultureInfo.InvariantCulture)} of {train.Count} training samples leaves an empty part");
-            (train, validation) = train.Split(s.ValidationSplit, s.Seed);
+            try
+            {
+                (train, validation) = train.Split(s.ValidationSplit, s.Seed);
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                throw new UsageException($"--validation-split: {e.Message}");
+            }
         }
 
         Model model;
@@ -163,8 +168,7 @@ internal static class TrainRun
         var (tx, ty) = test.ToTensors();
         var results = model.Evaluate(tx, ty, batchSize: 256);
         var probabilities = model.Predict(tx, batchSize: 256);
-        double evalSeconds = evalWatch.Elapsed.TotalSeconds;
-        model.Save(modelPath); // the final state (the checkpoint callback saved the same after the last epoch)
+        double evalSeconds = evalWatch.Elapsed.TotalSeconds; // model.strata: saved by the checkpoint after the last epoch
 
         var trainRates = timer.TrainSeconds.Select(t => train.Count / Math.Max(t, 1e-9)).ToList();
         double medianRate = Median(trainRates);
