@@ -47,13 +47,29 @@ internal static class ConvShapes
                     continue;
                 ConvolutionEngine.ForceDirect = direct;
                 var engine = new ConvolutionEngine();
-                double f = LayerTimings.Median(() => engine.Forward(x, w, bias, y, batch, g, s.F, null), seconds);
-                double b = LayerTimings.Median(() => engine.Backward(x, w, y, dy, dw, db, dx, batch, g, s.F, null), seconds);
+                double f = Median(() => engine.Forward(x, w, bias, y, batch, g, s.F, null), seconds);
+                double b = Median(() => engine.Backward(x, w, y, dy, dw, db, dx, batch, g, s.F, null), seconds);
                 string chosen = ConvolutionEngine.UsesDirectByDefault(g) == direct ? " (chosen)" : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {s.Name} | {g.K} | {(direct ? "direct" : "im2col+GEMM")}{chosen} | {flops / f / 1e9:F1} | {2 * flops / b / 1e9:F1} |"));
             }
             ConvolutionEngine.ForceDirect = null;
         }
+    }
+
+    /// <summary>The median time of one call, over repeated calls for about <paramref name="seconds"/> (after a warm-up call).</summary>
+    internal static double Median(Action a, double seconds)
+    {
+        a();
+        var times = new List<double>();
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds || times.Count < 5)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            a();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
     }
 }

@@ -35,21 +35,6 @@ if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
     ModelComparison.Run(args[0], data, threads, batches, samples);
     return;
 }
-//   layers mlp|cnn|cnn3 [--threads N] [--batch 32] [--seconds 0.5] [--direct true|false]: per-layer planned forward/backward times
-if (args.Length > 1 && args[0] == "layers")
-{
-    int threads = 1, batch = 32;
-    double seconds = 0.5;
-    for (int i = 2; i < args.Length - 1; i++)
-    {
-        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
-        else if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
-        else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
-        else if (args[i] == "--direct") Strata.Kernels.ConvolutionEngine.ForceDirect = bool.Parse(args[++i]);
-    }
-    LayerTimings.Run(args[1], threads, batch, seconds);
-    return;
-}
 //   convshapes [--threads N] [--batch 32] [--seconds 0.5]: Conv2D GFLOP/s per layer shape, direct vs im2col + GEMM
 if (args.Length > 0 && args[0] == "convshapes")
 {

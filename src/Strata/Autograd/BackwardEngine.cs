@@ -2,8 +2,10 @@ namespace Strata.Autograd;
 
 /// <summary>
 /// Reverse-mode traversal: orders the graph that produced a tensor (iterative depth-first search,
-/// so a chain of any length is safe for the stack), then runs each node's backward closure from
-/// the output towards the leaves, with recording disabled.
+/// so a chain of any length is safe for the stack), then runs each node's backward from the output
+/// towards the leaves, with recording disabled. Gradients go into each tensor's own
+/// <see cref="Tensor.Grad"/> (<see cref="EagerSink"/>); a compiled <see cref="Plan"/> runs the same
+/// node backwards into buffers of its own.
 /// </summary>
 internal static class BackwardEngine
 {
@@ -36,7 +38,11 @@ internal static class BackwardEngine
                 if (node.Released)
                     throw new InvalidOperationException($"Backward: the graph through '{node.Op}' was already released by an earlier Backward(); pass retainGraph: true to backpropagate twice");
                 if (t.Grad is not null)
-                    node.Backward!(t.Grad);
+                {
+                    // A gradient that outlives the pass (retained) must not be overwritten by the node.
+                    var gy = t.KeepsGrad || retainGraph ? t.Grad.ToArray() : t.Grad.Buffer;
+                    node.Backward(gy.AsSpan(0, t.Size), EagerSink.Instance);
+                }
                 if (!retainGraph)
                 {
                     node.Release();
@@ -48,7 +54,7 @@ internal static class BackwardEngine
     }
 
     /// <summary>The non-leaf tensors that root depends on, each after all of its inputs (post-order).</summary>
-    private static List<Tensor> TopologicalOrder(Tensor root)
+    internal static List<Tensor> TopologicalOrder(Tensor root)
     {
         var order = new List<Tensor>();
         if (root.Node is null)
@@ -73,5 +79,22 @@ internal static class BackwardEngine
             }
         }
         return order;
+    }
+}
+
+/// <summary>The eager engine's gradients: each tensor's <see cref="Tensor.Grad"/>, created by its first contribution.</summary>
+internal sealed class EagerSink : GradSink
+{
+    public static readonly EagerSink Instance = new();
+
+    public override bool Wants(OpNode node, int i) => node.Inputs[i].RequiresGrad;
+
+    public override Span<float> Target(OpNode node, int i, out bool add)
+    {
+        var t = node.Inputs[i];
+        add = t.Grad is not null;
+        if (!add)
+            t.Grad = Tensor.Empty(t.Shape);
+        return t.Grad!.Data;
     }
 }

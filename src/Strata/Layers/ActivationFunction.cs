@@ -82,5 +82,46 @@ public sealed record ActivationFunction
         _ => throw new InvalidOperationException($"Activation '{Name}' has no implementation"),
     };
 
+    /// <summary>The elementwise function behind this activation (null for linear and softmax).</summary>
+    private Ops.PointwiseKind? Kind => Name switch
+    {
+        "exponential" => Ops.PointwiseKind.Exp,
+        "sigmoid" => Ops.PointwiseKind.Sigmoid,
+        "tanh" => Ops.PointwiseKind.Tanh,
+        "relu" => Ops.PointwiseKind.Relu,
+        "leaky_relu" => Ops.PointwiseKind.LeakyRelu,
+        "elu" => Ops.PointwiseKind.Elu,
+        "selu" => Ops.PointwiseKind.Selu,
+        "gelu" => Ops.PointwiseKind.Gelu,
+        "swish" => Ops.PointwiseKind.Swish,
+        "softplus" => Ops.PointwiseKind.Softplus,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Whether a layer may fuse this activation into its op (applied in place to the pre-activation,
+    /// differentiated from the output alone): linear, relu, sigmoid, tanh, softmax, leaky relu with
+    /// alpha ≥ 0. The others run as an op of their own after the layer's linear part.
+    /// </summary>
+    internal bool FusesFromOutput => Name is "linear" or "softmax" || (Kind is { } k && Ops.PointwiseMath.FromOutput(k, Alpha));
+
+    /// <summary>y ← f(y) on [rows, width] (a fused layer's epilogue; softmax over each row).</summary>
+    internal void ForwardInPlace(Span<float> y, int rows, int width)
+    {
+        if (Name == "softmax")
+            Tensor.SoftmaxRows(y, y, rows, width);
+        else if (Kind is { } k)
+            Ops.PointwiseMath.Forward(k, Alpha, 0, y, y);
+    }
+
+    /// <summary>dy ← dy ⊙ f′ from the output y on [rows, width] (only for <see cref="FusesFromOutput"/>).</summary>
+    internal void BackwardFromOutput(ReadOnlySpan<float> y, Span<float> dy, int rows, int width)
+    {
+        if (Name == "softmax")
+            Tensor.SoftmaxBackward(y, dy, rows, width, 1, log: false);
+        else if (Kind is { } k)
+            Ops.PointwiseMath.Backward(k, Alpha, 0, [], y, dy, dy);
+    }
+
     public override string ToString() => Name;
 }

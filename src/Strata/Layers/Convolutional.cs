@@ -23,13 +23,10 @@ public sealed record Conv1DConfig(string Name, int Filters, int KernelSize, int 
 /// through the autograd graph, or in planned form through a <see cref="ConvolutionEngine"/> of
 /// their own with the bias and activation fused.
 /// </summary>
-public abstract class ConvolutionLayer : Layer, IPlannedLayer
+public abstract class ConvolutionLayer : Layer
 {
     private Weight? _kernel, _bias;
     private Conv2DGeometry _geometry;
-    private readonly ConvolutionEngine _engine = new();
-    private ConvolutionEngine.RowsEpilogue? _epilogue;
-    private ConvolutionEngine.RowsPrologue? _prologue;
 
     private protected ConvolutionLayer(int filters, ActivationFunction? activation, bool useBias, IInitializer? kernelInitializer,
         IInitializer? biasInitializer, Regularizer? kernelRegularizer, Regularizer? biasRegularizer, string? name) : base(name)
@@ -75,44 +72,19 @@ public abstract class ConvolutionLayer : Layer, IPlannedLayer
         _kernel = AddWeight("kernel", KernelShape(_geometry), KernelInitializer, KernelRegularizer);
         if (UseBias)
             _bias = AddWeight("bias", [Filters], BiasInitializer, BiasRegularizer);
-        if (Activation.Name != "linear" && PlannedActivation.Supports(Activation))
-        {
-            _epilogue = (y, rows) => PlannedActivation.Forward(Activation, y, rows, Filters);
-            _prologue = (y, dy, rows) => PlannedActivation.Backward(Activation, y, dy, rows, Filters);
-        }
     }
 
+    // One fused op (convolution, bias, activation) when the activation's derivative follows from its
+    // output; otherwise the activation runs as an op of its own.
     protected override Tensor Call(Tensor x, bool training)
     {
         var g = _geometry;
         int n = x.Shape[0];
-        var y = Tensor.Conv2D(x.Reshape(n, g.H, g.W, g.C), _kernel!.Value.Reshape(g.KH, g.KW, g.C, Filters), g);
+        bool fused = Activation.FusesFromOutput;
+        var y = Tensor.Conv2D(x.Reshape(n, g.H, g.W, g.C), _kernel!.Value.Reshape(g.KH, g.KW, g.C, Filters), _bias?.Value, g,
+            fused ? Activation : ActivationFunction.Linear);
         y = y.Reshape([n, .. OutputShapeOf(g).Dims]);
-        if (_bias is not null)
-            y = y + _bias.Value;
-        return Activation.Apply(y);
-    }
-
-    bool IPlannedLayer.CanPlan => PlannedActivation.Supports(Activation);
-
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        _engine.Forward(x, _kernel!.Value.Span, _bias is null ? [] : _bias.Value.Span, y, batch, _geometry, Filters, _epilogue);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        // Writes (not adds) the weights' gradients: the plan's step is their only contribution.
-        var kernel = _kernel!;
-        var dw = kernel.Trainable ? kernel.Value.EnsureGrad() : [];
-        var db = _bias is { Trainable: true } bias ? bias.Value.EnsureGrad() : [];
-        _engine.Backward(x, kernel.Value.Span, y, dy, dw, db, dx, batch, _geometry, Filters, _prologue);
-        if (kernel.Trainable)
-            KernelRegularizer?.AddGradient(kernel.Value.Span, dw);
-        if (!db.IsEmpty)
-            BiasRegularizer?.AddGradient(_bias!.Value.Span, db);
+        return fused ? y : Activation.Apply(y);
     }
 }
 
@@ -239,7 +211,7 @@ public sealed class Conv1D : ConvolutionLayer
 }
 
 /// <summary>Shared by the 2-D pooling layers: window, strides (default: the window), padding.</summary>
-public abstract class Pooling2D : Layer, IPoolingLayer
+public abstract class Pooling2D : Layer
 {
     private Conv2DGeometry _geometry;
 
@@ -270,9 +242,6 @@ public abstract class Pooling2D : Layer, IPoolingLayer
 
     private protected abstract bool IsMax { get; }
 
-    bool IPoolingLayer.PoolsMax => IsMax;
-
-    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     public override LayerConfig GetConfig() => new Pooling2DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
@@ -330,21 +299,20 @@ public sealed record Size2DConfig(string Name, string Kind, (int Height, int Wid
 public sealed record ZeroPadding2DConfig(string Name, (int Top, int Bottom) Rows, (int Left, int Right) Columns) : LayerConfig(Name);
 
 /// <summary>Shared by the global pooling layers: NHWC input [batch, H, W, C] → [batch, C].</summary>
-public abstract class GlobalPooling2D(string? name) : Layer(name), IPoolingLayer
+public abstract class GlobalPooling2D(string? name) : Layer(name)
 {
     private Conv2DGeometry _geometry;
 
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[2]);
 
-    // In a plan: one window over the whole image ([batch, 1, 1, C] is [batch, C] in memory).
+    // One window over the whole image: the pooling op, [batch, 1, 1, C] read as [batch, C].
+    private protected Tensor Pool(Tensor x) => Tensor.Pool2D(x, _geometry, IsMax).Reshape(x.Shape[0], x.Shape[3]);
+
     protected override void OnBuild(Shape inputShape) =>
         _geometry = Conv2DGeometry.Create(inputShape[0], inputShape[1], inputShape[2], inputShape[0], inputShape[1], 1, 1, 1, 1, same: false);
 
     private protected abstract bool IsMax { get; }
 
-    bool IPoolingLayer.PoolsMax => IsMax;
-
-    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     protected override void ValidateInputShape(Shape inputShape)
     {
@@ -360,7 +328,7 @@ public sealed class GlobalAveragePooling2D(string? name = null) : GlobalPooling2
 {
     private protected override bool IsMax => false;
 
-    protected override Tensor Call(Tensor x, bool training) => x.Mean([1, 2]);
+    protected override Tensor Call(Tensor x, bool training) => Pool(x);
 }
 
 /// <summary>The maximum over height and width, per channel.</summary>
@@ -368,7 +336,7 @@ public sealed class GlobalMaxPooling2D(string? name = null) : GlobalPooling2D(na
 {
     private protected override bool IsMax => true;
 
-    protected override Tensor Call(Tensor x, bool training) => x.Max([1, 2]);
+    protected override Tensor Call(Tensor x, bool training) => Pool(x);
 }
 
 /// <summary>Pads NHWC images with zero rows (top, bottom) and columns (left, right).</summary>

@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using Strata.Kernels;
-
 namespace Strata.Layers;
 
 /// <summary>The configuration of a <see cref="Dense"/> layer.</summary>
@@ -11,7 +8,7 @@ public sealed record DenseConfig(string Name, int Units, ActivationFunction Acti
 /// A fully connected layer: y = activation(x·W + b), W: [in, units], b: [units]. Applies to the last
 /// axis, so [batch, ..., in] → [batch, ..., units].
 /// </summary>
-public sealed class Dense : Layer, IPlannedLayer
+public sealed class Dense : Layer
 {
     private Weight? _kernel, _bias;
 
@@ -67,56 +64,11 @@ public sealed class Dense : Layer, IPlannedLayer
             _bias = AddWeight("bias", [Units], BiasInitializer, BiasRegularizer);
     }
 
-    protected override Tensor Call(Tensor x, bool training)
-    {
-        var y = Tensor.MatMul(x, _kernel!.Value);
-        if (_bias is not null)
-            y = y + _bias.Value;
-        return Activation.Apply(y);
-    }
-
-    bool IPlannedLayer.CanPlan => PlannedActivation.Supports(Activation);
-
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
-    {
-        int k = InputShape[-1], n = Units, rows = batch * (InputShape.Size / k);
-        Gemm.Sgemm(false, false, rows, n, k, 1f, x, k, _kernel!.Value.Span, n, 0f, y, n);
-        if (_bias is not null)
-        {
-            var b = _bias.Value.Span;
-            for (int r = 0; r < rows; r++)
-                TensorPrimitives.Add(y.Slice(r * n, n), b, y.Slice(r * n, n));
-        }
-        PlannedActivation.Forward(Activation, y[..(rows * n)], rows, n);
-    }
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        // Writes (not adds) the weights' gradients: the plan's step is their only contribution.
-        int k = InputShape[-1], n = Units, rows = batch * (InputShape.Size / k);
-        PlannedActivation.Backward(Activation, y, dy, rows, n);
-        var kernel = _kernel!;
-        if (kernel.Trainable)
-        {
-            // dW = xᵀ·dz, straight into the gradient buffer (a plan's step is the only contribution).
-            Gemm.Sgemm(true, false, k, n, rows, 1f, x, k, dy, n, 0f, kernel.Value.EnsureGrad(), n);
-            KernelRegularizer?.AddGradient(kernel.Value.Span, kernel.Value.Grad!.Data);
-        }
-        if (_bias is { Trainable: true } bias)
-        {
-            var db = bias.Value.EnsureGrad();
-            dy[..n].CopyTo(db);
-            for (int r = 1; r < rows; r++)
-                TensorPrimitives.Add(db, dy.Slice(r * n, n), db);
-            BiasRegularizer?.AddGradient(bias.Value.Span, db);
-        }
-        if (!dx.IsEmpty) // dx = dz·Wᵀ
-            Gemm.Sgemm(false, true, rows, k, n, 1f, dy, n, kernel.Value.Span, n, 0f, dx, k);
-    }
+    // One fused op (GEMM, bias, activation) when the activation's derivative follows from its output;
+    // otherwise the activation runs as an op of its own.
+    protected override Tensor Call(Tensor x, bool training) => Activation.FusesFromOutput
+        ? Tensor.Linear(x, _kernel!.Value, _bias?.Value, Activation)
+        : Activation.Apply(Tensor.Linear(x, _kernel!.Value, _bias?.Value, ActivationFunction.Linear));
 
     public override LayerConfig GetConfig() => new DenseConfig(Name, Units, Activation, UseBias, KernelInitializer.Name,
         BiasInitializer.Name, KernelRegularizer, BiasRegularizer);

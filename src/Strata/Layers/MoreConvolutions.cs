@@ -211,7 +211,7 @@ public sealed class DepthwiseConv2D : Layer
 /// 1/(1 − rate); the identity in inference. Neighbouring pixels of a feature map are strongly
 /// correlated, so dropping single values regularizes them little; dropping maps does.
 /// </summary>
-public abstract class SpatialDropout : Layer, IPlannedLayer
+public abstract class SpatialDropout : Layer
 {
     private protected SpatialDropout(float rate, int inputRank, string? name) : base(name)
     {
@@ -234,14 +234,6 @@ public abstract class SpatialDropout : Layer, IPlannedLayer
             throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, {(InputRank == 2 ? "steps" : "height, width")}, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
-    /// <summary>One keep-or-drop factor per (sample, channel), drawn in that order (the graph and the plan draw the same stream).</summary>
-    private void DrawMask(Span<float> mask)
-    {
-        float keep = 1f / (1 - Rate);
-        for (int i = 0; i < mask.Length; i++)
-            mask[i] = Rng.NextFloat() >= Rate ? keep : 0f;
-    }
-
     protected override Tensor Call(Tensor x, bool training)
     {
         if (!training || Rate == 0)
@@ -251,41 +243,8 @@ public abstract class SpatialDropout : Layer, IPlannedLayer
         Array.Fill(maskShape, 1);
         maskShape[0] = n;
         maskShape[^1] = c;
-        var mask = Tensor.Zeros(maskShape);
-        DrawMask(mask.AsWritableSpan());
-        return x * mask;
-    }
-
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => !training || Rate == 0;
-
-    int IPlannedLayer.ScratchPerSample => InputShape[InputShape.Rank - 1];
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
-    {
-        int c = InputShape[InputShape.Rank - 1], positions = InputShape.Size / c;
-        var mask = scratch[..(batch * c)];
-        DrawMask(mask);
-        for (int b = 0; b < batch; b++)
-            for (int p = 0; p < positions; p++)
-            {
-                int at = (b * positions + p) * c;
-                System.Numerics.Tensors.TensorPrimitives.Multiply(x.Slice(at, c), mask.Slice(b * c, c), y.Slice(at, c));
-            }
-    }
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (dx.IsEmpty)
-            return;
-        int c = InputShape[InputShape.Rank - 1], positions = InputShape.Size / c;
-        for (int b = 0; b < batch; b++)
-            for (int p = 0; p < positions; p++)
-            {
-                int at = (b * positions + p) * c;
-                System.Numerics.Tensors.TensorPrimitives.Multiply(dy.Slice(at, c), scratch.Slice(b * c, c), dx.Slice(at, c));
-            }
+        // One keep-or-drop factor per (sample, channel), drawn in that order.
+        return x * Tensor.DropoutMask(new Shape(maskShape), Rate, Rng);
     }
 
     public override LayerConfig GetConfig() => new SpatialDropoutConfig(Name, GetType().Name, Rate);

@@ -109,8 +109,8 @@ public sealed class BatchNormalization : Layer
             var centered = x - mean;
             var variance = centered.Square().Mean(axes, keepDims: false);
             y = centered / (variance + Epsilon).Sqrt();
-            Update(_movingMean!.Value, mean);
-            Update(_movingVariance!.Value, variance);
+            Tensor.UpdateMovingAverage(_movingMean!.Value, mean, Momentum);
+            Tensor.UpdateMovingAverage(_movingVariance!.Value, variance, Momentum);
         }
         else
         {
@@ -121,14 +121,6 @@ public sealed class BatchNormalization : Layer
         if (_beta is not null)
             y = y + _beta.Value;
         return y;
-    }
-
-    private void Update(Tensor moving, Tensor batch)
-    {
-        var m = moving.AsWritableSpan();
-        var b = batch.Span;
-        for (int i = 0; i < m.Length; i++)
-            m[i] = Momentum * m[i] + (1 - Momentum) * b[i];
     }
 
     public override LayerConfig GetConfig() => new NormalizationConfig(Name, "BatchNormalization", Epsilon, Momentum, Center, Scale);

@@ -9,7 +9,7 @@ public sealed record Pooling1DConfig(string Name, string Kind, int PoolSize, int
 /// Shared by the 1-D pooling layers over sequences [batch, steps, C]: window, strides (default: the
 /// window), padding. They run as 2-D pooling of height 1, in the graph or in planned form.
 /// </summary>
-public abstract class Pooling1D : Layer, IPoolingLayer
+public abstract class Pooling1D : Layer
 {
     private Conv2DGeometry _geometry;
 
@@ -45,9 +45,6 @@ public abstract class Pooling1D : Layer, IPoolingLayer
         return y.Reshape(n, g.OW, g.C);
     }
 
-    bool IPoolingLayer.PoolsMax => IsMax;
-
-    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     public override LayerConfig GetConfig() => new Pooling1DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
@@ -77,7 +74,7 @@ public sealed class AveragePooling1D(int poolSize = 2, int? strides = null, Padd
 }
 
 /// <summary>Shared by the 1-D global pooling layers: [batch, steps, C] → [batch, C].</summary>
-public abstract class GlobalPooling1D(string? name) : Layer(name), IPoolingLayer
+public abstract class GlobalPooling1D(string? name) : Layer(name)
 {
     private Conv2DGeometry _geometry;
 
@@ -97,9 +94,6 @@ public abstract class GlobalPooling1D(string? name) : Layer(name), IPoolingLayer
 
     protected override Tensor Call(Tensor x, bool training) => IsMax ? x.Max([1]) : x.Mean([1]);
 
-    bool IPoolingLayer.PoolsMax => IsMax;
-
-    Conv2DGeometry IPoolingLayer.PoolGeometry => _geometry;
 
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);
 }

@@ -6,7 +6,7 @@ namespace Strata.Layers;
 public sealed record RescalingConfig(string Name, float Scale, float Offset) : LayerConfig(Name);
 
 /// <summary>y = x · scale + offset (Keras' Rescaling): <c>new Rescaling(1 / 255f)</c> maps bytes to [0, 1].</summary>
-public sealed class Rescaling : Layer, IPlannedLayer
+public sealed class Rescaling : Layer
 {
     public Rescaling(float scale, float offset = 0, string? name = null) : base(name)
     {
@@ -25,24 +25,6 @@ public sealed class Rescaling : Layer, IPlannedLayer
     protected override Tensor Call(Tensor x, bool training) => x * Scale + Offset;
 
     public override LayerConfig GetConfig() => new RescalingConfig(Name, Scale, Offset);
-
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
-    {
-        TensorPrimitives.Multiply(x[..y.Length], Scale, y);
-        TensorPrimitives.Add(y, Offset, y);
-    }
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (!dx.IsEmpty)
-            TensorPrimitives.Multiply(dy, Scale, dx);
-    }
 }
 
 /// <summary>
@@ -50,7 +32,7 @@ public sealed class Rescaling : Layer, IPlannedLayer
 /// Normalization with axis −1). The mean and variance are non-trainable weights (saved with the
 /// model), given to the constructor or fitted on training data by <see cref="Adapt"/>.
 /// </summary>
-public sealed class Normalization : Layer, IPlannedLayer
+public sealed class Normalization : Layer
 {
     private const float Epsilon = 1e-7f;
     private readonly float[]? _mean, _variance;
@@ -147,39 +129,12 @@ public sealed class Normalization : Layer, IPlannedLayer
 
     protected override Tensor Call(Tensor x, bool training)
     {
-        var mean = Tensor.FromArray(Mean, Mean.Length);
-        var scale = Tensor.FromArray(Scale(), Mean.Length);
-        return (x - mean) * scale;
+        // From the weights as ops (not constants), so that a compiled plan follows Adapt and loaded weights.
+        var scale = 1f / _varianceWeight!.Value.Sqrt().Clamp(Epsilon, float.MaxValue);
+        return (x - _meanWeight!.Value) * scale;
     }
 
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, "Normalization");
-
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => false;
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
-    {
-        var mean = Mean;
-        var scale = Scale();
-        int c = mean.Length;
-        for (int at = 0; at < y.Length; at += c)
-        {
-            TensorPrimitives.Subtract(x.Slice(at, c), mean, y.Slice(at, c));
-            TensorPrimitives.Multiply(y.Slice(at, c), scale, y.Slice(at, c));
-        }
-    }
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (dx.IsEmpty)
-            return;
-        var scale = Scale();
-        for (int at = 0; at < dx.Length; at += scale.Length)
-            TensorPrimitives.Multiply(dy.Slice(at, scale.Length), scale, dx.Slice(at, scale.Length));
-    }
 }
 
 /// <summary>
@@ -189,7 +144,7 @@ public sealed class Normalization : Layer, IPlannedLayer
 /// [height, width, channels] or [height, width] (one channel). Gradients flow back through the
 /// transform (its exact adjoint), so a random layer may stand anywhere in a model.
 /// </summary>
-public abstract class RandomImageLayer : Layer, IPlannedLayer
+public abstract class RandomImageLayer : Layer
 {
     private protected RandomImageLayer(string? name) : base(name)
     {
@@ -260,35 +215,30 @@ public abstract class RandomImageLayer : Layer, IPlannedLayer
     {
         if (!training)
             return x;
-        int batch = x.Shape[0];
-        var parameters = new float[batch * ParametersPerImage];
-        var y = Tensor.Zeros(x.Shape.ToArray());
-        ForwardBatch(x.Span, y.AsWritableSpan(), batch, parameters);
-        if (Tensor.NeedsGrad(x))
-        {
-            y.Record(GetType().Name, g =>
-            {
-                var dx = Tensor.Zeros(x.Shape.ToArray());
-                BackwardBatch(g.Span, dx.AsWritableSpan(), batch, parameters);
-                x.Flow(dx, true);
-            }, x);
-        }
-        return y;
+        return Tensor.Run(new RandomImageNode(this, x));
     }
 
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => !training;
-
-    int IPlannedLayer.ScratchPerSample => ParametersPerImage;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch) =>
-        ForwardBatch(x, y, batch, scratch);
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
+    /// <summary>
+    /// The layer's op: each run draws every image's transform from the layer's stream, then warps;
+    /// the gradient is the warp's adjoint under the same transforms.
+    /// </summary>
+    private sealed class RandomImageNode(RandomImageLayer layer, Tensor x) : Autograd.OpNode(layer.GetType().Name, [x], x.Shape)
     {
-        if (!dx.IsEmpty)
-            BackwardBatch(dy, dx, batch, scratch);
+        private int Batch => Inputs[0].Shape[0];
+
+        public override string Attributes => layer.Name;
+
+        public override void Forward() =>
+            layer.ForwardBatch(Inputs[0].Span, Output.Data, Batch, Scratch(0, Batch * layer.ParametersPerImage));
+
+        public override void Backward(Span<float> gy, Autograd.GradSink grads)
+        {
+            var dx = BeginWrite(grads, 0, 1, out var target, out bool add);
+            if (dx.IsEmpty)
+                return;
+            layer.BackwardBatch(gy, dx, Batch, Scratch(0, Batch * layer.ParametersPerImage));
+            EndWrite(dx, target, add);
+        }
     }
 
     /// <summary>A uniform draw in [−f, f].</summary>

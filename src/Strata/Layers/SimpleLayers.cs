@@ -13,28 +13,8 @@ public sealed record DropoutConfig(string Name, float Rate) : LayerConfig(Name);
 public sealed record ShapeConfig(string Name, int[] Shape) : LayerConfig(Name);
 
 /// <summary>Applies an activation function: y = f(x), same shape.</summary>
-public sealed class Activation(ActivationFunction function, string? name = null) : Layer(name), IPlannedLayer
+public sealed class Activation(ActivationFunction function, string? name = null) : Layer(name)
 {
-    bool IPlannedLayer.CanPlan => PlannedActivation.Supports(Function);
-
-    bool IPlannedLayer.IsIdentity(bool training) => Function.Name == "linear";
-
-    int IPlannedLayer.ScratchPerSample => 0;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
-    {
-        x[..y.Length].CopyTo(y);
-        int width = InputShape[-1];
-        PlannedActivation.Forward(Function, y, y.Length / width, width);
-    }
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        int width = InputShape[-1];
-        PlannedActivation.Backward(Function, y, dy, dy.Length / width, width);
-        if (!dx.IsEmpty)
-            dy.CopyTo(dx);
-    }
 
     public ActivationFunction Function { get; } = function;
 
@@ -46,7 +26,7 @@ public sealed class Activation(ActivationFunction function, string? name = null)
 }
 
 /// <summary>Flattens each sample: [batch, d1, d2, ...] → [batch, d1·d2·...].</summary>
-public sealed class Flatten(string? name = null) : Layer(name), IShapeOnlyLayer
+public sealed class Flatten(string? name = null) : Layer(name)
 {
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape.Size);
 
@@ -56,7 +36,7 @@ public sealed class Flatten(string? name = null) : Layer(name), IShapeOnlyLayer
 }
 
 /// <summary>Reshapes each sample to a target shape (one entry may be −1).</summary>
-public sealed class Reshape : Layer, IShapeOnlyLayer
+public sealed class Reshape : Layer
 {
     public Reshape(int[] targetShape, string? name = null) : base(name)
     {
@@ -95,30 +75,8 @@ public sealed class Reshape : Layer, IShapeOnlyLayer
 /// Inverted dropout: in training, zeroes each element with probability <c>rate</c> and scales the
 /// rest by 1/(1 − rate), so inference is the identity.
 /// </summary>
-public sealed class Dropout : Layer, IPlannedLayer
+public sealed class Dropout : Layer
 {
-    bool IPlannedLayer.CanPlan => true;
-
-    bool IPlannedLayer.IsIdentity(bool training) => !training || Rate == 0;
-
-    int IPlannedLayer.ScratchPerSample => InputShape.Size;
-
-    void IPlannedLayer.PlanForward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
-    {
-        // The same mask stream as Call: one draw per element, in order.
-        var mask = scratch[..y.Length];
-        float keep = 1f / (1 - Rate);
-        for (int i = 0; i < mask.Length; i++)
-            mask[i] = Rng.NextFloat() >= Rate ? keep : 0f;
-        System.Numerics.Tensors.TensorPrimitives.Multiply(x[..y.Length], mask, y);
-    }
-
-    void IPlannedLayer.PlanBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, ReadOnlySpan<float> scratch)
-    {
-        if (!dx.IsEmpty)
-            System.Numerics.Tensors.TensorPrimitives.Multiply(dy, scratch[..dy.Length], dx);
-    }
-
     public Dropout(float rate, string? name = null) : base(name)
     {
         if (!(rate >= 0 && rate < 1))
@@ -134,12 +92,7 @@ public sealed class Dropout : Layer, IPlannedLayer
     {
         if (!training || Rate == 0)
             return x;
-        var mask = Tensor.Zeros(x.Shape.ToArray());
-        var m = mask.AsWritableSpan();
-        float keep = 1f / (1 - Rate);
-        for (int i = 0; i < m.Length; i++)
-            m[i] = Rng.NextFloat() >= Rate ? keep : 0f;
-        return x * mask;
+        return x * Tensor.DropoutMask(x.Shape, Rate, Rng);
     }
 
     public override LayerConfig GetConfig() => new DropoutConfig(Name, Rate);
@@ -149,7 +102,7 @@ public sealed class Dropout : Layer, IPlannedLayer
 /// Declares the per-sample input shape of a model and passes its input through. In the functional
 /// API, <see cref="Create"/> gives the symbolic value that the model's layers are applied to.
 /// </summary>
-public sealed class Input : Layer, IShapeOnlyLayer
+public sealed class Input : Layer
 {
     private SymbolicTensor? _output;
 

@@ -53,24 +53,6 @@ public abstract class Loss
         };
     }
 
-    /// <summary>Whether <see cref="ComputeWithGradient"/> is available (the fast training path).</summary>
-    internal bool CanPlan => Reduction == LossReduction.SumOverBatchSize && HasPlannedGradient;
-
-    /// <summary>
-    /// The batch loss (mean over samples, no weights) and its gradient dL/dŷ written into
-    /// <paramref name="dPred"/>, without an autograd graph: the same math as <see cref="Compute"/>.
-    /// </summary>
-    internal float ComputeWithGradient(Tensor yTrue, Tensor yPred, Span<float> dPred)
-    {
-        Validate(yTrue, yPred);
-        return PlannedGradient(yTrue, yPred, dPred);
-    }
-
-    private protected virtual bool HasPlannedGradient => false;
-
-    private protected virtual float PlannedGradient(Tensor yTrue, Tensor yPred, Span<float> dPred) =>
-        throw new NotSupportedException($"{Name}: no planned gradient");
-
     /// <summary>One loss per sample, shape [batch].</summary>
     protected abstract Tensor PerSample(Tensor yTrue, Tensor yPred);
 

@@ -4,18 +4,6 @@ namespace Strata.Losses;
 public sealed class MeanSquaredError(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("mean_squared_error", reduction)
 {
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred) => MeanPerSample((yPred - yTrue).Square());
-
-    private protected override bool HasPlannedGradient => true;
-
-    private protected override float PlannedGradient(Tensor yTrue, Tensor yPred, Span<float> dPred)
-    {
-        // mean over samples of the mean over each sample: Σ(ŷ − y)² / size; d/dŷ = 2(ŷ − y) / size.
-        var d = dPred[..yPred.Size];
-        System.Numerics.Tensors.TensorPrimitives.Subtract(yPred.Span, yTrue.Span, d);
-        float loss = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(d) / yPred.Size;
-        System.Numerics.Tensors.TensorPrimitives.Multiply(d, 2f / yPred.Size, d);
-        return loss;
-    }
 }
 
 /// <summary>Mean absolute error: mean(|y − ŷ|) over each sample.</summary>
@@ -103,59 +91,11 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var labels = yTrue.Rank == 2 ? yTrue.Reshape(-1) : yTrue;
-        var values = labels.Span;
-        for (int r = 0; r < values.Length; r++)
-            Label(values[r], r, yPred.Shape[1]); // the loss's own message for a label out of range
+        // The ops read and check the labels each time they run, with this loss's name in the message.
         if (FromLogits)
-            return Tensor.SparseSoftmaxCrossEntropy(yPred, labels);
-        return -Tensor.PickPerRow(yPred.Clamp(Epsilon, 1 - Epsilon).Log(), labels);
-    }
-
-    private protected override bool HasPlannedGradient => true;
-
-    private protected override float PlannedGradient(Tensor yTrue, Tensor yPred, Span<float> dPred)
-    {
-        int rows = yPred.Shape[0], classes = yPred.Shape[1];
-        var p = yPred.Span;
-        var labels = yTrue.Span;
-        var d = dPred[..p.Length];
-        double total = 0;
-        float inv = 1f / rows;
-        if (FromLogits)
-        {
-            // −log softmax(z)[t]; d/dz = (softmax(z) − onehot(t)) / rows.
-            Tensor.SoftmaxRows(p, d, rows, classes, log: true);
-            for (int r = 0; r < rows; r++)
-            {
-                int t = Label(labels[r], r, classes);
-                var row = d.Slice(r * classes, classes);
-                total -= row[t];
-                System.Numerics.Tensors.TensorPrimitives.Exp(row, row);
-                row[t] -= 1f;
-                System.Numerics.Tensors.TensorPrimitives.Multiply(row, inv, row);
-            }
-            return (float)(total / rows);
-        }
-        // −log clamp(p[t], ε, 1 − ε); the clamp passes the gradient inside its (closed) range.
-        d.Clear();
-        for (int r = 0; r < rows; r++)
-        {
-            int t = Label(labels[r], r, classes);
-            float v = p[r * classes + t];
-            float c = Math.Clamp(v, Epsilon, 1 - Epsilon);
-            total -= MathF.Log(c);
-            if (v >= Epsilon && v <= 1 - Epsilon)
-                d[r * classes + t] = -inv / v;
-        }
-        return (float)(total / rows);
-    }
-
-    private int Label(float v, int row, int classes)
-    {
-        int t = (int)v;
-        if (t != v || t < 0 || t >= classes)
-            throw new ArgumentException($"{Name}: label {v} at position {row} is not a class index in 0..{classes - 1}");
-        return t;
+            return Tensor.SparseSoftmaxCrossEntropy(yPred, labels, Name);
+        // −log clamp(p[t], ε, 1 − ε): picking first is the same value and gradient as clamping all of p.
+        return -Tensor.PickPerRow(yPred, labels, Name).Clamp(Epsilon, 1 - Epsilon).Log();
     }
 }
 

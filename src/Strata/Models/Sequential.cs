@@ -46,24 +46,10 @@ public sealed class Sequential : Model
         }
     }
 
-    internal override IReadOnlyList<Layer>? ChainLayers => _layers;
-
     public override Tensor Forward(Tensor x, bool training = false)
     {
         if (_layers.Count == 0)
             throw new InvalidOperationException($"Sequential '{Name}' has no layers");
-        // Without gradients (Predict, Evaluate) a plan runs the chain on reused buffers; the result is a copy.
-        if (!GradMode.IsEnabled && !training && PlanFor(x, training: false) is { } plan && System.Threading.Monitor.TryEnter(plan))
-        {
-            try
-            {
-                return plan.Forward(x.Span).Clone();
-            }
-            finally
-            {
-                System.Threading.Monitor.Exit(plan);
-            }
-        }
         foreach (var l in _layers)
             x = l.Forward(x, training);
         return x;

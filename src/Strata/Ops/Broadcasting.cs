@@ -84,7 +84,7 @@ internal static class Broadcasting
     }
 
     /// <summary>d = x (broadcast); y is ignored.</summary>
-    private struct FirstOp : IBinaryOp
+    internal struct FirstOp : IBinaryOp
     {
         public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d) => x.CopyTo(d);
         public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d) => x.CopyTo(d);

@@ -1,4 +1,6 @@
 using Strata.Kernels;
+using Strata.Layers;
+using Strata.Ops;
 
 namespace Strata;
 
@@ -43,34 +45,21 @@ public sealed partial class Tensor
     }
 
     /// <summary>The convolution of x [N, g.H, g.W, g.C] with kernel [g.KH, g.KW, g.C, F] over a given geometry (checked by the callers).</summary>
-    internal static Tensor Conv2D(Tensor x, Tensor kernel, Conv2DGeometry g)
-    {
-        int n = x.Shape[0], f = kernel.Shape[kernel.Rank - 1];
-        var y = Empty(new Shape(n, g.OH, g.OW, f));
-        ConvEngine.Forward(x.Span, kernel.Span, [], y.Data, n, g, f, null);
-        if (NeedsGrad(x, kernel))
-            y.Record("conv2d", grad => Conv2DBackward(x, kernel, grad, g), x, kernel);
-        return y;
-    }
+    internal static Tensor Conv2D(Tensor x, Tensor kernel, Conv2DGeometry g) => Conv2D(x, kernel, null, g, ActivationFunction.Linear);
 
-    // The graph op's engine (column buffers reused by each thread; planned layers have their own).
+    /// <summary>
+    /// The convolution with a bias [F] and an activation fused into it (applied to each output row
+    /// while it is in cache; <paramref name="activation"/> must be <see cref="ActivationFunction.FusesFromOutput"/>
+    /// or linear): what convolution layers call.
+    /// </summary>
+    internal static Tensor Conv2D(Tensor x, Tensor kernel, Tensor? bias, Conv2DGeometry g, ActivationFunction activation) =>
+        Run(new Conv2DNode(x, kernel, bias, g, activation));
+
+    // The ops' engine: column buffers reused by each thread.
     [ThreadStatic]
     private static ConvolutionEngine? t_convEngine;
 
-    private static ConvolutionEngine ConvEngine => t_convEngine ??= new ConvolutionEngine();
-
-    private static void Conv2DBackward(Tensor x, Tensor kernel, Tensor grad, Conv2DGeometry g)
-    {
-        int n = x.Shape[0], f = kernel.Shape[kernel.Rank - 1];
-        var dk = kernel.RequiresGrad ? Empty(kernel.Shape) : null;
-        var dx = x.RequiresGrad ? Empty(x.Shape) : null;
-        // With no prologue the engine only reads dy.
-        ConvEngine.Backward(x.Span, kernel.Span, [], grad.Data, dk is null ? [] : dk.Data, [], dx is null ? [] : dx.Data, n, g, f, null);
-        if (dk is not null)
-            kernel.Flow(dk, true);
-        if (dx is not null)
-            x.Flow(dx, true);
-    }
+    internal static ConvolutionEngine ConvEngine => t_convEngine ??= new ConvolutionEngine();
 
     /// <summary>
     /// 1-D convolution over [N, steps, C] with a kernel [K, C, F]: [N, OL, F] (valid, same or causal
@@ -127,28 +116,7 @@ public sealed partial class Tensor
             throw new ArgumentException("conv2d_transpose: causal padding is for 1-D convolutions; use valid or same");
         var g = TransposeGeometry(x.Shape[1], x.Shape[2], kernel.Shape[0], kernel.Shape[1], kernel.Shape[2], sh, sw, padding);
         int n = x.Shape[0], c = x.Shape[3], f = kernel.Shape[2];
-        var y = Empty(new Shape(n, g.H, g.W, f));
-        // The forward conv of g maps y-space to x-space; the transpose is that conv's input gradient, with x as "dy".
-        ConvEngine.Backward([], kernel.Span, [], x.Data, [], [], y.Data, n, g, c, null);
-        if (NeedsGrad(x, kernel))
-        {
-            y.Record("conv2d_transpose", grad =>
-            {
-                if (x.RequiresGrad)
-                {
-                    var dx = Empty(x.Shape);
-                    ConvEngine.Forward(grad.Span, kernel.Span, [], dx.Data, n, g, c, null);
-                    x.Flow(dx, true);
-                }
-                if (kernel.RequiresGrad)
-                {
-                    var dk = Empty(kernel.Shape);
-                    ConvEngine.Backward(grad.Span, kernel.Span, [], x.Data, dk.Data, [], [], n, g, c, null);
-                    kernel.Flow(dk, true);
-                }
-            }, x, kernel);
-        }
-        return y;
+        return Run(new Conv2DTransposeNode(x, kernel, g, new Shape(n, g.H, g.W, f)));
     }
 
     /// <summary>The forward convolution whose input gradient a transposed convolution computes: from [OH, OW, F] to [H, W, C].</summary>
@@ -187,22 +155,7 @@ public sealed partial class Tensor
         if (g.OH < 1 || g.OW < 1)
             throw new ArgumentException($"depthwise_conv2d: the window {kernel.Shape[0]}×{kernel.Shape[1]} (dilation {dh}×{dw}) is larger than the {padding.ToString().ToLowerInvariant()}-padded input {x.Shape[1]}×{x.Shape[2]}");
         int n = x.Shape[0], m = kernel.Shape[3];
-        var y = Empty(new Shape(n, g.OH, g.OW, g.C * m));
-        DepthwiseKernels.Forward(x.Span, kernel.Span, y.Data, n, g, m);
-        if (NeedsGrad(x, kernel))
-        {
-            y.Record("depthwise_conv2d", grad =>
-            {
-                var dx = x.RequiresGrad ? Empty(x.Shape) : null;
-                var dk = kernel.RequiresGrad ? Empty(kernel.Shape) : null;
-                DepthwiseKernels.Backward(x.Span, kernel.Span, grad.Span, dk is null ? [] : dk.Data, dx is null ? [] : dx.Data, n, g, m);
-                if (dx is not null)
-                    x.Flow(dx, true);
-                if (dk is not null)
-                    kernel.Flow(dk, true);
-            }, x, kernel);
-        }
-        return y;
+        return Run(new DepthwiseNode(x, kernel, g, m, new Shape(n, g.OH, g.OW, g.C * m)));
     }
 
     /// <summary>
@@ -232,18 +185,9 @@ public sealed partial class Tensor
         var g = Conv2DGeometry.Create(x.Shape[1], x.Shape[2], x.Shape[3], pool.Height, pool.Width, sh, sw, 1, 1, padding == Padding.Same);
         if (g.OH < 1 || g.OW < 1)
             throw new ArgumentException($"{op}: the window {pool.Height}×{pool.Width} is larger than the input {x.Shape[1]}×{x.Shape[2]}");
-        int n = x.Shape[0];
-        var y = Empty(new Shape(n, g.OH, g.OW, g.C));
-        PoolKernels.Forward(max, x.Span, y.Data, g, 0, n);
-        if (NeedsGrad(x))
-        {
-            y.Record(op, grad =>
-            {
-                var dx = Empty(x.Shape);
-                PoolKernels.Backward(max, x.Span, y.Span, grad.Span, dx.Data, g, 0, n);
-                x.Flow(dx, true);
-            }, x);
-        }
-        return y;
+        return Pool2D(x, g, max);
     }
+
+    /// <summary>Pooling over a checked geometry (the layers' form: global pooling is one window per image).</summary>
+    internal static Tensor Pool2D(Tensor x, Conv2DGeometry g, bool max) => Run(new PoolNode(x, g, max));
 }

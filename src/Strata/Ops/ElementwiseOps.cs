@@ -120,3 +120,31 @@ internal struct GreaterRel : IRelation { [MethodImpl(MethodImplOptions.Aggressiv
 internal struct GreaterEqualRel : IRelation { [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool Holds(float x, float y) => x >= y; }
 internal struct LessRel : IRelation { [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool Holds(float x, float y) => x < y; }
 internal struct LessEqualRel : IRelation { [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool Holds(float x, float y) => x <= y; }
+
+/// <summary>The share of a min/max gradient that goes to the first operand.</summary>
+internal interface IShareRelation
+{
+    static abstract float Share(float a, float b);
+}
+
+/// <summary>Applies an <see cref="IShareRelation"/> elementwise.</summary>
+internal struct ShareOp<TRel> : IBinaryOp where TRel : struct, IShareRelation
+{
+    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d)
+    {
+        for (int i = 0; i < d.Length; i++)
+            d[i] = TRel.Share(x[i], y[i]);
+    }
+
+    public static void Apply(ReadOnlySpan<float> x, float y, Span<float> d)
+    {
+        for (int i = 0; i < d.Length; i++)
+            d[i] = TRel.Share(x[i], y);
+    }
+
+    public static void Apply(float x, ReadOnlySpan<float> y, Span<float> d)
+    {
+        for (int i = 0; i < d.Length; i++)
+            d[i] = TRel.Share(x, y[i]);
+    }
+}

@@ -1,3 +1,7 @@
+using System.Numerics.Tensors;
+using Strata.Autograd;
+using Strata.Ops;
+
 namespace Strata;
 
 public sealed partial class Tensor
@@ -23,19 +27,7 @@ public sealed partial class Tensor
             starts[i] = s;
             lengths[i] = e - s;
         }
-        var x = this;
-        var r = Empty(new Shape(lengths));
-        CopyBlock(Span, Shape, starts, r.Data, r.Shape, toBlock: true);
-        if (NeedsGrad(x))
-        {
-            r.Record("slice", g =>
-            {
-                var d = ZerosLike(x);
-                CopyBlock(g.Span, g.Shape, starts, d.Data, x.Shape, toBlock: false);
-                x.Flow(d, true);
-            }, x);
-        }
-        return r;
+        return Run(new BlockNode("slice", this, starts, new Shape(lengths), fromBlock: false));
     }
 
     /// <summary>length entries of one axis starting at start.</summary>
@@ -110,33 +102,7 @@ public sealed partial class Tensor
             }
             dims[a] += t.Shape.Dims[a];
         }
-        var r = Empty(new Shape(dims));
-        var starts = new int[first.Rank];
-        var offsets = new int[tensors.Count];
-        for (int i = 0; i < tensors.Count; i++)
-        {
-            offsets[i] = starts[a];
-            CopyBlock(tensors[i].Span, tensors[i].Shape, starts, r.Data, r.Shape, toBlock: false);
-            starts[a] += tensors[i].Shape.Dims[a];
-        }
-        var inputs = tensors.ToArray();
-        if (NeedsGrad(inputs))
-        {
-            r.Record("concat", g =>
-            {
-                for (int i = 0; i < inputs.Length; i++)
-                {
-                    if (!inputs[i].RequiresGrad)
-                        continue;
-                    var st = new int[g.Rank];
-                    st[a] = offsets[i];
-                    var d = Empty(inputs[i].Shape);
-                    CopyBlock(g.Span, g.Shape, st, d.Data, d.Shape, toBlock: true);
-                    inputs[i].Flow(d, true);
-                }
-            }, inputs);
-        }
-        return r;
+        return Run(new ConcatNode(tensors.ToArray(), a, new Shape(dims)));
     }
 
     /// <summary>Joins same-shaped tensors along a new axis.</summary>
@@ -170,19 +136,7 @@ public sealed partial class Tensor
             dims[i] += pads[i].Before + pads[i].After;
             starts[i] = pads[i].Before;
         }
-        var x = this;
-        var r = Full(value, dims);
-        CopyBlock(Span, Shape, starts, r.Data, r.Shape, toBlock: false);
-        if (NeedsGrad(x))
-        {
-            r.Record("pad", g =>
-            {
-                var d = Empty(x.Shape);
-                CopyBlock(g.Span, g.Shape, starts, d.Data, d.Shape, toBlock: true);
-                x.Flow(d, true);
-            }, x);
-        }
-        return r;
+        return Run(new BlockNode("pad", this, starts, new Shape(dims), fromBlock: true, value));
     }
 
     /// <summary>
@@ -225,28 +179,7 @@ public sealed partial class Tensor
         }
         var dims = Shape.ToArray();
         dims[a] = idx.Length;
-        var r = Empty(new Shape(dims));
-        var s = Span;
-        var d = r.Data;
-        for (int o = 0; o < outer; o++)
-            for (int j = 0; j < idx.Length; j++)
-                s.Slice((o * n + idx[j]) * inner, inner).CopyTo(d.Slice((o * idx.Length + j) * inner, inner));
-        var x = this;
-        if (NeedsGrad(x))
-        {
-            r.Record("index_select", g =>
-            {
-                var dx = ZerosLike(x);
-                var gs = g.Span;
-                var ds = dx.Data;
-                for (int o = 0; o < outer; o++)
-                    for (int j = 0; j < idx.Length; j++)
-                        System.Numerics.Tensors.TensorPrimitives.Add(ds.Slice((o * n + idx[j]) * inner, inner),
-                            gs.Slice((o * idx.Length + j) * inner, inner), ds.Slice((o * n + idx[j]) * inner, inner));
-                x.Flow(dx, true);
-            }, x);
-        }
-        return r;
+        return Run(new IndexSelectNode(this, idx, outer, n, inner, new Shape(dims)));
     }
 
     /// <summary>
@@ -257,16 +190,7 @@ public sealed partial class Tensor
     {
         if (Rank < 1)
             throw new ArgumentException($"gather: the table needs rank ≥ 1, got {Shape}");
-        var idx = new int[indices.Size];
-        var src = indices.Span;
-        for (int i = 0; i < idx.Length; i++)
-        {
-            float v = src[i];
-            if (v != MathF.Floor(v))
-                throw new ArgumentException($"gather: index {v} at position {i} is not a whole number");
-            idx[i] = (int)v;
-        }
-        return IndexSelect(0, idx).Reshape([.. indices.Shape.Dims, .. Shape.Dims[1..]]);
+        return Run(new GatherNode(this, indices));
     }
 
     /// <summary>One-hot rows: [labels.Length, classes] with 1 at each label. Not differentiable.</summary>

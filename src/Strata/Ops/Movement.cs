@@ -1,3 +1,4 @@
+using Strata.Autograd;
 using Strata.Ops;
 
 namespace Strata;
@@ -35,11 +36,7 @@ public sealed partial class Tensor
         var s = new Shape(dims);
         if (s.Size != Size)
             throw new ArgumentException($"reshape: cannot reshape {Shape} ({Size} elements) into {s} ({s.Size} elements)");
-        var x = this;
-        var r = new Tensor(_data, s);
-        if (NeedsGrad(x))
-            r.Record("reshape", g => x.Flow(g.Reshape(x.Shape.ToArray()), false), x);
-        return r;
+        return Run(new ReshapeNode(this, s));
     }
 
     /// <summary>Flattens all axes after the first: [n, ...] → [n, rest].</summary>
@@ -71,11 +68,7 @@ public sealed partial class Tensor
         var target = new Shape(shape);
         if (Shape.Broadcast(Shape, target, "broadcast_to") != target)
             throw new ArgumentException($"broadcast_to: cannot broadcast {Shape} to {target}");
-        var x = this;
-        var r = Wrap(Broadcasting.Expand(Span, Shape, target), target);
-        if (NeedsGrad(x))
-            r.Record("broadcast_to", g => x.FlowSum(g), x);
-        return r;
+        return Run(new BroadcastNode(this, target));
     }
 
     /// <summary>Reorders the axes: result axis i is input axis perm[i]. ∂/∂x = g permuted by the inverse.</summary>
@@ -96,17 +89,7 @@ public sealed partial class Tensor
         var dims = new int[Rank];
         for (int i = 0; i < Rank; i++)
             dims[i] = Shape.Dims[p[i]];
-        var r = Empty(new Shape(dims));
-        PermuteCopy(Span, Shape, p, r.Data);
-        var x = this;
-        if (NeedsGrad(x))
-        {
-            var inverse = new int[Rank];
-            for (int i = 0; i < Rank; i++)
-                inverse[p[i]] = i;
-            r.Record("permute", g => x.Flow(g.Permute(inverse), true), x);
-        }
-        return r;
+        return Run(new PermuteNode(this, p, new Shape(dims)));
     }
 
     /// <summary>Swaps two axes (default: the last two).</summary>
@@ -121,7 +104,7 @@ public sealed partial class Tensor
     /// <summary>The transpose of a matrix (rank 2).</summary>
     public Tensor T => Rank == 2 ? Transpose() : throw new InvalidOperationException($"T: expected a matrix, got shape {Shape}");
 
-    private static unsafe void PermuteCopy(ReadOnlySpan<float> src, Shape shape, int[] perm, Span<float> dst)
+    internal static unsafe void PermuteCopy(ReadOnlySpan<float> src, Shape shape, int[] perm, Span<float> dst)
     {
         int rank = shape.Rank;
         if (src.Length == 0)

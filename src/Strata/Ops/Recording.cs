@@ -25,8 +25,28 @@ public sealed partial class Tensor
     internal Tensor Record(string op, Action<Tensor> backward, params Tensor[] inputs)
     {
         _requiresGrad = true;
-        Node = new GradNode(op, inputs, backward);
+        Node = new ClosureNode(op, inputs, Shape, backward);
+        Trace.Current?.Add(Node);
         return this;
+    }
+
+    /// <summary>
+    /// Runs an op: allocates its output (or shares input 0's buffer for an alias), computes it, and
+    /// attaches the node for backward when an input requires gradients and recording is on. A trace
+    /// in progress on this thread records the node.
+    /// </summary>
+    internal static Tensor Run(OpNode node)
+    {
+        var r = node.AliasesInput ? new Tensor(node.Inputs[0]._data, node.Inputs[0]._start, node.OutputShape) : Empty(node.OutputShape);
+        node.Output = r;
+        node.Forward();
+        if (NeedsGrad(node.Inputs))
+        {
+            r._requiresGrad = true;
+            r.Node = node;
+        }
+        Trace.Current?.Add(node);
+        return r;
     }
 
     /// <summary>Passes g, summed down to this tensor's shape (undoing a broadcast), as a gradient contribution.</summary>
@@ -46,7 +66,7 @@ public sealed partial class Tensor
     {
         if (!RequiresGrad)
             return;
-        if (Grad is null && fresh && g.Shape == Shape && g.Size == g._data.Length)
+        if (Grad is null && fresh && g.Shape == Shape && g.Size == g._data.Length && g._start == 0)
             Grad = g;
         else
             AccumulateGrad(g.Shape == Shape ? g : g.Reshape(Shape.ToArray()));

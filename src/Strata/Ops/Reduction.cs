@@ -122,4 +122,29 @@ internal static class Reduction
             }
         }
     }
+
+    /// <summary>
+    /// The axes of <paramref name="valueShape"/> that a broadcast from <paramref name="target"/> added
+    /// or stretched (leading axes, and axes where the target has size 1): summing over them undoes it.
+    /// </summary>
+    public static bool[] BroadcastAxes(Shape valueShape, Shape target)
+    {
+        int rank = valueShape.Rank, lead = rank - target.Rank;
+        var reduced = new bool[rank];
+        for (int i = 0; i < rank; i++)
+            reduced[i] = i < lead || (target.Dims[i - lead] == 1 && valueShape.Dims[i] != 1);
+        return reduced;
+    }
+
+    /// <summary>The indices of the true entries.</summary>
+    public static int[] AxesOf(bool[] mask)
+    {
+        var axes = new List<int>();
+        for (int i = 0; i < mask.Length; i++)
+        {
+            if (mask[i])
+                axes.Add(i);
+        }
+        return axes.ToArray();
+    }
 }

@@ -1,3 +1,4 @@
+using Strata.Autograd;
 using Strata.Ops;
 
 namespace Strata;
@@ -57,56 +58,13 @@ public sealed partial class Tensor
         int inner = 1;
         for (int i = ax + 1; i < Rank; i++)
             inner *= Shape.Dims[i];
-        int outer = Size / (n * inner);
-        var r = Empty(ReducedShape(AxisMask(ax), keepDims));
-        var s = Span;
-        var d = r.Data;
-        for (int o = 0; o < outer; o++)
-        {
-            for (int j = 0; j < inner; j++)
-            {
-                int baseOff = o * n * inner + j, best = 0;
-                float bestV = s[baseOff];
-                for (int k = 1; k < n; k++)
-                {
-                    float v = s[baseOff + k * inner];
-                    if (v > bestV || (float.IsNaN(v) && !float.IsNaN(bestV)))
-                    {
-                        bestV = v;
-                        best = k;
-                    }
-                }
-                d[o * inner + j] = best;
-            }
-        }
-        return r;
+        return Run(new ArgMaxNode(this, n, inner, ReducedShape(AxisMask(ax), keepDims)));
     }
 
     private Tensor Reduce(ReduceKind kind, int[]? axes, bool keepDims, string op)
     {
-        var x = this;
         var reduced = ReducedAxes(axes, op);
-        var keptShape = ReducedShape(reduced, keepDims: true);
-        var r = Empty(ReducedShape(reduced, keepDims));
-        Reduction.Run(kind, Span, Shape, reduced, r.Data);
-        if (NeedsGrad(x))
-        {
-            r.Record(op, g =>
-            {
-                var gk = g.Reshape(keptShape.ToArray());
-                if (kind == ReduceKind.Sum)
-                {
-                    x.Flow(Wrap(Broadcasting.Expand(gk.Span, gk.Shape, x.Shape), x.Shape), true); // broadcast back
-                    return;
-                }
-                // NOTE: ties share the gradient evenly (each of k tied extremes gets g/k).
-                var rk = r.Reshape(keptShape.ToArray());
-                var hit = Equal(x, rk);
-                var count = hit.Sum(axes, keepDims: true);
-                x.Flow(Mul(hit, Div(gk, count)), true);
-            }, x);
-        }
-        return r;
+        return Run(new ReduceNode(kind, op, this, reduced, ReducedShape(reduced, keepDims: true), ReducedShape(reduced, keepDims)));
     }
 
     private bool[] ReducedAxes(int[]? axes, string op)

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using Strata.Autograd;
+using Strata.Ops;
 
 namespace Strata;
 
@@ -10,41 +12,20 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Softmax(int axis = -1)
     {
-        var x = this;
         var (outer, n, inner) = AxisLayout(axis, "softmax");
-        var r = Empty(Shape);
-        SoftmaxForward(Span, r.Data, outer, n, inner, log: false);
-        if (NeedsGrad(x))
-        {
-            int ax = Shape.NormalizeAxis(axis, Rank, "softmax");
-            r.Record("softmax", g =>
-            {
-                var gy = Mul(g, r);
-                x.Flow(Sub(gy, Mul(r, gy.Sum(ax, keepDims: true))), true);
-            }, x);
-        }
-        return r;
+        return Run(new SoftmaxNode(this, outer, n, inner, log: false));
     }
 
     /// <summary>
-    /// log softmax(x) = x − max x − log Σ e^(x − max x) along an axis, stable for any input.
-    /// ∂/∂x = g − softmax(x) · Σ g.
+    /// log(softmax(x)) along an axis, computed as x − max − log Σ exp(x − max) (stable).
+    /// ∂/∂x = g − softmax(x)·Σg.
     /// </summary>
     public Tensor LogSoftmax(int axis = -1)
     {
-        var x = this;
         var (outer, n, inner) = AxisLayout(axis, "log_softmax");
-        var r = Empty(Shape);
-        SoftmaxForward(Span, r.Data, outer, n, inner, log: true);
-        if (NeedsGrad(x))
-        {
-            int ax = Shape.NormalizeAxis(axis, Rank, "log_softmax");
-            r.Record("log_softmax", g => x.Flow(Sub(g, Mul(r.Exp(), g.Sum(ax, keepDims: true))), true), x);
-        }
-        return r;
+        return Run(new SoftmaxNode(this, outer, n, inner, log: true));
     }
 
-    /// <summary>The tensor seen as [outer, n, inner] around one axis.</summary>
     private (int Outer, int N, int Inner) AxisLayout(int axis, string op)
     {
         int ax = Shape.NormalizeAxis(axis, Rank, op);
@@ -59,7 +40,7 @@ public sealed partial class Tensor
     internal static void SoftmaxRows(ReadOnlySpan<float> x, Span<float> y, int rows, int width, bool log = false) =>
         SoftmaxForward(x, y, rows, width, 1, log);
 
-    private static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int outer, int n, int inner, bool log)
+    internal static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int outer, int n, int inner, bool log)
     {
         if (n == 0)
             return;
@@ -118,6 +99,55 @@ public sealed partial class Tensor
             {
                 for (int k = 0; k < n; k++)
                     TensorPrimitives.Divide(dstBlock.Slice(k * inner, inner), sum, dstBlock.Slice(k * inner, inner));
+            }
+        }
+    }
+
+    /// <summary>
+    /// In place, g ← ∂L/∂x from the output y along the axis: softmax y ⊙ (g − Σ g⊙y); log-softmax
+    /// g − eʸ·Σg (eʸ is the softmax).
+    /// </summary>
+    internal static void SoftmaxBackward(ReadOnlySpan<float> y, Span<float> g, int outer, int n, int inner, bool log)
+    {
+        if (n == 0)
+            return;
+        if (inner == 1)
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                var yr = y.Slice(o * n, n);
+                var gr = g.Slice(o * n, n);
+                if (log)
+                {
+                    float sum = TensorPrimitives.Sum(gr);
+                    for (int i = 0; i < n; i++)
+                        gr[i] -= MathF.Exp(yr[i]) * sum;
+                }
+                else
+                {
+                    float dot = TensorPrimitives.Dot(yr, gr);
+                    TensorPrimitives.Subtract(gr, dot, gr);
+                    TensorPrimitives.Multiply(gr, yr, gr);
+                }
+            }
+            return;
+        }
+        for (int o = 0; o < outer; o++)
+        {
+            int b = o * n * inner;
+            for (int j = 0; j < inner; j++)
+            {
+                float acc = 0;
+                for (int k = 0; k < n; k++)
+                {
+                    int i = b + k * inner + j;
+                    acc += log ? g[i] : g[i] * y[i];
+                }
+                for (int k = 0; k < n; k++)
+                {
+                    int i = b + k * inner + j;
+                    g[i] = log ? g[i] - MathF.Exp(y[i]) * acc : y[i] * (g[i] - acc);
+                }
             }
         }
     }

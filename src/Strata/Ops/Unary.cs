@@ -1,63 +1,20 @@
-using System.Numerics.Tensors;
-using Strata.Kernels;
+using Strata.Ops;
 
 namespace Strata;
 
 public sealed partial class Tensor
 {
     /// <summary>eˣ. ∂/∂x = eˣ.</summary>
-    public Tensor Exp()
-    {
-        var x = this;
-        var r = Empty(Shape);
-        TensorPrimitives.Exp(Span, r.Data);
-        if (NeedsGrad(x))
-            r.Record("exp", g => x.Flow(Mul(g, r), true), x);
-        return r;
-    }
+    public Tensor Exp() => Run(new PointwiseNode(PointwiseKind.Exp, this));
 
     /// <summary>Natural logarithm. ∂/∂x = 1/x.</summary>
-    public Tensor Log()
-    {
-        var x = this;
-        var r = Empty(Shape);
-        TensorPrimitives.Log(Span, r.Data);
-        if (NeedsGrad(x))
-            r.Record("log", g => x.Flow(Div(g, x), true), x);
-        return r;
-    }
+    public Tensor Log() => Run(new PointwiseNode(PointwiseKind.Log, this));
 
     /// <summary>√x. ∂/∂x = 1/(2√x).</summary>
-    public Tensor Sqrt()
-    {
-        var x = this;
-        var r = Empty(Shape);
-        TensorPrimitives.Sqrt(Span, r.Data);
-        if (NeedsGrad(x))
-            r.Record("sqrt", g => x.Flow(Div(g, Mul(r, 2f)), true), x);
-        return r;
-    }
+    public Tensor Sqrt() => Run(new PointwiseNode(PointwiseKind.Sqrt, this));
 
     /// <summary>|x|. ∂/∂x = sign(x) (0 at 0).</summary>
-    public Tensor Abs()
-    {
-        var x = this;
-        var r = Empty(Shape);
-        TensorPrimitives.Abs(Span, r.Data);
-        if (NeedsGrad(x))
-        {
-            r.Record("abs", g =>
-            {
-                var sign = Empty(x.Shape);
-                var xs = x.Span;
-                var s = sign.Data;
-                for (int i = 0; i < s.Length; i++)
-                    s[i] = MathF.Sign(xs[i]);
-                x.Flow(Mul(g, sign), true);
-            }, x);
-        }
-        return r;
-    }
+    public Tensor Abs() => Run(new PointwiseNode(PointwiseKind.Abs, this));
 
     /// <summary>x², a shortcut for x·x.</summary>
     public Tensor Square() => Mul(this, this);
@@ -70,64 +27,50 @@ public sealed partial class Tensor
     {
         if (min > max)
             throw new ArgumentException($"clamp: min ({min}) must not exceed max ({max})");
-        var x = this;
-        var r = Empty(Shape);
-        TensorPrimitives.Clamp(Span, min, max, r.Data);
-        if (NeedsGrad(x))
-        {
-            r.Record("clamp", g =>
-            {
-                var d = Empty(x.Shape);
-                var xs = x.Span;
-                var gs = g.Span;
-                var ds = d.Data;
-                for (int i = 0; i < ds.Length; i++)
-                    ds[i] = xs[i] >= min && xs[i] <= max ? gs[i] : 0;
-                x.Flow(d, true);
-            }, x);
-        }
-        return r;
+        return Run(new PointwiseNode(PointwiseKind.Clamp, this, min, max));
     }
 
     /// <summary>max(x, 0). ∂/∂x = 1 where x &gt; 0, else 0 (0 at x = 0).</summary>
-    public Tensor Relu() => Pointwise("relu", static (x, d) => TensorPrimitives.Max(x, 0f, d),
-        ActivationKernels.ReluBackward, BackwardFrom.Input);
+    public Tensor Relu() => Run(new PointwiseNode(PointwiseKind.Relu, this));
 
     /// <summary>x where x &gt; 0, else alpha·x (Keras' default alpha is 0.3; PyTorch's is 0.01).</summary>
-    public Tensor LeakyRelu(float alpha = 0.01f) => Pointwise("leaky_relu", (x, d) => ActivationKernels.LeakyRelu(x, alpha, d),
-        (x, g, d) => ActivationKernels.LeakyReluBackward(x, g, alpha, d), BackwardFrom.Input);
+    public Tensor LeakyRelu(float alpha = 0.01f) => Run(new PointwiseNode(PointwiseKind.LeakyRelu, this, alpha));
 
     /// <summary>1/(1+e^−x), saturating without overflow. ∂/∂x = y(1−y).</summary>
-    public Tensor Sigmoid() => Pointwise("sigmoid", TensorPrimitives.Sigmoid, ActivationKernels.SigmoidBackward, BackwardFrom.Output);
+    public Tensor Sigmoid() => Run(new PointwiseNode(PointwiseKind.Sigmoid, this));
 
     /// <summary>tanh x. ∂/∂x = 1 − y².</summary>
-    public Tensor Tanh() => Pointwise("tanh", TensorPrimitives.Tanh, ActivationKernels.TanhBackward, BackwardFrom.Output);
+    public Tensor Tanh() => Run(new PointwiseNode(PointwiseKind.Tanh, this));
 
-    private delegate void SpanMap(ReadOnlySpan<float> x, Span<float> d);
+    /// <summary>ELU: x where x &gt; 0, else alpha·(eˣ − 1). ∂/∂x = 1, or alpha·eˣ below 0.</summary>
+    public Tensor Elu(float alpha = 1f) => Run(new PointwiseNode(PointwiseKind.Elu, this, alpha));
 
-    private delegate void SpanBackward(ReadOnlySpan<float> saved, ReadOnlySpan<float> g, Span<float> d);
-
-    /// <summary>Which tensor a pointwise backward kernel reads besides g.</summary>
-    private enum BackwardFrom { Input, Output }
+    /// <summary>SELU: scale · ELU(x, alpha) with the self-normalizing constants.</summary>
+    public Tensor Selu() => Run(new PointwiseNode(PointwiseKind.Selu, this));
 
     /// <summary>
-    /// A pointwise op whose backward is one fused kernel over (saved, g), where saved is the input
-    /// (ReLU-like masks) or the output (sigmoid, tanh: the derivative is cheapest in terms of y).
+    /// GELU, exact form (Keras' default): x·Φ(x) = ½x(1 + erf(x/√2)).
+    /// ∂/∂x = Φ(x) + x·φ(x), φ the standard normal density.
     /// </summary>
-    private Tensor Pointwise(string op, SpanMap forward, SpanBackward backward, BackwardFrom from)
+    public Tensor Gelu() => Run(new PointwiseNode(PointwiseKind.Gelu, this));
+
+    /// <summary>Swish (SiLU): x·sigmoid(x). ∂/∂x = s + x·s(1 − s).</summary>
+    public Tensor Swish() => Run(new PointwiseNode(PointwiseKind.Swish, this));
+
+    /// <summary>softplus: log(1 + eˣ), computed as max(x, 0) + log(1 + e^−|x|) so it never overflows. ∂/∂x = sigmoid(x).</summary>
+    public Tensor Softplus() => Run(new PointwiseNode(PointwiseKind.Softplus, this));
+
+    /// <summary>
+    /// erf(x), Abramowitz and Stegun 7.1.26 evaluated in double (absolute error below 1.5e-7, under
+    /// float resolution near 1).
+    /// </summary>
+    internal static float Erf(float xf)
     {
-        var x = this;
-        var r = Empty(Shape);
-        forward(Span, r.Data);
-        if (NeedsGrad(x))
-        {
-            r.Record(op, g =>
-            {
-                var d = Empty(x.Shape);
-                backward(from == BackwardFrom.Input ? x.Span : r.Span, g.Span, d.Data);
-                x.Flow(d, true);
-            }, x);
-        }
-        return r;
+        double x = xf;
+        double sign = Math.Sign(x);
+        x = Math.Abs(x);
+        double t = 1.0 / (1.0 + 0.3275911 * x);
+        double y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.Exp(-x * x);
+        return (float)(sign * y);
     }
 }

@@ -21,7 +21,7 @@ public sealed partial class Tensor
             sb.Append(Node is null ? " (requires grad)" : $" (grad fn: {Node.Op})");
         sb.Append('\n');
         if (Rank == 0)
-            sb.Append(Format(_data[0]));
+            sb.Append(Format(_data[_start]));
         else
             AppendAxis(sb, 0, 0, 1);
         return sb.ToString();
@@ -42,7 +42,7 @@ public sealed partial class Tensor
                 i = n - EdgeItems;
             }
             if (axis == Rank - 1)
-                sb.Append(Format(_data[offset + i]));
+                sb.Append(Format(_data[_start + offset + i]));
             else
                 AppendAxis(sb, axis + 1, offset + i * stride, indent + 1);
             if (i < n - 1)

@@ -10,7 +10,8 @@ namespace Strata;
 /// </summary>
 public sealed partial class Tensor
 {
-    private readonly float[] _data;
+    private float[] _data;
+    private int _start; // where the elements begin in _data: 0, except for a plan's input bound to rows of a larger array
     private bool _requiresGrad;
 
     /// <summary>Wraps an array (no copy) with a shape.</summary>
@@ -20,6 +21,14 @@ public sealed partial class Tensor
             throw new ArgumentException($"Tensor: shape {shape} needs {shape.Size} elements, got {data.Length}");
         _data = data;
         Shape = shape;
+    }
+
+    /// <summary>A view of <paramref name="shape"/>.Size elements of an array from <paramref name="start"/> (no copy).</summary>
+    internal Tensor(float[] data, int start, Shape shape) : this(data, shape)
+    {
+        if (start < 0 || data.Length - start < shape.Size)
+            throw new ArgumentException($"Tensor: shape {shape} from element {start} needs {shape.Size} elements, the array has {data.Length}");
+        _start = start;
     }
 
     /// <summary>The dimensions.</summary>
@@ -35,10 +44,10 @@ public sealed partial class Tensor
     public string? Name { get; set; }
 
     /// <summary>The elements, read-only.</summary>
-    public ReadOnlySpan<float> Span => _data.AsSpan(0, Shape.Size);
+    public ReadOnlySpan<float> Span => _data.AsSpan(_start, Shape.Size);
 
     /// <summary>The elements, writable: for kernels, optimizers and loaders, never for tensors inside a graph.</summary>
-    internal Span<float> Data => _data.AsSpan(0, Shape.Size);
+    internal Span<float> Data => _data.AsSpan(_start, Shape.Size);
 
     /// <summary>
     /// The elements, writable in place: for optimizer updates and data loading. Writing into a tensor
@@ -46,8 +55,23 @@ public sealed partial class Tensor
     /// </summary>
     public Span<float> AsWritableSpan() => Data;
 
-    /// <summary>The underlying array (its length may exceed <see cref="Size"/>).</summary>
+    /// <summary>The underlying array (its length may exceed <see cref="Size"/>; the elements begin at <see cref="Start"/>).</summary>
     internal float[] Buffer => _data;
+
+    /// <summary>Where the elements begin in <see cref="Buffer"/>.</summary>
+    internal int Start => _start;
+
+    /// <summary>
+    /// Points this tensor at another array (a plan's input taking the caller's batch without a copy,
+    /// a reshape following its input). Only plans and alias ops call it, on tensors they own.
+    /// </summary>
+    internal void Rebind(float[] data, int start = 0)
+    {
+        if (start < 0 || data.Length - start < Shape.Size)
+            throw new ArgumentException($"Tensor {Describe()}: cannot rebind to {data.Length - start} elements");
+        _data = data;
+        _start = start;
+    }
 
     /// <summary>
     /// Whether gradients with respect to this tensor are computed by <see cref="Backward"/>. Set it
@@ -69,7 +93,7 @@ public sealed partial class Tensor
     public Tensor? Grad { get; internal set; }
 
     /// <summary>The op that produced this tensor, when it is part of a graph.</summary>
-    internal GradNode? Node { get; set; }
+    internal OpNode? Node { get; set; }
 
     /// <summary>Whether this tensor keeps its gradient although it is not a leaf.</summary>
     internal bool KeepsGrad { get; private set; }
@@ -89,7 +113,7 @@ public sealed partial class Tensor
 
     /// <summary>The element at a full index.</summary>
     /// <exception cref="ArgumentException">The index has the wrong rank or is out of range.</exception>
-    public float this[params int[] index] => _data[Offset(index)];
+    public float this[params int[] index] => _data[_start + Offset(index)];
 
     /// <summary>The single value of a one-element tensor.</summary>
     /// <exception cref="InvalidOperationException">The tensor has more than one element.</exception>
@@ -104,7 +128,7 @@ public sealed partial class Tensor
     public float[] ToArray() => Span.ToArray();
 
     /// <summary>The same data without history: gradients do not flow through the result.</summary>
-    public Tensor Detach() => new(_data, Shape) { Name = Name };
+    public Tensor Detach() => new(_data, _start, Shape) { Name = Name };
 
     /// <summary>A copy of the data without history.</summary>
     public Tensor Clone() => new(ToArray(), Shape) { Name = Name };

@@ -1,0 +1,237 @@
+using System.Text;
+using Strata.Autograd;
+using Strata.Training;
+
+namespace Strata.Models;
+
+public partial class Model
+{
+    /// <summary>One optimization step on a batch of a single-input model; see <see cref="TrainStep(Tensor[], Tensor, Tensor?)"/>.</summary>
+    public Logs TrainStep(Tensor x, Tensor y, Tensor? sampleWeight = null) => TrainStep([x], y, sampleWeight);
+
+    /// <summary>
+    /// One optimization step on a batch (one tensor per input): forward in training mode, loss (plus
+    /// weight penalties), backward, optimizer update, metric update. Returns the running loss and
+    /// metric values. The first two calls of a batch signature run eagerly under a trace; once both
+    /// traces agree, later calls replay the compiled plan (the same ops on buffers allocated once).
+    /// Override it for custom training; <see cref="ComputeGradients"/> and
+    /// <see cref="Optimizers.Optimizer.ApplyGradients"/> are the building blocks.
+    /// </summary>
+    public virtual Logs TrainStep(Tensor[] x, Tensor y, Tensor? sampleWeight = null)
+    {
+        // A model builds on its first call: its signature (which weights train) is known from the next one.
+        var entry = PlansEnabled && IsBuilt() ? _plans.Get(StepKey("train", x, y, sampleWeight, training: true)) : null;
+        if (entry is { Confirmed: true } && entry.Pool.TryTake(out var plan))
+        {
+            try
+            {
+                BindAll(plan, x, y, sampleWeight);
+                plan.Forward();
+                if (plan.Root is not null)
+                {
+                    plan.Backward();
+                    Optimizer!.Apply(entry.Trainable!);
+                }
+                FinishStep(plan.Outputs[1].ToScalar(), y, plan.Outputs[0], sampleWeight);
+            }
+            finally
+            {
+                entry.Pool.Add(plan);
+            }
+            return CurrentLogs();
+        }
+
+        // Eager, and traced while the signature may still become a plan.
+        bool trace = entry is not null && entry.EagerReason is null;
+        var inputs = trace ? OwnInputs(x, y, sampleWeight) : null;
+        var xs = inputs is null ? x : inputs[..x.Length];
+        var ys = inputs is null ? y : inputs[x.Length];
+        var ws = inputs is null || sampleWeight is null ? sampleWeight : inputs[^1];
+        var trainable = TrainableWeights.Select(w => w.Value).ToList();
+        foreach (var p in trainable)
+            p.ZeroGrad();
+        Tensor yPred, loss, total;
+        Trace? recorder = trace ? Trace.Begin() : null;
+        try
+        {
+            yPred = Forward(xs, training: true);
+            loss = Loss!.Compute(ys, yPred, ws);
+            total = AddRegularization(loss);
+        }
+        finally
+        {
+            recorder?.Dispose();
+        }
+        Plan? compiled = null;
+        string? why = null;
+        if (recorder is not null)
+            compiled = Plan.Compile(recorder, inputs!, [yPred, loss, total], total, out why);
+        if (total.RequiresGrad) // false for a model without trainable weights: nothing to update
+        {
+            if (compiled?.Root is not null)
+                compiled.Backward(); // the same node backwards the eager engine would run
+            else
+                total.Backward();
+            Optimizer!.Apply(trainable);
+        }
+        FinishStep(loss.ToScalar(), y, yPred.Detach(), sampleWeight);
+        if (entry is not null && recorder is not null)
+        {
+            entry.Trainable ??= trainable;
+            if (PlanCache.Admit(entry, compiled, why))
+                entry.Pool.Add(compiled!);
+        }
+        return CurrentLogs();
+    }
+
+    private void FinishStep(float loss, Tensor y, Tensor yPred, Tensor? sampleWeight)
+    {
+        _lossTracker.Add(loss, y.Shape[0]);
+        foreach (var m in _metrics)
+            m.Update(y, yPred, sampleWeight);
+    }
+
+    /// <summary>The inference output for one batch (a tensor the caller owns), on a compiled plan once the signature is confirmed.</summary>
+    private Tensor InferBatch(Tensor[] x, int start, int len)
+    {
+        bool whole = start == 0 && len == x[0].Shape[0];
+        var entry = PlansEnabled && IsBuilt() ? _plans.Get(StepKey("predict", x, null, null, training: false, rows: len)) : null;
+        if (entry is { Confirmed: true } && entry.Pool.TryTake(out var plan))
+        {
+            try
+            {
+                for (int i = 0; i < x.Length; i++)
+                {
+                    int row = x[i].Size / x[i].Shape[0];
+                    plan.Bind(i, x[i].Buffer, x[i].Start + start * row); // the rows in place: no copy
+                }
+                plan.Forward();
+                return plan.Outputs[0].Clone();
+            }
+            finally
+            {
+                entry.Pool.Add(plan);
+            }
+        }
+        var batch = whole ? x : x.Select(t => RowsView(t, start, len)).ToArray();
+        if (entry is null || entry.EagerReason is not null)
+            return Forward(batch, training: false);
+        var inputs = OwnInputs(batch, null, null);
+        Tensor output;
+        var recorder = Trace.Begin();
+        try
+        {
+            output = Forward(inputs, training: false);
+        }
+        finally
+        {
+            recorder.Dispose();
+        }
+        var compiled = Plan.Compile(recorder, inputs, [output], null, out var why);
+        if (compiled is not null && _inferenceBytesPerSample == 0)
+            _inferenceBytesPerSample = Math.Max(1, compiled.BufferBytes / len);
+        var result = output.Clone();
+        if (PlanCache.Admit(entry, compiled, why))
+            entry.Pool.Add(compiled!);
+        return result;
+    }
+
+    /// <summary>Rows [start, start + len) of a batch as a tensor over the same array (no copy).</summary>
+    private static Tensor RowsView(Tensor t, int start, int len)
+    {
+        int row = t.Size / t.Shape[0];
+        return new Tensor(t.Buffer, t.Start + start * row, new Shape([len, .. t.Shape.Dims[1..]]));
+    }
+
+    /// <summary>Tensors the plan owns (and rebinds on later calls), over the caller's arrays.</summary>
+    private static Tensor[] OwnInputs(Tensor[] x, Tensor? y, Tensor? w)
+    {
+        var list = x.Select(t => new Tensor(t.Buffer, t.Start, t.Shape)).ToList();
+        if (y is not null)
+            list.Add(new Tensor(y.Buffer, y.Start, y.Shape));
+        if (w is not null)
+            list.Add(new Tensor(w.Buffer, w.Start, w.Shape));
+        return [.. list];
+    }
+
+    private static void BindAll(Plan plan, Tensor[] x, Tensor y, Tensor? w)
+    {
+        for (int i = 0; i < x.Length; i++)
+            plan.Bind(i, x[i]);
+        plan.Bind(x.Length, y);
+        if (w is not null)
+            plan.Bind(x.Length + 1, w);
+    }
+
+    private bool IsBuilt()
+    {
+        var layers = Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (!layers[i].Built)
+                return false;
+        }
+        return layers.Count > 0;
+    }
+
+    /// <summary>The signature a plan is cached under: kind, shapes and (for training) which weights train.</summary>
+    private string StepKey(string kind, Tensor[] x, Tensor? y, Tensor? w, bool training, int rows = -1)
+    {
+        var sb = new StringBuilder(kind);
+        foreach (var t in x)
+            sb.Append(rows >= 0 ? new Shape([rows, .. t.Shape.Dims[1..]]) : t.Shape);
+        if (y is not null)
+            sb.Append(" y").Append(y.Shape);
+        if (w is not null)
+            sb.Append(" w").Append(w.Shape);
+        if (training)
+        {
+            // Which weights train (freezing a layer changes the step).
+            sb.Append(' ');
+            var layers = Layers;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var ws = layers[i].Weights;
+                for (int k = 0; k < ws.Count; k++)
+                    sb.Append(ws[k].Trainable ? '1' : '0');
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Whether the compiled paths may run; tests turn them off to compare with eager execution.</summary>
+    internal bool PlansEnabled { get; set; } = true;
+
+    /// <summary>Whether some call signature of this kind ("train", "predict") runs on a confirmed plan.</summary>
+    internal bool HasCompiledPlan(string kind) => _plans.Describe().Any(e => e.Compiled && e.Key.StartsWith(kind, StringComparison.Ordinal));
+
+    /// <summary>Drops the compiled plans (after the layers change).</summary>
+    private protected void InvalidatePlans() => _plans.Clear();
+
+    /// <summary>
+    /// Which path each kind of call takes — "compiled" once its plan is confirmed, or "eager" with the
+    /// reason (an op without a compiled form, a step whose ops change between calls) — one line per
+    /// call signature seen so far; "not run yet" before the first.
+    /// </summary>
+    public string ExecutionPath
+    {
+        get
+        {
+            var lines = _plans.Describe().Select(e => $"{e.Key}: {(e.Compiled ? "compiled plan" : e.Reason is null ? "tracing" : $"eager ({e.Reason})")}").ToList();
+            return lines.Count == 0 ? "not run yet" : string.Join(Environment.NewLine, lines);
+        }
+    }
+
+    /// <summary>
+    /// Gradients of any scalar with respect to any set of parameters: zeroes their gradients, runs
+    /// backward from <paramref name="loss"/>, and returns a copy of each gradient (zeros where the
+    /// loss does not depend on a parameter). Apply them with <see cref="Optimizers.Optimizer.ApplyGradients"/>.
+    /// </summary>
+    public static Tensor[] ComputeGradients(Tensor loss, IReadOnlyList<Tensor> parameters)
+    {
+        foreach (var p in parameters)
+            p.ZeroGrad();
+        loss.Backward();
+        return parameters.Select(p => p.Grad?.Clone() ?? Tensor.ZerosLike(p)).ToArray();
+    }
+}
