@@ -35,6 +35,21 @@ if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
     ModelComparison.Run(args[0], data, threads, batches, samples);
     return;
 }
+//   plans [--threads N] [--batch 32] [--samples 10000] [--models cnn,cnn+bn,mlp2,residual,custom]: plan vs eager, and the newly fast models
+if (args.Length > 0 && args[0] == "plans")
+{
+    int threads = 1, batch = 32, samples = 10000;
+    string[] models = ["cnn", "cnn+bn", "mlp2", "residual", "custom"];
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--samples") samples = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--models") models = args[++i].Split(',');
+    }
+    PlanComparison.Run("data/mnist", threads, batch, samples, models);
+    return;
+}
 //   convshapes [--threads N] [--batch 32] [--seconds 0.5]: Conv2D GFLOP/s per layer shape, direct vs im2col + GEMM
 if (args.Length > 0 && args[0] == "convshapes")
 {
