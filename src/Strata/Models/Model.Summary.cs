@@ -37,6 +37,7 @@ public partial class Model
         sb.AppendLine($"Total params: {total.ToString("N0", CultureInfo.InvariantCulture)}");
         sb.AppendLine($"Trainable params: {trainable.ToString("N0", CultureInfo.InvariantCulture)}");
         sb.AppendLine($"Non-trainable params: {(total - trainable).ToString("N0", CultureInfo.InvariantCulture)}");
+        sb.AppendLine("Execution: " + ExecutionPath.Replace(Environment.NewLine, Environment.NewLine + "  "));
         return sb.ToString();
     }
 }
