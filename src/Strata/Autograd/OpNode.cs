@@ -161,18 +161,3 @@ internal abstract class GradSink
     /// </summary>
     public abstract Span<float> Target(OpNode node, int i, out bool add);
 }
-
-/// <summary>
-/// An op whose backward is still a closure over tensor ops: it runs on the eager graph only (a
-/// model that uses it trains eagerly, and says so).
-/// </summary>
-internal sealed class ClosureNode(string op, Tensor[] inputs, Shape outputShape, Action<Tensor> backward) : OpNode(op, inputs, outputShape)
-{
-    public override string NotReplayable => $"op '{Op}' has no compiled form";
-
-    public override void Forward() =>
-        throw new InvalidOperationException($"{Op}: this op cannot be replayed ({NotReplayable})");
-
-    public override void Backward(Span<float> gy, GradSink grads) =>
-        backward(Tensor.Wrap(gy.ToArray(), OutputShape));
-}

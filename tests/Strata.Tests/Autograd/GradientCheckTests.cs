@@ -105,14 +105,26 @@ public sealed class GradientCheckTests
     {
         // A deliberately wrong op: forward x², backward claims 3x.
         var x = P(1, 5);
-        var result = GradientChecker.Check(t =>
-        {
-            var input = t[0];
-            var r = Tensor.FromArray(input.Span.ToArray().Select(v => v * v).ToArray(), input.Shape.ToArray());
-            if (GradMode.IsEnabled)
-                r.Record("bad_square", g => input.Flow(g * input * 3f, true), input);
-            return r;
-        }, [x]);
+        var result = GradientChecker.Check(t => Tensor.Run(new BadSquare(t[0])), [x]);
         Assert.False(result.Passed);
+    }
+
+    private sealed class BadSquare(Tensor x) : Strata.Autograd.OpNode("bad_square", [x], x.Shape)
+    {
+        public override void Forward()
+        {
+            var d = Output.AsWritableSpan();
+            var s = Inputs[0].Span;
+            for (int i = 0; i < d.Length; i++)
+                d[i] = s[i] * s[i];
+        }
+
+        public override void Backward(Span<float> gy, Strata.Autograd.GradSink grads)
+        {
+            var s = Inputs[0].Span;
+            for (int i = 0; i < gy.Length; i++)
+                gy[i] *= 3f * s[i]; // wrong on purpose: the derivative is 2x
+            Put(grads, 0, gy);
+        }
     }
 }
