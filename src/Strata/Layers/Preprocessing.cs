@@ -37,7 +37,6 @@ public sealed class Normalization : Layer
     private const float Epsilon = 1e-7f;
     private readonly float[]? _mean, _variance;
     private Weight? _meanWeight, _varianceWeight;
-    private float[] _scale = [];
 
     /// <param name="mean">Per-feature means (null: zeros until <see cref="Adapt"/>).</param>
     /// <param name="variance">Per-feature variances (null: ones until <see cref="Adapt"/>).</param>
@@ -114,17 +113,6 @@ public sealed class Normalization : Layer
             m[k] = (float)mean[k];
             v[k] = (float)(sq[k] / rows);
         }
-    }
-
-    /// <summary>1 / max(√variance, ε) per feature, from the current weights.</summary>
-    private float[] Scale()
-    {
-        var v = Variance;
-        if (_scale.Length != v.Length)
-            _scale = new float[v.Length];
-        for (int k = 0; k < v.Length; k++)
-            _scale[k] = 1f / MathF.Max(MathF.Sqrt(v[k]), Epsilon);
-        return _scale;
     }
 
     protected override Tensor Call(Tensor x, bool training)

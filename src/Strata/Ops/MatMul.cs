@@ -35,31 +35,4 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor Linear(Tensor x, Tensor w, Tensor? b, ActivationFunction activation) =>
         Run(new LinearNode(x, w, b, activation));
-
-    internal delegate void BatchBody(int outIndex, int aIndex, int bIndex);
-
-    /// <summary>Visits each broadcast batch index with the matching (flattened) batch index of each operand.</summary>
-    internal static void ForEachBatch(Shape batch, Shape aBatch, Shape bBatch, BatchBody body)
-    {
-        int rank = batch.Rank;
-        var idx = new int[rank];
-        for (int bi = 0; bi < batch.Size; bi++)
-        {
-            int rem = bi;
-            for (int i = rank - 1; i >= 0; i--)
-            {
-                idx[i] = rem % batch.Dims[i];
-                rem /= batch.Dims[i];
-            }
-            body(bi, Flatten(idx, aBatch), Flatten(idx, bBatch));
-        }
-    }
-
-    private static int Flatten(int[] outIdx, Shape s)
-    {
-        int offset = 0, lead = outIdx.Length - s.Rank;
-        for (int i = 0; i < s.Rank; i++)
-            offset = offset * s.Dims[i] + (s.Dims[i] == 1 ? 0 : outIdx[i + lead]);
-        return offset;
-    }
 }
