@@ -98,30 +98,8 @@ public sealed class BatchNormalization : Layer
         _movingVariance = AddWeight("moving_variance", [c], Initializers.Ones, trainable: false);
     }
 
-    protected override Tensor Call(Tensor x, bool training)
-    {
-        Tensor y;
-        if (training)
-        {
-            // Statistics over every axis but the channels.
-            var axes = Enumerable.Range(0, x.Rank - 1).ToArray();
-            var mean = x.Mean(axes, keepDims: false);
-            var centered = x - mean;
-            var variance = centered.Square().Mean(axes, keepDims: false);
-            y = centered / (variance + Epsilon).Sqrt();
-            Tensor.UpdateMovingAverage(_movingMean!.Value, mean, Momentum);
-            Tensor.UpdateMovingAverage(_movingVariance!.Value, variance, Momentum);
-        }
-        else
-        {
-            y = (x - _movingMean!.Value) / (_movingVariance!.Value + Epsilon).Sqrt();
-        }
-        if (_gamma is not null)
-            y = y * _gamma.Value;
-        if (_beta is not null)
-            y = y + _beta.Value;
-        return y;
-    }
+    protected override Tensor Call(Tensor x, bool training) =>
+        Tensor.BatchNorm(x, _gamma?.Value, _beta?.Value, _movingMean!.Value, _movingVariance!.Value, Momentum, Epsilon, training);
 
     public override LayerConfig GetConfig() => new NormalizationConfig(Name, "BatchNormalization", Epsilon, Momentum, Center, Scale);
 }

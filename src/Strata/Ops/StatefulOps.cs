@@ -11,13 +11,6 @@ namespace Strata
         /// Not differentiable (it has no inputs).
         /// </summary>
         internal static Tensor DropoutMask(Shape shape, float rate, Rng rng) => Run(new DropoutMaskNode(shape, rate, rng));
-
-        /// <summary>
-        /// moving ← momentum·moving + (1 − momentum)·value, in place, each time the op runs (batch
-        /// normalization's statistics). Returns its (empty) result; it has no gradient.
-        /// </summary>
-        internal static void UpdateMovingAverage(Tensor moving, Tensor value, float momentum) =>
-            Run(new MovingAverageNode(moving, value, momentum));
     }
 }
 
@@ -38,24 +31,6 @@ namespace Strata.Ops
         public override void Backward(Span<float> gy, GradSink grads)
         {
             // No inputs.
-        }
-    }
-
-    internal sealed class MovingAverageNode(Tensor moving, Tensor value, float momentum) : OpNode("moving_average", [value], Shape.Scalar)
-    {
-        public override string Attributes => $"{momentum};{moving.Name}";
-
-        public override void Forward()
-        {
-            var m = moving.Data;
-            var b = Inputs[0].Span;
-            for (int i = 0; i < m.Length; i++)
-                m[i] = momentum * m[i] + (1 - momentum) * b[i];
-        }
-
-        public override void Backward(Span<float> gy, GradSink grads)
-        {
-            // A side effect: no gradient flows through it.
         }
     }
 }
