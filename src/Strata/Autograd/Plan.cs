@@ -6,38 +6,54 @@ namespace Strata.Autograd;
 /// A compiled step: the op nodes of one traced call, replayed on the buffers they were traced with.
 /// <see cref="Forward"/> runs every node's forward in trace order (each op's own definition, on its own
 /// buffers); <see cref="Backward"/> runs, from the root, every node's backward into gradient buffers
-/// allocated once (a reshape's gradient shares its input's). Inputs are bound per call by pointing
-/// the plan's input tensors at the caller's arrays (no copy). One thread at a time per plan.
+/// allocated once (a reshape's gradient shares its input's). A traced custom step (<see cref="Run"/>)
+/// is a program: runs of forwards, backward passes (one per gradient computation, each from its own
+/// root to the parameters it asked for) and effects (optimizer updates), in the order they were
+/// traced. Inputs are bound per call by pointing the plan's input tensors at the caller's arrays (no
+/// copy). One thread at a time per plan.
 /// </summary>
 internal sealed class Plan
 {
     private readonly OpNode[] _nodes;
     private readonly Tensor[] _inputs;
-    private readonly OpNode[] _backward = [];
-    private readonly int[] _outBuffer = [];
-    private readonly int[][] _inBuffers = [];
-    private readonly float[][] _buffers = [];
-    private readonly bool[] _written = [];
-    private readonly (Tensor Leaf, int Buffer)[] _leaves = [];
+    private readonly BackwardPass[] _passes;
+    private readonly Trace.Effect[] _effects;
+    private readonly Instruction[] _program;
+    private readonly HashSet<Tensor> _copies;
+    private readonly float[][] _buffers;
+    private readonly bool[] _written;
     private readonly Sink _sink;
-    private readonly int _rootBuffer = -1;
 
-    private Plan(OpNode[] nodes, Tensor[] inputs, Tensor[] outputs, string signature, Tensor? root,
-        OpNode[] backward, int[] outBuffer, int[][] inBuffers, float[][] buffers, (Tensor, int)[] leaves, int rootBuffer)
+    /// <summary>One backward pass: the nodes from a root back to the parameters wanted, and where their gradients go.</summary>
+    private sealed class BackwardPass
+    {
+        public required OpNode[] Nodes;
+        public required int[] OutBuffer;
+        public required int[]?[] InBuffers; // by node PlanIndex: the gradient buffer of each input, −1 none
+        public required (Tensor Leaf, int Buffer)[] Leaves;
+        public required int RootBuffer;
+        public required (Tensor Parameter, Tensor Copy)[] Copies; // ComputeGradients' results, refreshed after the pass
+    }
+
+    private enum Op { Forward, Backward, Effect }
+
+    private readonly record struct Instruction(Op Kind, int A, int B);
+
+    private Plan(OpNode[] nodes, Tensor[] inputs, Tensor[] outputs, string signature, Tensor? root, BackwardPass[] passes,
+        Trace.Effect[] effects, Instruction[] program, HashSet<Tensor> copies, float[][] buffers)
     {
         _nodes = nodes;
         _inputs = inputs;
         Outputs = outputs;
         Signature = signature;
-        _backward = backward;
-        _outBuffer = outBuffer;
-        _inBuffers = inBuffers;
+        Root = root;
+        _passes = passes;
+        _effects = effects;
+        _program = program;
+        _copies = copies;
         _buffers = buffers;
         _written = new bool[buffers.Length];
-        _leaves = leaves;
-        _rootBuffer = rootBuffer;
         _sink = new Sink(this);
-        Root = root;
         foreach (var n in nodes)
             BufferBytes += n.AliasesInput ? 0 : 4L * n.OutputShape.Size;
     }
@@ -45,7 +61,7 @@ internal sealed class Plan
     /// <summary>The traced results (buffers this plan owns and overwrites on every run).</summary>
     public Tensor[] Outputs { get; }
 
-    /// <summary>The scalar backpropagated from, or null for an inference plan.</summary>
+    /// <summary>The scalar backpropagated from by <see cref="Backward"/>, or null (an inference plan, or a program).</summary>
     public Tensor? Root { get; }
 
     /// <summary>What two traces must share to be the same step: ops, settings, shapes, wiring and constants.</summary>
@@ -63,11 +79,35 @@ internal sealed class Plan
     /// </summary>
     public static Plan? Compile(Trace trace, Tensor[] inputs, Tensor[] outputs, Tensor? root, out string? why)
     {
+        if (trace.Marks.Count > 0)
+        {
+            why = "the step computes gradients or updates weights inside the trace; compile it as a program";
+            return null;
+        }
+        return Build(trace, inputs, outputs, root, out why);
+    }
+
+    /// <summary>
+    /// A plan for a whole traced custom step — its forwards, the backward passes its gradient
+    /// computations ran and its effects (optimizer updates), replayed in trace order by <see cref="Run"/>
+    /// — or null with the reason.
+    /// </summary>
+    public static Plan? CompileProgram(Trace trace, Tensor[] inputs, Tensor[] outputs, out string? why) =>
+        Build(trace, inputs, outputs, null, out why);
+
+    private static Plan? Build(Trace trace, Tensor[] inputs, Tensor[] outputs, Tensor? root, out string? why)
+    {
         why = trace.Failure;
         if (why is not null)
             return null;
         var nodes = trace.Nodes.ToArray();
         var inTrace = new HashSet<OpNode>(nodes, ReferenceEqualityComparer.Instance);
+        var copies = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var m in trace.Marks)
+        {
+            if (m is Trace.GradientMark g)
+                copies.UnionWith(g.Copies);
+        }
         foreach (var o in outputs)
         {
             if (o.Node is { } n && !inTrace.Contains(n) && !inputs.Contains(o))
@@ -78,60 +118,169 @@ internal sealed class Plan
         }
         for (int i = 0; i < nodes.Length; i++)
             nodes[i].PlanIndex = i;
-        var signature = Describe(nodes, inputs, outputs, root);
 
-        if (root is null || !root.RequiresGrad)
-            return new Plan(nodes, inputs, outputs, signature, null, [], [], [], [], [], -1);
-
-        // Gradient buffers: one per tensor of the backward graph; a reshape's output shares its input's.
-        var order = BackwardEngine.TopologicalOrder(root);
-        var bufferOf = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
-        var buffers = new List<float[]>();
-        var leaves = new List<(Tensor, int)>();
-        int BufferFor(Tensor t)
+        var builder = new PassBuilder(nodes, inTrace);
+        var passes = new List<BackwardPass>();
+        var effects = new List<Trace.Effect>();
+        var program = new List<Instruction>();
+        var extra = new StringBuilder();
+        int done = 0;
+        foreach (var mark in trace.Marks)
         {
-            if (bufferOf.TryGetValue(t, out int id))
+            if (mark.At > done)
+                program.Add(new Instruction(Op.Forward, done, mark.At));
+            done = mark.At;
+            switch (mark)
+            {
+                case Trace.GradientMark g:
+                    if (!g.Root.RequiresGrad)
+                    {
+                        why = "a gradient is computed from a value that depends on no parameter";
+                        return null;
+                    }
+                    var pass = builder.Pass(g.Root, g.Parameters, g.Copies, out why);
+                    if (pass is null)
+                        return null;
+                    program.Add(new Instruction(Op.Backward, passes.Count, 0));
+                    passes.Add(pass);
+                    extra.Append($"grad@{g.At}({builder.Name(g.Root, inputs, copies)};{g.Parameters.Length});");
+                    break;
+                case Trace.EffectMark e:
+                    program.Add(new Instruction(Op.Effect, effects.Count, 0));
+                    effects.Add(e.Effect);
+                    extra.Append($"effect@{e.At}({e.Effect.Description});");
+                    break;
+            }
+        }
+        if (nodes.Length > done)
+            program.Add(new Instruction(Op.Forward, done, nodes.Length));
+
+        if (root is not null && root.RequiresGrad)
+        {
+            var pass = builder.Pass(root, null, [], out why);
+            if (pass is null)
+                return null;
+            passes.Add(pass);
+        }
+        else
+            root = null;
+        var signature = Describe(nodes, inputs, outputs, root, copies) + extra;
+        return new Plan(nodes, inputs, outputs, signature, root, [.. passes], [.. effects], [.. program], copies, [.. builder.Buffers]);
+    }
+
+    /// <summary>Builds backward passes over one set of gradient buffers (a tensor's buffer is the same in every pass).</summary>
+    private sealed class PassBuilder(OpNode[] nodes, HashSet<OpNode> inTrace)
+    {
+        private readonly Dictionary<Tensor, int> _bufferOf = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Tensor, int> _copyNames = new(ReferenceEqualityComparer.Instance);
+
+        public List<float[]> Buffers { get; } = [];
+
+        public string Name(Tensor t, Tensor[] inputs, HashSet<Tensor> copies)
+        {
+            if (t.Node is { } n && n.PlanIndex >= 0 && n.PlanIndex < nodes.Length && ReferenceEquals(nodes[n.PlanIndex], n))
+                return $"n{n.PlanIndex}";
+            int k = Array.IndexOf(inputs, t);
+            return k >= 0 ? $"in{k}" : copies.Contains(t) ? "grad" : $"leaf{t.Shape}";
+        }
+
+        private int BufferFor(Tensor t, List<(Tensor, int)>? leaves)
+        {
+            if (_bufferOf.TryGetValue(t, out int id))
+            {
+                if (t.Node is null && leaves is not null && !leaves.Exists(l => ReferenceEquals(l.Item1, t)))
+                    leaves.Add((t, id));
                 return id;
+            }
             if (t.Node is { AliasesInput: true } alias && alias.Inputs[0].RequiresGrad)
-                id = BufferFor(alias.Inputs[0]);
+                id = BufferFor(alias.Inputs[0], leaves);
             else
             {
-                id = buffers.Count;
+                id = Buffers.Count;
                 if (t.Node is null)
                 {
                     t.EnsureGrad();
-                    buffers.Add(t.Grad!.Buffer);
-                    leaves.Add((t, id));
+                    Buffers.Add(t.Grad!.Buffer);
+                    leaves?.Add((t, id));
                 }
                 else
-                    buffers.Add(new float[t.Size]);
+                    Buffers.Add(new float[t.Size]);
             }
-            bufferOf[t] = id;
+            _bufferOf[t] = id;
             return id;
         }
-        var backward = new List<OpNode>();
-        var outBuffer = new List<int>();
-        var inBuffers = new int[nodes.Length][];
-        for (int i = order.Count - 1; i >= 0; i--)
+
+        /// <summary>
+        /// The pass from <paramref name="root"/> to <paramref name="wanted"/> (null: every leaf that
+        /// requires gradients); nodes with no path to a wanted leaf are left out.
+        /// </summary>
+        public BackwardPass? Pass(Tensor root, Tensor[]? wanted, Tensor[] copies, out string? why)
         {
-            var node = order[i].Node!;
-            if (!inTrace.Contains(node))
+            why = null;
+            var want = wanted is null ? null : new HashSet<Tensor>(wanted, ReferenceEqualityComparer.Instance);
+            var order = BackwardEngine.TopologicalOrder(root);
+            var needs = new Dictionary<Tensor, bool>(ReferenceEqualityComparer.Instance);
+            bool Needs(Tensor t)
             {
-                why = $"the step uses a value computed before it (op '{node.Op}'); compute it inside the step or detach it";
-                return null;
+                if (!t.RequiresGrad)
+                    return false;
+                if (t.Node is null)
+                    return want is null || want.Contains(t);
+                return needs.TryGetValue(t, out bool v) && v;
             }
-            int outId = BufferFor(order[i]);
-            var ins = new int[node.Inputs.Length];
-            for (int k = 0; k < ins.Length; k++)
-                ins[k] = node.Inputs[k].RequiresGrad ? BufferFor(node.Inputs[k]) : -1;
-            inBuffers[node.PlanIndex] = ins;
-            if (node.AliasesInput)
-                continue; // shares its input's gradient buffer: nothing to do
-            backward.Add(node);
-            outBuffer.Add(outId);
+            foreach (var t in order) // inputs before outputs
+            {
+                bool any = false;
+                foreach (var i in t.Node!.Inputs)
+                    any |= Needs(i);
+                needs[t] = any;
+            }
+            var leaves = new List<(Tensor, int)>();
+            var backward = new List<OpNode>();
+            var outBuffer = new List<int>();
+            var inBuffers = new int[]?[nodes.Length];
+            if (!Needs(root) && root.Node is not null)
+                return Finish();
+            for (int i = order.Count - 1; i >= 0; i--)
+            {
+                var t = order[i];
+                var node = t.Node!;
+                if (!inTrace.Contains(node))
+                {
+                    why = $"the step uses a value computed before it (op '{node.Op}'); compute it inside the step or detach it";
+                    return null;
+                }
+                if (!needs[t])
+                    continue;
+                int outId = BufferFor(t, leaves);
+                var ins = new int[node.Inputs.Length];
+                for (int k = 0; k < ins.Length; k++)
+                    ins[k] = Needs(node.Inputs[k]) ? BufferFor(node.Inputs[k], leaves) : -1;
+                inBuffers[node.PlanIndex] = ins;
+                if (node.AliasesInput)
+                    continue; // shares its input's gradient buffer: nothing to do
+                backward.Add(node);
+                outBuffer.Add(outId);
+            }
+            return Finish();
+
+            BackwardPass Finish()
+            {
+                int rootBuffer = BufferFor(root, root.Node is null ? leaves : null);
+                var pairs = new (Tensor, Tensor)[copies.Length];
+                for (int k = 0; k < copies.Length; k++)
+                    pairs[k] = (wanted![k], copies[k]);
+                return new BackwardPass
+                {
+                    Nodes = [.. backward],
+                    OutBuffer = [.. outBuffer],
+                    InBuffers = inBuffers,
+                    Leaves = [.. leaves],
+                    RootBuffer = rootBuffer,
+                    Copies = pairs,
+                };
+            }
         }
-        int rootBuffer = bufferOf[root];
-        return new Plan(nodes, inputs, outputs, signature, root, [.. backward], [.. outBuffer], inBuffers, [.. buffers], [.. leaves], rootBuffer);
     }
 
     /// <summary>Points input i at the caller's tensor's data (same shape).</summary>
@@ -167,40 +316,86 @@ internal sealed class Plan
     public void Backward()
     {
         if (Root is null)
-            throw new InvalidOperationException("Plan: an inference plan has no backward");
-        foreach (var (leaf, id) in _leaves)
+            throw new InvalidOperationException("Plan: this plan has no backward from a root (an inference plan, or a traced program)");
+        RunPass(_passes[^1]);
+    }
+
+    /// <summary>Replays a traced program: its forwards, backward passes and effects, in trace order.</summary>
+    public void Run()
+    {
+        foreach (var ins in _program)
+        {
+            switch (ins.Kind)
+            {
+                case Op.Forward:
+                    for (int i = ins.A; i < ins.B; i++)
+                        _nodes[i].Forward();
+                    break;
+                case Op.Backward:
+                    RunPass(_passes[ins.A]);
+                    break;
+                default:
+                    _effects[ins.A].Replay();
+                    break;
+            }
+        }
+    }
+
+    private void RunPass(BackwardPass pass)
+    {
+        foreach (var (leaf, id) in pass.Leaves)
         {
             leaf.EnsureGrad();
             _buffers[id] = leaf.Grad!.Buffer; // in case the gradient tensor was replaced
         }
         Array.Clear(_written);
-        _buffers[_rootBuffer][0] = 1f;
-        _written[_rootBuffer] = true;
+        _buffers[pass.RootBuffer][0] = 1f;
+        _written[pass.RootBuffer] = true;
+        _sink.Pass = pass;
         using (GradMode.Disable())
         {
-            for (int i = 0; i < _backward.Length; i++)
+            for (int i = 0; i < pass.Nodes.Length; i++)
             {
-                int id = _outBuffer[i];
+                int id = pass.OutBuffer[i];
                 if (!_written[id])
                     continue; // no path from the root through this node
-                var node = _backward[i];
+                var node = pass.Nodes[i];
                 node.Backward(_buffers[id].AsSpan(0, node.OutputShape.Size), _sink);
             }
         }
-        foreach (var (leaf, id) in _leaves)
+        foreach (var (leaf, id) in pass.Leaves)
         {
             if (!_written[id])
                 leaf.Grad!.Data.Clear();
+        }
+        foreach (var (p, copy) in pass.Copies)
+        {
+            // As ComputeGradients: the parameter's gradient, or zeros where the root does not reach it.
+            bool reached = false;
+            foreach (var (leaf, id) in pass.Leaves)
+            {
+                if (ReferenceEquals(leaf, p))
+                {
+                    reached = _written[id];
+                    break;
+                }
+            }
+            if (reached)
+                p.Grad!.Span.CopyTo(copy.Data);
+            else
+                copy.Data.Clear();
         }
     }
 
     private sealed class Sink(Plan plan) : GradSink
     {
-        public override bool Wants(OpNode node, int i) => plan._inBuffers[node.PlanIndex] is { } b && b[i] >= 0;
+        public BackwardPass Pass = null!;
+
+        public override bool Wants(OpNode node, int i) => Pass.InBuffers[node.PlanIndex] is { } b && b[i] >= 0;
 
         public override Span<float> Target(OpNode node, int i, out bool add)
         {
-            int id = plan._inBuffers[node.PlanIndex][i];
+            int id = Pass.InBuffers[node.PlanIndex]![i];
             add = plan._written[id];
             plan._written[id] = true;
             return plan._buffers[id].AsSpan(0, node.Inputs[i].Size);
@@ -208,7 +403,7 @@ internal sealed class Plan
     }
 
     /// <summary>The ops, settings, shapes and wiring of a trace, with leaves named by first appearance.</summary>
-    private static string Describe(OpNode[] nodes, Tensor[] inputs, Tensor[] outputs, Tensor? root)
+    private static string Describe(OpNode[] nodes, Tensor[] inputs, Tensor[] outputs, Tensor? root, HashSet<Tensor> copies)
     {
         var sb = new StringBuilder();
         var producer = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
@@ -219,7 +414,7 @@ internal sealed class Plan
             if (producer.TryGetValue(t, out int p))
                 return $"n{p}";
             int k = Array.IndexOf(inputs, t);
-            return k >= 0 ? $"in{k}" : $"leaf{t.Shape}";
+            return k >= 0 ? $"in{k}" : copies.Contains(t) ? $"grad{t.Shape}" : $"leaf{t.Shape}";
         }
         foreach (var n in nodes)
         {
@@ -242,8 +437,26 @@ internal sealed class Plan
     /// </summary>
     public bool SameStepAs(Plan other)
     {
-        if (Signature != other.Signature || _nodes.Length != other._nodes.Length)
+        if (Signature != other.Signature || _nodes.Length != other._nodes.Length
+            || _passes.Length != other._passes.Length || _effects.Length != other._effects.Length)
             return false;
+        for (int i = 0; i < _effects.Length; i++)
+        {
+            if (!_effects[i].SameAs(other._effects[i]))
+                return false;
+        }
+        for (int i = 0; i < _passes.Length; i++)
+        {
+            var a = _passes[i].Copies;
+            var b = other._passes[i].Copies;
+            if (a.Length != b.Length)
+                return false;
+            for (int k = 0; k < a.Length; k++)
+            {
+                if (!ReferenceEquals(a[k].Parameter, b[k].Parameter))
+                    return false;
+            }
+        }
         for (int i = 0; i < _nodes.Length; i++)
         {
             var a = _nodes[i].Inputs;
@@ -252,7 +465,7 @@ internal sealed class Plan
             {
                 if (a[k].Node is not null || b[k].Node is not null || Array.IndexOf(_inputs, a[k]) >= 0)
                     continue; // computed by the step, or a bound input
-                if (IsProduced(a[k]) || ReferenceEquals(a[k], b[k]))
+                if (IsProduced(a[k]) || ReferenceEquals(a[k], b[k]) || (_copies.Contains(a[k]) && other._copies.Contains(b[k])))
                     continue;
                 if (a[k].Shape != b[k].Shape || !a[k].Span.SequenceEqual(b[k].Span))
                     return false;

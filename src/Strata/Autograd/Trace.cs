@@ -26,6 +26,52 @@ internal sealed class Trace : IDisposable
     /// <summary>The nodes in the order they ran (each after the nodes that produced its inputs).</summary>
     public List<OpNode> Nodes { get; } = [];
 
+    /// <summary>Gradient computations and effects, each at the number of nodes recorded before it.</summary>
+    public List<Mark> Marks { get; } = [];
+
+    /// <summary>Something a traced step did besides running op nodes, at position <see cref="At"/> in <see cref="Nodes"/>.</summary>
+    public abstract record Mark(int At);
+
+    /// <summary>A gradient computation: backward from <paramref name="Root"/>, the gradients of <paramref name="Parameters"/> copied into <paramref name="Copies"/>.</summary>
+    public sealed record GradientMark(int At, Tensor Root, Tensor[] Parameters, Tensor[] Copies) : Mark(At);
+
+    /// <summary>A side effect to replay as it is (an optimizer update).</summary>
+    public sealed record EffectMark(int At, Effect Effect) : Mark(At);
+
+    /// <summary>
+    /// A replayable action: <paramref name="Description"/> goes into the plan's signature, and
+    /// <paramref name="Target"/> and <paramref name="Operands"/> must be the same objects in two traces
+    /// of the same step.
+    /// </summary>
+    public sealed record Effect(string Description, object Target, Tensor[] Operands, Action Replay)
+    {
+        public bool SameAs(Effect other)
+        {
+            if (!ReferenceEquals(Target, other.Target) || Operands.Length != other.Operands.Length)
+                return false;
+            for (int i = 0; i < Operands.Length; i++)
+            {
+                if (!ReferenceEquals(Operands[i], other.Operands[i]))
+                    return false;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Records a gradient computation on this thread's trace, if one is open.</summary>
+    public static void RecordGradients(Tensor root, Tensor[] parameters, Tensor[] copies)
+    {
+        if (t_current is { } t)
+            t.Marks.Add(new GradientMark(t.Nodes.Count, root, parameters, copies));
+    }
+
+    /// <summary>Records an effect on this thread's trace, if one is open.</summary>
+    public static void RecordEffect(Effect effect)
+    {
+        if (t_current is { } t)
+            t.Marks.Add(new EffectMark(t.Nodes.Count, effect));
+    }
+
     /// <summary>Why this trace cannot become a plan (null: it can).</summary>
     public string? Failure { get; private set; }
 

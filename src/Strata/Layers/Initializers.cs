@@ -74,7 +74,7 @@ public static class Initializers
     private sealed record Random(string Name, float A, float B, bool Normal) : IInitializer
     {
         public Tensor Create(int[] shape, Rng rng) =>
-            Normal ? Tensor.RandomNormal(shape, rng, A, B) : Tensor.RandomUniform(shape, rng, A, B);
+            Tensor.Sample(shape, rng, Normal, A, B);
     }
 
     private sealed record VarianceScaling(string Name, float Scale, FanMode Mode, bool Normal) : IInitializer
@@ -87,7 +87,7 @@ public static class Initializers
             if (!Normal)
             {
                 float limit = MathF.Sqrt(3 * variance);
-                return Tensor.RandomUniform(shape, rng, -limit, limit);
+                return Tensor.Sample(shape, rng, normal: false, -limit, limit);
             }
             // Truncated at two standard deviations; 0.8796... is the std of a unit normal truncated so.
             float std = MathF.Sqrt(variance) / 0.87962566f;

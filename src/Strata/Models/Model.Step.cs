@@ -20,7 +20,7 @@ public partial class Model
     public virtual Logs TrainStep(Tensor[] x, Tensor y, Tensor? sampleWeight = null)
     {
         // A model builds on its first call: its signature (which weights train) is known from the next one.
-        var entry = PlansEnabled && IsBuilt() ? _plans.Get(StepKey("train", x, y, sampleWeight, training: true)) : null;
+        var entry = PlansEnabled && IsBuilt() ? EntryFor(ref _lastTrainKey, "train", x, y, sampleWeight, training: true) : null;
         if (entry is { Confirmed: true } && entry.Pool.TryTake(out var plan))
         {
             try
@@ -84,6 +84,96 @@ public partial class Model
         return CurrentLogs();
     }
 
+    /// <summary>
+    /// Runs a custom step compiled, as a traced function does in TensorFlow: the first two calls of an
+    /// input signature run <paramref name="step"/> eagerly under a trace — every op, each
+    /// <see cref="ComputeGradients"/>, each optimizer update (<see cref="Optimizers.Optimizer.Apply"/>,
+    /// <see cref="Optimizers.Optimizer.ApplyGradients"/>) — and once both traces agree, later calls
+    /// replay the recorded program on buffers allocated once, without calling <paramref name="step"/>.
+    /// The step returns named scalar tensors (losses); the result holds their running means since the
+    /// epoch began. Random draws inside the step must be ops (<see cref="Tensor.RandomNormal(int[], Rng, float, float)"/>
+    /// with an <see cref="Rng"/>) to be drawn afresh on each replay; a step whose ops depend on values
+    /// (branches on <see cref="Tensor.ToScalar"/>) is detected by the second trace and stays eager.
+    /// <see cref="ExecutionPath"/> shows which path runs.
+    /// </summary>
+    /// <param name="name">Names the step in <see cref="ExecutionPath"/> (a model may have several).</param>
+    /// <param name="inputs">The batch tensors the step reads (bound afresh on every call).</param>
+    /// <param name="step">The step, written with ops on the tensors it is given.</param>
+    protected Logs TracedStep(string name, Tensor[] inputs, Func<Tensor[], IReadOnlyDictionary<string, Tensor>> step)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(step);
+        if (inputs.Length == 0 || inputs.Any(t => t is null))
+            throw new ArgumentException($"TracedStep '{name}': expected one or more input tensors, got {(inputs.Length == 0 ? "none" : "a null one")}");
+        int rows = inputs[0].Rank > 0 ? inputs[0].Shape[0] : 1;
+        var entry = PlansEnabled && IsBuilt() ? EntryFor(ref _lastCustomKey, string.Intern("step:" + name), inputs, null, null, training: true) : null;
+        if (entry is { Confirmed: true } && entry.Pool.TryTake(out var plan))
+        {
+            try
+            {
+                for (int i = 0; i < inputs.Length; i++)
+                    plan.Bind(i, inputs[i]);
+                plan.Run();
+                for (int i = 0; i < plan.Outputs.Length; i++)
+                    StepMean(entry.OutputNames![i]).Add(plan.Outputs[i].ToScalar(), rows);
+            }
+            finally
+            {
+                entry.Pool.Add(plan);
+            }
+            return StepLogs();
+        }
+
+        bool trace = entry is not null && entry.EagerReason is null;
+        var own = trace ? OwnInputs(inputs, null, null) : inputs;
+        var recorder = trace ? Trace.Begin() : null;
+        IReadOnlyDictionary<string, Tensor> results;
+        try
+        {
+            results = step(own) ?? throw new InvalidOperationException($"TracedStep '{name}': the step returned null; return its named scalar results");
+        }
+        finally
+        {
+            recorder?.Dispose();
+        }
+        var names = results.Keys.ToArray();
+        var values = results.Values.ToArray();
+        foreach (var (k, v) in results)
+        {
+            if (v.Size != 1)
+                throw new InvalidOperationException($"TracedStep '{name}': result '{k}' must be a scalar, got shape {v.Shape}");
+            StepMean(k).Add(v.ToScalar(), rows);
+        }
+        if (entry is not null && recorder is not null)
+        {
+            var compiled = Plan.CompileProgram(recorder, own, values, out var why);
+            lock (entry)
+                entry.OutputNames ??= names;
+            if (compiled is not null && !entry.OutputNames.SequenceEqual(names))
+                (compiled, why) = (null, "the step's results changed between two calls");
+            if (PlanCache.Admit(entry, compiled, why))
+                entry.Pool.Add(compiled!);
+        }
+        return StepLogs();
+    }
+
+    private readonly Dictionary<string, Metrics.Mean> _stepMeans = new(StringComparer.Ordinal);
+
+    private Metrics.Mean StepMean(string name)
+    {
+        if (!_stepMeans.TryGetValue(name, out var m))
+            _stepMeans[name] = m = new Metrics.Mean(name);
+        return m;
+    }
+
+    private Logs StepLogs()
+    {
+        var logs = new Logs();
+        foreach (var (k, m) in _stepMeans)
+            logs[k] = m.Result();
+        return logs;
+    }
+
     private void FinishStep(float loss, Tensor y, Tensor yPred, Tensor? sampleWeight)
     {
         _lossTracker.Add(loss, y.Shape[0]);
@@ -95,7 +185,7 @@ public partial class Model
     private Tensor InferBatch(Tensor[] x, int start, int len)
     {
         bool whole = start == 0 && len == x[0].Shape[0];
-        var entry = PlansEnabled && IsBuilt() ? _plans.Get(StepKey("predict", x, null, null, training: false, rows: len)) : null;
+        var entry = PlansEnabled && IsBuilt() ? EntryFor(ref _lastPredictKey, "predict", x, null, null, training: false, rows: len) : null;
         if (entry is { Confirmed: true } && entry.Pool.TryTake(out var plan))
         {
             try
@@ -174,6 +264,74 @@ public partial class Model
         return layers.Count > 0;
     }
 
+    /// <summary>The last signature looked up per kind: a repeated call finds its entry without building the key.</summary>
+    private sealed class LastKey(string kind, Shape[] x, Shape? y, Shape? w, bool[] trainable, int rows, PlanCache.Entry entry, int generation)
+    {
+        public readonly string Kind = kind;
+        public readonly PlanCache.Entry Entry = entry;
+        public readonly int Generation = generation;
+
+        public bool Matches(Tensor[] xs, Tensor? ys, Tensor? ws, int rowsNow, IReadOnlyList<Layers.Layer> layers)
+        {
+            if (rowsNow != rows || xs.Length != x.Length || ys is null != y is null || ws is null != w is null)
+                return false;
+            for (int i = 0; i < xs.Length; i++)
+            {
+                if (!SameShape(xs[i].Shape, x[i], rows))
+                    return false;
+            }
+            if ((ys is not null && ys.Shape != y!.Value) || (ws is not null && ws.Shape != w!.Value))
+                return false;
+            int k = 0;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var lw = layers[i].Weights;
+                for (int j = 0; j < lw.Count; j++, k++)
+                {
+                    if (k >= trainable.Length || lw[j].Trainable != trainable[k])
+                        return false;
+                }
+            }
+            return k == trainable.Length;
+        }
+
+        /// <summary>Equal shapes, the leading (row) axis taken as <paramref name="rows"/> when that is given.</summary>
+        private static bool SameShape(Shape now, Shape then, int rows)
+        {
+            if (rows < 0)
+                return now == then;
+            if (now.Rank != then.Rank)
+                return false;
+            for (int d = 1; d < now.Rank; d++)
+            {
+                if (now.Dims[d] != then.Dims[d])
+                    return false;
+            }
+            return true;
+        }
+    }
+
+    private LastKey? _lastTrainKey, _lastPredictKey, _lastCustomKey;
+
+    /// <summary>The plan-cache entry of a call's signature (see <see cref="StepKey"/>); allocation-free when the signature repeats.</summary>
+    private PlanCache.Entry EntryFor(ref LastKey? last, string kind, Tensor[] x, Tensor? y, Tensor? w, bool training, int rows = -1)
+    {
+        var layers = Layers;
+        var seen = Volatile.Read(ref last);
+        if (seen is not null && seen.Generation == _plans.Generation && ReferenceEquals(seen.Kind, kind) && seen.Matches(x, y, w, rows, layers))
+            return seen.Entry;
+        int generation = _plans.Generation;
+        var entry = _plans.Get(StepKey(kind, x, y, w, training, rows));
+        var flags = new List<bool>();
+        foreach (var l in layers)
+        {
+            foreach (var wt in l.Weights)
+                flags.Add(wt.Trainable);
+        }
+        Volatile.Write(ref last, new LastKey(kind, [.. x.Select(t => t.Shape)], y?.Shape, w?.Shape, [.. flags], rows, entry, generation));
+        return entry;
+    }
+
     /// <summary>The signature a plan is cached under: kind, shapes and (for training) which weights train.</summary>
     private string StepKey(string kind, Tensor[] x, Tensor? y, Tensor? w, bool training, int rows = -1)
     {
@@ -229,9 +387,13 @@ public partial class Model
     /// </summary>
     public static Tensor[] ComputeGradients(Tensor loss, IReadOnlyList<Tensor> parameters)
     {
-        foreach (var p in parameters)
+        var list = parameters.ToArray();
+        foreach (var p in list)
             p.ZeroGrad();
         loss.Backward();
-        return parameters.Select(p => p.Grad?.Clone() ?? Tensor.ZerosLike(p)).ToArray();
+        // Plain copies, not ops: a traced step's plan refreshes them after its backward pass.
+        var copies = list.Select(p => Tensor.Wrap(p.Grad?.ToArray() ?? new float[p.Size], p.Shape)).ToArray();
+        Trace.RecordGradients(loss, list, copies);
+        return copies;
     }
 }

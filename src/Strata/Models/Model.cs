@@ -150,6 +150,8 @@ public partial class Model
     private void ResetMetrics()
     {
         _lossTracker.Reset();
+        foreach (var m in _stepMeans.Values)
+            m.Reset();
         foreach (var m in _metrics)
             m.Reset();
     }

@@ -23,11 +23,21 @@ internal sealed class PlanCache
         public volatile string? EagerReason;
         public int Traces;
         public List<Tensor>? Trainable; // the parameters a training plan updates
+        public string[]? OutputNames; // a traced custom step's named results
     }
 
     public Entry Get(string key) => _entries.GetOrAdd(key, static _ => new Entry());
 
-    public void Clear() => _entries.Clear();
+    /// <summary>Changes on every <see cref="Clear"/>: an entry found before it is no longer the cache's.</summary>
+    public int Generation => Volatile.Read(ref _generation);
+
+    private int _generation;
+
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Clear();
+    }
 
     /// <summary>What runs: per signature, compiled or eager (with the reason).</summary>
     public IEnumerable<(string Key, bool Compiled, string? Reason)> Describe() =>

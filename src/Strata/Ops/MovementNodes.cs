@@ -18,6 +18,23 @@ internal sealed class ReshapeNode(Tensor x, Shape shape) : OpNode("reshape", [x]
     public override void Backward(Span<float> gy, GradSink grads) => Put(grads, 0, gy);
 }
 
+/// <summary>The same values without a gradient path (<see cref="Tensor.Detach"/> inside a traced step).</summary>
+internal sealed class StopGradientNode(Tensor x) : OpNode("stop_gradient", [x], x.Shape)
+{
+    public override bool AliasesInput => true;
+
+    public override void Forward()
+    {
+        if (!ReferenceEquals(Output.Buffer, Inputs[0].Buffer) || Output.Start != Inputs[0].Start)
+            Output.Rebind(Inputs[0].Buffer, Inputs[0].Start);
+    }
+
+    public override void Backward(Span<float> gy, GradSink grads)
+    {
+        // No gradient flows back.
+    }
+}
+
 /// <summary>A broadcast materialized; the gradient sums g back over the broadcast axes.</summary>
 internal sealed class BroadcastNode(Tensor x, Shape target) : OpNode("broadcast_to", [x], target)
 {

@@ -33,4 +33,32 @@ namespace Strata.Ops
             // No inputs.
         }
     }
+
+    /// <summary>Random values drawn from an <see cref="Rng"/> each time the op runs (no inputs, no gradient).</summary>
+    internal sealed class RandomNode(Shape shape, Rng rng, bool normal, float a, float b) : OpNode(normal ? "random_normal" : "random_uniform", [], shape)
+    {
+        public override string Attributes => $"{a};{b}";
+
+        public override void Forward() => Fill(Output.Data, rng, normal, a, b);
+
+        public override void Backward(Span<float> gy, GradSink grads)
+        {
+            // No inputs.
+        }
+
+        /// <summary>normal: mean a, standard deviation b; else uniform in [a, b).</summary>
+        public static void Fill(Span<float> d, Rng rng, bool normal, float a, float b)
+        {
+            if (normal)
+            {
+                for (int i = 0; i < d.Length; i++)
+                    d[i] = a + b * rng.NextNormal();
+            }
+            else
+            {
+                for (int i = 0; i < d.Length; i++)
+                    d[i] = a + (b - a) * rng.NextFloat();
+            }
+        }
+    }
 }

@@ -68,6 +68,13 @@ public abstract class Optimizer
     public void Apply(IEnumerable<Tensor> parameters)
     {
         var list = parameters as IReadOnlyList<Tensor> ?? parameters.ToArray();
+        var fixedList = list.ToArray();
+        Autograd.Trace.RecordEffect(new($"apply:{Name}:{fixedList.Length}", this, fixedList, () => ApplyCore(fixedList)));
+        ApplyCore(fixedList);
+    }
+
+    private void ApplyCore(IReadOnlyList<Tensor> list)
+    {
         Clip(list);
         float lr = LearningRate;
         foreach (var p in list)
@@ -102,12 +109,24 @@ public abstract class Optimizer
         {
             if (g.Shape != p.Shape)
                 throw new ArgumentException($"{Name}: gradient {g.Shape} does not match parameter {p.Describe()}");
+        }
+        var parameters = list.Select(pair => pair.Parameter).ToArray();
+        // A traced step replays the whole update: the gradients it computed, then the optimizer's step.
+        Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, [.. list.SelectMany(pair => new[] { pair.Gradient, pair.Parameter })],
+            () => ApplyGradientsCore(list, parameters)));
+        ApplyGradientsCore(list, parameters);
+    }
+
+    private void ApplyGradientsCore((Tensor Gradient, Tensor Parameter)[] list, Tensor[] parameters)
+    {
+        foreach (var (g, p) in list)
+        {
             if (p.Grad is null)
-                p.Grad = g.Clone();
+                p.Grad = Tensor.Wrap(g.ToArray(), g.Shape);
             else
                 g.Span.CopyTo(p.Grad.AsWritableSpan());
         }
-        Apply(list.Select(pair => pair.Parameter).ToArray());
+        ApplyCore(parameters);
     }
 
     /// <summary>The number of per-parameter state arrays (momentum, moments, ...).</summary>

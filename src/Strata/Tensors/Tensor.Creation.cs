@@ -62,29 +62,32 @@ public sealed partial class Tensor
 
     /// <summary>Uniform in [low, high), from a seed.</summary>
     public static Tensor RandomUniform(int[] shape, float low = 0, float high = 1, ulong seed = 0) =>
-        RandomUniform(shape, new Rng(seed), low, high);
+        Sample(shape, new Rng(seed), normal: false, low, high);
 
-    /// <summary>Uniform in [low, high), drawing from <paramref name="rng"/>.</summary>
-    public static Tensor RandomUniform(int[] shape, Rng rng, float low = 0, float high = 1)
-    {
-        var s = new Shape(shape);
-        var data = new float[s.Size];
-        for (int i = 0; i < data.Length; i++)
-            data[i] = low + (high - low) * rng.NextFloat();
-        return new Tensor(data, s);
-    }
+    /// <summary>
+    /// Uniform in [low, high), drawing from <paramref name="rng"/>. An op: inside a traced step (a
+    /// compiled plan) it draws fresh values on every run, as the eager step would.
+    /// </summary>
+    public static Tensor RandomUniform(int[] shape, Rng rng, float low = 0, float high = 1) =>
+        Run(new Ops.RandomNode(new Shape(shape), rng, normal: false, low, high));
 
     /// <summary>Normal with the given mean and standard deviation, from a seed.</summary>
     public static Tensor RandomNormal(int[] shape, float mean = 0, float std = 1, ulong seed = 0) =>
-        RandomNormal(shape, new Rng(seed), mean, std);
+        Sample(shape, new Rng(seed), normal: true, mean, std);
 
-    /// <summary>Normal with the given mean and standard deviation, drawing from <paramref name="rng"/>.</summary>
-    public static Tensor RandomNormal(int[] shape, Rng rng, float mean = 0, float std = 1)
+    /// <summary>
+    /// Normal with the given mean and standard deviation, drawing from <paramref name="rng"/>. An op:
+    /// inside a traced step (a compiled plan) it draws fresh values on every run.
+    /// </summary>
+    public static Tensor RandomNormal(int[] shape, Rng rng, float mean = 0, float std = 1) =>
+        Run(new Ops.RandomNode(new Shape(shape), rng, normal: true, mean, std));
+
+    /// <summary>Random values drawn now, as a constant (not an op): seeded tensors and initial weights.</summary>
+    internal static Tensor Sample(int[] shape, Rng rng, bool normal, float a, float b)
     {
         var s = new Shape(shape);
         var data = new float[s.Size];
-        for (int i = 0; i < data.Length; i++)
-            data[i] = mean + std * rng.NextNormal();
+        Ops.RandomNode.Fill(data, rng, normal, a, b);
         return new Tensor(data, s);
     }
 

@@ -128,7 +128,17 @@ public sealed partial class Tensor
     public float[] ToArray() => Span.ToArray();
 
     /// <summary>The same data without history: gradients do not flow through the result.</summary>
-    public Tensor Detach() => new(_data, _start, Shape) { Name = Name };
+    public Tensor Detach()
+    {
+        var r = new Tensor(_data, _start, Shape) { Name = Name };
+        if (Autograd.Trace.Current is { } trace)
+        {
+            // In a traced step the detached value is still the step's: a node (without gradient) keeps it so.
+            var node = new Ops.StopGradientNode(this) { Output = r };
+            trace.Add(node);
+        }
+        return r;
+    }
 
     /// <summary>A copy of the data without history.</summary>
     public Tensor Clone() => new(ToArray(), Shape) { Name = Name };
