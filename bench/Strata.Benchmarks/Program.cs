@@ -128,4 +128,15 @@ if (args.Length > 0 && args[0] == "augment")
     AugmentationBench.Run(data, threads, rounds, samples, grid);
     return;
 }
+//   summation-accuracy [--folder /tmp/strata-sum]: float32 sum / mean / column-sum error vs float64, before and after pairwise summation; writes the data for bench/compare/sum_accuracy_torch.py
+if (args.Length > 0 && args[0] == "summation-accuracy")
+{
+    string folder = Path.Combine(Path.GetTempPath(), "strata-sum");
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--folder") folder = args[++i];
+    }
+    SummationAccuracy.Run(folder);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(GemmComparison).Assembly).Run(args);

@@ -272,7 +272,7 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             if (_prologue is not null)
                 _prologue(new ReadOnlySpan<float>(_y + (long)n0 * perImage * f, rows * f), dy, rows);
             if (db is not null)
-                DirectConvolution.AddColumnSums(_dy + (long)n0 * perImage * f, rows, f, db);
+                Summation.ColumnSums(dy, rows, f, dbSpan, add: true);
             if (dw is not null && direct)
             {
                 for (int n = n0; n < n1; n++)

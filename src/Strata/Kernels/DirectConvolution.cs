@@ -10,7 +10,7 @@ namespace Strata.Kernels;
 /// [OW, F] is contiguous and stays in L1; each tap (kh, kw, c) adds x·w[tap, :] to the row's
 /// pixels, over the range of columns where the tap falls inside the image (no per-pixel padding
 /// test). The kernel gradient reduces over a row's pixels in registers. Also: the row-vector
-/// helpers of the engine (bias rows, bias gradient), vectorized along the rows' width.
+/// helper of the engine that adds bias rows, vectorized along the rows' width (the bias gradient is a column sum in `Summation`).
 /// </summary>
 internal static unsafe class DirectConvolution
 {
@@ -169,49 +169,6 @@ internal static unsafe class DirectConvolution
             float* p = y + j;
             for (int r = 0; r < rows; r++, p += f)
                 *p = add ? *p + b[j] : b[j];
-        }
-    }
-
-    /// <summary>s[j] += Σ_r y[r, j] over rows [0, rows) of y [rows, f].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AddColumnSums(float* y, int rows, int f, float* s)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= f - 16; j += 16)
-            {
-                Vector512<float> a0 = default, a1 = default;
-                float* p = y + j;
-                int r = 0;
-                for (; r <= rows - 2; r += 2, p += 2 * f)
-                {
-                    a0 += Vector512.Load(p);
-                    a1 += Vector512.Load(p + f);
-                }
-                if (r < rows)
-                    a0 += Vector512.Load(p);
-                Vector512.Store(Vector512.Load(s + j) + (a0 + a1), s + j);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; j <= f - 8; j += 8)
-            {
-                var acc = Vector256<float>.Zero;
-                float* p = y + j;
-                for (int r = 0; r < rows; r++, p += f)
-                    acc += Vector256.Load(p);
-                Vector256.Store(Vector256.Load(s + j) + acc, s + j);
-            }
-        }
-        for (; j < f; j++)
-        {
-            float acc = 0;
-            float* p = y + j;
-            for (int r = 0; r < rows; r++, p += f)
-                acc += *p;
-            s[j] += acc;
         }
     }
 }

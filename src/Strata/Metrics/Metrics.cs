@@ -1,3 +1,5 @@
+using Strata.Kernels;
+
 namespace Strata.Metrics;
 
 /// <summary>Fraction of samples whose values all equal the targets exactly.</summary>
@@ -70,10 +72,7 @@ public sealed class MeanAbsoluteErrorMetric(string name = "mae") : MeanPerSample
     {
         var t = Row(yTrue, i);
         var p = Row(yPred, i);
-        float s = 0;
-        for (int j = 0; j < p.Length; j++)
-            s += MathF.Abs(p[j] - t[j]);
-        return p.Length == 0 ? 0 : s / p.Length;
+        return p.Length == 0 ? 0 : Summation.SumOfAbsoluteDifferences(p, t) / p.Length;
     }
 }
 
@@ -84,10 +83,7 @@ public sealed class MeanSquaredErrorMetric(string name = "mse") : MeanPerSample(
     {
         var t = Row(yTrue, i);
         var p = Row(yPred, i);
-        float s = 0;
-        for (int j = 0; j < p.Length; j++)
-            s += (p[j] - t[j]) * (p[j] - t[j]);
-        return p.Length == 0 ? 0 : s / p.Length;
+        return p.Length == 0 ? 0 : Summation.SumOfSquaredDifferences(p, t) / p.Length;
     }
 }
 

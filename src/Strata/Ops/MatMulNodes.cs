@@ -173,14 +173,7 @@ internal sealed class LinearNode : OpNode
         if (Inputs.Length > 2 && grads.Wants(this, 2))
         {
             var db = grads.Target(this, 2, out bool add);
-            int r0 = 0;
-            if (!add)
-            {
-                gy[..n].CopyTo(db);
-                r0 = 1;
-            }
-            for (int r = r0; r < rows; r++)
-                TensorPrimitives.Add(db, gy.Slice(r * n, n), db);
+            Summation.ColumnSums(gy[..(rows * n)], rows, n, db, add); // db = Σ over rows of dz, pairwise
         }
     }
 }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics.Tensors;
+using Strata.Kernels;
 
 namespace Strata.Ops;
 
@@ -6,8 +8,8 @@ internal enum ReduceKind { Sum, Max, Min }
 
 /// <summary>
 /// Reduces a contiguous tensor over a set of axes. Adjacent axes of the same kind (reduced or
-/// kept) are merged, so the innermost run is contiguous: a reduced inner run is one span
-/// reduction per output element, a kept inner run is accumulated row-wise into the output.
+/// kept) are merged, so the innermost run is contiguous; then the reduced groups are removed from
+/// the innermost out, each sum through <see cref="Summation"/> (pairwise, over spans or columns).
 /// </summary>
 internal static class Reduction
 {
@@ -45,81 +47,96 @@ internal static class Reduction
             return;
         }
 
-        if (rank == 2 && red[0] && !red[1] && kind == ReduceKind.Sum)
+        // Collapse the innermost reduced group one stage at a time: a reduced inner run is one span
+        // reduction per output element, a reduced group above a kept inner run is a column reduction
+        // per outer block. Each stage removes one reduced group; the last one writes dst.
+        int stages = 0;
+        for (int i = 0; i < rank; i++)
+            stages += red[i] ? 1 : 0;
+        if (stages == 0)
         {
-            // Sum over a leading (batch) axis, e.g. a bias gradient: accumulate whole rows.
-            int cols = dims[1];
-            src[..cols].CopyTo(dst);
-            for (int r = 1; r < dims[0]; r++)
-                TensorPrimitives.Add(dst, src.Slice(r * cols, cols), dst);
+            src.CopyTo(dst); // only size-1 axes are reduced
             return;
         }
-
-        // Output strides of kept dims (0 for reduced ones).
-        Span<int> dstStride = rank <= 16 ? stackalloc int[rank] : new int[rank];
-        int o = 1;
-        for (int i = rank - 1; i >= 0; i--)
+        float[]? ping = null, pong = null;
+        try
         {
-            dstStride[i] = red[i] ? 0 : o;
-            if (!red[i])
-                o *= dims[i];
-        }
-
-        int inner = dims[rank - 1];
-        bool innerReduced = red[rank - 1];
-        Span<bool> touched = dst.Length <= 4096 ? stackalloc bool[dst.Length] : new bool[dst.Length];
-        touched.Clear();
-        Span<int> counter = rank <= 16 ? stackalloc int[rank] : new int[rank];
-        int dOff = 0;
-        for (int sOff = 0; sOff < src.Length; sOff += inner)
-        {
-            var run = src.Slice(sOff, inner);
-            if (innerReduced)
+            var cur = src;
+            for (int stage = 1; stage <= stages; stage++)
             {
-                float v = kind switch
+                int size = cur.Length;
+                int outSize = size / dims[red[rank - 1] ? rank - 1 : rank - 2];
+                Span<float> next;
+                if (stage == stages)
+                    next = dst;
+                else
                 {
-                    ReduceKind.Sum => TensorPrimitives.Sum(run),
-                    ReduceKind.Max => TensorPrimitives.Max(run),
-                    _ => TensorPrimitives.Min(run),
-                };
-                if (!touched[dOff])
+                    // Two scratch buffers in turn (the first stage's output is the largest).
+                    ref float[]? buffer = ref (stage % 2 == 1 ? ref ping : ref pong);
+                    buffer ??= ArrayPool<float>.Shared.Rent(outSize);
+                    next = buffer.AsSpan(0, outSize);
+                }
+                if (red[rank - 1])
                 {
-                    dst[dOff] = v;
-                    touched[dOff] = true;
+                    int inner = dims[rank - 1];
+                    for (int o = 0; o < outSize; o++)
+                        next[o] = ReduceSpan(kind, cur.Slice(o * inner, inner));
+                    rank--;
                 }
                 else
                 {
-                    dst[dOff] = kind switch
+                    int n = dims[rank - 2], inner = dims[rank - 1], outer = size / (n * inner);
+                    for (int o = 0; o < outer; o++)
+                        ReduceColumns(kind, cur.Slice(o * n * inner, n * inner), n, inner, next.Slice(o * inner, inner));
+                    // Drop the reduced group; the kept groups on either side of it merge.
+                    if (rank >= 3)
                     {
-                        ReduceKind.Sum => dst[dOff] + v,
-                        ReduceKind.Max => MathF.Max(dst[dOff], v),
-                        _ => MathF.Min(dst[dOff], v),
-                    };
+                        dims[rank - 3] *= inner;
+                        rank -= 2;
+                    }
+                    else
+                    {
+                        dims[0] = inner;
+                        red[0] = false;
+                        rank = 1;
+                    }
                 }
+                cur = next;
             }
+        }
+        finally
+        {
+            if (ping is not null)
+                ArrayPool<float>.Shared.Return(ping);
+            if (pong is not null)
+                ArrayPool<float>.Shared.Return(pong);
+        }
+    }
+
+    private static float ReduceSpan(ReduceKind kind, ReadOnlySpan<float> run) => kind switch
+    {
+        ReduceKind.Sum => Summation.Sum(run),
+        ReduceKind.Max => TensorPrimitives.Max(run),
+        _ => TensorPrimitives.Min(run),
+    };
+
+    /// <summary>dst = the reduction of each column of a row-major [rows, cols] block.</summary>
+    private static void ReduceColumns(ReduceKind kind, ReadOnlySpan<float> block, int rows, int cols, Span<float> dst)
+    {
+        if (kind == ReduceKind.Sum)
+        {
+            // Pairwise over row blocks: a long batch axis (a bias gradient, batch statistics) stays accurate.
+            Summation.ColumnSums(block, rows, cols, dst);
+            return;
+        }
+        block[..cols].CopyTo(dst);
+        for (int r = 1; r < rows; r++)
+        {
+            var row = block.Slice(r * cols, cols);
+            if (kind == ReduceKind.Max)
+                TensorPrimitives.Max(dst, row, dst);
             else
-            {
-                var d = dst.Slice(dOff, inner);
-                if (!touched[dOff])
-                {
-                    run.CopyTo(d);
-                    touched[dOff] = true;
-                }
-                else if (kind == ReduceKind.Sum)
-                    TensorPrimitives.Add(d, run, d);
-                else if (kind == ReduceKind.Max)
-                    TensorPrimitives.Max(d, run, d);
-                else
-                    TensorPrimitives.Min(d, run, d);
-            }
-            for (int ax = rank - 2; ax >= 0; ax--)
-            {
-                dOff += dstStride[ax];
-                if (++counter[ax] < dims[ax])
-                    break;
-                dOff -= dstStride[ax] * dims[ax];
-                counter[ax] = 0;
-            }
+                TensorPrimitives.Min(dst, row, dst);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Strata.Autograd;
+using Strata.Kernels;
 using Strata.Ops;
 
 namespace Strata;
@@ -57,13 +58,13 @@ public sealed partial class Tensor
                 if (log)
                 {
                     TensorPrimitives.Exp(dst, scratch!.AsSpan(0, n));
-                    float lse = MathF.Log(TensorPrimitives.Sum(scratch.AsSpan(0, n)));
+                    float lse = MathF.Log(Summation.Sum(scratch.AsSpan(0, n)));
                     TensorPrimitives.Subtract(dst, lse, dst);
                 }
                 else
                 {
                     TensorPrimitives.Exp(dst, dst);
-                    TensorPrimitives.Multiply(dst, 1f / TensorPrimitives.Sum(dst), dst);
+                    TensorPrimitives.Multiply(dst, 1f / Summation.Sum(dst), dst);
                 }
             }
             if (scratch is not null)
@@ -80,14 +81,13 @@ public sealed partial class Tensor
             block[..inner].CopyTo(max);
             for (int k = 1; k < n; k++)
                 TensorPrimitives.Max(max, block.Slice(k * inner, inner), max);
-            Array.Clear(sum);
             for (int k = 0; k < n; k++)
             {
                 var d = dstBlock.Slice(k * inner, inner);
                 TensorPrimitives.Subtract(block.Slice(k * inner, inner), max, d);
                 TensorPrimitives.Exp(d, d);
-                TensorPrimitives.Add(sum, d, sum);
             }
+            Summation.ColumnSums(dstBlock, n, inner, sum); // pairwise over a long axis
             if (log)
             {
                 TensorPrimitives.Log(sum, sum);
@@ -119,36 +119,39 @@ public sealed partial class Tensor
                 var gr = g.Slice(o * n, n);
                 if (log)
                 {
-                    float sum = TensorPrimitives.Sum(gr);
+                    float sum = Summation.Sum(gr);
                     for (int i = 0; i < n; i++)
                         gr[i] -= MathF.Exp(yr[i]) * sum;
                 }
                 else
                 {
-                    float dot = TensorPrimitives.Dot(yr, gr);
+                    float dot = Summation.Dot(yr, gr);
                     TensorPrimitives.Subtract(gr, dot, gr);
                     TensorPrimitives.Multiply(gr, yr, gr);
                 }
             }
             return;
         }
+        // Strided axis: Σg (or Σg⊙y) per inner position as column sums over the axis, then the update.
+        float[] sums = System.Buffers.ArrayPool<float>.Shared.Rent(inner);
+        var acc = sums.AsSpan(0, inner);
         for (int o = 0; o < outer; o++)
         {
             int b = o * n * inner;
-            for (int j = 0; j < inner; j++)
+            var gb = g.Slice(b, n * inner);
+            if (log)
+                Summation.ColumnSums(gb, n, inner, acc);
+            else
+                Summation.ColumnDots(gb, y.Slice(b, n * inner), n, inner, acc);
+            for (int k = 0; k < n; k++)
             {
-                float acc = 0;
-                for (int k = 0; k < n; k++)
+                for (int j = 0; j < inner; j++)
                 {
                     int i = b + k * inner + j;
-                    acc += log ? g[i] : g[i] * y[i];
-                }
-                for (int k = 0; k < n; k++)
-                {
-                    int i = b + k * inner + j;
-                    g[i] = log ? g[i] - MathF.Exp(y[i]) * acc : y[i] * (g[i] - acc);
+                    g[i] = log ? g[i] - MathF.Exp(y[i]) * acc[j] : y[i] * (g[i] - acc[j]);
                 }
             }
         }
+        System.Buffers.ArrayPool<float>.Shared.Return(sums);
     }
 }

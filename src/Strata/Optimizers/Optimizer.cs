@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Strata.Kernels;
 
 namespace Strata.Optimizers;
 
@@ -180,7 +181,7 @@ public abstract class Optimizer
             {
                 if (p.Grad is null)
                     continue;
-                float norm = TensorPrimitives.Norm(p.Grad.Span);
+                float norm = MathF.Sqrt(Summation.SumOfSquares(p.Grad.Span));
                 if (norm > n)
                     TensorPrimitives.Multiply(p.Grad.Span, n / norm, p.Grad.AsWritableSpan());
             }
@@ -191,7 +192,7 @@ public abstract class Optimizer
             foreach (var p in parameters)
             {
                 if (p.Grad is not null)
-                    sq += TensorPrimitives.SumOfSquares(p.Grad.Span);
+                    sq += Summation.SumOfSquares(p.Grad.Span);
             }
             float norm = (float)Math.Sqrt(sq);
             if (norm > gn)
