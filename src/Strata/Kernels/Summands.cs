@@ -146,6 +146,31 @@ internal readonly ref struct ColumnSquaredDeviations(ReadOnlySpan<float> x, Read
     }
 }
 
+/// <summary>gᵢ·(xᵢ − mean of column j): the per-channel sum of batch normalization's backward pass.</summary>
+internal readonly ref struct ColumnProductsOfDeviations(ReadOnlySpan<float> g, ReadOnlySpan<float> x, ReadOnlySpan<float> means) : ISummand
+{
+    private readonly ReadOnlySpan<float> _g = g, _x = x, _m = means;
+
+    private ref float G => ref MemoryMarshal.GetReference(_g);
+    private ref float X => ref MemoryMarshal.GetReference(_x);
+    private ref float M => ref MemoryMarshal.GetReference(_m);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float At(int i, int j) => Unsafe.Add(ref G, i) * (Unsafe.Add(ref X, i) - Unsafe.Add(ref M, j));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector128<float> At128(int i, int j) =>
+        Vector128.LoadUnsafe(ref G, (nuint)i) * (Vector128.LoadUnsafe(ref X, (nuint)i) - Vector128.LoadUnsafe(ref M, (nuint)j));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> At256(int i, int j) =>
+        Vector256.LoadUnsafe(ref G, (nuint)i) * (Vector256.LoadUnsafe(ref X, (nuint)i) - Vector256.LoadUnsafe(ref M, (nuint)j));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> At512(int i, int j) =>
+        Vector512.LoadUnsafe(ref G, (nuint)i) * (Vector512.LoadUnsafe(ref X, (nuint)i) - Vector512.LoadUnsafe(ref M, (nuint)j));
+}
+
 /// <summary>xᵢ·yᵢ.</summary>
 internal readonly ref struct Products(ReadOnlySpan<float> x, ReadOnlySpan<float> y) : ISummand
 {

@@ -83,6 +83,17 @@ internal static class Summation
         Columns(new ColumnSquaredDeviations(x, mean), rows, cols, dst, add);
     }
 
+    /// <summary>dstⱼ (+)= Σᵣ g[r, j]·(x[r, j] − meanⱼ): per-channel sums of a gradient times the centred input.</summary>
+    /// <exception cref="ArgumentException">g or x is not rows × cols long, or dst or mean not cols.</exception>
+    public static void ColumnDotsWithDeviations(ReadOnlySpan<float> g, ReadOnlySpan<float> x, int rows, int cols, ReadOnlySpan<float> mean, Span<float> dst, bool add = false)
+    {
+        CheckMatrix(x.Length, rows, cols, dst.Length, "column dots with deviations");
+        SameLength(g, x, "column dots with deviations");
+        if (mean.Length != cols)
+            throw new ArgumentException($"column dots with deviations: {cols} columns but {mean.Length} means");
+        Columns(new ColumnProductsOfDeviations(g, x, mean), rows, cols, dst, add);
+    }
+
     private static int SameLength(ReadOnlySpan<float> x, ReadOnlySpan<float> y, string what) =>
         x.Length == y.Length ? x.Length : throw new ArgumentException($"{what}: lengths differ ({x.Length} and {y.Length})");
 

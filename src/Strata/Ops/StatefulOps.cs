@@ -24,8 +24,21 @@ namespace Strata.Ops
         {
             var m = Output.Data;
             float keep = 1f / (1 - rate);
-            for (int i = 0; i < m.Length; i++)
-                m[i] = rng.NextFloat() >= rate ? keep : 0f;
+            rng.FillUniform(m); // one draw per element, in order; then kept where the draw is ≥ rate
+            int i = 0;
+            if (System.Numerics.Vector.IsHardwareAccelerated)
+            {
+                var vr = new System.Numerics.Vector<float>(rate);
+                var vk = new System.Numerics.Vector<float>(keep);
+                int w = System.Numerics.Vector<float>.Count;
+                for (; i <= m.Length - w; i += w)
+                {
+                    var u = new System.Numerics.Vector<float>(m.Slice(i, w));
+                    System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThanOrEqual(u, vr), vk, System.Numerics.Vector<float>.Zero).CopyTo(m.Slice(i, w));
+                }
+            }
+            for (; i < m.Length; i++)
+                m[i] = m[i] >= rate ? keep : 0f;
         }
 
         public override void Backward(Span<float> gy, GradSink grads)

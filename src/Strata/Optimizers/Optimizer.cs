@@ -113,7 +113,7 @@ public abstract class Optimizer
         }
         var parameters = list.Select(pair => pair.Parameter).ToArray();
         // A traced step replays the whole update: the gradients it computed, then the optimizer's step.
-        Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, [.. list.SelectMany(pair => new[] { pair.Gradient, pair.Parameter })],
+        Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, parameters,
             () => ApplyGradientsCore(list, parameters)));
         ApplyGradientsCore(list, parameters);
     }

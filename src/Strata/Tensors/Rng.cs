@@ -47,6 +47,25 @@ public sealed class Rng
     /// <summary>Uniform in [0, 1), 24 random bits.</summary>
     public float NextFloat() => (NextUInt() >> 8) * (1f / (1 << 24));
 
+    /// <summary>Fills <paramref name="d"/> with what as many <see cref="NextFloat"/> calls would return, faster (the state in registers).</summary>
+    public void FillUniform(Span<float> d)
+    {
+        uint s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        for (int i = 0; i < d.Length; i++)
+        {
+            uint result = BitRotate(s1 * 5, 7) * 9;
+            uint t = s1 << 9;
+            s2 ^= s0;
+            s3 ^= s1;
+            s1 ^= s2;
+            s0 ^= s3;
+            s2 ^= t;
+            s3 = BitRotate(s3, 11);
+            d[i] = (result >> 8) * (1f / (1 << 24));
+        }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+    }
+
     /// <summary>Uniform integer in [0, maxExclusive).</summary>
     public int NextInt(int maxExclusive)
     {

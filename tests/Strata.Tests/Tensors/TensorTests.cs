@@ -52,6 +52,19 @@ public sealed class TensorTests
     }
 
     [Fact]
+    public void FillUniform_gives_the_stream_of_NextFloat_and_leaves_the_same_state()
+    {
+        var a = new Rng(11);
+        var b = new Rng(11);
+        var bulk = new float[1001];
+        a.FillUniform(bulk);
+        var single = Enumerable.Range(0, 1001).Select(_ => b.NextFloat()).ToArray();
+        Assert.Equal(single, bulk);
+        Assert.Equal(b.NextUInt(), a.NextUInt());
+        Assert.All(bulk, v => Assert.InRange(v, 0f, 0.99999994f));
+    }
+
+    [Fact]
     public void ToString_shows_shape_and_a_preview()
     {
         var small = Tensor.FromArray([1, 2.5f, -3, 4], 2, 2);
