@@ -124,13 +124,11 @@ public static class ActivationRegistry
     {
         if (e.ValueKind == JsonValueKind.String)
         {
-            string name = e.GetString()!;
-            var entry = s_registry.Find(name);
-            if (entry?.ConfigType is not null)
-                throw new InvalidDataException($"{where}: the activation '{ModelJson.Quote(name)}' needs its settings ({{\"name\": ..., settings}})");
+            // A name alone; an activation with settings then takes the ones its name stands for (files
+            // written before activations carried their settings kept an Activation layer's alpha beside it).
             try
             {
-                return FromName(name);
+                return FromName(e.GetString());
             }
             catch (ArgumentException ex)
             {
