@@ -1,127 +1,93 @@
+using Strata.Serialization;
+
 namespace Strata.Layers;
 
 /// <summary>
-/// An activation by its Keras name: linear, exponential, sigmoid, tanh, relu, leaky_relu, softmax,
-/// elu, selu, gelu, swish (silu), softplus. A string converts implicitly:
-/// <c>new Dense(128, "relu")</c>.
+/// An activation: an object carrying its op (<see cref="Apply"/>), named as in Keras. The built-ins are
+/// linear, exponential, sigmoid, tanh, relu, leaky_relu, softmax, elu, selu, gelu, swish (silu) and
+/// softplus; a string converts implicitly through <see cref="ActivationRegistry"/>:
+/// <c>new Dense(128, "relu")</c>. A custom activation derives from this class, writes <see cref="Apply"/>
+/// from tensor ops (the gradient comes from them), returns its settings from <see cref="GetConfig"/> and
+/// registers once with <see cref="ActivationRegistry"/> (and, to export it, with <c>Onnx.OnnxActivations</c>).
 /// </summary>
-public sealed record ActivationFunction
+/// <remarks>
+/// Two activations are equal when they have the same type, name and config. Dense and the convolutions
+/// fuse the built-ins whose derivative follows from their output (linear, relu, sigmoid, tanh, softmax,
+/// leaky relu with alpha ≥ 0) into their op; every other activation, custom ones included, runs as its
+/// own ops after the layer's linear part.
+/// </remarks>
+public abstract class ActivationFunction : IEquatable<ActivationFunction>
 {
-    private static readonly string[] Known =
-        ["linear", "exponential", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "elu", "selu", "gelu", "swish", "softplus"];
-
-    private ActivationFunction(string name, float alpha)
+    /// <param name="name">The name it is saved and registered under.</param>
+    /// <exception cref="ArgumentException">An empty name.</exception>
+    protected ActivationFunction(string name)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         Name = name;
-        Alpha = alpha;
     }
 
-    /// <summary>The Keras name.</summary>
+    /// <summary>The registered (Keras) name.</summary>
     public string Name { get; }
 
-    /// <summary>The negative slope of leaky_relu, or the alpha of elu (unused by the others).</summary>
-    public float Alpha { get; }
-
-    public static ActivationFunction Linear { get; } = new("linear", 0);
-    public static ActivationFunction Exponential { get; } = new("exponential", 0);
-    public static ActivationFunction Sigmoid { get; } = new("sigmoid", 0);
-    public static ActivationFunction Tanh { get; } = new("tanh", 0);
-    public static ActivationFunction Relu { get; } = new("relu", 0);
-    public static ActivationFunction Softmax { get; } = new("softmax", 0);
-    public static ActivationFunction Selu { get; } = new("selu", 0);
-    public static ActivationFunction Gelu { get; } = new("gelu", 0);
-    public static ActivationFunction Swish { get; } = new("swish", 0);
-    public static ActivationFunction Softplus { get; } = new("softplus", 0);
+    public static ActivationFunction Linear { get; } = new LinearActivation();
+    public static ActivationFunction Exponential { get; } = new PointwiseActivation("exponential", Ops.PointwiseKind.Exp);
+    public static ActivationFunction Sigmoid { get; } = new PointwiseActivation("sigmoid", Ops.PointwiseKind.Sigmoid);
+    public static ActivationFunction Tanh { get; } = new PointwiseActivation("tanh", Ops.PointwiseKind.Tanh);
+    public static ActivationFunction Relu { get; } = new PointwiseActivation("relu", Ops.PointwiseKind.Relu);
+    public static ActivationFunction Softmax { get; } = new SoftmaxActivation();
+    public static ActivationFunction Selu { get; } = new PointwiseActivation("selu", Ops.PointwiseKind.Selu);
+    public static ActivationFunction Gelu { get; } = new PointwiseActivation("gelu", Ops.PointwiseKind.Gelu);
+    public static ActivationFunction Swish { get; } = new PointwiseActivation("swish", Ops.PointwiseKind.Swish);
+    public static ActivationFunction Softplus { get; } = new PointwiseActivation("softplus", Ops.PointwiseKind.Softplus);
 
     /// <summary>Leaky ReLU with the given negative slope (Keras' default 0.2 for the activation).</summary>
-    public static ActivationFunction LeakyRelu(float alpha = 0.2f) => new("leaky_relu", alpha);
+    public static ActivationFunction LeakyRelu(float alpha = 0.2f) => new PointwiseActivation("leaky_relu", Ops.PointwiseKind.LeakyRelu, alpha);
 
     /// <summary>ELU with the given alpha.</summary>
-    public static ActivationFunction Elu(float alpha = 1f) => new("elu", alpha);
+    public static ActivationFunction Elu(float alpha = 1f) => new PointwiseActivation("elu", Ops.PointwiseKind.Elu, alpha);
 
-    /// <summary>Looks an activation up by name (case-insensitive; "silu" is swish, null or "" is linear).</summary>
-    /// <exception cref="ArgumentException">An unknown name; the message lists the known ones.</exception>
-    public static ActivationFunction Parse(string? name)
-    {
-        string n = (name ?? "linear").Trim().ToLowerInvariant();
-        return n switch
-        {
-            "" or "linear" => Linear,
-            "exponential" => Exponential,
-            "sigmoid" => Sigmoid,
-            "tanh" => Tanh,
-            "relu" => Relu,
-            "leaky_relu" => LeakyRelu(),
-            "softmax" => Softmax,
-            "elu" => Elu(),
-            "selu" => Selu,
-            "gelu" => Gelu,
-            "swish" or "silu" => Swish,
-            "softplus" => Softplus,
-            _ => throw new ArgumentException($"Activation: unknown name '{name}'; expected one of {string.Join(", ", Known)}"),
-        };
-    }
+    /// <summary>Looks an activation up by name in <see cref="ActivationRegistry"/> (case-insensitive; "silu" is swish, null or "" is linear).</summary>
+    /// <exception cref="ArgumentException">An unknown name; the message lists the registered ones.</exception>
+    public static ActivationFunction Parse(string? name) => ActivationRegistry.FromName(name);
 
     public static implicit operator ActivationFunction(string name) => Parse(name);
 
-    /// <summary>Applies the activation (softmax over the last axis).</summary>
-    public Tensor Apply(Tensor x) => Name switch
-    {
-        "linear" => x,
-        "exponential" => x.Exp(),
-        "sigmoid" => x.Sigmoid(),
-        "tanh" => x.Tanh(),
-        "relu" => x.Relu(),
-        "leaky_relu" => x.LeakyRelu(Alpha),
-        "softmax" => x.Softmax(-1),
-        "elu" => x.Elu(Alpha),
-        "selu" => x.Selu(),
-        "gelu" => x.Gelu(),
-        "swish" => x.Swish(),
-        "softplus" => x.Softplus(),
-        _ => throw new InvalidOperationException($"Activation '{Name}' has no implementation"),
-    };
+    /// <summary>Applies the activation: y = f(x), same shape, written from tensor ops.</summary>
+    public abstract Tensor Apply(Tensor x);
 
-    /// <summary>The elementwise function behind this activation (null for linear and softmax).</summary>
-    private Ops.PointwiseKind? Kind => Name switch
-    {
-        "exponential" => Ops.PointwiseKind.Exp,
-        "sigmoid" => Ops.PointwiseKind.Sigmoid,
-        "tanh" => Ops.PointwiseKind.Tanh,
-        "relu" => Ops.PointwiseKind.Relu,
-        "leaky_relu" => Ops.PointwiseKind.LeakyRelu,
-        "elu" => Ops.PointwiseKind.Elu,
-        "selu" => Ops.PointwiseKind.Selu,
-        "gelu" => Ops.PointwiseKind.Gelu,
-        "swish" => Ops.PointwiseKind.Swish,
-        "softplus" => Ops.PointwiseKind.Softplus,
-        _ => null,
-    };
+    /// <summary>
+    /// The settings saved with the activation (a record whose type is the one it was registered with), or
+    /// null when it has none (it is then saved as its name alone).
+    /// </summary>
+    public virtual object? GetConfig() => null;
+
+    /// <summary>Whether this is the identity (a fused op then has no epilogue).</summary>
+    internal virtual bool IsLinear => false;
 
     /// <summary>
     /// Whether a layer may fuse this activation into its op (applied in place to the pre-activation,
-    /// differentiated from the output alone): linear, relu, sigmoid, tanh, softmax, leaky relu with
-    /// alpha ≥ 0. The others run as an op of their own after the layer's linear part.
+    /// differentiated from the output alone). Only built-ins can: they override the two kernels below.
     /// </summary>
-    internal bool FusesFromOutput => Name is "linear" or "softmax" || (Kind is { } k && Ops.PointwiseMath.FromOutput(k, Alpha));
+    internal virtual bool FusesFromOutput => false;
 
     /// <summary>y ← f(y) on [rows, width] (a fused layer's epilogue; softmax over each row).</summary>
-    internal void ForwardInPlace(Span<float> y, int rows, int width)
-    {
-        if (Name == "softmax")
-            Tensor.SoftmaxRows(y, y, rows, width);
-        else if (Kind is { } k)
-            Ops.PointwiseMath.Forward(k, Alpha, 0, y, y);
-    }
+    internal virtual void ForwardInPlace(Span<float> y, int rows, int width) =>
+        throw new InvalidOperationException($"Activation '{Name}' cannot be fused into a layer's op");
 
     /// <summary>dy ← dy ⊙ f′ from the output y on [rows, width] (only for <see cref="FusesFromOutput"/>).</summary>
-    internal void BackwardFromOutput(ReadOnlySpan<float> y, Span<float> dy, int rows, int width)
-    {
-        if (Name == "softmax")
-            Tensor.SoftmaxBackward(y, dy, rows, width, 1, log: false);
-        else if (Kind is { } k)
-            Ops.PointwiseMath.Backward(k, Alpha, 0, [], y, dy, dy);
-    }
+    internal virtual void BackwardFromOutput(ReadOnlySpan<float> y, Span<float> dy, int rows, int width) =>
+        throw new InvalidOperationException($"Activation '{Name}' cannot be fused into a layer's op");
+
+    public bool Equals(ActivationFunction? other) =>
+        other is not null && (ReferenceEquals(this, other) || (GetType() == other.GetType() && Name == other.Name && Equals(GetConfig(), other.GetConfig())));
+
+    public override bool Equals(object? obj) => Equals(obj as ActivationFunction);
+
+    public override int GetHashCode() => HashCode.Combine(GetType(), Name, GetConfig());
+
+    public static bool operator ==(ActivationFunction? a, ActivationFunction? b) => a?.Equals(b) ?? b is null;
+
+    public static bool operator !=(ActivationFunction? a, ActivationFunction? b) => !(a == b);
 
     public override string ToString() => Name;
 }

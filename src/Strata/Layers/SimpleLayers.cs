@@ -4,7 +4,12 @@ namespace Strata.Layers;
 public sealed record NamedLayerConfig(string Name, string Kind) : LayerConfig(Name);
 
 /// <summary>Config of an <see cref="Activation"/> layer.</summary>
-public sealed record ActivationConfig(string Name, string Activation, float Alpha) : LayerConfig(Name);
+/// <param name="Name">The layer's name.</param>
+/// <param name="Activation">The function, with its settings.</param>
+/// <param name="Alpha">Read from files written before activations carried their settings (leaky_relu's and elu's alpha); never written.</param>
+public sealed record ActivationConfig(string Name, ActivationFunction Activation,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] float? Alpha = null)
+    : LayerConfig(Name);
 
 /// <summary>Config of a <see cref="Dropout"/> layer.</summary>
 public sealed record DropoutConfig(string Name, float Rate) : LayerConfig(Name);
@@ -22,7 +27,7 @@ public sealed class Activation(ActivationFunction function, string? name = null)
 
     protected override Tensor Call(Tensor x, bool training) => Function.Apply(x);
 
-    public override LayerConfig GetConfig() => new ActivationConfig(Name, Function.Name, Function.Alpha);
+    public override LayerConfig GetConfig() => new ActivationConfig(Name, Function);
 }
 
 /// <summary>Flattens each sample: [batch, d1, d2, ...] → [batch, d1·d2·...].</summary>

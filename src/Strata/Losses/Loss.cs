@@ -11,9 +11,20 @@ public enum LossReduction
     None,
 }
 
+/// <summary>The settings a loss saves: its reduction; a loss with settings of its own derives a record from this one.</summary>
+public record LossConfig(LossReduction Reduction);
+
+/// <summary>Config of <see cref="Huber"/>.</summary>
+public sealed record HuberConfig(float Delta, LossReduction Reduction) : LossConfig(Reduction);
+
+/// <summary>Config of the cross-entropies.</summary>
+public sealed record CrossentropyConfig(bool FromLogits, LossReduction Reduction) : LossConfig(Reduction);
+
 /// <summary>
 /// The base of all losses: subclasses compute one loss per sample (<see cref="PerSample"/>); the
-/// base applies sample weights and the reduction, and validates shapes.
+/// base applies sample weights and the reduction, and validates shapes. A custom loss returns its settings
+/// from <see cref="GetConfig"/> and registers once with <see cref="Serialization.LossRegistry"/> so that
+/// model files can save it.
 /// </summary>
 public abstract class Loss
 {
@@ -27,6 +38,9 @@ public abstract class Loss
     public string Name { get; }
 
     public LossReduction Reduction { get; }
+
+    /// <summary>The settings a model file saves, as the config type the loss is registered with (by default its reduction).</summary>
+    public virtual LossConfig GetConfig() => new(Reduction);
 
     /// <summary>The loss of a batch: per-sample losses, weighted, then reduced.</summary>
     /// <param name="yTrue">Targets.</param>

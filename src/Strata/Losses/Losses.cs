@@ -24,6 +24,8 @@ public sealed class Huber : Loss
 
     public float Delta { get; }
 
+    public override LossConfig GetConfig() => new HuberConfig(Delta, Reduction);
+
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var abs = (yPred - yTrue).Abs();
@@ -41,6 +43,8 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
     : Loss("binary_crossentropy", reduction)
 {
     public bool FromLogits { get; } = fromLogits;
+
+    public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
@@ -60,6 +64,8 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
 {
     public bool FromLogits { get; } = fromLogits;
 
+    public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
+
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var logP = FromLogits
@@ -78,6 +84,8 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
     : Loss("sparse_categorical_crossentropy", reduction)
 {
     public bool FromLogits { get; } = fromLogits;
+
+    public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     protected override void Validate(Tensor yTrue, Tensor yPred)
     {

@@ -1,13 +1,30 @@
 namespace Strata.Metrics;
 
+/// <summary>The settings a metric saves: its name; a metric with settings of its own derives a record from this one.</summary>
+public record MetricConfig(string Name);
+
+/// <summary>Config of metrics that decide at a threshold (binary accuracy, precision, recall).</summary>
+public sealed record ThresholdMetricConfig(string Name, float Threshold) : MetricConfig(Name);
+
+/// <summary>Config of <see cref="TopKCategoricalAccuracy"/>.</summary>
+public sealed record TopKMetricConfig(string Name, int K, bool Sparse) : MetricConfig(Name);
+
+/// <summary>Config of <see cref="Auc"/>.</summary>
+public sealed record AucConfig(string Name, int Thresholds) : MetricConfig(Name);
+
 /// <summary>
 /// A streaming metric: <see cref="Update"/> with each batch, <see cref="Result"/> at any time,
-/// <see cref="Reset"/> between epochs. Metrics read values only (no gradients).
+/// <see cref="Reset"/> between epochs. Metrics read values only (no gradients). A metric given to
+/// <c>Compile</c> as an object is saved through <see cref="Serialization.MetricRegistry"/>: a custom one
+/// returns its settings from <see cref="GetConfig"/> and registers once.
 /// </summary>
 public abstract class Metric(string name)
 {
     /// <summary>The name used in logs and History ("accuracy", "mae", ...).</summary>
     public string Name { get; } = name;
+
+    /// <summary>The settings a model file saves, as the config type the metric is registered with (by default its name).</summary>
+    public virtual MetricConfig GetConfig() => new(Name);
 
     /// <summary>Accumulates one batch.</summary>
     public abstract void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null);

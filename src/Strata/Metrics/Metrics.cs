@@ -11,13 +11,17 @@ public sealed class Accuracy(string name = "accuracy") : MeanPerSample(name)
 /// <summary>Fraction of elements where (ŷ &gt; threshold) equals the 0/1 target, averaged per sample.</summary>
 public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary_accuracy") : MeanPerSample(name)
 {
+    public float Threshold { get; } = threshold;
+
+    public override MetricConfig GetConfig() => new ThresholdMetricConfig(Name, Threshold);
+
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
         var p = Row(yPred, i);
         int hits = 0;
         for (int j = 0; j < p.Length; j++)
-            hits += (p[j] > threshold ? 1f : 0f) == t[j] ? 1 : 0;
+            hits += (p[j] > Threshold ? 1f : 0f) == t[j] ? 1 : 0;
         return p.Length == 0 ? 0 : hits / (float)p.Length;
     }
 }
@@ -50,10 +54,15 @@ public sealed class SparseCategoricalAccuracy(string name = "sparse_categorical_
 public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, string? name = null)
     : MeanPerSample(name ?? (sparse ? "sparse_top_k_categorical_accuracy" : "top_k_categorical_accuracy"))
 {
+    public int K { get; } = k;
+    public bool Sparse { get; } = sparse;
+
+    public override MetricConfig GetConfig() => new TopKMetricConfig(Name, K, Sparse);
+
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var p = Row(yPred, i);
-        int target = sparse ? (int)Row(yTrue, i)[0] : CategoricalAccuracy.ArgMax(Row(yTrue, i));
+        int target = Sparse ? (int)Row(yTrue, i)[0] : CategoricalAccuracy.ArgMax(Row(yTrue, i));
         float v = p[target];
         int higher = 0;
         for (int j = 0; j < p.Length; j++)
@@ -61,7 +70,7 @@ public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, stri
             if (p[j] > v)
                 higher++;
         }
-        return higher < k ? 1 : 0;
+        return higher < K ? 1 : 0;
     }
 }
 
@@ -92,6 +101,10 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
 {
     protected double TruePositives, FalsePositives, FalseNegatives;
 
+    public float Threshold { get; } = threshold;
+
+    public override MetricConfig GetConfig() => new ThresholdMetricConfig(Name, Threshold);
+
     public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
     {
         if (yTrue.Size != yPred.Size)
@@ -102,7 +115,7 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
         for (int j = 0; j < p.Length; j++)
         {
             float w = WeightOf(sampleWeight, j / per);
-            bool predicted = p[j] > threshold, actual = t[j] > 0.5f;
+            bool predicted = p[j] > Threshold, actual = t[j] > 0.5f;
             if (predicted && actual) TruePositives += w;
             else if (predicted) FalsePositives += w;
             else if (actual) FalseNegatives += w;
@@ -140,6 +153,10 @@ public sealed class Auc : Metric
         _tp = new double[thresholds];
         _fp = new double[thresholds];
     }
+
+    public int Thresholds => _tp.Length;
+
+    public override MetricConfig GetConfig() => new AucConfig(Name, Thresholds);
 
     public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
     {

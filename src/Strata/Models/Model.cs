@@ -20,7 +20,7 @@ namespace Strata.Models;
 public partial class Model
 {
     private readonly List<Metric> _metrics = [];
-    private readonly List<string> _metricNames = [];
+    private readonly List<string?> _metricNames = [];
     private readonly Mean _lossTracker = new("loss");
     private readonly FunctionalGraph? _graph;
     private readonly PlanCache _plans = new();
@@ -57,8 +57,8 @@ public partial class Model
     /// </summary>
     public int CompletedEpochs { get; internal set; }
 
-    /// <summary>The metrics given to Compile by name (what a model file records).</summary>
-    internal IReadOnlyList<string> MetricNames => _metricNames;
+    /// <summary>For each of <see cref="Metrics"/>, the name Compile was given it by, or null when it was given as an object (what a model file records).</summary>
+    internal IReadOnlyList<string?> MetricNames => _metricNames;
 
     /// <summary>The layers, in order (for a functional model, an order in which each layer follows its inputs).</summary>
     public virtual IReadOnlyList<Layer> Layers =>
@@ -104,8 +104,7 @@ public partial class Model
         _metricNames.Clear();
         foreach (var m in metrics)
         {
-            if (m is string name)
-                _metricNames.Add(name);
+            _metricNames.Add(m as string);
             _metrics.Add(m switch
             {
                 Metric metric => metric,

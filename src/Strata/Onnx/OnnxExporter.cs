@@ -116,29 +116,23 @@ internal sealed class OnnxExporter
     }
 
     /// <summary>One node with one output named after the layer; returns that name.</summary>
-    private string Op(string op, string layer, IEnumerable<string> inputs, params AttributeProto[] attributes)
+    internal string Op(string op, string layer, IEnumerable<string> inputs, params AttributeProto[] attributes)
     {
         string output = Unique($"{layer}/{op}");
         Node(op, inputs, [output], attributes);
         return output;
     }
 
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(values);
-        return a;
-    }
+    private static AttributeProto Ints(string name, params long[] values) => OnnxAttribute.Ints(name, values).Proto;
 
-    private static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+    private static AttributeProto Int(string name, long value) => OnnxAttribute.Int(name, value).Proto;
 
-    private static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+    private static AttributeProto Float(string name, float value) => OnnxAttribute.Float(name, value).Proto;
 
-    private static AttributeProto Str(string name, string value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+    private static AttributeProto Str(string name, string value) => OnnxAttribute.String(name, value).Proto;
 
     /// <summary>A float initializer (raw little-endian data).</summary>
-    private string Constant(string name, ReadOnlySpan<float> values, params int[] dims)
+    internal string Constant(string name, ReadOnlySpan<float> values, params int[] dims)
     {
         string n = Unique(name);
         var t = new TensorProto { Name = n, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values)) };
@@ -186,28 +180,16 @@ internal sealed class OnnxExporter
     private static Tensor? OptionalWeight(Layer layer, string name) =>
         layer.Weights.FirstOrDefault(w => w.Name.EndsWith("/" + name, StringComparison.Ordinal))?.Value;
 
-    /// <summary>An activation on a value, in the layout it is in (softmax runs over the channel axis of either).</summary>
+    /// <summary>An activation on a value, in the layout it is in, through its form in <see cref="OnnxActivations"/> (softmax runs over the channel axis of either layout).</summary>
     private Value Activate(ActivationFunction f, Value v, string layer)
     {
-        if (f.Name == "linear")
-            return v;
-        bool first = v.Last is null;
-        string x = first ? v.First! : v.Last!;
-        string y = f.Name switch
-        {
-            "relu" => Op("Relu", layer, [x]),
-            "sigmoid" => Op("Sigmoid", layer, [x]),
-            "tanh" => Op("Tanh", layer, [x]),
-            "exponential" => Op("Exp", layer, [x]),
-            "softplus" => Op("Softplus", layer, [x]),
-            "selu" => Op("Selu", layer, [x]),
-            "leaky_relu" => Op("LeakyRelu", layer, [x], Float("alpha", f.Alpha)),
-            "elu" => Op("Elu", layer, [x], Float("alpha", f.Alpha)),
-            "softmax" => Op("Softmax", layer, [x], Int("axis", first && v.Rank >= 3 ? 1 : -1)),
-            "swish" => Op("Mul", layer, [x, Op("Sigmoid", layer, [x])]),
-            _ => throw new NotSupportedException($"ExportOnnx: layer '{layer}' uses activation '{f.Name}', which has no ONNX opset {Opset} export yet (supported: linear, relu, sigmoid, tanh, exponential, softplus, selu, leaky_relu, elu, softmax, swish)"),
-        };
-        return first && v.Rank >= 3 ? new Value(v.Rank) { First = y } : new Value(v.Rank) { Last = y };
+        var export = OnnxActivations.Find(f.Name)
+            ?? throw new NotSupportedException($"ExportOnnx: layer '{layer}' uses activation '{f.Name}' (type {f.GetType().FullName}), which has no ONNX form; " +
+                $"register one with OnnxActivations.Register(\"{f.Name}\", ...) (registered: {string.Join(", ", OnnxActivations.Names)})");
+        bool first = v.Last is null && v.Rank >= 3;
+        string x = v.Last ?? v.First!;
+        string y = export(new OnnxActivationContext(this, f, first ? v.First! : x, first ? 1 : -1, layer));
+        return first ? new Value(v.Rank) { First = y } : new Value(v.Rank) { Last = y };
     }
 
     /// <summary>Keras "same" padding of one axis: (begin, end).</summary>

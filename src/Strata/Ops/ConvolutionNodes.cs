@@ -19,15 +19,15 @@ internal sealed class Conv2DNode : OpNode
     private ConvolutionEngine.RowsPrologue? _prologue;
 
     public Conv2DNode(Tensor x, Tensor kernel, Tensor? bias, Conv2DGeometry g, ActivationFunction activation)
-        : base(activation.Name == "linear" ? "conv2d" : $"conv2d+{activation.Name}", bias is null ? [x, kernel] : [x, kernel, bias],
+        : base(activation.IsLinear ? "conv2d" : $"conv2d+{activation.Name}", bias is null ? [x, kernel] : [x, kernel, bias],
             new Shape(x.Shape[0], g.OH, g.OW, kernel.Shape[kernel.Rank - 1]))
     {
-        if (activation.Name != "linear" && !activation.FusesFromOutput)
+        if (!activation.FusesFromOutput)
             throw new ArgumentException($"conv2d: the activation '{activation.Name}' cannot be fused (its derivative needs the input)");
         _g = g;
         _f = kernel.Shape[kernel.Rank - 1];
         _activation = activation;
-        if (activation.Name != "linear")
+        if (!activation.IsLinear)
         {
             _epilogue = (y, rows) => activation.ForwardInPlace(y, rows, _f);
             _prologue = (y, dy, rows) => activation.BackwardFromOutput(y, dy, rows, _f);

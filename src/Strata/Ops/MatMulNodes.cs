@@ -124,14 +124,14 @@ internal sealed class LinearNode : OpNode
     private readonly int _k, _n;
 
     public LinearNode(Tensor x, Tensor w, Tensor? b, ActivationFunction activation)
-        : base(activation.Name == "linear" ? "dense" : $"dense+{activation.Name}", b is null ? [x, w] : [x, w, b],
+        : base(activation.IsLinear ? "dense" : $"dense+{activation.Name}", b is null ? [x, w] : [x, w, b],
             new Shape([.. x.Shape.Dims[..^1], w.Shape[1]]))
     {
         if (w.Rank != 2 || x.Rank < 1 || x.Shape[-1] != w.Shape[0])
             throw new ArgumentException($"dense: input {x.Shape} does not fit the kernel {w.Shape} (last axis must be {(w.Rank == 2 ? w.Shape[0] : -1)})");
         if (b is not null && (b.Rank != 1 || b.Shape[0] != w.Shape[1]))
             throw new ArgumentException($"dense: bias {b.Shape} does not fit the kernel {w.Shape} (expected [{w.Shape[1]}])");
-        if (activation.Name != "linear" && !activation.FusesFromOutput)
+        if (!activation.FusesFromOutput)
             throw new ArgumentException($"dense: the activation '{activation.Name}' cannot be fused (its derivative needs the input)");
         _activation = activation;
         _k = w.Shape[0];

@@ -1,9 +1,18 @@
 namespace Strata.Optimizers;
 
-/// <summary>A learning rate as a function of the optimizer step (0 for the first update).</summary>
+/// <summary>
+/// A learning rate as a function of the optimizer step (0 for the first update). A custom schedule
+/// registers once with <see cref="Serialization.ScheduleRegistry"/> so that model files can save it.
+/// </summary>
 public interface ILearningRateSchedule
 {
     float Rate(long step);
+
+    /// <summary>
+    /// The settings a model file saves, as the config type the schedule is registered with: by default the
+    /// schedule itself (a record whose constructor takes its properties, registered as its own config).
+    /// </summary>
+    object GetConfig() => this;
 }
 
 /// <summary>lr₀ · rate^(step / decaySteps) (with staircase, the exponent is floored).</summary>

@@ -5,8 +5,10 @@ namespace Strata.Optimizers;
 
 /// <summary>
 /// The base of all optimizers: learning rate (constant or scheduled), gradient clipping, the step
-/// counter and per-parameter state. Subclasses implement one update of one parameter
-/// (<see cref="UpdateStep"/>); updates happen in place, outside the autograd graph.
+/// counter and per-parameter state (named slots, one array per weight each). Subclasses implement one
+/// update of one parameter (<see cref="UpdateStep"/>); updates happen in place, outside the autograd graph.
+/// A custom optimizer also returns its settings from <see cref="CreateConfig"/> and registers once with
+/// <see cref="Serialization.OptimizerRegistry"/>, so that a model file saves it and its state and training resumes.
 /// </summary>
 public abstract class Optimizer
 {
@@ -132,6 +134,31 @@ public abstract class Optimizer
 
     /// <summary>The number of per-parameter state arrays (momentum, moments, ...).</summary>
     protected virtual int SlotCount => 0;
+
+    /// <summary>
+    /// The name a state array is saved under (beside its weight's name); <c>slot0</c>, <c>slot1</c>, ... unless
+    /// overridden. Names must differ from each other.
+    /// </summary>
+    protected virtual string SlotName(int slot) => $"slot{slot}";
+
+    /// <summary>The names of the state arrays, in slot order.</summary>
+    public IReadOnlyList<string> SlotNames => [.. Enumerable.Range(0, SlotCount).Select(SlotName)];
+
+    /// <summary>
+    /// The settings a model file saves: this optimizer's <see cref="CreateConfig"/> with the rate (or
+    /// schedule) and clipping filled in.
+    /// </summary>
+    public OptimizerConfig GetConfig() => CreateConfig() with
+    {
+        LearningRate = Schedule is null ? _learningRate : null,
+        Schedule = Schedule,
+        ClipValue = ClipValue,
+        ClipNorm = ClipNorm,
+        GlobalClipNorm = GlobalClipNorm,
+    };
+
+    /// <summary>The subclass's own settings, as the config record it is registered with (the base fields are filled in by <see cref="GetConfig"/>).</summary>
+    protected virtual OptimizerConfig CreateConfig() => new();
 
     /// <summary>The initial value of a state array (Adagrad starts its accumulator at 0.1).</summary>
     protected virtual float SlotInitialValue(int slot) => 0;

@@ -24,6 +24,10 @@ public sealed class Sgd : Optimizer
 
     protected override int SlotCount => Momentum > 0 ? 1 : 0;
 
+    protected override string SlotName(int slot) => "velocity";
+
+    protected override OptimizerConfig CreateConfig() => new SgdConfig(Momentum, Nesterov);
+
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         if (Momentum == 0)
@@ -45,6 +49,10 @@ public sealed class Adagrad(float learningRate = 0.001f, float initialAccumulato
 
     protected override float SlotInitialValue(int slot) => InitialAccumulator;
 
+    protected override string SlotName(int slot) => "accumulator";
+
+    protected override OptimizerConfig CreateConfig() => new AdagradConfig(InitialAccumulator, Epsilon);
+
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         OptimizerKernels.Adagrad(w, g, slots[0], lr, Epsilon);
@@ -64,6 +72,10 @@ public sealed class RmsProp(float learningRate = 0.001f, float rho = 0.9f, float
     public float Epsilon { get; } = epsilon;
 
     protected override int SlotCount => Momentum > 0 ? 2 : 1;
+
+    protected override string SlotName(int slot) => slot == 0 ? "mean_square" : "momentum";
+
+    protected override OptimizerConfig CreateConfig() => new RmsPropConfig(Rho, Momentum, Epsilon);
 
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
@@ -100,6 +112,10 @@ public class Adam : Optimizer
 
     protected override int SlotCount => 2;
 
+    protected override string SlotName(int slot) => slot == 0 ? "m" : "v";
+
+    protected override OptimizerConfig CreateConfig() => new AdamConfig(Beta1, Beta2, Epsilon);
+
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         long t = Iterations + 1;
@@ -114,4 +130,7 @@ public class Adam : Optimizer
 public sealed class AdamW(float learningRate = 0.001f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f,
     float epsilon = 1e-7f, ILearningRateSchedule? schedule = null, float? clipValue = null, float? clipNorm = null,
     float? globalClipNorm = null)
-    : Adam("adamw", learningRate, beta1, beta2, epsilon, weightDecay, schedule, clipValue, clipNorm, globalClipNorm);
+    : Adam("adamw", learningRate, beta1, beta2, epsilon, weightDecay, schedule, clipValue, clipNorm, globalClipNorm)
+{
+    protected override OptimizerConfig CreateConfig() => new AdamWConfig(Beta1, Beta2, Epsilon, WeightDecay);
+}

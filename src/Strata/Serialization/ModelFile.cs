@@ -44,7 +44,7 @@ internal static class ModelFile
         ArgumentNullException.ThrowIfNull(path);
         var config = Describe(model);
         var weights = model.WeightTensors("Save");
-        // With a compile section (a built-in optimizer and loss), the file is a checkpoint.
+        // A compiled model's file is a checkpoint: its optimizer, loss and metrics are registered (or Describe threw).
         bool checkpoint = config["compile"] is not null;
         var metadata = new JsonObject
         {
@@ -129,107 +129,24 @@ internal static class ModelFile
 
     private static JsonArray ShapeJson(Shape s) => new([.. s.ToArray().Select(d => (JsonNode)d)]);
 
-    /// <summary>The optimizer, loss and metric names, or null when the model is not compiled or uses a custom optimizer or loss.</summary>
+    /// <summary>The optimizer, loss and metrics through their registries, or null when the model is not compiled.</summary>
+    /// <exception cref="InvalidOperationException">One of them is not registered (the message names it).</exception>
     private static JsonObject? CompileJson(Model model)
     {
         if (model.Optimizer is not { } opt || model.Loss is not { } loss)
             return null;
-        var optimizer = OptimizerJson(opt);
-        var lossJson = LossJson(loss);
-        if (optimizer is null || lossJson is null)
-            return null;
+        var metrics = new JsonArray();
+        for (int i = 0; i < model.Metrics.Count; i++)
+            metrics.Add(model.MetricNames[i] is { } name ? JsonValue.Create(name) : MetricRegistry.ToJson(model.Metrics[i]));
         return new JsonObject
         {
-            ["optimizer"] = optimizer,
-            ["loss"] = lossJson,
-            ["metrics"] = new JsonArray([.. model.MetricNames.Select(m => (JsonNode)m)]),
+            ["optimizer"] = OptimizerRegistry.ToJson(opt),
+            ["loss"] = LossRegistry.ToJson(loss),
+            ["metrics"] = metrics,
         };
     }
 
-    private static JsonObject? OptimizerJson(Optimizer opt)
-    {
-        var c = new JsonObject();
-        switch (opt)
-        {
-            case Sgd s:
-                c["momentum"] = s.Momentum;
-                c["nesterov"] = s.Nesterov;
-                break;
-            case Adagrad a:
-                c["initial_accumulator"] = a.InitialAccumulator;
-                c["epsilon"] = a.Epsilon;
-                break;
-            case RmsProp r:
-                c["rho"] = r.Rho;
-                c["momentum"] = r.Momentum;
-                c["epsilon"] = r.Epsilon;
-                break;
-            case Adam a when a.GetType() == typeof(Adam) || a.GetType() == typeof(AdamW):
-                c["beta1"] = a.Beta1;
-                c["beta2"] = a.Beta2;
-                c["epsilon"] = a.Epsilon;
-                if (a is AdamW)
-                    c["weight_decay"] = a.WeightDecay;
-                break;
-            default:
-                return null;
-        }
-        if (opt.Schedule is null)
-            c["learning_rate"] = opt.LearningRate;
-        else if (ScheduleJson(opt.Schedule) is { } schedule)
-            c["schedule"] = schedule;
-        else
-            return null;
-        c["clip_value"] = opt.ClipValue;
-        c["clip_norm"] = opt.ClipNorm;
-        c["global_clip_norm"] = opt.GlobalClipNorm;
-        return new JsonObject { ["class"] = opt.Name, ["config"] = c };
-    }
-
-    private static readonly (string Name, Type Type)[] s_schedules =
-    [
-        ("exponential_decay", typeof(ExponentialDecay)),
-        ("piecewise_constant_decay", typeof(PiecewiseConstantDecay)),
-        ("inverse_time_decay", typeof(InverseTimeDecay)),
-        ("cosine_decay", typeof(CosineDecay)),
-    ];
-
-    private static JsonObject? ScheduleJson(ILearningRateSchedule schedule)
-    {
-        foreach (var (name, type) in s_schedules)
-        {
-            if (schedule.GetType() == type)
-                return new JsonObject { ["class"] = name, ["config"] = JsonSerializer.SerializeToNode(schedule, type, ModelJson.Options) };
-        }
-        return null;
-    }
-
-    private static JsonObject? LossJson(Loss loss)
-    {
-        var c = new JsonObject { ["reduction"] = JsonSerializer.SerializeToNode(loss.Reduction, ModelJson.Options) };
-        switch (loss)
-        {
-            case MeanSquaredError or MeanAbsoluteError or KLDivergence:
-                break;
-            case Huber h:
-                c["delta"] = h.Delta;
-                break;
-            case BinaryCrossentropy b:
-                c["from_logits"] = b.FromLogits;
-                break;
-            case CategoricalCrossentropy cc:
-                c["from_logits"] = cc.FromLogits;
-                break;
-            case SparseCategoricalCrossentropy sc:
-                c["from_logits"] = sc.FromLogits;
-                break;
-            default:
-                return null;
-        }
-        return new JsonObject { ["class"] = loss.Name, ["config"] = c };
-    }
-
-    /// <summary>Every per-parameter state array under "position/layer/weight/slotN", plus the step count and rate.</summary>
+    /// <summary>Every per-parameter state array under "position/layer/weight/slot name", plus the step count and rate.</summary>
     private static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) OptimizerState(Model model)
     {
         var opt = model.Optimizer!;
@@ -238,8 +155,11 @@ internal static class ModelFile
         {
             if (opt.GetSlots(w.Value) is not { } slots)
                 continue;
+            var names = opt.SlotNames;
+            if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+                throw new InvalidOperationException($"Model.Save: optimizer '{opt.Name}' ({opt.GetType().FullName}) names two state arrays alike: {string.Join(", ", names)}");
             for (int s = 0; s < slots.Count; s++)
-                tensors[$"{key}/slot{s}"] = new Tensor(slots[s], w.Value.Shape);
+                tensors[$"{key}/{names[s]}"] = new Tensor(slots[s], w.Value.Shape);
         }
         var metadata = new Dictionary<string, string>
         {
@@ -517,101 +437,17 @@ internal static class ModelFile
     private static void Compile(Model model, JsonElement c)
     {
         const string where = ConfigEntry + ": compile";
-        var optimizer = ParseOptimizer(Obj(c, "optimizer", where));
-        var loss = ParseLoss(Obj(c, "loss", where));
-        var metrics = Arr(c, "metrics", where).EnumerateArray().Select(m => m.ValueKind == JsonValueKind.String
-            ? (object)m.GetString()! : throw new InvalidDataException($"{where}: metrics must be names")).ToArray();
+        var optimizer = OptimizerRegistry.FromJson(Obj(c, "optimizer", where), ConfigEntry + ": optimizer");
+        var loss = LossRegistry.FromJson(Obj(c, "loss", where), ConfigEntry + ": loss");
+        var metrics = Arr(c, "metrics", where).EnumerateArray().Select(m => m.ValueKind switch
+        {
+            JsonValueKind.String => (object)m.GetString()!,
+            JsonValueKind.Object => MetricRegistry.FromJson(m, ConfigEntry + ": metric"),
+            _ => throw new InvalidDataException($"{where}: a metric is a name or {{\"class\", \"config\"}}"),
+        }).ToArray();
         try
         {
             model.Compile(optimizer, loss, metrics);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{where}: {e.Message}", e);
-        }
-    }
-
-    private static Optimizer ParseOptimizer(JsonElement o)
-    {
-        const string where = ConfigEntry + ": optimizer";
-        string cls = Str(o, "class", where);
-        var c = Obj(o, "config", where);
-        ILearningRateSchedule? schedule = null;
-        float lr = 0.001f;
-        if (c.TryGetProperty("schedule", out var s) && s.ValueKind != JsonValueKind.Null)
-            schedule = ParseSchedule(s);
-        else
-            lr = Float(c, "learning_rate", where);
-        float? clipValue = OptFloat(c, "clip_value", where), clipNorm = OptFloat(c, "clip_norm", where), globalClipNorm = OptFloat(c, "global_clip_norm", where);
-        try
-        {
-            return cls switch
-            {
-                "sgd" => new Sgd(lr, Float(c, "momentum", where), Bool(c, "nesterov", where), schedule, clipValue, clipNorm, globalClipNorm),
-                "adagrad" => new Adagrad(lr, Float(c, "initial_accumulator", where), Float(c, "epsilon", where), schedule, clipValue, clipNorm, globalClipNorm),
-                "rmsprop" => new RmsProp(lr, Float(c, "rho", where), Float(c, "momentum", where), Float(c, "epsilon", where), schedule,
-                    clipValue, clipNorm, globalClipNorm),
-                "adam" => new Adam(lr, Float(c, "beta1", where), Float(c, "beta2", where), Float(c, "epsilon", where), schedule,
-                    clipValue, clipNorm, globalClipNorm),
-                "adamw" => new AdamW(lr, Float(c, "weight_decay", where), Float(c, "beta1", where), Float(c, "beta2", where),
-                    Float(c, "epsilon", where), schedule, clipValue, clipNorm, globalClipNorm),
-                _ => throw new InvalidDataException($"{where}: unknown optimizer '{ModelJson.Quote(cls)}'"),
-            };
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{where}: {e.Message}", e);
-        }
-    }
-
-    private static ILearningRateSchedule ParseSchedule(JsonElement s)
-    {
-        const string where = ConfigEntry + ": optimizer schedule";
-        string cls = Str(s, "class", where);
-        foreach (var (name, type) in s_schedules)
-        {
-            if (name != cls)
-                continue;
-            try
-            {
-                return (ILearningRateSchedule?)Obj(s, "config", where).Deserialize(type, ModelJson.Options)
-                    ?? throw new InvalidDataException($"{where}: null config");
-            }
-            catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException or InvalidOperationException)
-            {
-                throw new InvalidDataException($"{where}: {e.Message}", e);
-            }
-        }
-        throw new InvalidDataException($"{where}: unknown schedule '{ModelJson.Quote(cls)}'");
-    }
-
-    private static Loss ParseLoss(JsonElement l)
-    {
-        const string where = ConfigEntry + ": loss";
-        string cls = Str(l, "class", where);
-        var c = Obj(l, "config", where);
-        LossReduction reduction;
-        try
-        {
-            reduction = Obj(c, "reduction", where, JsonValueKind.String).Deserialize<LossReduction>(ModelJson.Options);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{where}: unknown reduction ({e.Message})", e);
-        }
-        try
-        {
-            return cls switch
-            {
-                "mean_squared_error" => new MeanSquaredError(reduction),
-                "mean_absolute_error" => new MeanAbsoluteError(reduction),
-                "kl_divergence" => new KLDivergence(reduction),
-                "huber" => new Huber(Float(c, "delta", where), reduction),
-                "binary_crossentropy" => new BinaryCrossentropy(Bool(c, "from_logits", where), reduction),
-                "categorical_crossentropy" => new CategoricalCrossentropy(Bool(c, "from_logits", where), reduction),
-                "sparse_categorical_crossentropy" => new SparseCategoricalCrossentropy(Bool(c, "from_logits", where), reduction),
-                _ => throw new InvalidDataException($"{where}: unknown loss '{ModelJson.Quote(cls)}'"),
-            };
         }
         catch (ArgumentException e)
         {
@@ -631,12 +467,18 @@ internal static class ModelFile
         foreach (var (key, w) in model.WeightKeys("Load"))
         {
             var found = new List<float[]>();
-            for (int s = 0; content.Tensors.TryGetValue($"{key}/slot{s}", out var t); s++)
+            var names = opt.SlotNames;
+            for (int s = 0; s < names.Count; s++)
             {
+                // Files written before slots had names call them slot0, slot1, ...
+                string name = names[s];
+                string slotKey = content.Tensors.ContainsKey($"{key}/{name}") ? $"{key}/{name}" : $"{key}/slot{s}";
+                if (!content.Tensors.TryGetValue(slotKey, out var t))
+                    continue;
                 if (t.Shape != w.Value.Shape)
-                    throw new InvalidDataException($"{OptimizerEntry}: '{key}/slot{s}' is {t.Shape}, the weight is {w.Value.Shape}");
+                    throw new InvalidDataException($"{OptimizerEntry}: '{slotKey}' is {t.Shape}, the weight is {w.Value.Shape}");
                 found.Add(t.ToArray());
-                remaining.Remove($"{key}/slot{s}");
+                remaining.Remove(slotKey);
             }
             if (found.Count > 0)
                 slots.Add((w.Value, [.. found]));
@@ -699,19 +541,8 @@ internal static class ModelFile
 
     private static JsonElement Obj(JsonElement o, string key, string where, JsonValueKind kind = JsonValueKind.Object) => Get(o, key, where, kind);
 
-    private static bool Bool(JsonElement o, string key, string where) =>
-        o.ValueKind == JsonValueKind.Object && o.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
-            ? v.GetBoolean()
-            : throw new InvalidDataException($"{where}: '{key}' must be true or false");
-
     private static int Int(JsonElement o, string key, string where) =>
         Get(o, key, where, JsonValueKind.Number).TryGetInt32(out int v) && v >= 0 ? v : throw new InvalidDataException($"{where}: '{key}' must be a count");
-
-    private static float Float(JsonElement o, string key, string where) =>
-        Get(o, key, where, JsonValueKind.Number).TryGetSingle(out float v) && float.IsFinite(v) ? v : throw new InvalidDataException($"{where}: '{key}' must be a finite number");
-
-    private static float? OptFloat(JsonElement o, string key, string where) =>
-        o.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? Float(o, key, where) : null;
 
     private static int[] Ints(JsonElement a, string where)
     {

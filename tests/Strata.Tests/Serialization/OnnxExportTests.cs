@@ -136,4 +136,36 @@ public sealed class OnnxExportTests : IDisposable
         var unbuilt = new Sequential([new Dense(2)]);
         Assert.Contains("not built", Assert.Throws<InvalidOperationException>(() => unbuilt.ExportOnnx(Path.Combine(_dir.FullName, "u.onnx"))).Message);
     }
+
+    [Fact]
+    public void A_custom_activation_exports_through_its_registered_onnx_form()
+    {
+        CustomExtensions.EnsureRegistered();
+        var model = new Sequential(
+        [
+            new Input([6, 6, 2]),
+            new Conv2D(3, 3, activation: new TestSwishBeta(1.7f)), // on a channels-first value
+            new MaxPooling2D(2),
+            new Flatten(),
+            new Dense(4, new TestSwishBeta(0.6f)),
+            new Activation(new TestSwishBeta(2f)),
+            new Dense(2),
+        ], seed: 2, name: "custom_activation");
+        var x = Tensor.RandomUniform([3, 6, 6, 2], -2f, 2f, 3);
+        model.Predict(x);
+        ExportAndCompare(model, x);
+    }
+
+    [Fact]
+    public void A_custom_activation_without_an_onnx_form_is_named()
+    {
+        CustomExtensions.EnsureRegistered();
+        var model = new Sequential([new Input([3]), new Dense(2, new TestCube(), name: "cube_head")]);
+        model.Predict(Tensor.Zeros(1, 3));
+        var e = Assert.Throws<NotSupportedException>(() => model.ExportOnnx(Path.Combine(_dir.FullName, "cube.onnx")));
+        Assert.Contains("layer 'cube_head' uses activation 'test_cube'", e.Message);
+        Assert.Contains(typeof(TestCube).FullName!, e.Message);
+        Assert.Contains("OnnxActivations.Register(\"test_cube\"", e.Message);
+        Assert.Empty(Directory.GetFiles(_dir.FullName));
+    }
 }

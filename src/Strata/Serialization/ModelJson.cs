@@ -1,0 +1,122 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Strata.Layers;
+using Strata.Optimizers;
+
+namespace Strata.Serialization;
+
+/// <summary>
+/// The JSON conventions of model files: snake_case names, strict records, pairs as arrays, activations
+/// as their name (or {"name", settings...}), schedules as {"class", "config"} through their registry.
+/// </summary>
+internal static class ModelJson
+{
+    /// <summary>Nesting limit for every JSON document of a model file.</summary>
+    public const int MaxDepth = 32;
+
+    public static readonly JsonSerializerOptions Options = CreateOptions();
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var o = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            MaxDepth = MaxDepth,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            RespectNullableAnnotations = true,
+            RespectRequiredConstructorParameters = true,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            WriteIndented = true,
+        };
+        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        o.Converters.Add(new PairConverter());
+        o.Converters.Add(new ActivationConverter());
+        o.Converters.Add(new ScheduleConverter());
+        o.MakeReadOnly(populateMissingResolver: true);
+        return o;
+    }
+
+    /// <summary>
+    /// An Activation layer's function with the alpha that files written before activations carried their
+    /// own settings kept beside it (<c>"activation": "leaky_relu", "alpha": 0.1</c>); unchanged without one.
+    /// </summary>
+    public static ActivationFunction WithLegacyAlpha(ActivationFunction f, float? alpha) => (f.Name, alpha) switch
+    {
+        ("leaky_relu", float a) => ActivationFunction.LeakyRelu(a),
+        ("elu", float a) => ActivationFunction.Elu(a),
+        _ => f,
+    };
+
+    /// <summary>A string from a file, shortened and stripped of control characters for an error message.</summary>
+    public static string Quote(string s)
+    {
+        var clean = new string([.. s.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+        return s.Length > 80 ? clean + "…" : clean;
+    }
+
+    /// <summary>(a, b) as [a, b].</summary>
+    private sealed class PairConverter : JsonConverter<(int, int)>
+    {
+        public override (int, int) Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+                throw new JsonException($"expected a pair [a, b], got {reader.TokenType}");
+            reader.Read();
+            int a = reader.GetInt32();
+            reader.Read();
+            int b = reader.GetInt32();
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.EndArray)
+                throw new JsonException("expected a pair [a, b] with exactly two numbers");
+            return (a, b);
+        }
+
+        public override void Write(Utf8JsonWriter writer, (int, int) value, JsonSerializerOptions options)
+        {
+            writer.WriteStartArray();
+            writer.WriteNumberValue(value.Item1);
+            writer.WriteNumberValue(value.Item2);
+            writer.WriteEndArray();
+        }
+    }
+
+    /// <summary>An activation through <see cref="ActivationRegistry"/>: its name, or {"name", settings...} when it has settings.</summary>
+    private sealed class ActivationConverter : JsonConverter<ActivationFunction>
+    {
+        public override ActivationFunction Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            using var doc = JsonDocument.ParseValue(ref reader);
+            try
+            {
+                return ActivationRegistry.FromJson(doc.RootElement, "activation");
+            }
+            catch (InvalidDataException e)
+            {
+                throw new JsonException(e.Message, e);
+            }
+        }
+
+        public override void Write(Utf8JsonWriter writer, ActivationFunction value, JsonSerializerOptions options) =>
+            ActivationRegistry.ToJson(value).WriteTo(writer);
+    }
+
+    /// <summary>A learning-rate schedule through <see cref="ScheduleRegistry"/>: {"class", "config"}.</summary>
+    private sealed class ScheduleConverter : JsonConverter<ILearningRateSchedule>
+    {
+        public override ILearningRateSchedule Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            using var doc = JsonDocument.ParseValue(ref reader);
+            try
+            {
+                return ScheduleRegistry.FromJson(doc.RootElement, "schedule");
+            }
+            catch (InvalidDataException e)
+            {
+                throw new JsonException(e.Message, e);
+            }
+        }
+
+        public override void Write(Utf8JsonWriter writer, ILearningRateSchedule value, JsonSerializerOptions options) =>
+            ScheduleRegistry.ToJson(value).WriteTo(writer);
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Strata.Optimizers;
+
+namespace Strata.Serialization;
+
+/// <summary>
+/// The learning-rate schedules a model file may name (inside its optimizer's config): saving writes the
+/// schedule's registered name and its <see cref="ILearningRateSchedule.GetConfig"/>, loading looks the
+/// name up here. The built-ins are registered from the start, one call each, the same way as a custom one.
+/// </summary>
+public static class ScheduleRegistry
+{
+    private static readonly Registry<ILearningRateSchedule> s_registry = new("learning-rate schedule", "ScheduleRegistry.Register");
+
+    static ScheduleRegistry()
+    {
+        Register<ExponentialDecay>("exponential_decay");
+        Register<PiecewiseConstantDecay>("piecewise_constant_decay");
+        Register<InverseTimeDecay>("inverse_time_decay");
+        Register<CosineDecay>("cosine_decay");
+    }
+
+    /// <summary>
+    /// Registers a schedule that is its own config (a record whose constructor takes its properties, and
+    /// whose <see cref="ILearningRateSchedule.GetConfig"/> is the default, itself).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name.</exception>
+    public static void Register<TSchedule>(string name) where TSchedule : class, ILearningRateSchedule =>
+        Register<TSchedule, TSchedule>(name, c => c);
+
+    /// <summary>
+    /// Registers a schedule type under a name: saving writes its <see cref="ILearningRateSchedule.GetConfig"/>
+    /// (which must return a <typeparamref name="TConfig"/>), loading reads it back and calls <paramref name="fromConfig"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name.</exception>
+    public static void Register<TSchedule, TConfig>(string name, Func<TConfig, TSchedule> fromConfig)
+        where TSchedule : class, ILearningRateSchedule where TConfig : class
+    {
+        ArgumentNullException.ThrowIfNull(fromConfig);
+        s_registry.Add(new(name, typeof(TSchedule), typeof(TConfig), c => fromConfig((TConfig)c!)));
+    }
+
+    /// <summary>The registered names.</summary>
+    public static IReadOnlyList<string> Names => s_registry.Names;
+
+    /// <summary>Whether a name can be loaded.</summary>
+    public static bool IsRegistered(string name) => s_registry.Find(name) is not null;
+
+    /// <summary>{"class", "config"} of a schedule.</summary>
+    /// <exception cref="InvalidOperationException">Its type is not registered.</exception>
+    internal static JsonObject ToJson(ILearningRateSchedule schedule) => s_registry.DescribeObject(schedule, null, schedule.GetConfig());
+
+    /// <summary>A schedule from its saved form.</summary>
+    /// <exception cref="InvalidDataException">An unknown name, or a config that does not fit it.</exception>
+    internal static ILearningRateSchedule FromJson(JsonElement o, string where) => s_registry.CreateFromObject(o, where);
+}
