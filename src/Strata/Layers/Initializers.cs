@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace Strata.Layers;
 
 /// <summary>Creates the initial value of a weight. All draw from the layer's seeded <see cref="Rng"/>.</summary>
@@ -28,11 +31,18 @@ public static class Initializers
     /// <summary>Truncated normal, σ = √(1 / fan_in).</summary>
     public static IInitializer LecunNormal { get; } = new VarianceScaling("lecun_normal", 1, FanMode.In, Normal: true);
 
-    /// <summary>N(mean, std²).</summary>
-    public static IInitializer RandomNormal(float mean = 0, float std = 0.05f) => new Random("random_normal", mean, std, Normal: true);
+    /// <summary>N(mean, std²); named "random_normal", or "random_normal(mean=…, stddev=…)" when not the defaults.</summary>
+    public static IInitializer RandomNormal(float mean = 0, float std = 0.05f) =>
+        new Random(RandomName("random_normal", "mean", mean, 0, "stddev", std, 0.05f), mean, std, Normal: true);
 
-    /// <summary>U(low, high).</summary>
-    public static IInitializer RandomUniform(float low = -0.05f, float high = 0.05f) => new Random("random_uniform", low, high, Normal: false);
+    /// <summary>U(low, high); named "random_uniform", or "random_uniform(minval=…, maxval=…)" when not the defaults.</summary>
+    public static IInitializer RandomUniform(float low = -0.05f, float high = 0.05f) =>
+        new Random(RandomName("random_uniform", "minval", low, -0.05f, "maxval", high, 0.05f), low, high, Normal: false);
+
+    // The settings live in the name, the one thing a layer's config keeps of its initializer, so that
+    // a layer re-created from its config initializes as the original did.
+    private static string RandomName(string name, string a, float va, float da, string b, float vb, float db) =>
+        va == da && vb == db ? name : string.Create(CultureInfo.InvariantCulture, $"{name}({a}={va:R}, {b}={vb:R})");
 
     /// <summary>Looks an initializer up by its Keras name.</summary>
     /// <exception cref="ArgumentException">An unknown name.</exception>
@@ -48,8 +58,23 @@ public static class Initializers
         "lecun_normal" => LecunNormal,
         "random_normal" => RandomNormal(),
         "random_uniform" => RandomUniform(),
-        _ => throw new ArgumentException($"Initializer: unknown name '{name}'"),
+        _ => ParseRandom(name.ToLowerInvariant()) ?? throw new ArgumentException($"Initializer: unknown name '{name}'"),
     };
+
+    /// <summary>"random_normal(mean=m, stddev=s)" or "random_uniform(minval=a, maxval=b)", as <see cref="IInitializer.Name"/> writes them; else null.</summary>
+    private static IInitializer? ParseRandom(string name)
+    {
+        var m = Regex.Match(name, @"^(random_normal|random_uniform)\((\w+)=([^,()]+), (\w+)=([^,()]+)\)$", RegexOptions.CultureInvariant);
+        if (!m.Success || !float.TryParse(m.Groups[3].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out float a)
+            || !float.TryParse(m.Groups[5].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out float b))
+            return null;
+        return (m.Groups[1].Value, m.Groups[2].Value, m.Groups[4].Value) switch
+        {
+            ("random_normal", "mean", "stddev") => RandomNormal(a, b),
+            ("random_uniform", "minval", "maxval") => RandomUniform(a, b),
+            _ => null,
+        };
+    }
 
     /// <summary>(fan_in, fan_out) of a weight shape: [in, out] for Dense, [kh, kw, in, out] for convolutions.</summary>
     internal static (int FanIn, int FanOut) Fans(int[] shape)

@@ -5,6 +5,9 @@ namespace Strata.Layers;
 
 public sealed record RescalingConfig(string Name, float Scale, float Offset) : LayerConfig(Name);
 
+/// <summary>Config of a <see cref="Normalization"/> layer: the statistics given to its constructor, if any (adapted ones are weights).</summary>
+public sealed record FeatureNormalizationConfig(string Name, string Kind, float[]? Mean = null, float[]? Variance = null) : LayerConfig(Name);
+
 /// <summary>y = x · scale + offset (Keras' Rescaling): <c>new Rescaling(1 / 255f)</c> maps bytes to [0, 1].</summary>
 public sealed class Rescaling : Layer
 {
@@ -47,8 +50,8 @@ public sealed class Normalization : Layer
             throw new ArgumentException($"Normalization: give mean and variance together, of one length each (got {mean?.Length.ToString() ?? "none"} and {variance?.Length.ToString() ?? "none"})");
         if (variance is not null && variance.Any(v => !(v >= 0)))
             throw new ArgumentException("Normalization: variances must be ≥ 0");
-        _mean = mean;
-        _variance = variance;
+        _mean = (float[]?)mean?.Clone();
+        _variance = (float[]?)variance?.Clone();
     }
 
     /// <summary>The per-feature means (after build).</summary>
@@ -122,7 +125,7 @@ public sealed class Normalization : Layer
         return (x - _meanWeight!.Value) * scale;
     }
 
-    public override LayerConfig GetConfig() => new NamedLayerConfig(Name, "Normalization");
+    public override LayerConfig GetConfig() => new FeatureNormalizationConfig(Name, "Normalization", _mean, _variance);
 }
 
 /// <summary>

@@ -143,7 +143,7 @@ public sealed class SourceTests : IDisposable
     /// <summary>Serves a folder over HTTP on 127.0.0.1, counting requests; some names can be made to lie.</summary>
     private sealed class LocalServer : IDisposable
     {
-        private readonly HttpListener _listener = new();
+        private readonly HttpListener _listener;
         private readonly string _folder;
         private readonly Thread _thread;
 
@@ -153,16 +153,19 @@ public sealed class SourceTests : IDisposable
             for (int attempt = 0; ; attempt++)
             {
                 int port = 20000 + Random.Shared.Next(30000);
-                _listener.Prefixes.Clear();
-                _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+                // NOTE: a listener whose Start failed (port taken) is closed for good: each attempt needs a new one.
+                var listener = new HttpListener();
+                listener.Prefixes.Add($"http://127.0.0.1:{port}/");
                 try
                 {
-                    _listener.Start();
+                    listener.Start();
+                    _listener = listener;
                     BaseUrl = new Uri($"http://127.0.0.1:{port}/files/");
                     break;
                 }
                 catch (HttpListenerException) when (attempt < 20)
                 {
+                    listener.Close();
                 }
             }
             _thread = new Thread(Serve) { IsBackground = true };

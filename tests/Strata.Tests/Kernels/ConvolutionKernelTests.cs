@@ -3,6 +3,7 @@ using Strata.Kernels;
 namespace Strata.Tests.Kernels;
 
 /// <summary>The convolution engine and the pooling kernels against plain loops, on every code path.</summary>
+[Collection(ProcessWideSettingsCollection.Name)] // switches ConvolutionEngine.ForceDirect
 public sealed class ConvolutionKernelTests
 {
     // (n, h, w, c, kh, kw, f, stride h, stride w, dilation h, dilation w, same)

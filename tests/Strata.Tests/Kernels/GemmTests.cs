@@ -3,7 +3,7 @@ using Strata.Kernels;
 namespace Strata.Tests.Kernels;
 
 /// <summary>The SGEMM driver and every micro-kernel against the plain triple loop.</summary>
-[Collection(GemmCollection.Name)]
+[Collection(ProcessWideSettingsCollection.Name)]
 public sealed class GemmTests : IDisposable
 {
     private const float Sentinel = 12345.678f;
@@ -191,11 +191,4 @@ public sealed class GemmTests : IDisposable
             }
         }
     }
-}
-
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class GemmCollection
-{
-    // Tests that switch the process-wide GEMM kernel must not run beside other tests.
-    public const string Name = "gemm-global-settings";
 }

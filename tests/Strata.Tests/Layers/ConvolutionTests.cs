@@ -116,18 +116,8 @@ public sealed class ConvolutionTests
     }
 
     [Fact]
-    public void Conv2d_layer() => LayerHarness.Run(() => new Conv2D(4, 3, activation: "tanh"), [6, 6, 2], 2, 3 * 3 * 2 * 4 + 4);
-
-    [Fact]
-    public void Conv2d_layer_strided_same_without_bias() =>
-        LayerHarness.Run(() => new Conv2D(3, (2, 3), (2, 2), Padding.Same, useBias: false), [5, 6, 2], 1, 2 * 3 * 2 * 3);
-
-    [Fact]
     public void Pooling_layers()
     {
-        // Max pooling's gradient is checked above on tie-free data; random data has near-ties.
-        LayerHarness.Run(() => new MaxPooling2D(2), [6, 5, 3], 0, 0, gradientCheck: false);
-        LayerHarness.Run(() => new AveragePooling2D((3, 3), (2, 2), Padding.Same), [6, 5, 3], 0, 0);
         Assert.Equal(new Shape(3, 3, 3), new MaxPooling2D(2).ComputeOutputShape(new Shape(6, 7, 3)));
         Assert.Equal(new Shape(3, 4, 3), new MaxPooling2D((2, 2), padding: Padding.Same).ComputeOutputShape(new Shape(6, 7, 3)));
     }
@@ -172,8 +162,6 @@ public sealed class ImageLayerTests
     [Fact]
     public void Global_pooling_layers()
     {
-        LayerHarness.Run(() => new GlobalAveragePooling2D(), [4, 3, 5], 0, 0);
-        LayerHarness.Run(() => new GlobalMaxPooling2D(), [4, 3, 5], 0, 0, gradientCheck: false);
         var x = Tensor.FromArray([1f, 10f, 2f, 20f, 3f, 30f, 6f, 60f], 1, 2, 2, 2);
         Assert.Equal([3f, 30f], new GlobalAveragePooling2D().Forward(x).ToArray());
         Assert.Equal([6f, 60f], new GlobalMaxPooling2D().Forward(x).ToArray());
@@ -182,7 +170,6 @@ public sealed class ImageLayerTests
     [Fact]
     public void Zero_padding_adds_zero_rows_and_columns()
     {
-        LayerHarness.Run(() => new ZeroPadding2D((1, 2), (0, 1)), [3, 2, 2], 0, 0);
         var y = new ZeroPadding2D(1).Forward(Tensor.Ones(1, 1, 1, 1));
         Assert.Equal([1, 3, 3, 1], y.Shape.ToArray());
         Assert.Equal([0f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 0f], y.ToArray());
@@ -191,7 +178,6 @@ public sealed class ImageLayerTests
     [Fact]
     public void Upsampling_repeats_each_pixel()
     {
-        LayerHarness.Run(() => new UpSampling2D((2, 3)), [2, 2, 3], 0, 0);
         var y = new UpSampling2D(2).Forward(Tensor.FromArray([1f, 2f, 3f, 4f], 1, 2, 2, 1));
         Assert.Equal([1, 4, 4, 1], y.Shape.ToArray());
         Assert.Equal([1f, 1f, 2f, 2f, 1f, 1f, 2f, 2f, 3f, 3f, 4f, 4f, 3f, 3f, 4f, 4f], y.ToArray());

@@ -118,23 +118,8 @@ public sealed class MoreConvolutionTests
     }
 
     [Fact]
-    public void Conv1d_layer() => LayerHarness.Run(() => new Conv1D(4, 3, padding: Padding.Causal, activation: "tanh"), [7, 2], 2, 3 * 2 * 4 + 4);
-
-    [Fact]
-    public void Conv2d_transpose_layer() =>
-        LayerHarness.Run(() => new Conv2DTranspose(3, (3, 3), (2, 2), Padding.Same, activation: "tanh"), [3, 4, 2], 2, 3 * 3 * 3 * 2 + 3);
-
-    [Fact]
-    public void Depthwise_conv2d_layer() =>
-        LayerHarness.Run(() => new DepthwiseConv2D((3, 3), padding: Padding.Same, depthMultiplier: 2, activation: "tanh"), [5, 4, 3], 2, 3 * 3 * 3 * 2 + 6);
-
-    [Fact]
     public void One_dimensional_pooling_layers()
     {
-        LayerHarness.Run(() => new MaxPooling1D(2), [7, 3], 0, 0, gradientCheck: false); // near-ties in random data
-        LayerHarness.Run(() => new AveragePooling1D(3, 2, Padding.Same), [7, 3], 0, 0);
-        LayerHarness.Run(() => new GlobalAveragePooling1D(), [5, 4], 0, 0);
-        LayerHarness.Run(() => new GlobalMaxPooling1D(), [5, 4], 0, 0, gradientCheck: false);
         Assert.Equal(new Shape(3, 4), new MaxPooling1D(2).ComputeOutputShape(new Shape(7, 4)));
         Assert.Equal(new Shape(4, 4), new MaxPooling1D(2, padding: Padding.Same).ComputeOutputShape(new Shape(7, 4)));
         var x = Tensor.FromArray([1, 5, 2, 9, 3, 4, 8, 0], 1, 4, 2); // channels (1, 2, 3, 8) and (5, 9, 4, 0)
@@ -145,7 +130,6 @@ public sealed class MoreConvolutionTests
     [Fact]
     public void Spatial_dropout_drops_whole_channels_in_training_only()
     {
-        LayerHarness.Run(() => new SpatialDropout2D(0.5f), [4, 4, 3], 0, 0);
         var layer = new SpatialDropout2D(0.4f);
         var y = layer.Forward(Tensor.Ones(50, 6, 5, 20), training: true).ToArray();
         int dropped = 0;

@@ -1,12 +1,33 @@
+using System.Text.Json;
 using Strata.Layers;
 using Strata.Losses;
 using Strata.Models;
 using Strata.Optimizers;
+using Strata.Serialization;
 
 namespace Strata.Tests.Layers;
 
 public sealed class PreprocessingLayerTests
 {
+    [Fact]
+    public void Normalization_config_keeps_the_given_statistics_and_reads_files_without_them()
+    {
+        var given = new Normalization([0.1f, -0.2f], [2f, 0.5f], "norm");
+        var config = Assert.IsType<FeatureNormalizationConfig>(given.GetConfig());
+        Assert.Equal([0.1f, -0.2f], config.Mean!);
+        Assert.Equal([2f, 0.5f], config.Variance!);
+        var copy = Assert.IsType<Normalization>(LayerRegistry.Create("Normalization",
+            JsonDocument.Parse(LayerRegistry.Describe(given)["config"]!.ToJsonString()).RootElement, "test"));
+        copy.Build(new Shape(2));
+        Assert.Equal([0.1f, -0.2f], copy.Mean.ToArray());
+        Assert.Equal([2f, 0.5f], copy.Variance.ToArray());
+        // Files written before the statistics were in the config: name and kind only (the weights hold them).
+        var old = LayerRegistry.Create("Normalization", JsonDocument.Parse("{\"name\": \"n\", \"kind\": \"Normalization\"}").RootElement, "test");
+        Assert.Equal("n", old.Name);
+        Assert.Contains("not valid", Assert.Throws<InvalidDataException>(() => LayerRegistry.Create("Normalization",
+            JsonDocument.Parse("{\"name\": \"n\", \"kind\": \"Normalization\", \"mean\": [0], \"variance\": [-1]}").RootElement, "test")).Message);
+    }
+
     [Fact]
     public void Rescaling_and_normalization_standardize_as_keras_does()
     {

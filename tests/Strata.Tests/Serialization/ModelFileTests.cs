@@ -232,29 +232,6 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void A_save_that_fails_midway_leaves_the_previous_file_intact()
-    {
-        var model = ModelZoo.Sequences(1);
-        model.Predict(Tensor.Zeros(1, 12, 3));
-        var path = FilePath("m.strata");
-        model.Save(path);
-        var before = File.ReadAllBytes(path);
-        model.SetWeights([.. model.GetWeights().Select(w => w.Select(v => v + 1).ToArray())]);
-        ModelFile.EntryWritten = name => { if (name == ModelFile.WeightsEntry) throw new IOException($"disk full after {name}"); };
-        try
-        {
-            Assert.Contains("disk full after model.weights.safetensors", Assert.Throws<IOException>(() => model.Save(path)).Message);
-        }
-        finally
-        {
-            ModelFile.EntryWritten = null;
-        }
-        Assert.Equal(before, File.ReadAllBytes(path));
-        Assert.Single(Directory.GetFiles(_dir.FullName));
-        Assert.NotEqual(model.GetWeights(), Model.Load(path).GetWeights());
-    }
-
-    [Fact]
     public void Models_without_a_config_are_refused_with_a_reason()
     {
         var unbuilt = new Sequential([new Dense(3)]);
@@ -286,6 +263,40 @@ public sealed class ModelFileTests : IDisposable
         Assert.Equal(2.5f, Assert.IsType<TestScale>(loaded.Layers[1]).Factor);
         Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
         Assert.Throws<ArgumentException>(() => LayerRegistry.Register<TestScale, TestScaleConfig>("Dense", c => new TestScale(c.Factor, c.Name)));
+    }
+}
+
+/// <summary>Saves that fail midway, through the model file's write hook: a process-wide switch, so these run alone.</summary>
+[Collection(ProcessWideSettingsCollection.Name)]
+public sealed class ModelFileFailureTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("strata-m-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string FilePath(string name) => Path.Combine(_dir.FullName, name);
+
+    [Fact]
+    public void A_save_that_fails_midway_leaves_the_previous_file_intact()
+    {
+        var model = ModelZoo.Sequences(1);
+        model.Predict(Tensor.Zeros(1, 12, 3));
+        var path = FilePath("m.strata");
+        model.Save(path);
+        var before = File.ReadAllBytes(path);
+        model.SetWeights([.. model.GetWeights().Select(w => w.Select(v => v + 1).ToArray())]);
+        ModelFile.EntryWritten = name => { if (name == ModelFile.WeightsEntry) throw new IOException($"disk full after {name}"); };
+        try
+        {
+            Assert.Contains("disk full after model.weights.safetensors", Assert.Throws<IOException>(() => model.Save(path)).Message);
+        }
+        finally
+        {
+            ModelFile.EntryWritten = null;
+        }
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir.FullName));
+        Assert.NotEqual(model.GetWeights(), Model.Load(path).GetWeights());
     }
 }
 
