@@ -36,7 +36,6 @@ if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
     return;
 }
 //   plans [--threads N] [--batch 32] [--samples 10000] [--models cnn,cnn+bn,mlp2,residual,custom]: plan vs eager, and the newly fast models
-if (args.Length > 0 && args[0] == "zzprobe") { Strata.Benchmarks.ZzProbe.Run(); return; }
 if (args.Length > 0 && args[0] == "plans")
 {
     int threads = 1, batch = 32, samples = 10000;
