@@ -71,17 +71,22 @@ public abstract class Optimizer
     public void Apply(IEnumerable<Tensor> parameters)
     {
         var list = parameters as IReadOnlyList<Tensor> ?? parameters.ToArray();
-        var fixedList = list.ToArray();
-        Autograd.Trace.RecordEffect(new($"apply:{Name}:{fixedList.Length}", this, fixedList, () => ApplyCore(fixedList)));
-        ApplyCore(fixedList);
+        if (Autograd.Trace.Current is not null)
+        {
+            // Inside a traced step the update is replayed as recorded, on these parameters.
+            var fixedList = list.ToArray();
+            Autograd.Trace.RecordEffect(new($"apply:{Name}:{fixedList.Length}", this, fixedList, () => ApplyCore(fixedList)));
+        }
+        ApplyCore(list);
     }
 
     private void ApplyCore(IReadOnlyList<Tensor> list)
     {
         Clip(list);
         float lr = LearningRate;
-        foreach (var p in list)
+        for (int i = 0; i < list.Count; i++)
         {
+            var p = list[i];
             if (p.Grad is null)
                 continue;
             if (!_slots.TryGetValue(p, out var slots))
@@ -115,8 +120,8 @@ public abstract class Optimizer
         }
         var parameters = list.Select(pair => pair.Parameter).ToArray();
         // A traced step replays the whole update: the gradients it computed, then the optimizer's step.
-        Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, parameters,
-            () => ApplyGradientsCore(list, parameters)));
+        if (Autograd.Trace.Current is not null)
+            Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, parameters, () => ApplyGradientsCore(list, parameters)));
         ApplyGradientsCore(list, parameters);
     }
 
