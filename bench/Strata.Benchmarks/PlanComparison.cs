@@ -149,6 +149,17 @@ internal static class PlanComparison
             var (eager, _) = name == "dcgan" ? GanRate(x, batch, plans: false) : Rate(name, x, y, batch, plans: false);
             Console.WriteLine(Inv($"| {name} | {plan:F0} | {eager:F0} | {plan / eager:F2} | {alloc:F0} B |"));
         }
+        Console.WriteLine();
+        Console.WriteLine("| model | plan activations | gradient buffers (shared) | one buffer each | shared / each |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var name in names.Where(n => n != "dcgan"))
+        {
+            var m = Build(name, 1);
+            m.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
+            m.Fit(x.Slice(..(batch * 4)), y.Slice(..(batch * 4)), epochs: 1, batchSize: batch, seed: 1);
+            if (m.PlanMemory("train") is { } mem)
+                Console.WriteLine(Inv($"| {name} | {mem.Activations / 1024.0:F0} KiB | {mem.Gradients / 1024.0:F0} KiB | {mem.GradientsUnshared / 1024.0:F0} KiB | {mem.Gradients / (double)mem.GradientsUnshared:F2} |"));
+        }
     }
 
     private static (double Rate, double BytesPerStep) Rate(string name, Tensor x, Tensor y, int batch, bool plans)

@@ -56,6 +56,22 @@ internal sealed class Plan
         _sink = new Sink(this);
         foreach (var n in nodes)
             BufferBytes += n.AliasesInput ? 0 : 4L * n.OutputShape.Size;
+        var leafArrays = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        foreach (var pass in passes)
+        {
+            foreach (var (leaf, id) in pass.Leaves)
+                leafArrays.Add(buffers[id]);
+        }
+        foreach (var a in buffers.Distinct(ReferenceEqualityComparer.Instance).Cast<float[]>())
+        {
+            if (!leafArrays.Contains(a))
+                GradientBytes += 4L * a.Length;
+        }
+        foreach (var pass in passes)
+        {
+            for (int i = 0; i < pass.Nodes.Length; i++)
+                GradientBytesUnshared += 4L * pass.Nodes[i].OutputShape.Size;
+        }
     }
 
     /// <summary>The traced results (buffers this plan owns and overwrites on every run).</summary>
@@ -69,6 +85,12 @@ internal sealed class Plan
 
     /// <summary>Bytes of op outputs (activations) per run.</summary>
     public long BufferBytes { get; }
+
+    /// <summary>Bytes of the intermediate gradient buffers (shared where their lifetimes do not overlap).</summary>
+    public long GradientBytes { get; }
+
+    /// <summary>What the intermediate gradients would take with a buffer each (for comparison).</summary>
+    public long GradientBytesUnshared { get; }
 
     /// <summary>The number of op nodes replayed.</summary>
     public int NodeCount => _nodes.Length;
@@ -165,7 +187,7 @@ internal sealed class Plan
         else
             root = null;
         var signature = Describe(nodes, inputs, outputs, root, copies) + extra;
-        return new Plan(nodes, inputs, outputs, signature, root, [.. passes], [.. effects], [.. program], copies, [.. builder.Buffers]);
+        return new Plan(nodes, inputs, outputs, signature, root, [.. passes], [.. effects], [.. program], copies, builder.Allocate(passes));
     }
 
     /// <summary>Builds backward passes over one set of gradient buffers (a tensor's buffer is the same in every pass).</summary>
@@ -174,7 +196,75 @@ internal sealed class Plan
         private readonly Dictionary<Tensor, int> _bufferOf = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Tensor, int> _copyNames = new(ReferenceEqualityComparer.Instance);
 
-        public List<float[]> Buffers { get; } = [];
+        // Per gradient buffer id: a leaf's own Grad array, or (null) an intermediate one of that size.
+        private readonly List<float[]?> _leafArrays = [];
+        private readonly List<int> _sizes = [];
+
+        /// <summary>
+        /// The arrays behind the buffer ids: a leaf's gradient array, and for intermediate gradients
+        /// arrays shared by buffers whose lifetimes do not overlap (a buffer lives from the first
+        /// backward node that writes it to the node that reads it, on the passes' one timeline).
+        /// </summary>
+        public float[][] Allocate(List<BackwardPass> passes)
+        {
+            int count = _sizes.Count;
+            var first = new int[count];
+            var last = new int[count];
+            Array.Fill(first, int.MaxValue);
+            Array.Fill(last, -1);
+            void Use(int id, int time)
+            {
+                first[id] = Math.Min(first[id], time);
+                last[id] = Math.Max(last[id], time);
+            }
+            int t = 0;
+            foreach (var pass in passes)
+            {
+                Use(pass.RootBuffer, t++);
+                for (int i = 0; i < pass.Nodes.Length; i++, t++)
+                {
+                    var node = pass.Nodes[i];
+                    Use(pass.OutBuffer[i], t);
+                    if (pass.InBuffers[node.PlanIndex] is { } ins)
+                    {
+                        foreach (int id in ins)
+                        {
+                            if (id >= 0)
+                                Use(id, t);
+                        }
+                    }
+                }
+            }
+            // Slots by first use: a buffer takes a slot whose last buffer is dead by then; each slot's
+            // array is then as large as its largest buffer.
+            var order = Enumerable.Range(0, count).Where(id => _leafArrays[id] is null).OrderBy(id => first[id]).ToList();
+            var slotOf = new int[count];
+            var freeAfter = new List<int>();
+            var slotSize = new List<int>();
+            foreach (int id in order)
+            {
+                int k = last[id] < 0 ? -1 : freeAfter.FindIndex(f => f < first[id]);
+                if (k < 0)
+                {
+                    freeAfter.Add(0);
+                    slotSize.Add(0);
+                    k = freeAfter.Count - 1;
+                }
+                freeAfter[k] = last[id] < 0 ? int.MaxValue : last[id];
+                slotSize[k] = Math.Max(slotSize[k], _sizes[id]);
+                slotOf[id] = k;
+            }
+            var arrays = slotSize.Select(n => new float[n]).ToArray();
+            var result = new float[count][];
+            foreach (int id in order)
+                result[id] = arrays[slotOf[id]];
+            for (int id = 0; id < count; id++)
+            {
+                if (_leafArrays[id] is { } leaf)
+                    result[id] = leaf;
+            }
+            return result;
+        }
 
         public string Name(Tensor t, Tensor[] inputs, HashSet<Tensor> copies)
         {
@@ -196,15 +286,16 @@ internal sealed class Plan
                 id = BufferFor(alias.Inputs[0], leaves);
             else
             {
-                id = Buffers.Count;
+                id = _sizes.Count;
+                _sizes.Add(t.Size);
                 if (t.Node is null)
                 {
                     t.EnsureGrad();
-                    Buffers.Add(t.Grad!.Buffer);
+                    _leafArrays.Add(t.Grad!.Buffer);
                     leaves?.Add((t, id));
                 }
                 else
-                    Buffers.Add(new float[t.Size]);
+                    _leafArrays.Add(null);
             }
             _bufferOf[t] = id;
             return id;

@@ -39,6 +39,9 @@ internal sealed class PlanCache
         _entries.Clear();
     }
 
+    /// <summary>The entries by key.</summary>
+    public IEnumerable<KeyValuePair<string, Entry>> Entries() => _entries;
+
     /// <summary>What runs: per signature, compiled or eager (with the reason).</summary>
     public IEnumerable<(string Key, bool Compiled, string? Reason)> Describe() =>
         _entries.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value.Confirmed, e.Value.EagerReason));

@@ -124,6 +124,44 @@ public sealed class CompiledPlanTests
     }
 
     [Fact]
+    public void Gradient_buffers_are_shared_when_their_lifetimes_do_not_overlap()
+    {
+        // Eight Dense layers of 64: each intermediate gradient is dead once the layer below has run its backward.
+        Sequential Build()
+        {
+            var layers = new List<Layer> { new Input([20]) };
+            for (int i = 0; i < 8; i++)
+                layers.Add(new Dense(64, "tanh"));
+            layers.Add(new Dense(3, "softmax"));
+            var m = new Sequential(layers, 4);
+            m.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy());
+            return m;
+        }
+        var planned = Build();
+        var eager = Build();
+        eager.PlansEnabled = false;
+        var x = Tensor.RandomNormal([32, 20], seed: 1);
+        var y = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => (float)(i % 3)).ToArray());
+        for (int i = 0; i < 5; i++)
+        {
+            planned.TrainStep(x, y);
+            eager.TrainStep(x, y);
+        }
+        var memory = planned.PlanMemory("train");
+        Assert.NotNull(memory);
+        // Without sharing: 8 hidden gradients of 32×64 and the output's 32×3 (and the loss's few scalars).
+        long unshared = 4L * (8 * 32 * 64 + 32 * 3);
+        Assert.True(memory.Value.Gradients < unshared / 2, $"gradient buffers {memory.Value.Gradients} B, unshared {unshared} B");
+        var wp = planned.Weights.Select(w => w.Value.ToArray()).ToArray();
+        var we = eager.Weights.Select(w => w.Value.ToArray()).ToArray();
+        for (int k = 0; k < wp.Length; k++)
+        {
+            for (int j = 0; j < wp[k].Length; j++)
+                Assert.True(Math.Abs(wp[k][j] - we[k][j]) <= 1e-5f * (1 + Math.Abs(we[k][j])), $"weight {k}[{j}]: plan {wp[k][j]}, eager {we[k][j]}");
+        }
+    }
+
+    [Fact]
     public void A_step_whose_ops_depend_on_the_data_stays_eager_and_says_why()
     {
         var model = new Sequential([new Input([3]), new Branchy(), new Dense(2)], seed: 1);
