@@ -9,8 +9,11 @@ namespace Strata.Autograd;
 /// </summary>
 internal static class BackwardEngine
 {
-    public static void Run(Tensor root, Tensor? seed, bool retainGraph)
+    public static void Run(Tensor root, Tensor? seed, bool retainGraph, bool recorded = false)
     {
+        // A traced step replays only the backward passes it recorded (ComputeGradients).
+        if (!recorded)
+            Trace.Current?.Fail("the step calls Tensor.Backward(), which a compiled step cannot replay; use Model.ComputeGradients");
         if (!root.RequiresGrad)
             throw new InvalidOperationException($"Backward: tensor {root.Describe()} does not require gradients (no input of its graph has RequiresGrad = true)");
         if (seed is null)

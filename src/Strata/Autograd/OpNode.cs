@@ -42,6 +42,12 @@ internal abstract class OpNode
     /// <summary>Settings beyond the op name and shapes that change the result (compared between two traces).</summary>
     public virtual string Attributes => "";
 
+    /// <summary>
+    /// An object the op reads or updates besides its inputs (a random generator, moving statistics):
+    /// two traces are the same step only when it is the same object in both.
+    /// </summary>
+    public virtual object? State => null;
+
     /// <summary>Computes <see cref="Output"/> from the inputs' current values (overwriting it).</summary>
     public abstract void Forward();
 

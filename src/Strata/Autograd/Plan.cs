@@ -32,7 +32,7 @@ internal sealed class Plan
         public required int[]?[] InBuffers; // by node PlanIndex: the gradient buffer of each input, −1 none
         public required (Tensor Leaf, int Buffer)[] Leaves;
         public required int RootBuffer;
-        public required (Tensor Parameter, Tensor Copy)[] Copies; // ComputeGradients' results, refreshed after the pass
+        public required (Tensor Parameter, Tensor Copy, int Buffer)[] Copies; // ComputeGradients' results (and the parameter's buffer, −1 unreached), refreshed after the pass
     }
 
     private enum Op { Forward, Backward, Effect }
@@ -136,6 +136,17 @@ internal sealed class Plan
             {
                 why = $"the result comes from op '{n.Op}' computed outside the step";
                 return null;
+            }
+        }
+        foreach (var n in nodes)
+        {
+            foreach (var t in n.Inputs)
+            {
+                if (t.Node is { } p && !inTrace.Contains(p) && Array.IndexOf(inputs, t) < 0)
+                {
+                    why = $"the step uses a value computed before it (op '{p.Op}'); compute it inside the step or detach it";
+                    return null;
+                }
             }
         }
         for (int i = 0; i < nodes.Length; i++)
@@ -358,9 +369,12 @@ internal sealed class Plan
             BackwardPass Finish()
             {
                 int rootBuffer = BufferFor(root, root.Node is null ? leaves : null);
-                var pairs = new (Tensor, Tensor)[copies.Length];
+                var pairs = new (Tensor, Tensor, int)[copies.Length];
                 for (int k = 0; k < copies.Length; k++)
-                    pairs[k] = (wanted![k], copies[k]);
+                {
+                    int leafId = leaves.FindIndex(l => ReferenceEquals(l.Item1, wanted![k]));
+                    pairs[k] = (wanted![k], copies[k], leafId < 0 ? -1 : leaves[leafId].Item2);
+                }
                 return new BackwardPass
                 {
                     Nodes = [.. backward],
@@ -459,22 +473,16 @@ internal sealed class Plan
             if (!_written[id])
                 leaf.Grad!.Data.Clear();
         }
-        foreach (var (p, copy) in pass.Copies)
+        foreach (var (p, copy, id) in pass.Copies)
         {
-            // As ComputeGradients: the parameter's gradient, or zeros where the root does not reach it.
-            bool reached = false;
-            foreach (var (leaf, id) in pass.Leaves)
-            {
-                if (ReferenceEquals(leaf, p))
-                {
-                    reached = _written[id];
-                    break;
-                }
-            }
-            if (reached)
+            // As ComputeGradients: the parameter's gradient, or zeros (in both) where the root does not reach it.
+            if (id >= 0 && _written[id])
                 p.Grad!.Span.CopyTo(copy.Data);
             else
+            {
                 copy.Data.Clear();
+                p.Grad?.Data.Clear();
+            }
         }
     }
 
@@ -550,6 +558,8 @@ internal sealed class Plan
         }
         for (int i = 0; i < _nodes.Length; i++)
         {
+            if (!ReferenceEquals(_nodes[i].State, other._nodes[i].State))
+                return false; // e.g. a new Rng on every call: the eager step repeats its draws, a replay would not
             var a = _nodes[i].Inputs;
             var b = other._nodes[i].Inputs;
             for (int k = 0; k < a.Length; k++)

@@ -14,6 +14,7 @@ internal sealed class Trace : IDisposable
     private Trace()
     {
         _outer = t_current;
+        _outer?.Fail("the step runs another traced step inside it (TrainStep, Predict or Evaluate), whose ops it does not record");
         t_current = this;
     }
 
@@ -62,7 +63,10 @@ internal sealed class Trace : IDisposable
     public static void RecordGradients(Tensor root, Tensor[] parameters, Tensor[] copies)
     {
         if (t_current is { } t)
+        {
             t.Marks.Add(new GradientMark(t.Nodes.Count, root, parameters, copies));
+            t._owned.UnionWith(copies);
+        }
     }
 
     /// <summary>Records an effect on this thread's trace, if one is open.</summary>
@@ -75,10 +79,16 @@ internal sealed class Trace : IDisposable
     /// <summary>Why this trace cannot become a plan (null: it can).</summary>
     public string? Failure { get; private set; }
 
+    private readonly HashSet<Tensor> _owned = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Whether <paramref name="t"/> was computed by this trace: an op's output or a recorded gradient copy.</summary>
+    public bool Owns(Tensor t) => _owned.Contains(t);
+
     public void Add(OpNode node)
     {
         node.Pinned = true;
         Nodes.Add(node);
+        _owned.Add(node.Output);
         if (Failure is null && node.NotReplayable is { } why)
             Failure = why;
     }

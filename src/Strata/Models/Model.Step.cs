@@ -106,7 +106,13 @@ public partial class Model
         if (inputs.Length == 0 || inputs.Any(t => t is null))
             throw new ArgumentException($"TracedStep '{name}': expected one or more input tensors, got {(inputs.Length == 0 ? "none" : "a null one")}");
         int rows = inputs[0].Rank > 0 ? inputs[0].Shape[0] : 1;
-        var entry = PlansEnabled && IsBuilt() ? EntryFor(ref _lastCustomKey, string.Intern("step:" + name), inputs, null, null, training: true) : null;
+        CustomStep? slot;
+        lock (_customSteps)
+        {
+            if (!_customSteps.TryGetValue(name, out slot))
+                _customSteps[name] = slot = new CustomStep(string.Intern("step:" + name));
+        }
+        var entry = PlansEnabled && IsBuilt() ? EntryFor(ref slot.Last, slot.Kind, inputs, null, null, training: true) : null;
         if (entry is { Confirmed: true } && entry.Pool.TryTake(out var plan))
         {
             try
@@ -140,10 +146,11 @@ public partial class Model
         var values = results.Values.ToArray();
         foreach (var (k, v) in results)
         {
-            if (v.Size != 1)
-                throw new InvalidOperationException($"TracedStep '{name}': result '{k}' must be a scalar, got shape {v.Shape}");
-            StepMean(k).Add(v.ToScalar(), rows);
+            if (v is null || v.Size != 1)
+                throw new InvalidOperationException($"TracedStep '{name}': result '{k}' must be a scalar, got {(v is null ? "null" : $"shape {v.Shape}")}");
         }
+        foreach (var (k, v) in results)
+            StepMean(k).Add(v.ToScalar(), rows);
         if (entry is not null && recorder is not null)
         {
             var compiled = Plan.CompileProgram(recorder, own, values, out var why);
@@ -311,7 +318,16 @@ public partial class Model
         }
     }
 
-    private LastKey? _lastTrainKey, _lastPredictKey, _lastCustomKey;
+    private LastKey? _lastTrainKey, _lastPredictKey;
+
+    /// <summary>A traced custom step's plan-cache kind and its last signature.</summary>
+    private sealed class CustomStep(string kind)
+    {
+        public readonly string Kind = kind;
+        public LastKey? Last;
+    }
+
+    private readonly Dictionary<string, CustomStep> _customSteps = new(StringComparer.Ordinal);
 
     /// <summary>The plan-cache entry of a call's signature (see <see cref="StepKey"/>); allocation-free when the signature repeats.</summary>
     private PlanCache.Entry EntryFor(ref LastKey? last, string kind, Tensor[] x, Tensor? y, Tensor? w, bool training, int rows = -1)
@@ -394,14 +410,21 @@ public partial class Model
     /// <summary>
     /// Gradients of any scalar with respect to any set of parameters: zeroes their gradients, runs
     /// backward from <paramref name="loss"/>, and returns a copy of each gradient (zeros where the
-    /// loss does not depend on a parameter). Apply them with <see cref="Optimizers.Optimizer.ApplyGradients"/>.
+    /// loss does not depend on a parameter). The loss's graph is kept, so several gradient sets can be
+    /// computed from one loss. Apply them with <see cref="Optimizers.Optimizer.ApplyGradients"/>.
     /// </summary>
     public static Tensor[] ComputeGradients(Tensor loss, IReadOnlyList<Tensor> parameters)
     {
+        ArgumentNullException.ThrowIfNull(loss);
         var list = parameters.ToArray();
         foreach (var p in list)
+        {
+            if (p.Node is not null)
+                throw new ArgumentException($"ComputeGradients: parameter {p.Describe()} is computed by op '{p.Node.Op}', not a leaf; pass the weights themselves");
             p.ZeroGrad();
-        loss.Backward();
+        }
+        // The graph is kept: several gradient sets may be computed from one loss (eagerly as on a plan).
+        BackwardEngine.Run(loss, null, retainGraph: true, recorded: true);
         // Plain copies, not ops: a traced step's plan refreshes them after its backward pass.
         var copies = list.Select(p => Tensor.Wrap(p.Grad?.ToArray() ?? new float[p.Size], p.Shape)).ToArray();
         Trace.RecordGradients(loss, list, copies);

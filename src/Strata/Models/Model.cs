@@ -112,6 +112,7 @@ public partial class Model
                 _ => throw new ArgumentException($"Compile: a metric must be a Metric or a name, got {m?.GetType().Name ?? "null"}"),
             });
         }
+        InvalidatePlans(); // compiled steps hold the old loss and optimizer
     }
 
     private static Metric ResolveMetric(string name, Loss loss) => name.ToLowerInvariant() switch

@@ -72,7 +72,7 @@ internal sealed class PlanCache
             }
             if (!entry.Candidate.SameStepAs(plan))
             {
-                entry.EagerReason = "the step's ops changed between two calls (data-dependent control flow)";
+                entry.EagerReason = "the step changed between two calls (data-dependent control flow, values or generators from outside the step)";
                 entry.Candidate = null;
                 return false;
             }

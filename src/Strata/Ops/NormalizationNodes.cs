@@ -37,6 +37,8 @@ internal sealed class BatchNormNode : OpNode
 
     public override string Attributes => $"{_momentum};{_epsilon};{_gamma};{_beta};{_movingMean.Name}";
 
+    public override object? State => _movingMean;
+
     private int Rows => Inputs[0].Size / _channels;
 
     public override void Forward()
@@ -46,7 +48,12 @@ internal sealed class BatchNormNode : OpNode
         var mean = stats[..c];
         var invStd = stats[c..];
         var x = Inputs[0].Span;
-        if (_training)
+        if (_training && rows == 0)
+        {
+            mean.Clear(); // nothing to normalize; the moving statistics stay as they are
+            invStd.Fill(1f);
+        }
+        else if (_training)
         {
             NormalizationKernels.MeanVariance(x, rows, c, mean, invStd);
             var mm = _movingMean.Data;

@@ -20,6 +20,8 @@ namespace Strata.Ops
     {
         public override string Attributes => $"{rate}";
 
+        public override object? State => rng;
+
         public override void Forward()
         {
             var m = Output.Data;
@@ -51,6 +53,8 @@ namespace Strata.Ops
     internal sealed class RandomNode(Shape shape, Rng rng, bool normal, float a, float b) : OpNode(normal ? "random_normal" : "random_uniform", [], shape)
     {
         public override string Attributes => $"{a};{b}";
+
+        public override object? State => rng;
 
         public override void Forward() => Fill(Output.Data, rng, normal, a, b);
 

@@ -120,8 +120,19 @@ public abstract class Optimizer
         }
         var parameters = list.Select(pair => pair.Parameter).ToArray();
         // A traced step replays the whole update: the gradients it computed, then the optimizer's step.
-        if (Autograd.Trace.Current is not null)
+        if (Autograd.Trace.Current is { } trace)
+        {
+            // A replay re-reads the gradients: they must be values the step computes (not host copies).
+            for (int i = 0; i < list.Length; i++)
+            {
+                if (!trace.Owns(list[i].Gradient))
+                {
+                    trace.Fail($"{Name}.ApplyGradients: gradient {i} was not computed by the step's ops (a Clone or a host copy?); a compiled step cannot replay it");
+                    break;
+                }
+            }
             Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, parameters, () => ApplyGradientsCore(list, parameters)));
+        }
         ApplyGradientsCore(list, parameters);
     }
 
@@ -201,16 +212,18 @@ public abstract class Optimizer
     {
         if (ClipValue is float v)
         {
-            foreach (var p in parameters)
+            for (int i = 0; i < parameters.Count; i++)
             {
+                var p = parameters[i];
                 if (p.Grad is not null)
                     TensorPrimitives.Clamp(p.Grad.Span, -v, v, p.Grad.AsWritableSpan());
             }
         }
         if (ClipNorm is float n)
         {
-            foreach (var p in parameters)
+            for (int i = 0; i < parameters.Count; i++)
             {
+                var p = parameters[i];
                 if (p.Grad is null)
                     continue;
                 float norm = MathF.Sqrt(Summation.SumOfSquares(p.Grad.Span));
@@ -221,16 +234,18 @@ public abstract class Optimizer
         if (GlobalClipNorm is float gn)
         {
             double sq = 0;
-            foreach (var p in parameters)
+            for (int i = 0; i < parameters.Count; i++)
             {
+                var p = parameters[i];
                 if (p.Grad is not null)
                     sq += Summation.SumOfSquares(p.Grad.Span);
             }
             float norm = (float)Math.Sqrt(sq);
             if (norm > gn)
             {
-                foreach (var p in parameters)
+                for (int i = 0; i < parameters.Count; i++)
                 {
+                    var p = parameters[i];
                     if (p.Grad is not null)
                         TensorPrimitives.Multiply(p.Grad.Span, gn / norm, p.Grad.AsWritableSpan());
                 }
