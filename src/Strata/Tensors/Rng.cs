@@ -29,16 +29,20 @@ public sealed class Rng
     }
 
     /// <summary>The next 32 random bits.</summary>
-    public uint NextUInt()
+    public uint NextUInt() => Step(ref _s0, ref _s1, ref _s2, ref _s3);
+
+    /// <summary>One xoshiro128** step: the output, and the state advanced.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static uint Step(ref uint s0, ref uint s1, ref uint s2, ref uint s3)
     {
-        uint result = BitRotate(_s1 * 5, 7) * 9;
-        uint t = _s1 << 9;
-        _s2 ^= _s0;
-        _s3 ^= _s1;
-        _s1 ^= _s2;
-        _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = BitRotate(_s3, 11);
+        uint result = BitRotate(s1 * 5, 7) * 9;
+        uint t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = BitRotate(s3, 11);
         return result;
     }
 
@@ -52,17 +56,7 @@ public sealed class Rng
     {
         uint s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
         for (int i = 0; i < d.Length; i++)
-        {
-            uint result = BitRotate(s1 * 5, 7) * 9;
-            uint t = s1 << 9;
-            s2 ^= s0;
-            s3 ^= s1;
-            s1 ^= s2;
-            s0 ^= s3;
-            s2 ^= t;
-            s3 = BitRotate(s3, 11);
-            d[i] = (result >> 8) * (1f / (1 << 24));
-        }
+            d[i] = (Step(ref s0, ref s1, ref s2, ref s3) >> 8) * (1f / (1 << 24));
         (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
     }
 
