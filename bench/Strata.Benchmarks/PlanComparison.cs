@@ -159,6 +159,10 @@ internal static class PlanComparison
             m.Fit(x.Slice(..(batch * 4)), y.Slice(..(batch * 4)), epochs: 1, batchSize: batch, seed: 1);
             if (m.PlanMemory("train") is { } mem)
                 Console.WriteLine(Inv($"| {name} | {mem.Activations / 1024.0:F0} KiB | {mem.Gradients / 1024.0:F0} KiB | {mem.GradientsUnshared / 1024.0:F0} KiB | {mem.Gradients / (double)mem.GradientsUnshared:F2} |"));
+            for (int i = 0; i < 3; i++)
+                m.Predict(x.Slice(..batch), batchSize: batch);
+            if (m.PlanMemory("predict") is { } inf)
+                Console.WriteLine(Inv($"| {name} (inference) | {inf.Activations / 1024.0:F0} KiB, one buffer each {inf.ActivationsUnshared / 1024.0:F0} KiB ({inf.Activations / (double)inf.ActivationsUnshared:F2}) | | | |"));
         }
     }
 

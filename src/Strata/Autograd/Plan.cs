@@ -54,8 +54,14 @@ internal sealed class Plan
         _buffers = buffers;
         _written = new bool[buffers.Length];
         _sink = new Sink(this);
+        var activationArrays = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
         foreach (var n in nodes)
-            BufferBytes += n.AliasesInput ? 0 : 4L * n.OutputShape.Size;
+        {
+            if (!n.AliasesInput && activationArrays.Add(n.Output.Buffer))
+                BufferBytes += 4L * n.Output.Buffer.Length;
+            if (!n.AliasesInput)
+                BufferBytesUnshared += 4L * n.OutputShape.Size;
+        }
         var leafArrays = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
         foreach (var pass in passes)
         {
@@ -83,8 +89,11 @@ internal sealed class Plan
     /// <summary>What two traces must share to be the same step: ops, settings, shapes, wiring and constants.</summary>
     public string Signature { get; }
 
-    /// <summary>Bytes of op outputs (activations) per run.</summary>
+    /// <summary>Bytes of op outputs (activations) per run (an inference plan shares them where lifetimes allow).</summary>
     public long BufferBytes { get; }
+
+    /// <summary>What the activations would take with a buffer each (for comparison).</summary>
+    public long BufferBytesUnshared { get; }
 
     /// <summary>Bytes of the intermediate gradient buffers (shared where their lifetimes do not overlap).</summary>
     public long GradientBytes { get; }
@@ -198,7 +207,67 @@ internal sealed class Plan
         else
             root = null;
         var signature = Describe(nodes, inputs, outputs, root, copies) + extra;
+        if (root is null && passes.Count == 0 && effects.Count == 0)
+            ShareActivations(nodes, outputs);
         return new Plan(nodes, inputs, outputs, signature, root, [.. passes], [.. effects], [.. program], copies, builder.Allocate(passes));
+    }
+
+    /// <summary>
+    /// An inference plan's activations: an op's output lives from the op to its last reader (through
+    /// reshapes, which share their input's buffer); outputs whose lifetimes do not overlap are rebound
+    /// onto one array. The plan's results keep their own.
+    /// </summary>
+    private static void ShareActivations(OpNode[] nodes, Tensor[] outputs)
+    {
+        var index = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < nodes.Length; i++)
+            index[nodes[i].Output] = i;
+        // The node that owns each output's buffer (an alias's owner is its input's).
+        var owner = new int[nodes.Length];
+        var last = new int[nodes.Length];
+        var pinned = new bool[nodes.Length];
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            owner[i] = i;
+            last[i] = i;
+            if (nodes[i].AliasesInput)
+                owner[i] = index.TryGetValue(nodes[i].Inputs[0], out int src) ? owner[src] : -1;
+            foreach (var t in nodes[i].Inputs)
+            {
+                if (index.TryGetValue(t, out int j) && owner[j] >= 0)
+                    last[owner[j]] = Math.Max(last[owner[j]], i);
+            }
+        }
+        foreach (var o in outputs)
+        {
+            if (index.TryGetValue(o, out int j) && owner[j] >= 0)
+                pinned[owner[j]] = true;
+        }
+        var freeAfter = new List<int>();
+        var size = new List<int>();
+        var slotOf = new int[nodes.Length];
+        Array.Fill(slotOf, -1);
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            if (owner[i] != i || nodes[i].AliasesInput || pinned[i])
+                continue; // an alias (of an op's buffer or of an input), or a result the caller reads
+            int k = freeAfter.FindIndex(f => f < i);
+            if (k < 0)
+            {
+                freeAfter.Add(0);
+                size.Add(0);
+                k = freeAfter.Count - 1;
+            }
+            freeAfter[k] = last[i];
+            size[k] = Math.Max(size[k], nodes[i].OutputShape.Size);
+            slotOf[i] = k;
+        }
+        var arrays = size.Select(n => new float[n]).ToArray();
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            if (slotOf[i] >= 0)
+                nodes[i].Output.Rebind(arrays[slotOf[i]]);
+        }
     }
 
     /// <summary>Builds backward passes over one set of gradient buffers (a tensor's buffer is the same in every pass).</summary>

@@ -380,12 +380,12 @@ public partial class Model
     internal bool HasCompiledPlan(string kind) => _plans.Describe().Any(e => e.Compiled && e.Key.StartsWith(kind, StringComparison.Ordinal));
 
     /// <summary>Bytes a confirmed plan of this kind holds: activations, and intermediate gradients (shared where lifetimes allow); null when none.</summary>
-    internal (long Activations, long Gradients, long GradientsUnshared)? PlanMemory(string kind)
+    internal (long Activations, long Gradients, long GradientsUnshared, long ActivationsUnshared)? PlanMemory(string kind)
     {
         foreach (var (key, entry) in _plans.Entries())
         {
             if (entry.Confirmed && key.StartsWith(kind, StringComparison.Ordinal) && entry.Pool.TryPeek(out var plan))
-                return (plan.BufferBytes, plan.GradientBytes, plan.GradientBytesUnshared);
+                return (plan.BufferBytes, plan.GradientBytes, plan.GradientBytesUnshared, plan.BufferBytesUnshared);
         }
         return null;
     }

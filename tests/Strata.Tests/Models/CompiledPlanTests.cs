@@ -162,6 +162,34 @@ public sealed class CompiledPlanTests
     }
 
     [Fact]
+    public void Inference_plans_share_activation_buffers_and_predict_as_eager_execution_does()
+    {
+        Sequential Build()
+        {
+            var layers = new List<Layer> { new Input([20]) };
+            for (int i = 0; i < 8; i++)
+                layers.Add(new Dense(64, "relu"));
+            layers.Add(new Dense(3, "softmax"));
+            return new Sequential(layers, 5);
+        }
+        var planned = Build();
+        var eager = Build();
+        eager.PlansEnabled = false;
+        for (int r = 0; r < 4; r++)
+        {
+            var x = Tensor.RandomNormal([16, 20], seed: (ulong)(20 + r));
+            var a = planned.Predict(x).ToArray();
+            var e = eager.Predict(x).ToArray();
+            for (int j = 0; j < a.Length; j++)
+                Assert.True(Math.Abs(a[j] - e[j]) <= 1e-6f, $"call {r}, value {j}: plan {a[j]}, eager {e[j]}");
+        }
+        var memory = planned.PlanMemory("predict");
+        Assert.NotNull(memory);
+        long unshared = 4L * (8 * 16 * 64 + 16 * 3);
+        Assert.True(memory.Value.Activations < unshared / 2, $"activations {memory.Value.Activations} B, unshared {unshared} B");
+    }
+
+    [Fact]
     public void A_step_whose_ops_depend_on_the_data_stays_eager_and_says_why()
     {
         var model = new Sequential([new Input([3]), new Branchy(), new Dense(2)], seed: 1);
