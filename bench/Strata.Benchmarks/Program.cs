@@ -35,6 +35,18 @@ if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
     ModelComparison.Run(args[0], data, threads, batches, samples);
     return;
 }
+//   step-overhead [--batch 32] [--steps 30000]: one compiled training step in a loop (time, bytes), bulk uniform draws
+if (args.Length > 0 && args[0] == "step-overhead")
+{
+    int batch = 32, steps = 30000;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--steps") steps = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+    }
+    StepOverhead.Run("data/mnist", batch, steps);
+    return;
+}
 //   plans [--threads N] [--batch 32] [--samples 10000] [--models cnn,cnn+bn,mlp2,residual,custom]: plan vs eager, and the newly fast models
 if (args.Length > 0 && args[0] == "plans")
 {
