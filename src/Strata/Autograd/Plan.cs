@@ -126,6 +126,9 @@ internal sealed class Plan
     public static Plan? CompileProgram(Trace trace, Tensor[] inputs, Tensor[] outputs, out string? why) =>
         Build(trace, inputs, outputs, null, out why);
 
+    private static string ComputedBefore(OpNode node) =>
+        $"the step uses a value computed before it (op '{node.Op}'); compute it inside the step or detach it";
+
     private static Plan? Build(Trace trace, Tensor[] inputs, Tensor[] outputs, Tensor? root, out string? why)
     {
         why = trace.Failure;
@@ -153,13 +156,14 @@ internal sealed class Plan
             {
                 if (t.Node is { } p && !inTrace.Contains(p) && Array.IndexOf(inputs, t) < 0)
                 {
-                    why = $"the step uses a value computed before it (op '{p.Op}'); compute it inside the step or detach it";
+                    why = ComputedBefore(p);
                     return null;
                 }
             }
         }
         for (int i = 0; i < nodes.Length; i++)
             nodes[i].PlanIndex = i;
+        var name = Namer(nodes, inputs, copies);
 
         var builder = new PassBuilder(nodes, inTrace);
         var passes = new List<BackwardPass>();
@@ -185,7 +189,7 @@ internal sealed class Plan
                         return null;
                     program.Add(new Instruction(Op.Backward, passes.Count, 0));
                     passes.Add(pass);
-                    extra.Append($"grad@{g.At}({builder.Name(g.Root, inputs, copies)};{g.Parameters.Length});");
+                    extra.Append($"grad@{g.At}({name(g.Root)};{g.Parameters.Length});");
                     break;
                 case Trace.EffectMark e:
                     program.Add(new Instruction(Op.Effect, effects.Count, 0));
@@ -206,7 +210,7 @@ internal sealed class Plan
         }
         else
             root = null;
-        var signature = Describe(nodes, inputs, outputs, root, copies) + extra;
+        var signature = Describe(nodes, outputs, root, name) + extra;
         if (root is null && passes.Count == 0 && effects.Count == 0)
             ShareActivations(nodes, outputs);
         return new Plan(nodes, inputs, outputs, signature, root, [.. passes], [.. effects], [.. program], copies, builder.Allocate(passes));
@@ -346,14 +350,6 @@ internal sealed class Plan
             return result;
         }
 
-        public string Name(Tensor t, Tensor[] inputs, HashSet<Tensor> copies)
-        {
-            if (t.Node is { } n && n.PlanIndex >= 0 && n.PlanIndex < nodes.Length && ReferenceEquals(nodes[n.PlanIndex], n))
-                return $"n{n.PlanIndex}";
-            int k = Array.IndexOf(inputs, t);
-            return k >= 0 ? $"in{k}" : copies.Contains(t) ? "grad" : $"leaf{t.Shape}";
-        }
-
         private int BufferFor(Tensor t, List<(Tensor, int)>? leaves)
         {
             if (_bufferOf.TryGetValue(t, out int id))
@@ -418,7 +414,7 @@ internal sealed class Plan
                 var node = t.Node!;
                 if (!inTrace.Contains(node))
                 {
-                    why = $"the step uses a value computed before it (op '{node.Op}'); compute it inside the step or detach it";
+                    why = ComputedBefore(node);
                     return null;
                 }
                 if (!needs[t])
@@ -571,31 +567,36 @@ internal sealed class Plan
     }
 
     /// <summary>The ops, settings, shapes and wiring of a trace, with leaves named by first appearance.</summary>
-    private static string Describe(OpNode[] nodes, Tensor[] inputs, Tensor[] outputs, Tensor? root, HashSet<Tensor> copies)
+    /// <summary>Names a tensor of a trace: the node that produced it, a bound input, a gradient copy, or a leaf by shape.</summary>
+    private static Func<Tensor, string> Namer(OpNode[] nodes, Tensor[] inputs, HashSet<Tensor> copies)
     {
-        var sb = new StringBuilder();
         var producer = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < nodes.Length; i++)
             producer[nodes[i].Output] = i;
-        string Name(Tensor t)
+        return t =>
         {
             if (producer.TryGetValue(t, out int p))
                 return $"n{p}";
             int k = Array.IndexOf(inputs, t);
             return k >= 0 ? $"in{k}" : copies.Contains(t) ? $"grad{t.Shape}" : $"leaf{t.Shape}";
-        }
+        };
+    }
+
+    private static string Describe(OpNode[] nodes, Tensor[] outputs, Tensor? root, Func<Tensor, string> name)
+    {
+        var sb = new StringBuilder();
         foreach (var n in nodes)
         {
             sb.Append(n.Op).Append('[').Append(n.Attributes).Append("](");
             foreach (var t in n.Inputs)
-                sb.Append(Name(t)).Append(t.RequiresGrad ? "*" : "").Append(',');
+                sb.Append(name(t)).Append(t.RequiresGrad ? "*" : "").Append(',');
             sb.Append(")→").Append(n.OutputShape).Append(';');
         }
         sb.Append("out:");
         foreach (var o in outputs)
-            sb.Append(Name(o)).Append(',');
+            sb.Append(name(o)).Append(',');
         if (root is not null)
-            sb.Append("root:").Append(Name(root));
+            sb.Append("root:").Append(name(root));
         return sb.ToString();
     }
 
