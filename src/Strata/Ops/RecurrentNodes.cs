@@ -1,0 +1,438 @@
+using System.Numerics.Tensors;
+using Strata.Autograd;
+using Strata.Kernels;
+using Strata.Layers;
+
+namespace Strata.Ops;
+
+/// <summary>The cell a <see cref="RecurrentNode"/> runs at every step.</summary>
+public enum RecurrentCell
+{
+    /// <summary>h = act(x·W + h₋₁·U + b): one gate.</summary>
+    SimpleRnn,
+
+    /// <summary>Keras' LSTM: gates i, f, c, o in that column order; c = f⊙c₋₁ + i⊙act(c̃), h = o⊙act(c).</summary>
+    Lstm,
+
+    /// <summary>
+    /// Keras' GRU with reset_after: gates z, r, h; bias [2, 3·units] (input, recurrent);
+    /// h̃ = act(x·W_h + b_h + r⊙(h₋₁·U_h + b′_h)), h = z⊙h₋₁ + (1 − z)⊙h̃.
+    /// </summary>
+    Gru,
+}
+
+/// <summary>
+/// A whole recurrent layer's pass over a sequence as one op, written once for eager execution and
+/// compiled plans: the input projection of every step is one GEMM (x [B·T, D] · W [D, G·H]); each
+/// step adds one recurrent GEMM (h₋₁ [B, H] · U [H, G·H]) and the cell's gate math, row by row over
+/// the batch while it is in cache. Back-propagation through time walks the steps backwards with
+/// one GEMM per step for ∂h₋₁ and one for ∂U, then ∂x and ∂W are one GEMM each over all steps.
+/// The workspace (the activated gates, the cell states) belongs to the node: a plan's node allocates
+/// it once. Inputs: x, W, U, then (each optional, in this order) the bias, h₀, c₀ (LSTM), the mask
+/// [B, T] (a step whose mask is 0 carries the state and the previous output on unchanged) and the
+/// recurrent dropout mask [B, H] (multiplies h₋₁ before U). The output [B, T, H] holds h after each
+/// processed step (in processing order: reversed when going backwards); with the cell state exported
+/// (LSTM) it is [B, T + 1, H] and its last step is the final c.
+/// </summary>
+internal sealed class RecurrentNode : OpNode
+{
+    private readonly RecurrentCell _cell;
+    private readonly ActivationFunction _act, _recAct;
+    private readonly bool _reverse, _exportCell;
+    private readonly int _b, _t, _d, _h, _g;
+    private readonly int _bias, _h0, _c0, _mask, _recMask; // input indices, −1 when absent
+    private float[]? _gates, _dGates, _cells, _rh, _work;
+
+    public RecurrentNode(RecurrentCell cell, string owner, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
+        Tensor? h0, Tensor? c0, Tensor? mask, Tensor? recurrentMask, ActivationFunction activation,
+        ActivationFunction recurrentActivation, bool reverse, bool exportCell)
+        : base(OpName(cell), Collect(x, kernel, recurrentKernel, bias, h0, c0, mask, recurrentMask, out var idx),
+            OutShape(cell, owner, x, recurrentKernel, exportCell))
+    {
+        _cell = cell;
+        _g = cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
+        _b = x.Shape[0];
+        _t = x.Shape[1];
+        _d = x.Shape[2];
+        _h = recurrentKernel.Shape[0];
+        int gh = _g * _h;
+        if (kernel.Rank != 2 || kernel.Shape[0] != _d || kernel.Shape[1] != gh)
+            throw new ArgumentException($"{owner}: kernel must be [{_d}, {gh}] for input {x.Shape} and {_h} units, got {kernel.Shape}");
+        if (recurrentKernel.Shape[1] != gh)
+            throw new ArgumentException($"{owner}: recurrent kernel must be [{_h}, {gh}], got {recurrentKernel.Shape}");
+        int[] biasShape = cell == RecurrentCell.Gru ? [2, gh] : [gh];
+        if (bias is not null && bias.Shape != new Shape(biasShape))
+            throw new ArgumentException($"{owner}: bias must be [{string.Join(", ", biasShape)}], got {bias.Shape}");
+        CheckState(owner, "initial state h", h0);
+        CheckState(owner, "initial cell state c", c0);
+        if (c0 is not null && cell != RecurrentCell.Lstm)
+            throw new ArgumentException($"{owner}: only an LSTM has a cell state; got an initial c for a {OpName(cell)}");
+        if (exportCell && cell != RecurrentCell.Lstm)
+            throw new ArgumentException($"{owner}: only an LSTM has a cell state to return");
+        if (mask is not null && mask.Shape != new Shape(_b, _t))
+            throw new ArgumentException($"{owner}: mask must be [batch, steps] = [{_b}, {_t}], got {mask.Shape}");
+        CheckState(owner, "recurrent dropout mask", recurrentMask);
+        if (!activation.FusesFromOutput || !recurrentActivation.FusesFromOutput)
+            throw new ArgumentException($"{owner}: activations must be differentiable from their output (linear, relu, sigmoid, tanh, leaky_relu, ...); got '{activation.Name}' and '{recurrentActivation.Name}'");
+        _act = activation;
+        _recAct = recurrentActivation;
+        _reverse = reverse;
+        _exportCell = exportCell;
+        (_bias, _h0, _c0, _mask, _recMask) = idx;
+
+        void CheckState(string who, string what, Tensor? s)
+        {
+            if (s is not null && s.Shape != new Shape(_b, _h))
+                throw new ArgumentException($"{who}: {what} must be [batch, units] = [{_b}, {_h}], got {s.Shape}");
+        }
+    }
+
+    public override string Attributes => $"{_act},{_recAct},{(_reverse ? "reverse" : "forward")}{(_exportCell ? ",cell" : "")}";
+
+    private static string OpName(RecurrentCell cell) => cell switch
+    {
+        RecurrentCell.Lstm => "lstm",
+        RecurrentCell.Gru => "gru",
+        _ => "simple_rnn",
+    };
+
+    private static Tensor[] Collect(Tensor x, Tensor w, Tensor u, Tensor? b, Tensor? h0, Tensor? c0, Tensor? mask, Tensor? rm,
+        out (int, int, int, int, int) idx)
+    {
+        var list = new List<Tensor> { x, w, u };
+        int Add(Tensor? t)
+        {
+            if (t is null)
+                return -1;
+            list.Add(t);
+            return list.Count - 1;
+        }
+        idx = (Add(b), Add(h0), Add(c0), Add(mask), Add(rm));
+        return [.. list];
+    }
+
+    private static Shape OutShape(RecurrentCell cell, string owner, Tensor x, Tensor u, bool exportCell)
+    {
+        if (x.Rank != 3)
+            throw new ArgumentException($"{owner}: input must be [batch, steps, features], got {x.Shape}");
+        if (x.Shape[1] < 1)
+            throw new ArgumentException($"{owner}: a sequence needs at least one step, got {x.Shape}");
+        if (u.Rank != 2 || u.Shape[0] < 1)
+            throw new ArgumentException($"{owner}: recurrent kernel must be [units, gates·units], got {u.Shape}");
+        return new Shape(x.Shape[0], x.Shape[1] + (exportCell ? 1 : 0), u.Shape[0]);
+    }
+
+    private int Steps => _t + (_exportCell ? 1 : 0); // the output's time extent
+
+    private void EnsureWorkspace()
+    {
+        int bt = _b * _t;
+        if (_gates is null || _gates.Length != bt * _g * _h)
+        {
+            _gates = new float[bt * _g * _h];
+            _cells = _cell == RecurrentCell.Lstm ? new float[bt * _h] : null;
+            _rh = _cell == RecurrentCell.Gru ? new float[bt * _h] : null;
+            // [B, G·H] (a step's recurrent product), three [B, H] (∂h, ∂c, dropped h₋₁) and one [2H] row.
+            _work = new float[_b * _g * _h + 3 * _b * _h + 2 * _h];
+        }
+    }
+
+    private Span<float> Work(int part) => part switch
+    {
+        0 => _work.AsSpan(0, _b * _g * _h),
+        4 => _work.AsSpan(_b * _g * _h + 3 * _b * _h, 2 * _h),
+        _ => _work.AsSpan(_b * _g * _h + (part - 1) * _b * _h, _b * _h),
+    };
+
+    private bool Valid(ReadOnlySpan<float> mask, int b, int t) => _mask < 0 || mask[b * _t + t] != 0;
+
+    public override void Forward()
+    {
+        EnsureWorkspace();
+        int b = _b, t = _t, d = _d, h = _h, gh = _g * h, steps = Steps;
+        var gates = _gates.AsSpan();
+        var x = Inputs[0].Span;
+        var w = Inputs[1].Span;
+        var u = Inputs[2].Span;
+        var y = Output.Data;
+        var mask = _mask >= 0 ? Inputs[_mask].Span : default;
+        var recMask = _recMask >= 0 ? Inputs[_recMask].Span : default;
+
+        // Every step's input projection (and input bias) in one GEMM.
+        Gemm.Sgemm(false, false, b * t, gh, d, 1f, x, d, w, gh, 0f, gates, gh);
+        if (_bias >= 0)
+        {
+            var bias = Inputs[_bias].Span[..gh];
+            for (int r = 0; r < b * t; r++)
+                TensorPrimitives.Add(gates.Slice(r * gh, gh), bias, gates.Slice(r * gh, gh));
+        }
+        var rec = Work(0);
+        var dropped = Work(3);
+        var zeros = Work(1);
+        zeros.Clear();
+        var h0 = _h0 >= 0 ? Inputs[_h0].Span : zeros;
+        var c0 = _c0 >= 0 ? Inputs[_c0].Span : zeros;
+        for (int k = 0; k < t; k++)
+        {
+            int ti = _reverse ? t - 1 - k : k;
+            // h₋₁ of every row: h₀, or the previous output step (rows t·H apart in y).
+            ReadOnlySpan<float> hp = k == 0 ? h0 : y[((k - 1) * h)..];
+            int ldh = k == 0 ? h : steps * h;
+            if (_recMask >= 0)
+            {
+                for (int r = 0; r < b; r++)
+                    TensorPrimitives.Multiply(hp.Slice(r * ldh, h), recMask.Slice(r * h, h), dropped.Slice(r * h, h));
+                hp = dropped;
+                ldh = h;
+            }
+            bool hpZero = k == 0 && _h0 < 0;
+            if (_cell == RecurrentCell.Gru)
+            {
+                // The recurrent part is kept apart: the reset gate multiplies its candidate third.
+                if (hpZero)
+                    rec.Clear();
+                else
+                    Gemm.Sgemm(false, false, b, gh, h, 1f, hp, ldh, u, gh, 0f, rec, gh);
+                if (_bias >= 0)
+                {
+                    var rb = Inputs[_bias].Span.Slice(gh, gh);
+                    for (int r = 0; r < b; r++)
+                        TensorPrimitives.Add(rec.Slice(r * gh, gh), rb, rec.Slice(r * gh, gh));
+                }
+            }
+            else if (!hpZero) // z += h₋₁·U, straight into this step's gate rows
+                Gemm.Sgemm(false, false, b, gh, h, 1f, hp, ldh, u, gh, 1f, gates[(ti * gh)..], t * gh);
+
+            for (int r = 0; r < b; r++)
+            {
+                var g = gates.Slice((r * t + ti) * gh, gh);
+                var hOut = y.Slice((r * steps + k) * h, h);
+                ReadOnlySpan<float> hPrev = k == 0 ? h0.Slice(r * h, h) : y.Slice((r * steps + k - 1) * h, h);
+                bool valid = Valid(mask, r, ti);
+                switch (_cell)
+                {
+                    case RecurrentCell.SimpleRnn:
+                        _act.ForwardInPlace(g, 1, h);
+                        (valid ? g : hPrev).CopyTo(hOut);
+                        break;
+                    case RecurrentCell.Lstm:
+                    {
+                        var c = _cells.AsSpan((r * t + k) * h, h);
+                        ReadOnlySpan<float> cPrev = k == 0 ? c0.Slice(r * h, h) : _cells.AsSpan((r * t + k - 1) * h, h);
+                        _recAct.ForwardInPlace(g[..(2 * h)], 1, 2 * h); // i, f
+                        _act.ForwardInPlace(g.Slice(2 * h, h), 1, h);    // c̃
+                        _recAct.ForwardInPlace(g.Slice(3 * h, h), 1, h); // o
+                        if (!valid)
+                        {
+                            cPrev.CopyTo(c);
+                            hPrev.CopyTo(hOut);
+                            break;
+                        }
+                        TensorPrimitives.Multiply(g.Slice(h, h), cPrev, c);               // f⊙c₋₁
+                        TensorPrimitives.MultiplyAdd(g[..h], g.Slice(2 * h, h), c, c);    // + i⊙c̃
+                        c.CopyTo(hOut);
+                        _act.ForwardInPlace(hOut, 1, h);                                  // act(c)
+                        TensorPrimitives.Multiply(hOut, g.Slice(3 * h, h), hOut);         // ⊙ o
+                        break;
+                    }
+                    case RecurrentCell.Gru:
+                    {
+                        var rr = rec.Slice(r * gh, gh);
+                        var rh = _rh.AsSpan((r * t + k) * h, h);
+                        TensorPrimitives.Add(g[..(2 * h)], rr[..(2 * h)], g[..(2 * h)]);
+                        _recAct.ForwardInPlace(g[..(2 * h)], 1, 2 * h);                   // z, r
+                        rr.Slice(2 * h, h).CopyTo(rh);
+                        var cand = g.Slice(2 * h, h);
+                        TensorPrimitives.MultiplyAdd(g.Slice(h, h), rh, cand, cand);      // x_h + r⊙(h₋₁·U_h + b′)
+                        _act.ForwardInPlace(cand, 1, h);                                  // h̃
+                        if (!valid)
+                        {
+                            hPrev.CopyTo(hOut);
+                            break;
+                        }
+                        // h = h̃ + z⊙(h₋₁ − h̃)
+                        TensorPrimitives.Subtract(hPrev, cand, hOut);
+                        TensorPrimitives.MultiplyAdd(g[..h], hOut, cand, hOut);
+                        break;
+                    }
+                }
+            }
+        }
+        if (_exportCell)
+        {
+            for (int r = 0; r < b; r++)
+                _cells.AsSpan((r * t + t - 1) * h, h).CopyTo(y.Slice((r * steps + t) * h, h));
+        }
+    }
+
+    public override void Backward(Span<float> gy, GradSink grads)
+    {
+        int b = _b, t = _t, d = _d, h = _h, gh = _g * h, steps = Steps;
+        var gates = _gates.AsSpan();
+        // The gate gradients get their own buffer: a graph may be differentiated more than once.
+        if (_dGates is null || _dGates.Length != gates.Length)
+            _dGates = new float[gates.Length];
+        var dGates = _dGates.AsSpan();
+        var u = Inputs[2].Span;
+        var y = Output.Span;
+        var mask = _mask >= 0 ? Inputs[_mask].Span : default;
+        var recMask = _recMask >= 0 ? Inputs[_recMask].Span : default;
+        var dStep = Work(0); // GRU: ∂ of this step's recurrent product [B, 3H]
+        var dh = Work(1);
+        var dc = Work(2);
+        var tmp = Work(3);
+        var row = Work(4);
+        var h0 = _h0 >= 0 ? Inputs[_h0].Span : default;
+        var c0 = _c0 >= 0 ? Inputs[_c0].Span : default;
+        bool wantU = grads.Wants(this, 2);
+        bool addU = false, addBias = false;
+        Span<float> dU = wantU ? grads.Target(this, 2, out addU) : default;
+        bool firstU = !addU;
+        bool wantBias = _bias >= 0 && grads.Wants(this, _bias);
+        Span<float> dBias = wantBias ? grads.Target(this, _bias, out addBias) : default;
+        if (wantBias && !addBias && _cell == RecurrentCell.Gru)
+            dBias.Slice(gh, gh).Clear();
+
+        dh.Clear();
+        if (_exportCell)
+        {
+            for (int r = 0; r < b; r++)
+                gy.Slice((r * steps + t) * h, h).CopyTo(dc.Slice(r * h, h));
+        }
+        else
+            dc.Clear();
+
+        for (int k = t - 1; k >= 0; k--)
+        {
+            int ti = _reverse ? t - 1 - k : k;
+            for (int r = 0; r < b; r++)
+            {
+                var dhr = dh.Slice(r * h, h);
+                TensorPrimitives.Add(dhr, gy.Slice((r * steps + k) * h, h), dhr); // ∂h: from the output and from step k + 1
+                var g = gates.Slice((r * t + ti) * gh, gh);
+                var dg = dGates.Slice((r * t + ti) * gh, gh);
+                ReadOnlySpan<float> hPrev = k > 0 ? y.Slice((r * steps + k - 1) * h, h) : _h0 >= 0 ? h0.Slice(r * h, h) : default;
+                if (!Valid(mask, r, ti))
+                {
+                    dg.Clear(); // no gate gradient; ∂h and ∂c carry on to step k − 1 as they are
+                    if (_cell == RecurrentCell.Gru)
+                        dStep.Slice(r * gh, gh).Clear();
+                    continue;
+                }
+                switch (_cell)
+                {
+                    case RecurrentCell.SimpleRnn: // g holds h: ∂z = ∂h ⊙ act′
+                        dhr.CopyTo(dg);
+                        _act.BackwardFromOutput(g, dg, 1, h);
+                        break;
+                    case RecurrentCell.Lstm:
+                    {
+                        var dcr = dc.Slice(r * h, h);
+                        ReadOnlySpan<float> cPrev = k > 0 ? _cells.AsSpan((r * t + k - 1) * h, h) : _c0 >= 0 ? c0.Slice(r * h, h) : default;
+                        var ac = row[..h];
+                        _cells.AsSpan((r * t + k) * h, h).CopyTo(ac);
+                        _act.ForwardInPlace(ac, 1, h);                               // act(c), recomputed
+                        var dac = row.Slice(h, h);
+                        TensorPrimitives.Multiply(dhr, g.Slice(3 * h, h), dac);      // ∂act(c) = ∂h ⊙ o
+                        _act.BackwardFromOutput(ac, dac, 1, h);
+                        TensorPrimitives.Add(dcr, dac, dcr);                         // ∂c
+                        var dO = dg.Slice(3 * h, h);
+                        TensorPrimitives.Multiply(dhr, ac, dO);                      // ∂o = ∂h ⊙ act(c)
+                        _recAct.BackwardFromOutput(g.Slice(3 * h, h), dO, 1, h);
+                        var dC = dg.Slice(2 * h, h);
+                        TensorPrimitives.Multiply(dcr, g[..h], dC);                  // ∂c̃ = ∂c ⊙ i
+                        _act.BackwardFromOutput(g.Slice(2 * h, h), dC, 1, h);
+                        TensorPrimitives.Multiply(dcr, g.Slice(2 * h, h), dg[..h]);  // ∂i = ∂c ⊙ c̃
+                        _recAct.BackwardFromOutput(g[..h], dg[..h], 1, h);
+                        var dF = dg.Slice(h, h);
+                        if (cPrev.IsEmpty)
+                            dF.Clear();
+                        else
+                            TensorPrimitives.Multiply(dcr, cPrev, dF);               // ∂f = ∂c ⊙ c₋₁
+                        _recAct.BackwardFromOutput(g.Slice(h, h), dF, 1, h);
+                        TensorPrimitives.Multiply(dcr, g.Slice(h, h), dcr);          // ∂c₋₁ = ∂c ⊙ f
+                        break;
+                    }
+                    case RecurrentCell.Gru:
+                    {
+                        var z = g[..h];
+                        var cand = g.Slice(2 * h, h);
+                        var rh = _rh.AsSpan((r * t + k) * h, h);
+                        var ds = dStep.Slice(r * gh, gh);
+                        var dz = dg[..h];
+                        if (hPrev.IsEmpty)                                           // ∂z = ∂h ⊙ (h₋₁ − h̃)
+                            TensorPrimitives.Negate(cand, dz);
+                        else
+                            TensorPrimitives.Subtract(hPrev, cand, dz);
+                        TensorPrimitives.Multiply(dz, dhr, dz);
+                        var dCand = dg.Slice(2 * h, h);                              // ∂h̃ = ∂h ⊙ (1 − z)
+                        TensorPrimitives.Multiply(dhr, z, dCand);
+                        TensorPrimitives.Subtract(dhr, dCand, dCand);
+                        _act.BackwardFromOutput(cand, dCand, 1, h);
+                        TensorPrimitives.Multiply(dCand, rh, dg.Slice(h, h));        // ∂r = ∂h̃ ⊙ (h₋₁·U_h + b′_h)
+                        _recAct.BackwardFromOutput(g[..(2 * h)], dg[..(2 * h)], 1, 2 * h);
+                        dg[..(2 * h)].CopyTo(ds[..(2 * h)]);                         // recurrent side: ∂z, ∂r,
+                        TensorPrimitives.Multiply(dCand, g.Slice(h, h), ds.Slice(2 * h, h)); // ∂h̃ ⊙ r
+                        TensorPrimitives.Multiply(dhr, z, dhr);                      // ∂h₋₁, direct part: ∂h ⊙ z
+                        break;
+                    }
+                }
+            }
+
+            // This step's recurrent GEMMs: ∂U += h₋₁ᵀ·∂z and ∂h₋₁ (+)= ∂z·Uᵀ.
+            ReadOnlySpan<float> dzs = _cell == RecurrentCell.Gru ? dStep : dGates[(ti * gh)..];
+            int ldz = _cell == RecurrentCell.Gru ? gh : t * gh;
+            if (wantBias && _cell == RecurrentCell.Gru)
+                Summation.ColumnSums(dStep, b, gh, dBias.Slice(gh, gh), add: true);
+            if (wantU && (k > 0 || _h0 >= 0))
+            {
+                ReadOnlySpan<float> hp = k > 0 ? y[((k - 1) * h)..] : h0;
+                int ldh = k > 0 ? steps * h : h;
+                if (_recMask >= 0)
+                {
+                    for (int r = 0; r < b; r++)
+                        TensorPrimitives.Multiply(hp.Slice(r * ldh, h), recMask.Slice(r * h, h), tmp.Slice(r * h, h));
+                    hp = tmp;
+                    ldh = h;
+                }
+                Gemm.Sgemm(true, false, h, gh, b, 1f, hp, ldh, dzs, ldz, firstU ? 0f : 1f, dU, gh);
+                firstU = false;
+            }
+            Gemm.Sgemm(false, true, b, h, gh, 1f, dzs, ldz, u, gh, 0f, tmp, h);
+            for (int r = 0; r < b; r++)
+            {
+                if (!Valid(mask, r, ti))
+                    continue; // ∂h carries over unchanged
+                var pr = tmp.Slice(r * h, h);
+                var dhr = dh.Slice(r * h, h);
+                if (_recMask >= 0)
+                    TensorPrimitives.Multiply(pr, recMask.Slice(r * h, h), pr);
+                if (_cell == RecurrentCell.Gru)
+                    TensorPrimitives.Add(dhr, pr, dhr);
+                else
+                    pr.CopyTo(dhr);
+            }
+        }
+        if (wantU && firstU)
+            dU.Clear(); // no step had an h₋₁ (one step, no h₀)
+
+        // ∂h₀, ∂c₀: what reached step 0.
+        if (_h0 >= 0)
+            Put(grads, _h0, dh);
+        if (_c0 >= 0)
+            Put(grads, _c0, dc);
+
+        // All steps at once: ∂x = ∂gates·Wᵀ, ∂W = xᵀ·∂gates, ∂b = Σ rows of ∂gates.
+        var dx = BeginWrite(grads, 0, 0, out var tx, out bool ax);
+        if (!dx.IsEmpty)
+            Gemm.Sgemm(false, true, b * t, d, gh, 1f, dGates, gh, Inputs[1].Span, gh, 0f, dx, d);
+        EndWrite(dx, tx, ax);
+        if (grads.Wants(this, 1))
+        {
+            var dw = grads.Target(this, 1, out bool add);
+            Gemm.Sgemm(true, false, d, gh, b * t, 1f, Inputs[0].Span, d, dGates, gh, add ? 1f : 0f, dw, gh);
+        }
+        if (wantBias)
+            Summation.ColumnSums(dGates, b * t, gh, dBias[..gh], addBias);
+    }
+}
