@@ -196,6 +196,24 @@ public sealed class Conv1D : ConvolutionLayer
 
     private protected override Shape OutputShapeOf(in Conv2DGeometry g) => new(g.OW, Filters);
 
+    // With a mask, padded steps read as zeros, so a post-padded sequence convolves as the unpadded one
+    // (whose borders are zero-padded) wherever the output mask keeps a step.
+    protected override Tensor Call(Tensor x, Tensor mask, bool training) => Call(Masks.Zeroed(x, mask), training);
+
+    /// <summary>
+    /// Valid padding: an output step is kept when its whole window is; same and causal: when the step
+    /// it is centred on (or ends at) is, the input step at its stride.
+    /// </summary>
+    public override Tensor? ComputeMask(Tensor x, Tensor? mask)
+    {
+        if (mask is null)
+            return null;
+        int outSteps = OutputShape[0];
+        return Padding == Padding.Valid
+            ? Masks.AllInWindow(mask, (KernelSize - 1) * DilationRate + 1, Strides)
+            : Masks.Strided(mask, Strides, outSteps);
+    }
+
     public override LayerConfig GetConfig() => new Conv1DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
         Activation, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 

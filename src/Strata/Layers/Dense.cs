@@ -10,6 +10,9 @@ public sealed record DenseConfig(string Name, int Units, ActivationFunction Acti
 /// </summary>
 public sealed class Dense : Layer
 {
+    /// <summary>Works on each step alike: a mask passes through.</summary>
+    protected override bool PropagatesMask => true;
+
     private Weight? _kernel, _bias;
 
     /// <param name="units">Output size (≥ 1).</param>

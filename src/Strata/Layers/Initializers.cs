@@ -31,6 +31,13 @@ public static class Initializers
     /// <summary>Truncated normal, σ = √(1 / fan_in).</summary>
     public static IInitializer LecunNormal { get; } = new VarianceScaling("lecun_normal", 1, FanMode.In, Normal: true);
 
+    /// <summary>
+    /// A random orthogonal matrix (Keras' "orthogonal", the recurrent kernels' default): the weight seen
+    /// as [product of all but the last axis, last axis] has orthonormal rows or columns, whichever are
+    /// fewer — the Q of a QR decomposition of a normal matrix, with R's diagonal made positive.
+    /// </summary>
+    public static IInitializer Orthogonal { get; } = new OrthogonalInitializer();
+
     /// <summary>N(mean, std²); named "random_normal", or "random_normal(mean=…, stddev=…)" when not the defaults.</summary>
     public static IInitializer RandomNormal(float mean = 0, float std = 0.05f) =>
         new Random(RandomName("random_normal", "mean", mean, 0, "stddev", std, 0.05f), mean, std, Normal: true);
@@ -56,6 +63,7 @@ public static class Initializers
         "he_normal" => HeNormal,
         "lecun_uniform" => LecunUniform,
         "lecun_normal" => LecunNormal,
+        "orthogonal" => Orthogonal,
         "random_normal" => RandomNormal(),
         "random_uniform" => RandomUniform(),
         _ => ParseRandom(name.ToLowerInvariant()) ?? throw new ArgumentException($"Initializer: unknown name '{name}'"),
@@ -128,5 +136,52 @@ public static class Initializers
             }
             return t;
         }
+    }
+}
+
+internal sealed class OrthogonalInitializer : IInitializer
+{
+    public string Name => "orthogonal";
+
+    public Tensor Create(int[] shape, Rng rng)
+    {
+        if (shape.Length < 2)
+            throw new ArgumentException($"Initializer 'orthogonal': needs a weight of at least 2 axes, got [{string.Join(", ", shape)}]");
+        int cols = shape[^1], rows = 1;
+        foreach (int d in shape[..^1])
+            rows *= d;
+        // Orthonormalize the columns of a tall normal matrix (modified Gram–Schmidt in float64, which
+        // leaves R's diagonal positive); a wide weight is the transpose of a tall one.
+        int n = Math.Max(rows, cols), m = Math.Min(rows, cols);
+        var a = new double[n * m];
+        for (int i = 0; i < a.Length; i++)
+            a[i] = rng.NextNormal();
+        for (int j = 0; j < m; j++)
+        {
+            for (int p = 0; p < j; p++)
+            {
+                double dot = 0;
+                for (int i = 0; i < n; i++)
+                    dot += a[i * m + p] * a[i * m + j];
+                for (int i = 0; i < n; i++)
+                    a[i * m + j] -= dot * a[i * m + p];
+            }
+            double norm = 0;
+            for (int i = 0; i < n; i++)
+                norm += a[i * m + j] * a[i * m + j];
+            norm = Math.Sqrt(norm);
+            for (int i = 0; i < n; i++)
+                a[i * m + j] /= norm;
+        }
+        var v = new float[rows * cols];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++)
+            {
+                if (rows >= cols)
+                    v[i * cols + j] = (float)a[i * m + j];
+                else
+                    v[j * cols + i] = (float)a[i * m + j];
+            }
+        return Tensor.FromArray(v, shape);
     }
 }

@@ -8,7 +8,7 @@ public abstract record LayerConfig(string Name);
 /// <summary>
 /// The base of all layers, in the Keras lifecycle: the constructor takes configuration only;
 /// <see cref="Build"/> creates the weights (through <see cref="AddWeight"/>) once the input shape is
-/// known; <see cref="Call"/> is the math; <see cref="GetConfig"/> describes the layer. Shapes given to
+/// known; <see cref="Call(Tensor, bool)"/> is the math; <see cref="GetConfig"/> describes the layer. Shapes given to
 /// and returned by a layer exclude the batch axis.
 /// </summary>
 public abstract class Layer
@@ -37,17 +37,50 @@ public abstract class Layer
     /// <summary>The per-sample output shape.</summary>
     public Shape OutputShape => ComputeOutputShape(InputShape);
 
-    /// <summary>All weights, in creation order.</summary>
-    public IReadOnlyList<Weight> Weights => _weights;
+    /// <summary>All weights, in creation order (a wrapper's own first, then its inner layers').</summary>
+    public IReadOnlyList<Weight> Weights => _sublayers.Count == 0 ? _weights : [.. _weights, .. _sublayers.SelectMany(l => l.Weights)];
 
     /// <summary>The weights that training updates.</summary>
-    public IEnumerable<Weight> TrainableWeights => _weights.Where(w => w.Trainable);
+    public IEnumerable<Weight> TrainableWeights => Weights.Where(w => w.Trainable);
 
     /// <summary>The number of scalars in all weights.</summary>
-    public long ParameterCount => _weights.Sum(w => (long)w.Value.Size);
+    public long ParameterCount => Weights.Sum(w => (long)w.Value.Size);
+
+    private readonly List<Layer> _sublayers = [];
+    private Layer? _parent;
+
+    /// <summary>"outer/inner/" for an inner layer's weights (its wrappers' names), "" for a layer of its own.</summary>
+    private string WeightPrefix => _parent is null ? "" : $"{_parent.WeightPrefix}{_parent.Name}/";
+
+    /// <summary>
+    /// Makes <paramref name="layer"/> part of this one (a wrapper's inner layers): its weights become
+    /// this layer's, and it draws from this layer's generator. Call it from the constructor or
+    /// <see cref="OnBuild"/>, before building the inner layer.
+    /// </summary>
+    protected TLayer AddSublayer<TLayer>(TLayer layer) where TLayer : Layer
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer._parent is not null || layer.Built)
+            throw new ArgumentException($"{this}: {layer} is already built or part of another layer");
+        _sublayers.Add(layer);
+        layer._parent = this;
+        layer.Rng = Rng;
+        return layer;
+    }
 
     /// <summary>The generator for initializers and randomness in training (dropout); set by the model from its seed.</summary>
-    protected internal Rng Rng { get; set; } = new(0);
+    protected internal Rng Rng
+    {
+        get => _rng;
+        set
+        {
+            _rng = value;
+            foreach (var l in _sublayers)
+                l.Rng = value;
+        }
+    }
+
+    private Rng _rng = new(0);
 
     /// <summary>Builds the layer (once) for a per-sample input shape, creating its weights.</summary>
     public void Build(Shape inputShape)
@@ -77,6 +110,45 @@ public abstract class Layer
             throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
         return Call(x, training);
     }
+
+    /// <summary>
+    /// Runs the layer on a batch with the mask of its input ([batch, steps]: 1 where a step holds data,
+    /// 0 where it is padding; null when the input has none) and returns the mask of its output, as
+    /// Keras passes <c>_keras_mask</c> along: <c>Embedding</c> (mask_zero) and <c>Masking</c>
+    /// create masks, recurrent and 1-D pooling layers use them, and layers that keep the steps pass them on.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor? mask, bool training, out Tensor? outputMask)
+    {
+        if (x.Rank < 1)
+            throw new ArgumentException($"Layer '{Name}': expected a batch of inputs, got a scalar");
+        var sample = new Shape(x.Shape.Dims[1..]);
+        if (!Built)
+            Build(sample);
+        else if (sample != _inputShape)
+            throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
+        if (mask is not null && (mask.Rank != 2 || mask.Shape[0] != x.Shape[0] || x.Rank < 2 || mask.Shape[1] != x.Shape[1]))
+            throw new ArgumentException($"Layer '{Name}': a mask must be [batch, steps] = [{x.Shape[0]}, {(x.Rank > 1 ? x.Shape[1] : 0)}] for input {x.Shape}, got {mask.Shape}");
+        var y = mask is null ? Call(x, training) : Call(x, mask, training);
+        outputMask = ComputeMask(x, mask);
+        return y;
+    }
+
+    /// <summary>
+    /// Whether the layer accepts a mask and passes it on unchanged (Keras' supports_masking): true for
+    /// layers that work on each step alike (Dense, Dropout, Activation, ...). A layer that does not
+    /// drops the mask.
+    /// </summary>
+    protected virtual bool PropagatesMask => false;
+
+    /// <summary>
+    /// The mask of the output for an input and its mask (Keras' compute_mask): by default the input's
+    /// mask when <see cref="PropagatesMask"/>, else none. Layers that create, change or consume masks
+    /// override it; it is written from ops, so a compiled plan computes it too.
+    /// </summary>
+    public virtual Tensor? ComputeMask(Tensor x, Tensor? mask) => PropagatesMask ? mask : null;
+
+    /// <summary>The math with the input's mask (never null here); by default the mask is not used.</summary>
+    protected virtual Tensor Call(Tensor x, Tensor mask, bool training) => Call(x, training);
 
     /// <summary>
     /// Functional API: the symbolic output of this layer applied to <paramref name="input"/>. Checks the
@@ -131,7 +203,7 @@ public abstract class Layer
     {
         // A model being loaded overwrites every weight from its file: no initializer work (or random draws) for them.
         var value = SkipInitialization ? Tensor.Zeros(shape) : initializer.Create(shape, Rng);
-        var w = new Weight($"{Name}/{name}", value, trainable, regularizer);
+        var w = new Weight($"{WeightPrefix}{Name}/{name}", value, trainable, regularizer);
         _weights.Add(w);
         return w;
     }
@@ -144,7 +216,7 @@ public abstract class Layer
     public Tensor RegularizationLoss()
     {
         Tensor total = Tensor.Scalar(0);
-        foreach (var w in _weights)
+        foreach (var w in Weights)
         {
             if (w.Regularizer is not null)
                 total = total + w.Regularizer.Penalty(w.Value);

@@ -67,6 +67,22 @@ public abstract class MergeLayer : Layer
         return Merge(inputs);
     }
 
+    /// <summary>
+    /// The merged value's mask, as Keras' merge layers compute it: a step is kept where every input
+    /// that has a mask keeps it; none when no input has one or the merged value has no step axis.
+    /// </summary>
+    internal static Tensor? MergeMasks(IEnumerable<Tensor?> masks, Tensor merged)
+    {
+        Tensor? result = null;
+        foreach (var m in masks)
+        {
+            if (m is null)
+                continue;
+            result = result is null ? m : result * m;
+        }
+        return result is not null && merged.Rank >= 2 && merged.Shape[1] == result.Shape[1] ? result : null;
+    }
+
     /// <summary>The output shape (per sample) for the inputs' shapes (per sample).</summary>
     public abstract Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes);
 

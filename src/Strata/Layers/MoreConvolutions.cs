@@ -213,6 +213,9 @@ public sealed class DepthwiseConv2D : Layer
 /// </summary>
 public abstract class SpatialDropout : Layer
 {
+    /// <summary>Drops whole channels, step by step alike: a mask passes through.</summary>
+    protected override bool PropagatesMask => true;
+
     private protected SpatialDropout(float rate, int inputRank, string? name) : base(name)
     {
         if (!(rate >= 0 && rate < 1))

@@ -9,6 +9,9 @@ public sealed record NormalizationConfig(string Name, string Kind, float Epsilon
 /// </summary>
 public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null) : Layer(name)
 {
+    /// <summary>Works on each step alike: a mask passes through.</summary>
+    protected override bool PropagatesMask => true;
+
     private Weight? _gamma, _beta;
 
     public float Epsilon { get; } = epsilon > 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), $"LayerNormalization: epsilon must be positive, got {epsilon}");

@@ -45,6 +45,21 @@ public abstract class Pooling1D : Layer
         return y.Reshape(n, g.OW, g.C);
     }
 
+    // Masked steps take no part: a maximum over the kept steps, a mean of the kept steps; a window
+    // with none gives 0 (and is masked).
+    protected override Tensor Call(Tensor x, Tensor mask, bool training)
+    {
+        var keep = Masks.PerStep(ComputeMask(x, mask)!);
+        if (IsMax)
+            return Call(Masks.Lowered(x, mask), training) * keep;
+        var counts = Masks.PerStep(Masks.MeanInWindow(mask, PoolSize, Strides, Padding)); // the share of kept steps in each window
+        return Call(Masks.Zeroed(x, mask), training) / counts.Clamp(1e-6f, float.MaxValue) * keep;
+    }
+
+    /// <summary>Valid padding keeps a window when all its steps are kept; same padding when any is.</summary>
+    public override Tensor? ComputeMask(Tensor x, Tensor? mask) => mask is null ? null
+        : Padding == Padding.Valid ? Masks.AllInWindow(mask, PoolSize, Strides) : Masks.AnyInWindow(mask, PoolSize, Strides);
+
 
     public override LayerConfig GetConfig() => new Pooling1DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
@@ -93,6 +108,15 @@ public abstract class GlobalPooling1D(string? name) : Layer(name)
     private protected abstract bool IsMax { get; }
 
     protected override Tensor Call(Tensor x, bool training) => IsMax ? x.Max([1]) : x.Mean([1]);
+
+    // Over the kept steps only (Keras' masked pooling); a sequence with none gives 0.
+    protected override Tensor Call(Tensor x, Tensor mask, bool training)
+    {
+        var any = mask.Max([1]).Unsqueeze(-1);
+        if (IsMax)
+            return Masks.Lowered(x, mask).Max([1]) * any;
+        return Masks.Zeroed(x, mask).Sum([1]) / mask.Sum([1]).Unsqueeze(-1).Clamp(1f, float.MaxValue);
+    }
 
 
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);

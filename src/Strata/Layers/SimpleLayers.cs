@@ -20,6 +20,9 @@ public sealed record ShapeConfig(string Name, int[] Shape) : LayerConfig(Name);
 /// <summary>Applies an activation function: y = f(x), same shape.</summary>
 public sealed class Activation(ActivationFunction function, string? name = null) : Layer(name)
 {
+    /// <summary>Works on each step alike: a mask passes through.</summary>
+    protected override bool PropagatesMask => true;
+
 
     public ActivationFunction Function { get; } = function;
 
@@ -82,6 +85,9 @@ public sealed class Reshape : Layer
 /// </summary>
 public sealed class Dropout : Layer
 {
+    /// <summary>Works on each step alike: a mask passes through.</summary>
+    protected override bool PropagatesMask => true;
+
     public Dropout(float rate, string? name = null) : base(name)
     {
         if (!(rate >= 0 && rate < 1))

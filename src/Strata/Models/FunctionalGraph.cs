@@ -94,16 +94,24 @@ internal sealed class FunctionalGraph
         if (inputs.Count != Inputs.Length)
             throw new ArgumentException($"Model '{model}': expected {Inputs.Length} input(s) ({string.Join(", ", Inputs.Select(i => i.Layer.Name))}), got {inputs.Count}");
         var values = new Tensor[_nodes.Length];
+        var masks = new Tensor?[_nodes.Length]; // each value's mask, as in Keras (null: none)
         for (int i = 0; i < _nodes.Length; i++)
         {
             var layer = _nodes[i].Layer;
             var args = _args[i];
-            values[i] = args.Length switch
+            switch (args.Length)
             {
-                0 => layer.Forward(inputs[i], training),
-                1 => layer.Forward(values[args[0]], training),
-                _ => ((MergeLayer)layer).Forward(args.Select(a => values[a]).ToArray(), training),
-            };
+                case 0:
+                    values[i] = layer.Forward(inputs[i], null, training, out masks[i]);
+                    break;
+                case 1:
+                    values[i] = layer.Forward(values[args[0]], masks[args[0]], training, out masks[i]);
+                    break;
+                default:
+                    values[i] = ((MergeLayer)layer).Forward(args.Select(a => values[a]).ToArray(), training);
+                    masks[i] = MergeLayer.MergeMasks(args.Select(a => masks[a]), values[i]);
+                    break;
+            }
         }
         return values[_output];
     }

@@ -133,8 +133,13 @@ public partial class Model
         return tensors;
     }
 
-    private static string PositionKey(string key) =>
-        key.IndexOf('/') is int first and >= 0 ? $"{key[..first]}/{key[(key.LastIndexOf('/') + 1)..]}" : key;
+    // "position/layer/weight" → "position/weight": a layer's generated name may differ between processes.
+    // A wrapper's inner weights ("position/layer/inner/weight") keep the inner names, which its config fixes.
+    private static string PositionKey(string key)
+    {
+        var parts = key.Split('/');
+        return parts.Length < 3 ? key : $"{parts[0]}/{string.Join('/', parts[2..])}";
+    }
 
     internal List<(string Key, Weight Weight)> WeightKeys(string op)
     {

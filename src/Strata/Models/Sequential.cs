@@ -50,8 +50,10 @@ public sealed class Sequential : Model
     {
         if (_layers.Count == 0)
             throw new InvalidOperationException($"Sequential '{Name}' has no layers");
+        // Masks (from Embedding with mask_zero, or Masking) travel with the values, as in Keras.
+        Tensor? mask = null;
         foreach (var l in _layers)
-            x = l.Forward(x, training);
+            x = l.Forward(x, mask, training, out mask);
         return x;
     }
 }

@@ -193,6 +193,9 @@ public sealed partial class Tensor
         return Run(new GatherNode(this, indices));
     }
 
+    /// <summary>The lookup with the calling layer's name in its messages.</summary>
+    internal Tensor Gather(Tensor indices, string owner) => Run(new GatherNode(this, indices, owner));
+
     /// <summary>One-hot rows: [labels.Length, classes] with 1 at each label. Not differentiable.</summary>
     /// <exception cref="ArgumentException">A label outside 0..classes−1.</exception>
     public static Tensor OneHot(ReadOnlySpan<int> labels, int classes)

@@ -115,7 +115,7 @@ internal sealed class IndexSelectNode(Tensor x, int[] idx, int outer, int n, int
 /// embedding lookup): [...indices, ...row]. The gradient adds each looked-up row's g back into its
 /// table row; the indices get none.
 /// </summary>
-internal sealed class GatherNode(Tensor table, Tensor indices)
+internal sealed class GatherNode(Tensor table, Tensor indices, string owner = "gather")
     : OpNode("gather", [table, indices], new Shape([.. indices.Shape.Dims, .. table.Shape.Dims[1..]]))
 {
     private int Row => Inputs[0].Shape.Dims[0] == 0 ? 0 : Inputs[0].Size / Inputs[0].Shape.Dims[0];
@@ -125,7 +125,7 @@ internal sealed class GatherNode(Tensor table, Tensor indices)
         float v = Inputs[1].Span[i];
         int n = Inputs[0].Shape.Dims[0];
         if (v != MathF.Floor(v) || v < 0 || v >= n)
-            throw new ArgumentException($"gather: index {v} at position {i} is not a row of the table {Inputs[0].Shape} (0..{n - 1})");
+            throw new ArgumentException($"{owner}: index {v} at position {i} is not a row of the table {Inputs[0].Shape} (0..{n - 1})");
         return (int)v;
     }
 

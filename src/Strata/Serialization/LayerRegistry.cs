@@ -60,6 +60,22 @@ public static class LayerRegistry
             c => new RandomTranslation(c.Factor, c.WidthFactor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
         Register<RandomZoom, RandomWarpConfig>("RandomZoom", c => new RandomZoom(c.Factor, c.WidthFactor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
         Register<RandomContrast, RandomContrastConfig>("RandomContrast", c => new RandomContrast(c.Factor, c.Name));
+        Register<Embedding, EmbeddingConfig>("Embedding", c => new Embedding(c.InputDim, c.OutputDim, Initializers.Parse(c.EmbeddingsInitializer),
+            c.EmbeddingsRegularizer, c.MaskZero, c.Name));
+        Register<Masking, MaskingConfig>("Masking", c => new Masking(c.MaskValue, c.Name));
+        Register<SimpleRnn, RecurrentConfig>("SimpleRNN", c => new SimpleRnn(c.Units, c.Activation, c.UseBias, c.ReturnSequences, c.ReturnState,
+            c.GoBackwards, c.Dropout, c.RecurrentDropout, Initializers.Parse(c.KernelInitializer), Initializers.Parse(c.RecurrentInitializer),
+            Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.RecurrentRegularizer, c.BiasRegularizer, c.Name));
+        Register<Lstm, RecurrentConfig>("LSTM", c => new Lstm(c.Units, c.Activation, c.RecurrentActivation, c.UseBias, c.ReturnSequences,
+            c.ReturnState, c.GoBackwards, c.Dropout, c.RecurrentDropout, c.UnitForgetBias, Initializers.Parse(c.KernelInitializer),
+            Initializers.Parse(c.RecurrentInitializer), Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.RecurrentRegularizer,
+            c.BiasRegularizer, c.Name));
+        Register<Gru, RecurrentConfig>("GRU", c => new Gru(c.Units, c.Activation, c.RecurrentActivation, c.UseBias, c.ReturnSequences,
+            c.ReturnState, c.GoBackwards, c.Dropout, c.RecurrentDropout, true, Initializers.Parse(c.KernelInitializer),
+            Initializers.Parse(c.RecurrentInitializer), Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.RecurrentRegularizer,
+            c.BiasRegularizer, c.Name));
+        Register<Bidirectional, BidirectionalConfig>("Bidirectional", c => new Bidirectional(c.Layer, c.MergeMode, c.BackwardLayer, c.Name));
+        Register<TimeDistributed, TimeDistributedConfig>("TimeDistributed", c => new TimeDistributed(c.Layer, c.Name));
         Register<BatchNormalization, NormalizationConfig>("BatchNormalization",
             c => new BatchNormalization(c.Momentum, c.Epsilon, c.Center, c.Scale, c.Name));
         Register<LayerNormalization, NormalizationConfig>("LayerNormalization",
@@ -91,7 +107,32 @@ public static class LayerRegistry
     /// <exception cref="InvalidOperationException">The layer's type is not registered, or its config is not the registered record type.</exception>
     internal static JsonObject Describe(Layer layer) => s_registry.DescribeObject(layer, layer.Name, layer.GetConfig());
 
+    /// <summary>A new layer of <paramref name="like"/>'s registered class from a config of its type (a wrapper's copies of the layer it wraps).</summary>
+    /// <exception cref="InvalidOperationException">The layer's type is not registered.</exception>
+    internal static Layer FromConfig(Layer like, LayerConfig config)
+    {
+        var entry = s_registry.Find(like, null)
+            ?? throw new InvalidOperationException($"{like}: its type is not registered; register it with LayerRegistry.Register<TLayer, TConfig>(...) to copy it");
+        return s_registry.Create(entry, config, $"copy of {like}");
+    }
+
+    /// <summary>A layer written as {"class": name, "config": {...}} (inside a wrapper's config).</summary>
+    internal static Layer CreateFromObject(JsonElement o, string where) => s_registry.CreateFromObject(o, where);
+
     /// <summary>A new layer from its class name and JSON config.</summary>
     /// <exception cref="InvalidDataException">An unknown class, or a config that does not fit it (the message says which).</exception>
     internal static Layer Create(string className, JsonElement config, string where) => s_registry.Create(className, config, where);
+}
+
+/// <summary>Writes a layer held in a config (a wrapper's inner layer) as {"class": name, "config": {...}} and reads it back through the registry.</summary>
+public sealed class NestedLayerConverter : System.Text.Json.Serialization.JsonConverter<Layer>
+{
+    public override Layer Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var doc = JsonDocument.ParseValue(ref reader);
+        return LayerRegistry.CreateFromObject(doc.RootElement.Clone(), "nested layer");
+    }
+
+    public override void Write(Utf8JsonWriter writer, Layer value, JsonSerializerOptions options) =>
+        LayerRegistry.Describe(value).WriteTo(writer, options);
 }

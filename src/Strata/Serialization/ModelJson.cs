@@ -32,6 +32,7 @@ internal static class ModelJson
         o.Converters.Add(new PairConverter());
         o.Converters.Add(new ActivationConverter());
         o.Converters.Add(new ScheduleConverter());
+        o.Converters.Add(new NestedLayerConverter());
         o.MakeReadOnly(populateMissingResolver: true);
         return o;
     }

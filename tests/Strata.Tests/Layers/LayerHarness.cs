@@ -25,6 +25,12 @@ public sealed record LayerCase(string Name, Func<Layer> Create, int[][] InputSha
     /// <summary>The layer is the identity in inference (dropout, spatial dropout, the random image layers).</summary>
     public bool IdentityInInference { get; init; }
 
+    /// <summary>
+    /// The input is token ids below this vocabulary size (an embedding): whole numbers, with no
+    /// gradient, fed to the model directly rather than through a Dense.
+    /// </summary>
+    public int? TokenIds { get; init; }
+
     public override string ToString() => Name;
 }
 
@@ -123,7 +129,7 @@ internal static class LayerHarness
         var layer = c.Create();
         var x = Inputs(c, 4, requiresGrad: true);
         Apply(layer, x, training: false); // built
-        Tensor[] checkedTensors = [.. x, .. layer.TrainableWeights.Select(w => w.Value)];
+        Tensor[] checkedTensors = [.. c.TokenIds is null ? x : [], .. layer.TrainableWeights.Select(w => w.Value)];
         // Distinct inputs sit a grid step apart: a quarter step never reaches the next value.
         float epsilon = c.Distinct ? 0.25f * GridStep(c) : 1e-2f;
         foreach (bool training in new[] { false, true })
@@ -132,7 +138,7 @@ internal static class LayerHarness
             var check = GradientChecker.Check(t =>
             {
                 layer.Rng.SetState(state);
-                return Apply(layer, t[..x.Length], training);
+                return Apply(layer, c.TokenIds is null ? t[..x.Length] : x, training);
             }, checkedTensors, epsilon);
             Assert.True(check.Passed, $"{c.Name} (training: {training}): {check.Worst}");
         }
@@ -269,7 +275,7 @@ internal static class LayerHarness
     private static (Model Model, SymbolicTensor Output) BuildModel(LayerCase c, ulong seed)
     {
         var inputs = c.InputShapes.Select(s => Input.Create(s)).ToArray();
-        var mixed = inputs.Select(i => new Dense(i.Shape[-1]).Apply(i)).ToArray();
+        var mixed = c.TokenIds is null ? inputs.Select(i => new Dense(i.Shape[-1]).Apply(i)).ToArray() : inputs;
         var output = Symbolic(c.Create(), mixed);
         var model = new Model(inputs, output, seed);
         model.Compile(new Adam(0.01f), new MeanSquaredError());
@@ -293,6 +299,11 @@ internal static class LayerHarness
     {
         var shapes = c.InputShapes.Select(s => (int[])[Batch, .. s]).ToArray();
         Tensor[] x;
+        if (c.TokenIds is int vocab)
+        {
+            var rng = new Rng(seed);
+            return shapes.Select(s => Tensor.FromArray(Enumerable.Range(0, new Shape(s).Size).Select(_ => (float)rng.NextInt(vocab)).ToArray(), s)).ToArray();
+        }
         if (!c.Distinct)
             x = shapes.Select((s, i) => Tensor.RandomUniform(s, -1f, 1f, seed * 10 + (ulong)i)).ToArray();
         else

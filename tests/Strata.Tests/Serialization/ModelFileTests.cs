@@ -53,6 +53,20 @@ internal static class ModelZoo
         new Dense(2),
     ], seed, "sequences");
 
+    /// <summary>Every recurrent layer and wrapper on token ids: [10] → 2 outputs.</summary>
+    public static Sequential Text(ulong seed) => new(
+    [
+        new Input([10]),
+        new Embedding(20, 4, maskZero: true),
+        new Bidirectional(new Lstm(3, returnSequences: true), "concat"),
+        new Gru(3, returnSequences: true, goBackwards: true),
+        new TimeDistributed(new Dense(3, "tanh")),
+        new Masking(0.25f),
+        new Lstm(3, returnSequences: true, unitForgetBias: false),
+        new SimpleRnn(2),
+        new Dense(2),
+    ], seed, "text");
+
     /// <summary>Two inputs, a layer shared by both, every merge layer and the global poolings.</summary>
     public static Model Graph(ulong seed)
     {
@@ -101,11 +115,14 @@ public sealed class ModelFileTests : IDisposable
         var sequences = ModelZoo.Sequences(3);
         var xs = Tensor.RandomUniform([4, 12, 3], -1f, 1f, 4);
         sequences.Predict(xs);
+        var text = ModelZoo.Text(8);
+        var xt = Tensor.FromArray(Enumerable.Range(0, 30).Select(i => (float)(i < 20 ? (i * 7) % 19 + 1 : 0)).ToArray(), 3, 10);
+        text.Predict(xt);
         var graph = ModelZoo.Graph(5);
         Tensor[] xg = [Tensor.RandomUniform([4, 6], -1f, 1f, 6), Tensor.RandomUniform([4, 6], -1f, 1f, 7)];
 
         var used = new HashSet<string>();
-        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (graph, xg) })
+        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (text, [xt]), (graph, xg) })
         {
             var path = FilePath(model.Name + ".strata");
             model.Save(path);
