@@ -192,7 +192,7 @@ internal static class Commands
             if (Parsed<float>(r) is float v && !(v >= 0 && v < 1))
                 r.AddError($"--validation-split must be in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
         });
-        var lr = new Option<float?>("--learning-rate") { Description = "The optimizer's learning rate (default: the optimizer's own, 0.01 for sgd, 0.001 otherwise)" };
+        var lr = new Option<float?>("--learning-rate") { Description = "The optimizer's learning rate (default: the optimizer's own: 0.01 for sgd, momentum and nesterov, 0.001 otherwise)" };
         lr.Validators.Add(r =>
         {
             if (Parsed<float>(r) is float v && !(v > 0 && float.IsFinite(v)))

@@ -8,6 +8,7 @@ using Strata.Layers;
 using Strata.Losses;
 using Strata.Models;
 using Strata.Optimizers;
+using Strata.Serialization;
 using Strata.Training;
 
 namespace Strata.Cli;
@@ -15,22 +16,18 @@ namespace Strata.Cli;
 internal sealed record TrainSettings(string Model, DataSpec Data, int Epochs, int BatchSize, string Optimizer, float? LearningRate,
     bool Augment, float ValidationSplit, ulong Seed, int Threads, string Out, string? Resume, string? MetricsJson, int Samples);
 
-/// <summary>The optimizers --optimizer names, with Keras' default learning rates.</summary>
+/// <summary>What --optimizer names: the optimizers <see cref="OptimizerRegistry"/> creates by name, each with its own default rate.</summary>
 internal static class OptimizerNames
 {
-    public static IReadOnlyList<string> All { get; } = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
+    public static IReadOnlyList<string> All => OptimizerRegistry.CreateNames;
 
-    public static Optimizer Create(string name, float? learningRate) => name.ToLowerInvariant() switch
+    /// <exception cref="UsageException">A name the registry does not create (the message quotes it and the choices).</exception>
+    public static Optimizer Create(string name, float? learningRate)
     {
-        "sgd" => new Sgd(learningRate ?? 0.01f),
-        "momentum" => new Sgd(learningRate ?? 0.01f, momentum: 0.9f),
-        "nesterov" => new Sgd(learningRate ?? 0.01f, momentum: 0.9f, nesterov: true),
-        "adagrad" => new Adagrad(learningRate ?? 0.001f),
-        "rmsprop" => new RmsProp(learningRate ?? 0.001f),
-        "adam" => new Adam(learningRate ?? 0.001f),
-        "adamw" => new AdamW(learningRate ?? 0.001f),
-        _ => throw new UsageException($"--optimizer: unknown optimizer '{name}' (expected {string.Join(", ", All)})"),
-    };
+        if (!All.Contains(name, StringComparer.OrdinalIgnoreCase))
+            throw new UsageException($"--optimizer: unknown optimizer '{name}' (expected {string.Join(", ", All)})");
+        return OptimizerRegistry.Create(name, learningRate);
+    }
 }
 
 /// <summary>Checks that a model takes a data set's samples and scores its classes.</summary>

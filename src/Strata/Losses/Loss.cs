@@ -1,3 +1,5 @@
+using Strata.Metrics;
+
 namespace Strata.Losses;
 
 /// <summary>How per-sample losses become the training objective.</summary>
@@ -41,6 +43,15 @@ public abstract class Loss
 
     /// <summary>The settings a model file saves, as the config type the loss is registered with (by default its reduction).</summary>
     public virtual LossConfig GetConfig() => new(Reduction);
+
+    /// <summary>
+    /// The accuracy that fits this loss's targets and predictions, which <c>Compile</c>'s "accuracy" (or "acc")
+    /// stands for, as Keras picks it: by default <see cref="Accuracy"/> (predictions equal to the targets); the
+    /// cross-entropies override it (class index or one-hot targets, a threshold on probabilities or logits),
+    /// and so may a custom loss.
+    /// </summary>
+    /// <param name="name">The metric's name in logs and History.</param>
+    public virtual Metric MatchingAccuracy(string name) => new Accuracy(name);
 
     /// <summary>The loss of a batch: per-sample losses, weighted, then reduced.</summary>
     /// <param name="yTrue">Targets.</param>

@@ -1,3 +1,5 @@
+using Strata.Metrics;
+
 namespace Strata.Losses;
 
 /// <summary>Mean squared error: mean((y − ŷ)²) over each sample.</summary>
@@ -46,6 +48,9 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
 
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
+    /// <summary>Binary accuracy, thresholded at 0 on logits (σ(0) = ½) and at ½ on probabilities.</summary>
+    public override Metric MatchingAccuracy(string name) => new BinaryAccuracy(FromLogits ? 0f : 0.5f, name);
+
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         if (FromLogits)
@@ -65,6 +70,9 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
     public bool FromLogits { get; } = fromLogits;
 
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
+
+    /// <summary>Categorical accuracy: the top score against the one-hot target's class.</summary>
+    public override Metric MatchingAccuracy(string name) => new CategoricalAccuracy(name);
 
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
@@ -86,6 +94,9 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
     public bool FromLogits { get; } = fromLogits;
 
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
+
+    /// <summary>Sparse categorical accuracy: the top score against the class index.</summary>
+    public override Metric MatchingAccuracy(string name) => new SparseCategoricalAccuracy(name);
 
     protected override void Validate(Tensor yTrue, Tensor yPred)
     {

@@ -5,6 +5,7 @@ using Strata.Layers;
 using Strata.Losses;
 using Strata.Metrics;
 using Strata.Optimizers;
+using Strata.Serialization;
 using Strata.Training;
 
 namespace Strata.Models;
@@ -95,7 +96,11 @@ public partial class Model
     /// <summary>Set by a callback to end Fit after the current epoch.</summary>
     public bool StopTraining { get; set; }
 
-    /// <summary>Chooses the optimizer, the loss and the metrics ("accuracy" picks the variant that fits the loss).</summary>
+    /// <summary>
+    /// Chooses the optimizer, the loss and the metrics: each a <see cref="Metric"/> or a name from
+    /// <see cref="MetricRegistry.CompileNames"/> ("accuracy" is the variant that fits the loss, <see cref="Loss.MatchingAccuracy"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A metric that is neither, or an unknown name (the message lists the names).</exception>
     public void Compile(Optimizer optimizer, Loss loss, params object[] metrics)
     {
         Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
@@ -108,34 +113,12 @@ public partial class Model
             _metrics.Add(m switch
             {
                 Metric metric => metric,
-                string s => ResolveMetric(s, loss),
+                string s => MetricRegistry.FromName(s, loss),
                 _ => throw new ArgumentException($"Compile: a metric must be a Metric or a name, got {m?.GetType().Name ?? "null"}"),
             });
         }
         InvalidatePlans(); // compiled steps hold the old loss and optimizer
     }
-
-    private static Metric ResolveMetric(string name, Loss loss) => name.ToLowerInvariant() switch
-    {
-        "accuracy" or "acc" => loss switch
-        {
-            SparseCategoricalCrossentropy => new SparseCategoricalAccuracy("accuracy"),
-            CategoricalCrossentropy => new CategoricalAccuracy("accuracy"),
-            BinaryCrossentropy b => new BinaryAccuracy(b.FromLogits ? 0f : 0.5f, "accuracy"),
-            _ => new Accuracy("accuracy"),
-        },
-        "sparse_categorical_accuracy" => new SparseCategoricalAccuracy(),
-        "categorical_accuracy" => new CategoricalAccuracy(),
-        "binary_accuracy" => new BinaryAccuracy(),
-        "top_k_categorical_accuracy" => new TopKCategoricalAccuracy(),
-        "sparse_top_k_categorical_accuracy" => new TopKCategoricalAccuracy(sparse: true),
-        "mae" or "mean_absolute_error" => new MeanAbsoluteErrorMetric(),
-        "mse" or "mean_squared_error" => new MeanSquaredErrorMetric(),
-        "precision" => new Precision(),
-        "recall" => new Recall(),
-        "auc" => new Auc(),
-        _ => throw new ArgumentException($"Compile: unknown metric '{name}'"),
-    };
 
     private Tensor AddRegularization(Tensor loss)
     {

@@ -5,14 +5,18 @@ using Strata.Optimizers;
 namespace Strata.Serialization;
 
 /// <summary>
-/// The optimizers a model file may name. Saving writes the optimizer's registered name and its
-/// <see cref="Optimizer.GetConfig"/>, and its state (every slot of every weight, the step count, the
-/// rate) beside the weights; loading looks the name up here, so training resumes with the same
-/// optimizer. The built-ins are registered from the start, one call each, the same way as a custom one.
+/// The optimizers a model file may name, and the names <see cref="Create"/> (the CLI's <c>--optimizer</c>) makes
+/// them from. Saving writes the optimizer's registered name and its <see cref="Optimizer.GetConfig"/>, and its
+/// state (every slot of every weight, the step count, the rate) beside the weights; loading looks the name up
+/// here, so training resumes with the same optimizer. The built-ins are registered from the start, one call
+/// each, the same way as a custom one.
 /// </summary>
 public static class OptimizerRegistry
 {
     private static readonly Registry<Optimizer> s_registry = new("optimizer", "OptimizerRegistry.Register");
+
+    // The names Create takes (case-insensitive): each makes its optimizer with its type's default settings.
+    private static readonly Dictionary<string, Func<Optimizer>> s_byName = new(StringComparer.OrdinalIgnoreCase);
 
     static OptimizerRegistry()
     {
@@ -25,6 +29,15 @@ public static class OptimizerRegistry
             c => new Adam(c.LearningRate ?? 0, c.Beta1, c.Beta2, c.Epsilon, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
         Register<AdamW, AdamWConfig>("adamw",
             c => new AdamW(c.LearningRate ?? 0, c.WeightDecay, c.Beta1, c.Beta2, c.Epsilon, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
+
+        // By name, each with its constructor's defaults (Keras' rates: 0.01 for SGD, 0.001 for the others).
+        RegisterName("sgd", () => new Sgd());
+        RegisterName("momentum", () => new Sgd(momentum: 0.9f));
+        RegisterName("nesterov", () => new Sgd(momentum: 0.9f, nesterov: true));
+        RegisterName("adagrad", () => new Adagrad());
+        RegisterName("rmsprop", () => new RmsProp());
+        RegisterName("adam", () => new Adam());
+        RegisterName("adamw", () => new AdamW());
     }
 
     /// <summary>
@@ -47,8 +60,57 @@ public static class OptimizerRegistry
         }));
     }
 
-    /// <summary>The registered names.</summary>
+    /// <summary>
+    /// Makes <paramref name="name"/> a name <see cref="Create"/> takes (case-insensitive), replacing what it made
+    /// before: <paramref name="create"/> makes the optimizer with its default settings ("momentum" is SGD with
+    /// momentum 0.9). A rate given to Create goes through the optimizer's config, so its type must also be
+    /// registered with <see cref="Register{TOptimizer, TConfig}"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty name.</exception>
+    public static void RegisterName(string name, Func<Optimizer> create)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(create);
+        lock (s_byName)
+            s_byName[name] = create;
+    }
+
+    /// <summary>The registered names (what files name optimizers by).</summary>
     public static IReadOnlyList<string> Names => s_registry.Names;
+
+    /// <summary>The names <see cref="Create"/> takes, sorted.</summary>
+    public static IReadOnlyList<string> CreateNames
+    {
+        get
+        {
+            lock (s_byName)
+                return [.. s_byName.Keys.Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>
+    /// A new optimizer by name (one of <see cref="CreateNames"/>), with its default settings; a
+    /// <paramref name="learningRate"/> replaces its rate, every other setting kept (its config with the new rate,
+    /// through the factory its type is registered with).
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown name (the message lists the names), or a rate the optimizer refuses.</exception>
+    /// <exception cref="InvalidOperationException">A rate for an optimizer whose type is not registered.</exception>
+    public static Optimizer Create(string name, float? learningRate = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        Func<Optimizer>? create;
+        lock (s_byName)
+            s_byName.TryGetValue(name, out create);
+        if (create is null)
+            throw new ArgumentException($"OptimizerRegistry.Create: unknown optimizer '{name}'; expected one of {string.Join(", ", CreateNames)}");
+        var optimizer = create();
+        if (learningRate is not float rate)
+            return optimizer;
+        var entry = s_registry.Find(optimizer, null)
+            ?? throw new InvalidOperationException($"OptimizerRegistry.Create: '{name}' makes a {optimizer.GetType().FullName}, which is not registered; " +
+                "register it with OptimizerRegistry.Register to set its learning rate");
+        return entry.Create(optimizer.GetConfig() with { LearningRate = rate, Schedule = null });
+    }
 
     /// <summary>Whether a name can be loaded.</summary>
     public static bool IsRegistered(string name) => s_registry.Find(name) is not null;

@@ -6,6 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Strata.Data;
 using Strata.Models;
+using Strata.Serialization;
 
 namespace Strata.Tests.Cli;
 
@@ -203,6 +204,46 @@ public sealed class CliTests(CliFixture fx) : IClassFixture<CliFixture>
         var model = Model.Load(Path.Combine(outDir, "model.strata"));
         Assert.Equal(109_386, model.Weights.Sum(w => w.Value.Size));
         Assert.IsType<Strata.Optimizers.RmsProp>(model.Optimizer);
+    }
+
+    /// <summary>The optimizer names the library creates (the CLI process registers nothing of its own).</summary>
+    private static IEnumerable<string> BuiltInOptimizers => OptimizerRegistry.CreateNames.Where(n => !n.StartsWith("test_", StringComparison.Ordinal));
+
+    public static TheoryData<string> RegisteredOptimizers() => new(BuiltInOptimizers);
+
+    [Theory]
+    [MemberData(nameof(RegisteredOptimizers))]
+    public void Every_registered_optimizer_trains_by_name_with_its_own_rate_or_the_given_one(string name)
+    {
+        foreach (float? rate in new float?[] { null, 0.0625f })
+        {
+            string outDir = NewFolder("optimizer-" + name);
+            string[] args = ["train", "--model", "mlp", "--data", fx.BlobsCsv, "--epochs", "1", "--validation-split", "0", "--optimizer", name, "--out", outDir];
+            if (rate is float lr)
+                args = [.. args, "--learning-rate", lr.ToString(CultureInfo.InvariantCulture)];
+            var r = CliRunner.Run(fx.Root, args);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var saved = Model.Load(Path.Combine(outDir, "model.strata")).Optimizer!;
+            // The registry's optimizer of that name: its type's default settings, the rate replaced when given.
+            var expected = OptimizerRegistry.Create(name, rate);
+            Assert.Equal(expected.GetType(), saved.GetType());
+            Assert.Equal(expected.GetConfig(), saved.GetConfig());
+            Assert.Equal(rate ?? OptimizerRegistry.Create(name).LearningRate, saved.LearningRate);
+            Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"{expected.GetType().Name}, learning rate {saved.LearningRate:G4}"), r.Stdout);
+        }
+    }
+
+    [Fact]
+    public void The_optimizer_option_lists_the_registered_names_in_its_help_and_its_error()
+    {
+        string names = string.Join(", ", BuiltInOptimizers);
+        Assert.Equal("adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd", names);
+        var help = CliRunner.Run(fx.Root, "train", "--help");
+        Assert.True(help.ExitCode == 0, help.ToString());
+        Assert.Contains($"One of {names} [default: adam]", Regex.Replace(help.Stdout, @"\s+", " "));
+        var r = CliRunner.Run(fx.Root, "train", "--model", "mlp", "--optimizer", "adamax");
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Equal($"strata: --optimizer: unknown optimizer 'adamax' (expected {names})", Assert.Single(r.ErrorLines));
     }
 
     [Fact]
