@@ -87,7 +87,7 @@ public abstract class Layer
     {
         if (Built)
         {
-            if (inputShape != _inputShape)
+            if (!Fits(inputShape))
                 throw new ArgumentException($"Layer '{Name}': built for input {_inputShape}, cannot rebuild for {inputShape}");
             return;
         }
@@ -106,7 +106,7 @@ public abstract class Layer
         var sample = new Shape(x.Shape.Dims[1..]);
         if (!Built)
             Build(sample);
-        else if (sample != _inputShape)
+        else if (!Fits(sample))
             throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
         return Call(x, training);
     }
@@ -124,7 +124,7 @@ public abstract class Layer
         var sample = new Shape(x.Shape.Dims[1..]);
         if (!Built)
             Build(sample);
-        else if (sample != _inputShape)
+        else if (!Fits(sample))
             throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
         if (mask is not null && (mask.Rank != 2 || mask.Shape[0] != x.Shape[0] || x.Rank < 2 || mask.Shape[1] != x.Shape[1]))
             throw new ArgumentException($"Layer '{Name}': a mask must be [batch, steps] = [{x.Shape[0]}, {(x.Rank > 1 ? x.Shape[1] : 0)}] for input {x.Shape}, got {mask.Shape}");
@@ -175,9 +175,18 @@ public abstract class Layer
     {
         if (!Built)
             ValidateInputShape(inputShape);
-        else if (inputShape != _inputShape)
+        else if (!Fits(inputShape))
             throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
+
+    private bool Fits(Shape sample) => sample == _inputShape || (AnySteps && sample.Rank == _inputShape.Rank && sample.Rank >= 1
+        && sample[0] >= 1 && sample.Dims[1..].SequenceEqual(_inputShape.Dims[1..]));
+
+    /// <summary>
+    /// Whether a built layer takes sequences of any length (the first per-sample axis), like Keras'
+    /// recurrent layers built for (None, features); its other axes must still match.
+    /// </summary>
+    protected virtual bool AnySteps => false;
 
     /// <summary>The output shape (per sample) for an input shape (per sample).</summary>
     public abstract Shape ComputeOutputShape(Shape inputShape);

@@ -104,6 +104,9 @@ public abstract class RecurrentLayer : Layer
 
     public override Shape ComputeOutputShape(Shape inputShape) => ReturnSequences ? new(inputShape[0], Units) : new(Units);
 
+    /// <summary>Any number of steps, once built for its features.</summary>
+    protected override bool AnySteps => true;
+
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 2 || inputShape[0] < 1 || inputShape[1] < 1)

@@ -55,6 +55,9 @@ public sealed class Embedding : Layer
 
     public override Shape ComputeOutputShape(Shape inputShape) => new([.. inputShape.Dims, OutputDim]);
 
+    /// <summary>Id sequences of any length.</summary>
+    protected override bool AnySteps => true;
+
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (MaskZero && inputShape.Rank != 1)
@@ -157,6 +160,8 @@ public sealed class Bidirectional : Layer
     }
 
     protected override void ValidateInputShape(Shape inputShape) => _forward.CheckInputShape(inputShape);
+
+    protected override bool AnySteps => true;
 
     protected override void OnBuild(Shape inputShape)
     {
