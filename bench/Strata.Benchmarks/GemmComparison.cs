@@ -19,6 +19,12 @@ internal static class GemmComparison
         new("square 1024", false, false, 1024, 1024, 1024),
         new("square 2048", false, false, 2048, 2048, 2048),
         // MLP Dense(784→128) at batch 32: forward X·W, backward dX = dY·Wᵀ, dW = Xᵀ·dY.
+        new("lstm step fwd 64x256*256x1024", false, false, 64, 1024, 256),
+        new("lstm step dh 64x1024*1024x256", false, false, 64, 256, 1024),
+        new("lstm dU (6400x256)T*6400x1024", true, false, 256, 1024, 6400),
+        new("lstm proj 6400x128*128x1024", false, false, 6400, 1024, 128),
+        new("lstm dX 6400x1024*(128x1024)T", false, true, 6400, 128, 1024),
+        new("lstm dW (6400x128)T*6400x1024", true, false, 128, 1024, 6400),
         new("mlp b32 fwd 32x784*784x128", false, false, 32, 128, 784),
         new("mlp b32 dX 32x128*(784x128)T", false, true, 32, 784, 128),
         new("mlp b32 dW (32x784)T*32x128", true, false, 784, 128, 32),

@@ -35,6 +35,25 @@ if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
     ModelComparison.Run(args[0], data, threads, batches, samples);
     return;
 }
+//   rnn [--cell lstm|gru] [--threads N] [--batch 64] [--steps 100] [--inputs 128] [--units 256] [--batches 10]
+if (args.Length > 0 && args[0] == "rnn")
+{
+    string cell = "lstm";
+    int threads = 1, batch = 64, steps = 100, inputs = 128, units = 256, batches = 10;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        int Next() => int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        if (args[i] == "--cell") cell = args[++i];
+        else if (args[i] == "--threads") threads = Next();
+        else if (args[i] == "--batch") batch = Next();
+        else if (args[i] == "--steps") steps = Next();
+        else if (args[i] == "--inputs") inputs = Next();
+        else if (args[i] == "--units") units = Next();
+        else if (args[i] == "--batches") batches = Next();
+    }
+    RnnComparison.Run(cell, threads, batch, steps, inputs, units, batches);
+    return;
+}
 //   step-overhead [--batch 32] [--steps 30000]: one compiled training step in a loop (time, bytes), bulk uniform draws
 if (args.Length > 0 && args[0] == "step-overhead")
 {

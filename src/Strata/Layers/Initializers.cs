@@ -153,34 +153,30 @@ internal sealed class OrthogonalInitializer : IInitializer
         // Orthonormalize the columns of a tall normal matrix (modified Gram–Schmidt in float64, which
         // leaves R's diagonal positive); a wide weight is the transpose of a tall one.
         int n = Math.Max(rows, cols), m = Math.Min(rows, cols);
-        var a = new double[n * m];
-        for (int i = 0; i < a.Length; i++)
-            a[i] = rng.NextNormal();
+        var q = new double[m * n]; // column j of the tall n × m matrix at q[j·n ..]
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++)
+                q[j * n + i] = rng.NextNormal(); // drawn row by row
         for (int j = 0; j < m; j++)
         {
+            var col = q.AsSpan(j * n, n);
             for (int p = 0; p < j; p++)
             {
-                double dot = 0;
-                for (int i = 0; i < n; i++)
-                    dot += a[i * m + p] * a[i * m + j];
-                for (int i = 0; i < n; i++)
-                    a[i * m + j] -= dot * a[i * m + p];
+                var prev = q.AsSpan(p * n, n);
+                double dot = System.Numerics.Tensors.TensorPrimitives.Dot<double>(prev, col);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<double>(prev, -dot, col, col);
             }
-            double norm = 0;
-            for (int i = 0; i < n; i++)
-                norm += a[i * m + j] * a[i * m + j];
-            norm = Math.Sqrt(norm);
-            for (int i = 0; i < n; i++)
-                a[i * m + j] /= norm;
+            double norm = System.Numerics.Tensors.TensorPrimitives.Norm<double>(col);
+            System.Numerics.Tensors.TensorPrimitives.Divide<double>(col, norm, col);
         }
         var v = new float[rows * cols];
         for (int i = 0; i < n; i++)
             for (int j = 0; j < m; j++)
             {
                 if (rows >= cols)
-                    v[i * cols + j] = (float)a[i * m + j];
+                    v[i * cols + j] = (float)q[j * n + i];
                 else
-                    v[j * cols + i] = (float)a[i * m + j];
+                    v[j * cols + i] = (float)q[j * n + i];
             }
         return Tensor.FromArray(v, shape);
     }

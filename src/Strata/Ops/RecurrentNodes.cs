@@ -41,7 +41,7 @@ internal sealed class RecurrentNode : OpNode
     private readonly bool _reverse, _exportCell;
     private readonly int _b, _t, _d, _h, _g;
     private readonly int _bias, _h0, _c0, _mask, _recMask; // input indices, −1 when absent
-    private float[]? _gates, _dGates, _cells, _rh, _work;
+    private float[]? _gates, _dGates, _dRec, _hPrev, _uT, _cells, _rh, _work;
 
     public RecurrentNode(RecurrentCell cell, string owner, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
         Tensor? h0, Tensor? c0, Tensor? mask, Tensor? recurrentMask, ActivationFunction activation,
@@ -132,6 +132,7 @@ internal sealed class RecurrentNode : OpNode
             _gates = new float[bt * _g * _h];
             _cells = _cell == RecurrentCell.Lstm ? new float[bt * _h] : null;
             _rh = _cell == RecurrentCell.Gru ? new float[bt * _h] : null;
+            _hPrev = new float[bt * _h]; // h₋₁ of every step (after recurrent dropout), by input step: ∂U in one GEMM
             // [B, G·H] (a step's recurrent product), three [B, H] (∂h, ∂c, dropped h₋₁) and one [2H] row.
             _work = new float[_b * _g * _h + 3 * _b * _h + 2 * _h];
         }
@@ -186,6 +187,8 @@ internal sealed class RecurrentNode : OpNode
                 ldh = h;
             }
             bool hpZero = k == 0 && _h0 < 0;
+            for (int r = 0; r < b; r++)
+                hp.Slice(r * ldh, h).CopyTo(_hPrev.AsSpan((r * t + ti) * h, h));
             if (_cell == RecurrentCell.Gru)
             {
                 // The recurrent part is kept apart: the reset gate multiplies its candidate third.
@@ -273,25 +276,24 @@ internal sealed class RecurrentNode : OpNode
         if (_dGates is null || _dGates.Length != gates.Length)
             _dGates = new float[gates.Length];
         var dGates = _dGates.AsSpan();
+        // GRU: the recurrent side's gradients differ from the input side's (∂h̃ ⊙ r): their own buffer.
+        if (_cell == RecurrentCell.Gru && (_dRec is null || _dRec.Length != gates.Length))
+            _dRec = new float[gates.Length];
+        var dRec = _cell == RecurrentCell.Gru ? _dRec.AsSpan() : dGates;
+        // Uᵀ [G·H, H], once per pass: each step's ∂h₋₁ = ∂z·Uᵀ then reads it in place.
+        if (_uT is null || _uT.Length != h * gh)
+            _uT = new float[h * gh];
+        TransposeInto(Inputs[2].Span, h, gh, _uT);
         var u = Inputs[2].Span;
         var y = Output.Span;
         var mask = _mask >= 0 ? Inputs[_mask].Span : default;
         var recMask = _recMask >= 0 ? Inputs[_recMask].Span : default;
-        var dStep = Work(0); // GRU: ∂ of this step's recurrent product [B, 3H]
         var dh = Work(1);
         var dc = Work(2);
         var tmp = Work(3);
         var row = Work(4);
         var h0 = _h0 >= 0 ? Inputs[_h0].Span : default;
         var c0 = _c0 >= 0 ? Inputs[_c0].Span : default;
-        bool wantU = grads.Wants(this, 2);
-        bool addU = false, addBias = false;
-        Span<float> dU = wantU ? grads.Target(this, 2, out addU) : default;
-        bool firstU = !addU;
-        bool wantBias = _bias >= 0 && grads.Wants(this, _bias);
-        Span<float> dBias = wantBias ? grads.Target(this, _bias, out addBias) : default;
-        if (wantBias && !addBias && _cell == RecurrentCell.Gru)
-            dBias.Slice(gh, gh).Clear();
 
         dh.Clear();
         if (_exportCell)
@@ -316,7 +318,7 @@ internal sealed class RecurrentNode : OpNode
                 {
                     dg.Clear(); // no gate gradient; ∂h and ∂c carry on to step k − 1 as they are
                     if (_cell == RecurrentCell.Gru)
-                        dStep.Slice(r * gh, gh).Clear();
+                        dRec.Slice((r * t + ti) * gh, gh).Clear();
                     continue;
                 }
                 switch (_cell)
@@ -358,7 +360,7 @@ internal sealed class RecurrentNode : OpNode
                         var z = g[..h];
                         var cand = g.Slice(2 * h, h);
                         var rh = _rh.AsSpan((r * t + k) * h, h);
-                        var ds = dStep.Slice(r * gh, gh);
+                        var ds = dRec.Slice((r * t + ti) * gh, gh);
                         var dz = dg[..h];
                         if (hPrev.IsEmpty)                                           // ∂z = ∂h ⊙ (h₋₁ − h̃)
                             TensorPrimitives.Negate(cand, dz);
@@ -379,26 +381,8 @@ internal sealed class RecurrentNode : OpNode
                 }
             }
 
-            // This step's recurrent GEMMs: ∂U += h₋₁ᵀ·∂z and ∂h₋₁ (+)= ∂z·Uᵀ.
-            ReadOnlySpan<float> dzs = _cell == RecurrentCell.Gru ? dStep : dGates[(ti * gh)..];
-            int ldz = _cell == RecurrentCell.Gru ? gh : t * gh;
-            if (wantBias && _cell == RecurrentCell.Gru)
-                Summation.ColumnSums(dStep, b, gh, dBias.Slice(gh, gh), add: true);
-            if (wantU && (k > 0 || _h0 >= 0))
-            {
-                ReadOnlySpan<float> hp = k > 0 ? y[((k - 1) * h)..] : h0;
-                int ldh = k > 0 ? steps * h : h;
-                if (_recMask >= 0)
-                {
-                    for (int r = 0; r < b; r++)
-                        TensorPrimitives.Multiply(hp.Slice(r * ldh, h), recMask.Slice(r * h, h), tmp.Slice(r * h, h));
-                    hp = tmp;
-                    ldh = h;
-                }
-                Gemm.Sgemm(true, false, h, gh, b, 1f, hp, ldh, dzs, ldz, firstU ? 0f : 1f, dU, gh);
-                firstU = false;
-            }
-            Gemm.Sgemm(false, true, b, h, gh, 1f, dzs, ldz, u, gh, 0f, tmp, h);
+            // ∂h₋₁ (+)= ∂z·Uᵀ for the whole batch in one GEMM (∂U waits for the end: one GEMM over all steps).
+            Gemm.Sgemm(false, false, b, h, gh, 1f, dRec[(ti * gh)..], t * gh, _uT, h, 0f, tmp, h);
             for (int r = 0; r < b; r++)
             {
                 if (!Valid(mask, r, ti))
@@ -413,8 +397,12 @@ internal sealed class RecurrentNode : OpNode
                     pr.CopyTo(dhr);
             }
         }
-        if (wantU && firstU)
-            dU.Clear(); // no step had an h₋₁ (one step, no h₀)
+        // ∂U = Σ over steps of h₋₁ᵀ·∂z: one GEMM over the h₋₁ rows kept by the forward pass.
+        if (grads.Wants(this, 2))
+        {
+            var dU = grads.Target(this, 2, out bool add);
+            Gemm.Sgemm(true, false, h, gh, b * t, 1f, _hPrev, h, dRec, gh, add ? 1f : 0f, dU, gh);
+        }
 
         // ∂h₀, ∂c₀: what reached step 0.
         if (_h0 >= 0)
@@ -432,7 +420,18 @@ internal sealed class RecurrentNode : OpNode
             var dw = grads.Target(this, 1, out bool add);
             Gemm.Sgemm(true, false, d, gh, b * t, 1f, Inputs[0].Span, d, dGates, gh, add ? 1f : 0f, dw, gh);
         }
-        if (wantBias)
-            Summation.ColumnSums(dGates, b * t, gh, dBias[..gh], addBias);
+        if (_bias >= 0 && grads.Wants(this, _bias))
+        {
+            var dBias = grads.Target(this, _bias, out bool add);
+            Summation.ColumnSums(dGates, b * t, gh, dBias[..gh], add);
+            if (_cell == RecurrentCell.Gru)
+                Summation.ColumnSums(dRec, b * t, gh, dBias.Slice(gh, gh), add);
+        }
+    }
+
+    private static unsafe void TransposeInto(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        fixed (float* ps = src, pd = dst)
+            Transpose.Block(ps, cols, pd, rows, rows, cols);
     }
 }
