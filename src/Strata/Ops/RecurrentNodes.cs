@@ -42,6 +42,8 @@ internal sealed class RecurrentNode : OpNode
     private readonly int _b, _t, _d, _h, _g;
     private readonly int _bias, _h0, _c0, _mask, _recMask; // input indices, −1 when absent
     private float[]? _gates, _dGates, _dRec, _hPrev, _uT, _cells, _rh, _work;
+    private int _strips = 1;
+    private StepWork? _stepWork;
 
     public RecurrentNode(RecurrentCell cell, string owner, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
         Tensor? h0, Tensor? c0, Tensor? mask, Tensor? recurrentMask, ActivationFunction activation,
@@ -133,168 +135,196 @@ internal sealed class RecurrentNode : OpNode
             _cells = _cell == RecurrentCell.Lstm ? new float[bt * _h] : null;
             _rh = _cell == RecurrentCell.Gru ? new float[bt * _h] : null;
             _hPrev = new float[bt * _h]; // h₋₁ of every step (after recurrent dropout), by input step: ∂U in one GEMM
-            // [B, G·H] (a step's recurrent product), three [B, H] (∂h, ∂c, dropped h₋₁) and one [2H] row.
-            _work = new float[_b * _g * _h + 3 * _b * _h + 2 * _h];
+            // [B, G·H] (a step's recurrent product), three [B, H] (∂h, ∂c, dropped h₋₁) and a [2H] row per strip.
+            _work = new float[_b * _g * _h + 3 * _b * _h + 2 * _h * MaxStrips];
         }
     }
 
-    private Span<float> Work(int part) => part switch
-    {
-        0 => _work.AsSpan(0, _b * _g * _h),
-        4 => _work.AsSpan(_b * _g * _h + 3 * _b * _h, 2 * _h),
-        _ => _work.AsSpan(_b * _g * _h + (part - 1) * _b * _h, _b * _h),
-    };
+    private Span<float> Work(int part) => part == 0
+        ? _work.AsSpan(0, _b * _g * _h)
+        : _work.AsSpan(_b * _g * _h + (part - 1) * _b * _h, _b * _h);
+
+    // Strips of at least 8 rows, one per thread.
+    private int MaxStrips => Math.Max(1, _b / 8);
+
+    private Span<float> RowScratch(int strip) => _work.AsSpan(_b * _g * _h + 3 * _b * _h + 2 * _h * strip, 2 * _h);
 
     private bool Valid(ReadOnlySpan<float> mask, int b, int t) => _mask < 0 || mask[b * _t + t] != 0;
 
-    public override void Forward()
+    public override unsafe void Forward()
     {
         EnsureWorkspace();
-        int b = _b, t = _t, d = _d, h = _h, gh = _g * h, steps = Steps;
+        _strips = Math.Clamp(KernelSettings.MaxThreads, 1, MaxStrips);
+        int b = _b, t = _t, d = _d, h = _h, gh = _g * h;
         var gates = _gates.AsSpan();
-        var x = Inputs[0].Span;
-        var w = Inputs[1].Span;
-        var u = Inputs[2].Span;
-        var y = Output.Data;
-        var mask = _mask >= 0 ? Inputs[_mask].Span : default;
-        var recMask = _recMask >= 0 ? Inputs[_recMask].Span : default;
-
         // Every step's input projection (and input bias) in one GEMM.
-        Gemm.Sgemm(false, false, b * t, gh, d, 1f, x, d, w, gh, 0f, gates, gh);
+        Gemm.Sgemm(false, false, b * t, gh, d, 1f, Inputs[0].Span, d, Inputs[1].Span, gh, 0f, gates, gh);
         if (_bias >= 0)
         {
             var bias = Inputs[_bias].Span[..gh];
             for (int r = 0; r < b * t; r++)
                 TensorPrimitives.Add(gates.Slice(r * gh, gh), bias, gates.Slice(r * gh, gh));
         }
-        var rec = Work(0);
-        var dropped = Work(3);
-        var zeros = Work(1);
-        zeros.Clear();
-        var h0 = _h0 >= 0 ? Inputs[_h0].Span : zeros;
-        var c0 = _c0 >= 0 ? Inputs[_c0].Span : zeros;
+        Work(1).Clear(); // the zero state when no h₀ / c₀ is given
         for (int k = 0; k < t; k++)
-        {
-            int ti = _reverse ? t - 1 - k : k;
-            // h₋₁ of every row: h₀, or the previous output step (rows t·H apart in y).
-            ReadOnlySpan<float> hp = k == 0 ? h0 : y[((k - 1) * h)..];
-            int ldh = k == 0 ? h : steps * h;
-            if (_recMask >= 0)
-            {
-                for (int r = 0; r < b; r++)
-                    TensorPrimitives.Multiply(hp.Slice(r * ldh, h), recMask.Slice(r * h, h), dropped.Slice(r * h, h));
-                hp = dropped;
-                ldh = h;
-            }
-            bool hpZero = k == 0 && _h0 < 0;
-            for (int r = 0; r < b; r++)
-                hp.Slice(r * ldh, h).CopyTo(_hPrev.AsSpan((r * t + ti) * h, h));
-            if (_cell == RecurrentCell.Gru)
-            {
-                // The recurrent part is kept apart: the reset gate multiplies its candidate third.
-                if (hpZero)
-                    rec.Clear();
-                else
-                    Gemm.Sgemm(false, false, b, gh, h, 1f, hp, ldh, u, gh, 0f, rec, gh);
-                if (_bias >= 0)
-                {
-                    var rb = Inputs[_bias].Span.Slice(gh, gh);
-                    for (int r = 0; r < b; r++)
-                        TensorPrimitives.Add(rec.Slice(r * gh, gh), rb, rec.Slice(r * gh, gh));
-                }
-            }
-            else if (!hpZero) // z += h₋₁·U, straight into this step's gate rows
-                Gemm.Sgemm(false, false, b, gh, h, 1f, hp, ldh, u, gh, 1f, gates[(ti * gh)..], t * gh);
-
-            for (int r = 0; r < b; r++)
-            {
-                var g = gates.Slice((r * t + ti) * gh, gh);
-                var hOut = y.Slice((r * steps + k) * h, h);
-                ReadOnlySpan<float> hPrev = k == 0 ? h0.Slice(r * h, h) : y.Slice((r * steps + k - 1) * h, h);
-                bool valid = Valid(mask, r, ti);
-                switch (_cell)
-                {
-                    case RecurrentCell.SimpleRnn:
-                        _act.ForwardInPlace(g, 1, h);
-                        (valid ? g : hPrev).CopyTo(hOut);
-                        break;
-                    case RecurrentCell.Lstm:
-                    {
-                        var c = _cells.AsSpan((r * t + k) * h, h);
-                        ReadOnlySpan<float> cPrev = k == 0 ? c0.Slice(r * h, h) : _cells.AsSpan((r * t + k - 1) * h, h);
-                        _recAct.ForwardInPlace(g[..(2 * h)], 1, 2 * h); // i, f
-                        _act.ForwardInPlace(g.Slice(2 * h, h), 1, h);    // c̃
-                        _recAct.ForwardInPlace(g.Slice(3 * h, h), 1, h); // o
-                        if (!valid)
-                        {
-                            cPrev.CopyTo(c);
-                            hPrev.CopyTo(hOut);
-                            break;
-                        }
-                        TensorPrimitives.Multiply(g.Slice(h, h), cPrev, c);               // f⊙c₋₁
-                        TensorPrimitives.MultiplyAdd(g[..h], g.Slice(2 * h, h), c, c);    // + i⊙c̃
-                        c.CopyTo(hOut);
-                        _act.ForwardInPlace(hOut, 1, h);                                  // act(c)
-                        TensorPrimitives.Multiply(hOut, g.Slice(3 * h, h), hOut);         // ⊙ o
-                        break;
-                    }
-                    case RecurrentCell.Gru:
-                    {
-                        var rr = rec.Slice(r * gh, gh);
-                        var rh = _rh.AsSpan((r * t + k) * h, h);
-                        TensorPrimitives.Add(g[..(2 * h)], rr[..(2 * h)], g[..(2 * h)]);
-                        _recAct.ForwardInPlace(g[..(2 * h)], 1, 2 * h);                   // z, r
-                        rr.Slice(2 * h, h).CopyTo(rh);
-                        var cand = g.Slice(2 * h, h);
-                        TensorPrimitives.MultiplyAdd(g.Slice(h, h), rh, cand, cand);      // x_h + r⊙(h₋₁·U_h + b′)
-                        _act.ForwardInPlace(cand, 1, h);                                  // h̃
-                        if (!valid)
-                        {
-                            hPrev.CopyTo(hOut);
-                            break;
-                        }
-                        // h = h̃ + z⊙(h₋₁ − h̃)
-                        TensorPrimitives.Subtract(hPrev, cand, hOut);
-                        TensorPrimitives.MultiplyAdd(g[..h], hOut, cand, hOut);
-                        break;
-                    }
-                }
-            }
-        }
+            RunStep(k, backward: false, null);
         if (_exportCell)
         {
+            var y = Output.Data;
             for (int r = 0; r < b; r++)
-                _cells.AsSpan((r * t + t - 1) * h, h).CopyTo(y.Slice((r * steps + t) * h, h));
+                _cells.AsSpan((r * t + t - 1) * h, h).CopyTo(y.Slice((r * Steps + t) * h, h));
         }
     }
 
-    public override void Backward(Span<float> gy, GradSink grads)
+    // The rows of the batch in strips, one per thread, each running its own GEMM rows and cell math.
+    private unsafe void RunStep(int k, bool backward, float* gy)
+    {
+        _stepWork ??= new StepWork(this);
+        _stepWork.K = k;
+        _stepWork.Backward = backward;
+        _stepWork.Gy = gy;
+        WorkerPool.Run(_stepWork, _strips);
+        _stepWork.Gy = null;
+    }
+
+    private sealed unsafe class StepWork(RecurrentNode node) : WorkerPool.Work
+    {
+        public int K;
+        public bool Backward;
+        public float* Gy;
+
+        public override void Run(int strip)
+        {
+            int per = (node._b + node._strips - 1) / node._strips;
+            int r0 = strip * per, r1 = Math.Min(node._b, r0 + per);
+            if (r0 >= r1)
+                return;
+            if (Backward)
+                node.BackwardStep(K, r0, r1, new Span<float>(Gy, node._b * node.Steps * node._h), strip);
+            else
+                node.ForwardStep(K, r0, r1);
+        }
+    }
+
+    private void ForwardStep(int k, int r0, int r1)
+    {
+        int t = _t, h = _h, gh = _g * h, steps = Steps, n = r1 - r0;
+        int threads = _strips > 1 ? 1 : 0;
+        var gates = _gates.AsSpan();
+        var u = Inputs[2].Span;
+        var y = Output.Data;
+        var mask = _mask >= 0 ? Inputs[_mask].Span : default;
+        var rec = Work(0);
+        var zeros = Work(1);
+        var h0 = _h0 >= 0 ? Inputs[_h0].Span : zeros;
+        var c0 = _c0 >= 0 ? Inputs[_c0].Span : zeros;
+        int ti = _reverse ? t - 1 - k : k;
+        // h₋₁ of rows r0..r1: h₀, or the previous output step (rows steps·H apart in y).
+        ReadOnlySpan<float> hp = k == 0 ? h0[(r0 * h)..] : y[((r0 * steps + k - 1) * h)..];
+        int ldh = k == 0 ? h : steps * h;
+        if (_recMask >= 0)
+        {
+            var recMask = Inputs[_recMask].Span;
+            var dropped = Work(3);
+            for (int r = 0; r < n; r++)
+                TensorPrimitives.Multiply(hp.Slice(r * ldh, h), recMask.Slice((r0 + r) * h, h), dropped.Slice((r0 + r) * h, h));
+            hp = dropped[(r0 * h)..];
+            ldh = h;
+        }
+        bool hpZero = k == 0 && _h0 < 0;
+        for (int r = 0; r < n; r++)
+            hp.Slice(r * ldh, h).CopyTo(_hPrev.AsSpan(((r0 + r) * t + ti) * h, h));
+        if (_cell == RecurrentCell.Gru)
+        {
+            // The recurrent part is kept apart: the reset gate multiplies its candidate third.
+            var recRows = rec.Slice(r0 * gh, n * gh);
+            if (hpZero)
+                recRows.Clear();
+            else
+                Gemm.Sgemm(false, false, n, gh, h, 1f, hp, ldh, u, gh, 0f, recRows, gh, threads);
+            if (_bias >= 0)
+            {
+                var rb = Inputs[_bias].Span.Slice(gh, gh);
+                for (int r = 0; r < n; r++)
+                    TensorPrimitives.Add(recRows.Slice(r * gh, gh), rb, recRows.Slice(r * gh, gh));
+            }
+        }
+        else if (!hpZero) // z += h₋₁·U, straight into this step's gate rows
+            Gemm.Sgemm(false, false, n, gh, h, 1f, hp, ldh, u, gh, 1f, gates[((r0 * t + ti) * gh)..], t * gh, threads);
+
+        for (int r = r0; r < r1; r++)
+        {
+            var g = gates.Slice((r * t + ti) * gh, gh);
+            var hOut = y.Slice((r * steps + k) * h, h);
+            ReadOnlySpan<float> hPrev = k == 0 ? h0.Slice(r * h, h) : y.Slice((r * steps + k - 1) * h, h);
+            bool valid = Valid(mask, r, ti);
+            switch (_cell)
+            {
+                case RecurrentCell.SimpleRnn:
+                    _act.ForwardInPlace(g, 1, h);
+                    (valid ? g : hPrev).CopyTo(hOut);
+                    break;
+                case RecurrentCell.Lstm:
+                {
+                    var c = _cells.AsSpan((r * t + k) * h, h);
+                    ReadOnlySpan<float> cPrev = k == 0 ? c0.Slice(r * h, h) : _cells.AsSpan((r * t + k - 1) * h, h);
+                    _recAct.ForwardInPlace(g[..(2 * h)], 1, 2 * h); // i, f
+                    _act.ForwardInPlace(g.Slice(2 * h, h), 1, h);    // c̃
+                    _recAct.ForwardInPlace(g.Slice(3 * h, h), 1, h); // o
+                    if (!valid)
+                    {
+                        cPrev.CopyTo(c);
+                        hPrev.CopyTo(hOut);
+                        break;
+                    }
+                    TensorPrimitives.Multiply(g.Slice(h, h), cPrev, c);               // f⊙c₋₁
+                    TensorPrimitives.MultiplyAdd(g[..h], g.Slice(2 * h, h), c, c);    // + i⊙c̃
+                    c.CopyTo(hOut);
+                    _act.ForwardInPlace(hOut, 1, h);                                  // act(c)
+                    TensorPrimitives.Multiply(hOut, g.Slice(3 * h, h), hOut);         // ⊙ o
+                    break;
+                }
+                case RecurrentCell.Gru:
+                {
+                    var rr = rec.Slice(r * gh, gh);
+                    var rh = _rh.AsSpan((r * t + k) * h, h);
+                    TensorPrimitives.Add(g[..(2 * h)], rr[..(2 * h)], g[..(2 * h)]);
+                    _recAct.ForwardInPlace(g[..(2 * h)], 1, 2 * h);                   // z, r
+                    rr.Slice(2 * h, h).CopyTo(rh);
+                    var cand = g.Slice(2 * h, h);
+                    TensorPrimitives.MultiplyAdd(g.Slice(h, h), rh, cand, cand);      // x_h + r⊙(h₋₁·U_h + b′)
+                    _act.ForwardInPlace(cand, 1, h);                                  // h̃
+                    if (!valid)
+                    {
+                        hPrev.CopyTo(hOut);
+                        break;
+                    }
+                    // h = h̃ + z⊙(h₋₁ − h̃)
+                    TensorPrimitives.Subtract(hPrev, cand, hOut);
+                    TensorPrimitives.MultiplyAdd(g[..h], hOut, cand, hOut);
+                    break;
+                }
+            }
+        }
+    }
+
+    public override unsafe void Backward(Span<float> gy, GradSink grads)
     {
         int b = _b, t = _t, d = _d, h = _h, gh = _g * h, steps = Steps;
-        var gates = _gates.AsSpan();
         // The gate gradients get their own buffer: a graph may be differentiated more than once.
-        if (_dGates is null || _dGates.Length != gates.Length)
-            _dGates = new float[gates.Length];
+        if (_dGates is null || _dGates.Length != _gates!.Length)
+            _dGates = new float[_gates!.Length];
         var dGates = _dGates.AsSpan();
         // GRU: the recurrent side's gradients differ from the input side's (∂h̃ ⊙ r): their own buffer.
-        if (_cell == RecurrentCell.Gru && (_dRec is null || _dRec.Length != gates.Length))
-            _dRec = new float[gates.Length];
+        if (_cell == RecurrentCell.Gru && (_dRec is null || _dRec.Length != _gates.Length))
+            _dRec = new float[_gates.Length];
         var dRec = _cell == RecurrentCell.Gru ? _dRec.AsSpan() : dGates;
         // Uᵀ [G·H, H], once per pass: each step's ∂h₋₁ = ∂z·Uᵀ then reads it in place.
         if (_uT is null || _uT.Length != h * gh)
             _uT = new float[h * gh];
         TransposeInto(Inputs[2].Span, h, gh, _uT);
-        var u = Inputs[2].Span;
-        var y = Output.Span;
-        var mask = _mask >= 0 ? Inputs[_mask].Span : default;
-        var recMask = _recMask >= 0 ? Inputs[_recMask].Span : default;
         var dh = Work(1);
         var dc = Work(2);
-        var tmp = Work(3);
-        var row = Work(4);
-        var h0 = _h0 >= 0 ? Inputs[_h0].Span : default;
-        var c0 = _c0 >= 0 ? Inputs[_c0].Span : default;
-
         dh.Clear();
         if (_exportCell)
         {
@@ -304,99 +334,12 @@ internal sealed class RecurrentNode : OpNode
         else
             dc.Clear();
 
-        for (int k = t - 1; k >= 0; k--)
+        fixed (float* pgy = gy)
         {
-            int ti = _reverse ? t - 1 - k : k;
-            for (int r = 0; r < b; r++)
-            {
-                var dhr = dh.Slice(r * h, h);
-                TensorPrimitives.Add(dhr, gy.Slice((r * steps + k) * h, h), dhr); // ∂h: from the output and from step k + 1
-                var g = gates.Slice((r * t + ti) * gh, gh);
-                var dg = dGates.Slice((r * t + ti) * gh, gh);
-                ReadOnlySpan<float> hPrev = k > 0 ? y.Slice((r * steps + k - 1) * h, h) : _h0 >= 0 ? h0.Slice(r * h, h) : default;
-                if (!Valid(mask, r, ti))
-                {
-                    dg.Clear(); // no gate gradient; ∂h and ∂c carry on to step k − 1 as they are
-                    if (_cell == RecurrentCell.Gru)
-                        dRec.Slice((r * t + ti) * gh, gh).Clear();
-                    continue;
-                }
-                switch (_cell)
-                {
-                    case RecurrentCell.SimpleRnn: // g holds h: ∂z = ∂h ⊙ act′
-                        dhr.CopyTo(dg);
-                        _act.BackwardFromOutput(g, dg, 1, h);
-                        break;
-                    case RecurrentCell.Lstm:
-                    {
-                        var dcr = dc.Slice(r * h, h);
-                        ReadOnlySpan<float> cPrev = k > 0 ? _cells.AsSpan((r * t + k - 1) * h, h) : _c0 >= 0 ? c0.Slice(r * h, h) : default;
-                        var ac = row[..h];
-                        _cells.AsSpan((r * t + k) * h, h).CopyTo(ac);
-                        _act.ForwardInPlace(ac, 1, h);                               // act(c), recomputed
-                        var dac = row.Slice(h, h);
-                        TensorPrimitives.Multiply(dhr, g.Slice(3 * h, h), dac);      // ∂act(c) = ∂h ⊙ o
-                        _act.BackwardFromOutput(ac, dac, 1, h);
-                        TensorPrimitives.Add(dcr, dac, dcr);                         // ∂c
-                        var dO = dg.Slice(3 * h, h);
-                        TensorPrimitives.Multiply(dhr, ac, dO);                      // ∂o = ∂h ⊙ act(c)
-                        _recAct.BackwardFromOutput(g.Slice(3 * h, h), dO, 1, h);
-                        var dC = dg.Slice(2 * h, h);
-                        TensorPrimitives.Multiply(dcr, g[..h], dC);                  // ∂c̃ = ∂c ⊙ i
-                        _act.BackwardFromOutput(g.Slice(2 * h, h), dC, 1, h);
-                        TensorPrimitives.Multiply(dcr, g.Slice(2 * h, h), dg[..h]);  // ∂i = ∂c ⊙ c̃
-                        _recAct.BackwardFromOutput(g[..h], dg[..h], 1, h);
-                        var dF = dg.Slice(h, h);
-                        if (cPrev.IsEmpty)
-                            dF.Clear();
-                        else
-                            TensorPrimitives.Multiply(dcr, cPrev, dF);               // ∂f = ∂c ⊙ c₋₁
-                        _recAct.BackwardFromOutput(g.Slice(h, h), dF, 1, h);
-                        TensorPrimitives.Multiply(dcr, g.Slice(h, h), dcr);          // ∂c₋₁ = ∂c ⊙ f
-                        break;
-                    }
-                    case RecurrentCell.Gru:
-                    {
-                        var z = g[..h];
-                        var cand = g.Slice(2 * h, h);
-                        var rh = _rh.AsSpan((r * t + k) * h, h);
-                        var ds = dRec.Slice((r * t + ti) * gh, gh);
-                        var dz = dg[..h];
-                        if (hPrev.IsEmpty)                                           // ∂z = ∂h ⊙ (h₋₁ − h̃)
-                            TensorPrimitives.Negate(cand, dz);
-                        else
-                            TensorPrimitives.Subtract(hPrev, cand, dz);
-                        TensorPrimitives.Multiply(dz, dhr, dz);
-                        var dCand = dg.Slice(2 * h, h);                              // ∂h̃ = ∂h ⊙ (1 − z)
-                        TensorPrimitives.Multiply(dhr, z, dCand);
-                        TensorPrimitives.Subtract(dhr, dCand, dCand);
-                        _act.BackwardFromOutput(cand, dCand, 1, h);
-                        TensorPrimitives.Multiply(dCand, rh, dg.Slice(h, h));        // ∂r = ∂h̃ ⊙ (h₋₁·U_h + b′_h)
-                        _recAct.BackwardFromOutput(g[..(2 * h)], dg[..(2 * h)], 1, 2 * h);
-                        dg[..(2 * h)].CopyTo(ds[..(2 * h)]);                         // recurrent side: ∂z, ∂r,
-                        TensorPrimitives.Multiply(dCand, g.Slice(h, h), ds.Slice(2 * h, h)); // ∂h̃ ⊙ r
-                        TensorPrimitives.Multiply(dhr, z, dhr);                      // ∂h₋₁, direct part: ∂h ⊙ z
-                        break;
-                    }
-                }
-            }
-
-            // ∂h₋₁ (+)= ∂z·Uᵀ for the whole batch in one GEMM (∂U waits for the end: one GEMM over all steps).
-            Gemm.Sgemm(false, false, b, h, gh, 1f, dRec[(ti * gh)..], t * gh, _uT, h, 0f, tmp, h);
-            for (int r = 0; r < b; r++)
-            {
-                if (!Valid(mask, r, ti))
-                    continue; // ∂h carries over unchanged
-                var pr = tmp.Slice(r * h, h);
-                var dhr = dh.Slice(r * h, h);
-                if (_recMask >= 0)
-                    TensorPrimitives.Multiply(pr, recMask.Slice(r * h, h), pr);
-                if (_cell == RecurrentCell.Gru)
-                    TensorPrimitives.Add(dhr, pr, dhr);
-                else
-                    pr.CopyTo(dhr);
-            }
+            for (int k = t - 1; k >= 0; k--)
+                RunStep(k, backward: true, pgy);
         }
+
         // ∂U = Σ over steps of h₋₁ᵀ·∂z: one GEMM over the h₋₁ rows kept by the forward pass.
         if (grads.Wants(this, 2))
         {
@@ -426,6 +369,113 @@ internal sealed class RecurrentNode : OpNode
             Summation.ColumnSums(dGates, b * t, gh, dBias[..gh], add);
             if (_cell == RecurrentCell.Gru)
                 Summation.ColumnSums(dRec, b * t, gh, dBias.Slice(gh, gh), add);
+        }
+    }
+
+    private void BackwardStep(int k, int r0, int r1, Span<float> gy, int strip)
+    {
+        int t = _t, h = _h, gh = _g * h, steps = Steps, n = r1 - r0;
+        int threads = _strips > 1 ? 1 : 0;
+        var gates = _gates.AsSpan();
+        var dGates = _dGates.AsSpan();
+        var dRec = _cell == RecurrentCell.Gru ? _dRec.AsSpan() : dGates;
+        var y = Output.Span;
+        var mask = _mask >= 0 ? Inputs[_mask].Span : default;
+        var dh = Work(1);
+        var dc = Work(2);
+        var tmp = Work(3);
+        var row = RowScratch(strip);
+        var h0 = _h0 >= 0 ? Inputs[_h0].Span : default;
+        var c0 = _c0 >= 0 ? Inputs[_c0].Span : default;
+        int ti = _reverse ? t - 1 - k : k;
+        for (int r = r0; r < r1; r++)
+        {
+            var dhr = dh.Slice(r * h, h);
+            TensorPrimitives.Add(dhr, gy.Slice((r * steps + k) * h, h), dhr); // ∂h: from the output and from step k + 1
+            var g = gates.Slice((r * t + ti) * gh, gh);
+            var dg = dGates.Slice((r * t + ti) * gh, gh);
+            ReadOnlySpan<float> hPrev = k > 0 ? y.Slice((r * steps + k - 1) * h, h) : _h0 >= 0 ? h0.Slice(r * h, h) : default;
+            if (!Valid(mask, r, ti))
+            {
+                dg.Clear(); // no gate gradient; ∂h and ∂c carry on to step k − 1 as they are
+                if (_cell == RecurrentCell.Gru)
+                    dRec.Slice((r * t + ti) * gh, gh).Clear();
+                continue;
+            }
+            switch (_cell)
+            {
+                case RecurrentCell.SimpleRnn: // g holds h: ∂z = ∂h ⊙ act′
+                    dhr.CopyTo(dg);
+                    _act.BackwardFromOutput(g, dg, 1, h);
+                    break;
+                case RecurrentCell.Lstm:
+                {
+                    var dcr = dc.Slice(r * h, h);
+                    ReadOnlySpan<float> cPrev = k > 0 ? _cells.AsSpan((r * t + k - 1) * h, h) : _c0 >= 0 ? c0.Slice(r * h, h) : default;
+                    var ac = row[..h];
+                    _cells.AsSpan((r * t + k) * h, h).CopyTo(ac);
+                    _act.ForwardInPlace(ac, 1, h);                               // act(c), recomputed
+                    var dac = row.Slice(h, h);
+                    TensorPrimitives.Multiply(dhr, g.Slice(3 * h, h), dac);      // ∂act(c) = ∂h ⊙ o
+                    _act.BackwardFromOutput(ac, dac, 1, h);
+                    TensorPrimitives.Add(dcr, dac, dcr);                         // ∂c
+                    var dO = dg.Slice(3 * h, h);
+                    TensorPrimitives.Multiply(dhr, ac, dO);                      // ∂o = ∂h ⊙ act(c)
+                    _recAct.BackwardFromOutput(g.Slice(3 * h, h), dO, 1, h);
+                    var dC = dg.Slice(2 * h, h);
+                    TensorPrimitives.Multiply(dcr, g[..h], dC);                  // ∂c̃ = ∂c ⊙ i
+                    _act.BackwardFromOutput(g.Slice(2 * h, h), dC, 1, h);
+                    TensorPrimitives.Multiply(dcr, g.Slice(2 * h, h), dg[..h]);  // ∂i = ∂c ⊙ c̃
+                    _recAct.BackwardFromOutput(g[..h], dg[..h], 1, h);
+                    var dF = dg.Slice(h, h);
+                    if (cPrev.IsEmpty)
+                        dF.Clear();
+                    else
+                        TensorPrimitives.Multiply(dcr, cPrev, dF);               // ∂f = ∂c ⊙ c₋₁
+                    _recAct.BackwardFromOutput(g.Slice(h, h), dF, 1, h);
+                    TensorPrimitives.Multiply(dcr, g.Slice(h, h), dcr);          // ∂c₋₁ = ∂c ⊙ f
+                    break;
+                }
+                case RecurrentCell.Gru:
+                {
+                    var z = g[..h];
+                    var cand = g.Slice(2 * h, h);
+                    var rh = _rh.AsSpan((r * t + k) * h, h);
+                    var ds = dRec.Slice((r * t + ti) * gh, gh);
+                    var dz = dg[..h];
+                    if (hPrev.IsEmpty)                                           // ∂z = ∂h ⊙ (h₋₁ − h̃)
+                        TensorPrimitives.Negate(cand, dz);
+                    else
+                        TensorPrimitives.Subtract(hPrev, cand, dz);
+                    TensorPrimitives.Multiply(dz, dhr, dz);
+                    var dCand = dg.Slice(2 * h, h);                              // ∂h̃ = ∂h ⊙ (1 − z)
+                    TensorPrimitives.Multiply(dhr, z, dCand);
+                    TensorPrimitives.Subtract(dhr, dCand, dCand);
+                    _act.BackwardFromOutput(cand, dCand, 1, h);
+                    TensorPrimitives.Multiply(dCand, rh, dg.Slice(h, h));        // ∂r = ∂h̃ ⊙ (h₋₁·U_h + b′_h)
+                    _recAct.BackwardFromOutput(g[..(2 * h)], dg[..(2 * h)], 1, 2 * h);
+                    dg[..(2 * h)].CopyTo(ds[..(2 * h)]);                         // recurrent side: ∂z, ∂r,
+                    TensorPrimitives.Multiply(dCand, g.Slice(h, h), ds.Slice(2 * h, h)); // ∂h̃ ⊙ r
+                    TensorPrimitives.Multiply(dhr, z, dhr);                      // ∂h₋₁, direct part: ∂h ⊙ z
+                    break;
+                }
+            }
+        }
+
+        // ∂h₋₁ (+)= ∂z·Uᵀ for these rows in one GEMM (∂U waits for the end: one GEMM over all steps).
+        Gemm.Sgemm(false, false, n, h, gh, 1f, dRec[((r0 * t + ti) * gh)..], t * gh, _uT, h, 0f, tmp.Slice(r0 * h, n * h), h, threads);
+        for (int r = r0; r < r1; r++)
+        {
+            if (!Valid(mask, r, ti))
+                continue; // ∂h carries over unchanged
+            var pr = tmp.Slice(r * h, h);
+            var dhr = dh.Slice(r * h, h);
+            if (_recMask >= 0)
+                TensorPrimitives.Multiply(pr, Inputs[_recMask].Span.Slice(r * h, h), pr);
+            if (_cell == RecurrentCell.Gru)
+                TensorPrimitives.Add(dhr, pr, dhr);
+            else
+                pr.CopyTo(dhr);
         }
     }
 

@@ -195,3 +195,41 @@ public class RecurrentOpTests
         Assert.Contains("[2, 3]", e.Message);
     }
 }
+
+/// <summary>The batch split into strips over threads gives the single-thread results bit for bit.</summary>
+[Collection(ProcessWideSettingsCollection.Name)]
+public class RecurrentThreadingTests
+{
+    [Theory]
+    [InlineData(RecurrentCell.Lstm)]
+    [InlineData(RecurrentCell.Gru)]
+    [InlineData(RecurrentCell.SimpleRnn)]
+    public void Two_threads_equal_one(RecurrentCell cell)
+    {
+        int g = cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
+        float[][] Run(int threads)
+        {
+            int before = Strata.Kernels.KernelSettings.MaxThreads;
+            Strata.Kernels.KernelSettings.MaxThreads = threads;
+            try
+            {
+                var x = TestData.Param(41, 20, 6, 5);
+                var w = TestData.Param(42, 5, g * 7);
+                var u = TestData.Param(43, 7, g * 7);
+                var b = TestData.Param(44, cell == RecurrentCell.Gru ? [2, g * 7] : [g * 7]);
+                var m = Tensor.FromArray(Enumerable.Range(0, 120).Select(i => i % 7 == 3 ? 0f : 1f).ToArray(), 20, 6);
+                var y = Tensor.Recurrent(cell, x, w, u, b, mask: m, goBackwards: true);
+                (y * TestData.Tensor(45, 20, 6, 7)).Sum().Backward();
+                return [y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), u.Grad!.ToArray(), b.Grad!.ToArray()];
+            }
+            finally
+            {
+                Strata.Kernels.KernelSettings.MaxThreads = before;
+            }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        for (int i = 0; i < one.Length; i++)
+            Assert.Equal(one[i], two[i]);
+    }
+}
