@@ -152,7 +152,7 @@ public static class SpamAssassin
         }
         if (found.Count == 0)
             throw new InvalidDataException($"SpamAssassin: no messages in '{path}' (expected <group>/<id>.txt entries)");
-        return found.Select(p => (p.Key.Group, p.Key.Id, p.Value.Bytes)).ToList();
+        return found.Select(p => (p.Key.Group, p.Key.Id, p.Value.FromJson ? TextOfJson(p.Value.Bytes, p.Key) : p.Value.Bytes)).ToList();
 
         void Add(string group, string fileName, byte[] bytes)
         {
@@ -161,11 +161,21 @@ public static class SpamAssassin
             if (ext == ".txt")
                 found[(group, id)] = (bytes, false);
             else if (ext == ".json" && !found.ContainsKey((group, id)))
+                found[(group, id)] = (bytes, true); // decoded at the end, if no .txt turns up
+        }
+
+        byte[] TextOfJson(byte[] json, (string Group, string Id) key)
+        {
+            try
             {
-                using var doc = JsonDocument.Parse(bytes);
-                if (doc.RootElement.TryGetProperty("text", out var text) && text.GetString() is { } s)
-                    found[(group, id)] = (Encoding.UTF8.GetBytes(s), true);
+                using var doc = JsonDocument.Parse(json);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && Field(doc.RootElement, "text") is { } text)
+                    return Encoding.UTF8.GetBytes(text);
             }
+            catch (JsonException)
+            {
+            }
+            throw new InvalidDataException($"SpamAssassin: {key.Group}/{key.Id}.json in '{path}' has no \"text\" string");
         }
     }
 

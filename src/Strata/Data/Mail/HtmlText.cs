@@ -4,19 +4,26 @@ using System.Text;
 namespace Strata.Data.Mail;
 
 /// <summary>
-/// HTML to readable text, as mail bodies need it: tags removed, script, style and comments dropped with
-/// their content, block elements (p, div, br, li, tr, headings, ...) as line breaks and table cells as
-/// spaces, character references decoded (named, decimal, hex; 128–159 read as windows-1252 as browsers
-/// do), source line breaks and runs of blanks as single spaces, at most one blank line in a row.
-/// A '&lt;' that does not open a tag stays text. Tolerant of broken markup; never throws.
+/// HTML to readable text, as mail bodies need it: tags removed; script, style and comments dropped with
+/// their content; paragraph elements (p, headings, lists, tables) as blank lines, other blocks (div, li,
+/// tr, ...) as line breaks, br as one line break, table cells as spaces; character references decoded
+/// (named, decimal, hex; 128–159 read as windows-1252, as browsers do); source line breaks and runs of
+/// blanks as single spaces, at most one blank line in a row. A '&lt;' that does not open a tag stays
+/// text. Tolerant of broken markup; never throws.
 /// </summary>
 public static class HtmlText
 {
-    private static readonly HashSet<string> s_blocks = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>Elements that start and end a paragraph: a blank line before and after.</summary>
+    private static readonly HashSet<string> s_paragraphs = new(StringComparer.OrdinalIgnoreCase)
     {
-        "address", "article", "aside", "blockquote", "br", "caption", "center", "dd", "div", "dl", "dt", "fieldset", "figure", "footer",
-        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody",
-        "thead", "tfoot", "title", "tr", "ul", "body", "html", "head",
+        "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "ol", "p", "pre", "table", "ul",
+    };
+
+    /// <summary>Elements that start and end a line.</summary>
+    private static readonly HashSet<string> s_lines = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "address", "article", "aside", "body", "caption", "center", "dd", "div", "dl", "dt", "fieldset", "figure", "footer", "form",
+        "head", "header", "html", "li", "main", "nav", "section", "tbody", "tfoot", "thead", "title", "tr",
     };
 
     private static readonly HashSet<string> s_cells = new(StringComparer.OrdinalIgnoreCase) { "td", "th" };
@@ -50,8 +57,12 @@ public static class HtmlText
                         int close = html.IndexOf("</" + name, i, StringComparison.OrdinalIgnoreCase);
                         i = close < 0 ? html.Length : TagEnd(html, close + 1);
                     }
-                    else if (s_blocks.Contains(name))
-                        sb.Append('\n');
+                    else if (name.Equals("br", StringComparison.OrdinalIgnoreCase))
+                        Break(sb, 0);
+                    else if (s_paragraphs.Contains(name))
+                        Break(sb, 2);
+                    else if (s_lines.Contains(name))
+                        Break(sb, 1);
                     else if (s_cells.Contains(name))
                         sb.Append(' ');
                     continue;
@@ -67,6 +78,28 @@ public static class HtmlText
             i++;
         }
         return TidyWhitespace(sb.ToString());
+    }
+
+    /// <summary>
+    /// Ends the current line: with <paramref name="lines"/> 0 always one more line break (br), else as many
+    /// as make <paramref name="lines"/> in a row (1: a new line, 2: a blank line), so nested blocks do not stack.
+    /// </summary>
+    private static void Break(StringBuilder sb, int lines)
+    {
+        while (sb.Length > 0 && sb[^1] == ' ')
+            sb.Length--;
+        if (lines == 0)
+        {
+            sb.Append('\n');
+            return;
+        }
+        if (sb.Length == 0)
+            return;
+        int have = 0;
+        while (have < sb.Length && sb[sb.Length - 1 - have] == '\n')
+            have++;
+        for (; have < lines; have++)
+            sb.Append('\n');
     }
 
     /// <summary>
