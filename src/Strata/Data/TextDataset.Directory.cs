@@ -70,7 +70,8 @@ public sealed partial class TextDataset
             files.AddRange(texts.Select(f => (f, label)));
         }
         var contents = new string[files.Count];
-        Parallel.For(0, files.Count, i => contents[i] = ReadText(files[i].Path, invalidUtf8, maxLength));
+        for (int i = 0; i < files.Count; i++)
+            contents[i] = ReadText(files[i].Path, invalidUtf8, maxLength); // in order, so a bad file is always the first one reported
         var data = new TextDataset(contents, files.Select(f => f.Label).ToArray(), classes);
         return shuffle ? data.Shuffle(seed) : data;
     }
