@@ -100,7 +100,7 @@ public sealed class TextVectorization : Layer
     public int VocabularySize => _state?.Tokens.Length ?? 0;
 
     /// <summary>tf_idf mode: the idf weight of each vocabulary entry; null in other modes or before Adapt.</summary>
-    public IReadOnlyList<float>? IdfWeights => _state?.Idf;
+    public IReadOnlyList<float>? IdfWeights => _state?.Idf is { } idf ? Array.AsReadOnly(idf) : null;
 
     /// <summary>The width of one vectorized text: the output sequence length (int mode), else the vocabulary size or max_tokens.</summary>
     /// <exception cref="InvalidOperationException">It is not known yet (no vocabulary, or int mode without an output sequence length).</exception>
@@ -127,7 +127,7 @@ public sealed class TextVectorization : Layer
     public IReadOnlyList<string> GetVocabulary(bool includeSpecialTokens = true)
     {
         var tokens = (_state ?? throw new InvalidOperationException(NoVocabularyMessage())).Tokens;
-        return includeSpecialTokens ? tokens : tokens[SpecialTokenCount..];
+        return includeSpecialTokens ? Array.AsReadOnly(tokens) : tokens[SpecialTokenCount..];
     }
 
     /// <summary>The tokens of one text after standardization, splitting and n-grams (what the vocabulary is looked up with).</summary>

@@ -53,6 +53,13 @@ internal static class ModelZoo
         new Dense(2),
     ], seed, "sequences");
 
+    /// <summary>Text: a tf-idf TextVectorization (vocabulary and idf weights in its config) before a Dense; takes Vectorize's [n, 5] rows.</summary>
+    public static Sequential Text(ulong seed) => new(
+    [
+        new TextVectorization(outputMode: TextOutputMode.TfIdf, ngrams: 2, vocabulary: ["free", "win", "meeting", "win free"], idfWeights: [0.5f, 1f, 1.5f, 2f]),
+        new Dense(2, "softmax"),
+    ], seed, "text");
+
     /// <summary>Two inputs, a layer shared by both, every merge layer and the global poolings.</summary>
     public static Model Graph(ulong seed)
     {
@@ -103,9 +110,12 @@ public sealed class ModelFileTests : IDisposable
         sequences.Predict(xs);
         var graph = ModelZoo.Graph(5);
         Tensor[] xg = [Tensor.RandomUniform([4, 6], -1f, 1f, 6), Tensor.RandomUniform([4, 6], -1f, 1f, 7)];
+        var text = ModelZoo.Text(8);
+        var xt = ((TextVectorization)text.Layers[0]).Vectorize(["win free money", "meeting at noon", "free free"]);
+        text.Predict(xt);
 
         var used = new HashSet<string>();
-        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (graph, xg) })
+        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (graph, xg), (text, [xt]) })
         {
             var path = FilePath(model.Name + ".strata");
             model.Save(path);
