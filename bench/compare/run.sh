@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Strata vs PyTorch on the seed MLP and the seed CNN (MNIST), same machine, same run, 1 and 2 threads.
 # Needs Debian's python3-torch (apt-get install python3-torch) and the .NET SDK.
-# Usage: bench/compare/run.sh [mlp|cnn|all] [threads...]   (default: all 1 2)
+# Usage: bench/compare/run.sh [mlp|cnn|rnn|all] [threads...]   (default: all 1 2)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 what="${1:-all}"
@@ -29,5 +29,12 @@ for t in "${threads[@]}"; do
     # Both train on all 60,000 training images (per batch size: a warm-up epoch, then three timed epochs).
     "${peer_env[@]}" "${pin[@]}" /usr/bin/python3 bench/compare/cnn_torch.py --threads "$t" --data data/mnist --samples 60000
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dotnet "$B" cnn --threads "$t" --data data/mnist
+  fi
+  if [ "$what" = rnn ] || [ "$what" = all ]; then
+    # LSTM and GRU at batch 64, 100 steps, 128 inputs, 256 units (the issue's standard shape).
+    for cell in lstm gru; do
+      "${peer_env[@]}" "${pin[@]}" /usr/bin/python3 bench/compare/rnn_torch.py --cell "$cell" --threads "$t"
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dotnet "$B" rnn --cell "$cell" --threads "$t"
+    done
   fi
 done

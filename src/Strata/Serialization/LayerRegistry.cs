@@ -80,6 +80,8 @@ public static class LayerRegistry
             c => new BatchNormalization(c.Momentum, c.Epsilon, c.Center, c.Scale, c.Name));
         Register<LayerNormalization, NormalizationConfig>("LayerNormalization",
             c => new LayerNormalization(c.Epsilon, c.Center, c.Scale, c.Name));
+        Register<TextVectorization, TextVectorizationConfig>("TextVectorization", c => new TextVectorization(c.MaxTokens, c.Standardize, c.Split,
+            c.Ngrams, c.OutputMode, c.OutputSequenceLength, c.PadToMaxTokens, c.Vocabulary, c.IdfWeights, c.Name));
     }
 
     /// <summary>

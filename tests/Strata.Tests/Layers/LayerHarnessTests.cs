@@ -95,6 +95,13 @@ public sealed class LayerHarnessTests
         new("RandomTranslation", () => new RandomTranslation(0.1f, 0.2f), [[5, 4, 2]], 0, 0) { IdentityInInference = true },
         new("RandomZoom", () => new RandomZoom(0.2f, 0.1f, FillMode.Wrap), [[5, 4, 2]], 0, 0) { IdentityInInference = true },
         new("RandomContrast", () => new RandomContrast(0.3f), [[5, 4, 2]], 0, 0) { IdentityInInference = true },
+        // Text: the harness feeds float tensors, which is all a TextVectorization sees inside a model (texts are
+        // vectorized before they enter it, see TextVectorizationTests): it checks the numeric side — the identity
+        // on [batch, width], gradients through it, plans, and the vocabulary and idf weights in the config and
+        // the model file. The string side (standardize, split, vocabulary, the output modes) is tested there.
+        new("TextVectorization tf_idf", () => new TextVectorization(outputMode: TextOutputMode.TfIdf, vocabulary: ["spam", "ham", "eggs"],
+            idfWeights: [0.5f, 1.25f, 2f]), [[4]], 0, 0),
+        new("TextVectorization int", () => new TextVectorization(maxTokens: 10, ngrams: 2, outputSequenceLength: 5, vocabulary: ["a", "b", "a b"]), [[5]], 0, 0),
     ];
 
     public static TheoryData<string> Cases() => [.. s_cases.Select(c => c.Name)];

@@ -67,6 +67,13 @@ internal static class ModelZoo
         new Dense(2),
     ], seed, "text");
 
+    /// <summary>Text: a tf-idf TextVectorization (vocabulary and idf weights in its config) before a Dense; takes Vectorize's [n, 5] rows.</summary>
+    public static Sequential Vectorized(ulong seed) => new(
+    [
+        new TextVectorization(outputMode: TextOutputMode.TfIdf, ngrams: 2, vocabulary: ["free", "win", "meeting", "win free"], idfWeights: [0.5f, 1f, 1.5f, 2f]),
+        new Dense(2, "softmax"),
+    ], seed, "vectorized");
+
     /// <summary>Two inputs, a layer shared by both, every merge layer and the global poolings.</summary>
     public static Model Graph(ulong seed)
     {
@@ -120,9 +127,12 @@ public sealed class ModelFileTests : IDisposable
         text.Predict(xt);
         var graph = ModelZoo.Graph(5);
         Tensor[] xg = [Tensor.RandomUniform([4, 6], -1f, 1f, 6), Tensor.RandomUniform([4, 6], -1f, 1f, 7)];
+        var vectorized = ModelZoo.Vectorized(8);
+        var xv = ((TextVectorization)vectorized.Layers[0]).Vectorize(["win free money", "meeting at noon", "free free"]);
+        vectorized.Predict(xv);
 
         var used = new HashSet<string>();
-        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (text, [xt]), (graph, xg) })
+        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (text, [xt]), (vectorized, [xv]), (graph, xg) })
         {
             var path = FilePath(model.Name + ".strata");
             model.Save(path);
