@@ -54,6 +54,26 @@ if (args.Length > 0 && args[0] == "rnn")
     RnnComparison.Run(cell, threads, batch, steps, inputs, units, batches);
     return;
 }
+//   text [--presets lstm,gru,rcnn,bow] [--epochs 5] [--threads N] [--length 400] [--tokens 20000] [--batch 32] [--seed 1]
+if (args.Length > 0 && args[0] == "text")
+{
+    string[] presets = ["lstm", "gru", "rcnn", "bow"];
+    int epochs = 5, threads = 1, length = 400, tokens = 20000, batch = 32;
+    ulong seed = 1;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        int Next() => int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        if (args[i] == "--presets") presets = args[++i].Split(',');
+        else if (args[i] == "--epochs") epochs = Next();
+        else if (args[i] == "--threads") threads = Next();
+        else if (args[i] == "--length") length = Next();
+        else if (args[i] == "--tokens") tokens = Next();
+        else if (args[i] == "--batch") batch = Next();
+        else if (args[i] == "--seed") seed = (ulong)Next();
+    }
+    TextAccuracy.Run(presets, epochs, threads, length, tokens, batch, seed);
+    return;
+}
 //   step-overhead [--batch 32] [--steps 30000]: one compiled training step in a loop (time, bytes), bulk uniform draws
 if (args.Length > 0 && args[0] == "step-overhead")
 {

@@ -154,7 +154,9 @@ internal sealed class RecurrentNode : OpNode
     public override unsafe void Forward()
     {
         EnsureWorkspace();
-        _strips = Math.Clamp(KernelSettings.MaxThreads, 1, MaxStrips);
+        // A step is split over threads only when its recurrent product is large enough to pay for the hand-off
+        // (a few microseconds per step): 2^17 multiply-adds, e.g. a batch of 32 with 32 LSTM units.
+        _strips = (long)_b * _h * _g * _h >= 1L << 17 ? Math.Clamp(KernelSettings.MaxThreads, 1, MaxStrips) : 1;
         int b = _b, t = _t, d = _d, h = _h, gh = _g * h;
         var gates = _gates.AsSpan();
         // Every step's input projection (and input bias) in one GEMM.
