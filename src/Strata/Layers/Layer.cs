@@ -140,6 +140,9 @@ public abstract class Layer
     /// </summary>
     protected virtual bool PropagatesMask => false;
 
+    /// <summary><see cref="PropagatesMask"/>, for the ONNX exporter (which mirrors each layer's mask rule).</summary>
+    internal bool PassesMask => PropagatesMask;
+
     /// <summary>
     /// The mask of the output for an input and its mask (Keras' compute_mask): by default the input's
     /// mask when <see cref="PropagatesMask"/>, else none. Layers that create, change or consume masks

@@ -86,6 +86,9 @@ public partial class Model
     /// <summary>
     /// Exports the inference graph as an ONNX model (IR version 8, opset 17) with a symbolic batch axis,
     /// for ONNX Runtime and every other ONNX consumer. Written to a temporary name and renamed.
+    /// Token ids stay float inputs; masks (Embedding with mask_zero, Masking) are computed in the
+    /// graph and reproduce Strata's masked outputs exactly, whatever the padding (recurrent layers
+    /// become ONNX RNN / LSTM / GRU nodes with sequence_lens over each row's kept steps).
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is not built, or is a subclass (its forward pass is code).</exception>
     /// <exception cref="NotSupportedException">A layer or activation without an ONNX export; the message names it.</exception>

@@ -12,8 +12,11 @@ namespace Strata.Onnx;
 /// ONNX convolutions and poolings are channels-first, so values are transposed where an operator
 /// needs the other layout — once per change of layout, not per layer (a chain of convolutions and
 /// poolings stays channels-first). Dropout and the random image layers are the identity (inference).
+/// Masks (Embedding with mask_zero, Masking) travel with the values as float [batch, steps] tensors
+/// and follow each layer's own mask rule; the sequence layers are in <c>OnnxExporter.Sequences.cs</c>
+/// and <c>OnnxExporter.Recurrent.cs</c>.
 /// </summary>
-internal sealed class OnnxExporter
+internal sealed partial class OnnxExporter
 {
     public const int Opset = 17;
     public const int IrVersion = 8;
@@ -21,12 +24,16 @@ internal sealed class OnnxExporter
     private readonly GraphProto _graph = new();
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
 
-    /// <summary>A value of the graph in one or both layouts (channels-last as Strata has it, channels-first for ONNX's spatial operators).</summary>
+    /// <summary>
+    /// A value of the graph in one or both layouts (channels-last as Strata has it, channels-first for
+    /// ONNX's spatial operators), and its mask: a float [batch, steps] of 1 (data) and 0 (padding), or null.
+    /// </summary>
     private sealed class Value(int rank)
     {
         public int Rank { get; } = rank;
         public string? Last { get; set; }
         public string? First { get; set; }
+        public string? Mask { get; init; }
     }
 
     public static ModelProto Build(Model model)
@@ -141,11 +148,16 @@ internal sealed class OnnxExporter
         return n;
     }
 
-    private string Int64Constant(string name, params long[] values)
+    private string Int64Constant(string name, params long[] values) => Int64Tensor(name, values, [values.Length]);
+
+    /// <summary>A 0-D int64 initializer (an index that drops its axis in Gather, an axis for CumSum).</summary>
+    private string Int64Scalar(string name, long value) => Int64Tensor(name, [value], []);
+
+    private string Int64Tensor(string name, long[] values, long[] dims)
     {
         string n = Unique(name);
         var t = new TensorProto { Name = n, DataType = (int)TensorProto.Types.DataType.Int64 };
-        t.Dims.Add(values.Length);
+        t.Dims.AddRange(dims);
         t.Int64Data.AddRange(values);
         _graph.Initializer.Add(t);
         return n;
@@ -211,6 +223,19 @@ internal sealed class OnnxExporter
     }
 
     private Value Layer(Layer layer, Value[] inputs, Shape[] shapes)
+    {
+        if (SequenceLayer(layer, inputs, shapes) is { } y)
+            return y;
+        y = LayerCore(layer, inputs, shapes);
+        // Every other layer keeps its input's mask when it passes masks on (Keras' supports_masking), else drops it.
+        return WithMask(y, layer.PassesMask ? inputs[0].Mask : null);
+    }
+
+    /// <summary>The value with another mask (a new value: the input may feed other layers too).</summary>
+    private static Value WithMask(Value v, string? mask) =>
+        v.Mask == mask ? v : new Value(v.Rank) { Last = v.Last, First = v.First, Mask = mask };
+
+    private Value LayerCore(Layer layer, Value[] inputs, Shape[] shapes)
     {
         string n = layer.Name;
         var v = inputs[0];

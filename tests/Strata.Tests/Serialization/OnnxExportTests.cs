@@ -1,5 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Strata.Data;
 using Strata.Layers;
 using Strata.Losses;
@@ -15,27 +13,7 @@ public sealed class OnnxExportTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    /// <summary>Exports, runs ONNX Runtime on the inputs and checks |ort − strata| ≤ 1e-5·max(1, |strata|) everywhere.</summary>
-    private float[] ExportAndCompare(Model model, params Tensor[] x)
-    {
-        var path = Path.Combine(_dir.FullName, model.Name + ".onnx");
-        model.ExportOnnx(path);
-        var expected = model.Predict(x).ToArray();
-        using var session = new InferenceSession(path);
-        var names = session.InputMetadata.Keys.ToArray();
-        Assert.Equal(x.Length, names.Length);
-        var inputs = names.Select((n, i) => NamedOnnxValue.CreateFromTensor(n, new DenseTensor<float>(x[i].ToArray(), x[i].Shape.ToArray()))).ToList();
-        using var results = session.Run(inputs);
-        var actual = results.Single().AsEnumerable<float>().ToArray();
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            float tolerance = 1e-5f * Math.Max(1f, Math.Abs(expected[i]));
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= tolerance,
-                $"{model.Name}: output {i} is {actual[i]} in ONNX Runtime, {expected[i]} in Strata");
-        }
-        return actual;
-    }
+    private float[] ExportAndCompare(Model model, params Tensor[] x) => OnnxRuntimeCheck.ExportAndCompare(_dir.FullName, model, x);
 
     [Fact]
     public void Every_exportable_layer_matches_in_onnx_runtime()
