@@ -31,6 +31,10 @@ internal sealed partial class OnnxExporter
                 string? mask = e.MaskZero ? Cast(n, Op("Not", n, [Op("Equal", n, [ids, Constant(n + "/zero", [0f])])]), OnnxFloat) : v.Mask;
                 return new Value(s.Rank + 2) { Last = y, Mask = mask };
             }
+            case TextVectorization:
+                // Strings cannot enter an ONNX graph of floats: the exported model takes the vectorized
+                // input (TextVectorization.Vectorize's ids or tf-idf rows), which the layer passes on.
+                return v;
             case Masking m:
             {
                 string x = Get(v, false);
