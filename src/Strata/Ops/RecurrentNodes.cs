@@ -43,6 +43,8 @@ internal sealed class RecurrentNode : OpNode
     private readonly int _bias, _h0, _c0, _mask, _recMask; // input indices, −1 when absent
     private float[]? _gates, _dGates, _dRec, _hPrev, _uT, _cells, _rh, _work;
     private int _strips = 1;
+    private int[]? _active;
+    private float[]? _compactH, _compactG;
     private StepWork? _stepWork;
 
     public RecurrentNode(RecurrentCell cell, string owner, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
@@ -134,7 +136,13 @@ internal sealed class RecurrentNode : OpNode
             _gates = new float[bt * _g * _h];
             _cells = _cell == RecurrentCell.Lstm ? new float[bt * _h] : null;
             _rh = _cell == RecurrentCell.Gru ? new float[bt * _h] : null;
-            _hPrev = new float[bt * _h]; // h₋₁ of every step (after recurrent dropout), by input step: ∂U in one GEMM
+            _hPrev = new float[bt * _h];
+            if (_mask >= 0)
+            {
+                _active = new int[_b];
+                _compactH = new float[_b * _h];
+                _compactG = new float[_b * _g * _h];
+            } // h₋₁ of every step (after recurrent dropout), by input step: ∂U in one GEMM
             // [B, G·H] (a step's recurrent product), three [B, H] (∂h, ∂c, dropped h₋₁) and a [2H] row per strip.
             _work = new float[_b * _g * _h + 3 * _b * _h + 2 * _h * MaxStrips];
         }
@@ -143,6 +151,20 @@ internal sealed class RecurrentNode : OpNode
     private Span<float> Work(int part) => part == 0
         ? _work.AsSpan(0, _b * _g * _h)
         : _work.AsSpan(_b * _g * _h + (part - 1) * _b * _h, _b * _h);
+
+    /// <summary>The rows of r0..r1 whose step ti is kept, listed in _active[r0..]; their count (all of them without a mask).</summary>
+    private int CompactRows(ReadOnlySpan<float> mask, int r0, int r1, int ti)
+    {
+        if (_mask < 0)
+            return r1 - r0;
+        int na = 0;
+        for (int r = r0; r < r1; r++)
+        {
+            if (mask[r * _t + ti] != 0)
+                _active![r0 + na++] = r;
+        }
+        return na;
+    }
 
     // Strips of at least 8 rows, one per thread.
     private int MaxStrips => Math.Max(1, _b / 8);
@@ -236,14 +258,30 @@ internal sealed class RecurrentNode : OpNode
         bool hpZero = k == 0 && _h0 < 0;
         for (int r = 0; r < n; r++)
             hp.Slice(r * ldh, h).CopyTo(_hPrev.AsSpan(((r0 + r) * t + ti) * h, h));
+        // With a mask, only the rows that take this step go through the recurrent GEMM (gathered, multiplied,
+        // scattered): padded steps cost no multiply-adds.
+        int active = CompactRows(mask, r0, r1, ti);
+        bool compact = active < n;
+        if (compact && !hpZero)
+        {
+            var ch = _compactH.AsSpan(r0 * h, active * h);
+            for (int j = 0; j < active; j++)
+                hp.Slice((_active![r0 + j] - r0) * ldh, h).CopyTo(ch.Slice(j * h, h));
+            hp = ch;
+            ldh = h;
+        }
         if (_cell == RecurrentCell.Gru)
         {
             // The recurrent part is kept apart: the reset gate multiplies its candidate third.
             var recRows = rec.Slice(r0 * gh, n * gh);
+            var product = compact ? _compactG.AsSpan(r0 * gh, active * gh) : recRows;
             if (hpZero)
-                recRows.Clear();
+                product.Clear();
             else
-                Gemm.Sgemm(false, false, n, gh, h, 1f, hp, ldh, u, gh, 0f, recRows, gh, threads);
+                Gemm.Sgemm(false, false, active, gh, h, 1f, hp, ldh, u, gh, 0f, product, gh, threads);
+            if (compact)
+                for (int j = 0; j < active; j++)
+                    product.Slice(j * gh, gh).CopyTo(rec.Slice(_active![r0 + j] * gh, gh));
             if (_bias >= 0)
             {
                 var rb = Inputs[_bias].Span.Slice(gh, gh);
@@ -251,20 +289,37 @@ internal sealed class RecurrentNode : OpNode
                     TensorPrimitives.Add(recRows.Slice(r * gh, gh), rb, recRows.Slice(r * gh, gh));
             }
         }
-        else if (!hpZero) // z += h₋₁·U, straight into this step's gate rows
+        else if (!hpZero && !compact) // z += h₋₁·U, straight into this step's gate rows
             Gemm.Sgemm(false, false, n, gh, h, 1f, hp, ldh, u, gh, 1f, gates[((r0 * t + ti) * gh)..], t * gh, threads);
+        else if (!hpZero && active > 0)
+        {
+            var product = _compactG.AsSpan(r0 * gh, active * gh);
+            Gemm.Sgemm(false, false, active, gh, h, 1f, hp, ldh, u, gh, 0f, product, gh, threads);
+            for (int j = 0; j < active; j++)
+            {
+                var g = gates.Slice((_active![r0 + j] * t + ti) * gh, gh);
+                TensorPrimitives.Add(g, product.Slice(j * gh, gh), g);
+            }
+        }
 
         for (int r = r0; r < r1; r++)
         {
             var g = gates.Slice((r * t + ti) * gh, gh);
             var hOut = y.Slice((r * steps + k) * h, h);
             ReadOnlySpan<float> hPrev = k == 0 ? h0.Slice(r * h, h) : y.Slice((r * steps + k - 1) * h, h);
-            bool valid = Valid(mask, r, ti);
+            if (!Valid(mask, r, ti))
+            {
+                // A padded step: the state and the output stay as they were.
+                hPrev.CopyTo(hOut);
+                if (_cell == RecurrentCell.Lstm)
+                    (k == 0 ? c0.Slice(r * h, h) : _cells.AsSpan((r * t + k - 1) * h, h)).CopyTo(_cells.AsSpan((r * t + k) * h, h));
+                continue;
+            }
             switch (_cell)
             {
                 case RecurrentCell.SimpleRnn:
                     _act.ForwardInPlace(g, 1, h);
-                    (valid ? g : hPrev).CopyTo(hOut);
+                    g.CopyTo(hOut);
                     break;
                 case RecurrentCell.Lstm:
                 {
@@ -273,12 +328,6 @@ internal sealed class RecurrentNode : OpNode
                     _recAct.ForwardInPlace(g[..(2 * h)], 1, 2 * h); // i, f
                     _act.ForwardInPlace(g.Slice(2 * h, h), 1, h);    // c̃
                     _recAct.ForwardInPlace(g.Slice(3 * h, h), 1, h); // o
-                    if (!valid)
-                    {
-                        cPrev.CopyTo(c);
-                        hPrev.CopyTo(hOut);
-                        break;
-                    }
                     TensorPrimitives.Multiply(g.Slice(h, h), cPrev, c);               // f⊙c₋₁
                     TensorPrimitives.MultiplyAdd(g[..h], g.Slice(2 * h, h), c, c);    // + i⊙c̃
                     c.CopyTo(hOut);
@@ -296,11 +345,6 @@ internal sealed class RecurrentNode : OpNode
                     var cand = g.Slice(2 * h, h);
                     TensorPrimitives.MultiplyAdd(g.Slice(h, h), rh, cand, cand);      // x_h + r⊙(h₋₁·U_h + b′)
                     _act.ForwardInPlace(cand, 1, h);                                  // h̃
-                    if (!valid)
-                    {
-                        hPrev.CopyTo(hOut);
-                        break;
-                    }
                     // h = h̃ + z⊙(h₋₁ − h̃)
                     TensorPrimitives.Subtract(hPrev, cand, hOut);
                     TensorPrimitives.MultiplyAdd(g[..h], hOut, cand, hOut);
@@ -465,7 +509,20 @@ internal sealed class RecurrentNode : OpNode
         }
 
         // ∂h₋₁ (+)= ∂z·Uᵀ for these rows in one GEMM (∂U waits for the end: one GEMM over all steps).
-        Gemm.Sgemm(false, false, n, h, gh, 1f, dRec[((r0 * t + ti) * gh)..], t * gh, _uT, h, 0f, tmp.Slice(r0 * h, n * h), h, threads);
+        int active = CompactRows(mask, r0, r1, ti);
+        if (active == n)
+            Gemm.Sgemm(false, false, n, h, gh, 1f, dRec[((r0 * t + ti) * gh)..], t * gh, _uT, h, 0f, tmp.Slice(r0 * h, n * h), h, threads);
+        else if (active > 0)
+        {
+            // Only the rows that took this step: gathered, multiplied, scattered.
+            var cg = _compactG.AsSpan(r0 * gh, active * gh);
+            var ch = _compactH.AsSpan(r0 * h, active * h);
+            for (int j = 0; j < active; j++)
+                dRec.Slice((_active![r0 + j] * t + ti) * gh, gh).CopyTo(cg.Slice(j * gh, gh));
+            Gemm.Sgemm(false, false, active, h, gh, 1f, cg, gh, _uT, h, 0f, ch, h, threads);
+            for (int j = 0; j < active; j++)
+                ch.Slice(j * h, h).CopyTo(tmp.Slice(_active![r0 + j] * h, h));
+        }
         for (int r = r0; r < r1; r++)
         {
             if (!Valid(mask, r, ti))
