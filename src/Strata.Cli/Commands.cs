@@ -116,15 +116,32 @@ internal static class Commands
         return o;
     }
 
+    private static Option<int?> OptionalPositive(string name, string description)
+    {
+        var o = new Option<int?>(name) { Description = description };
+        o.Validators.Add(r =>
+        {
+            if (Parsed<int>(r) is int v && v < 1)
+                r.AddError($"{name} must be at least 1, got {v}");
+        });
+        return o;
+    }
+
     private static Option<int> Threads() => Positive("--threads", "Threads for the kernels (default: the processor count)", Environment.ProcessorCount);
 
     private static Option<string> DataOption(string defaultValue) =>
-        new("--data") { Description = "mnist, fashion-mnist, a CSV file, a folder of MNIST IDX files, or a class-folder tree (root/<class>/<image>; with train/ and test/ subfolders, those are the splits)", DefaultValueFactory = _ => defaultValue };
+        new("--data")
+        {
+            Description = "mnist, fashion-mnist, spam-assassin (the mail corpus shipped with Strata), a CSV file (numbers, or texts in a text column), " +
+                "a folder of MNIST IDX files, or a class-folder tree (root/<class>/<image or .txt file>; with train/ and test/ subfolders, those are the splits)",
+            DefaultValueFactory = _ => defaultValue,
+        };
 
-    private sealed record DataOptions(Option<string> Data, Option<string?> ImageSize, Option<string?> ColorMode, Option<string?> LabelColumn, Option<int> TestSamples)
+    private sealed record DataOptions(Option<string> Data, Option<string?> ImageSize, Option<string?> ColorMode, Option<string?> LabelColumn,
+        Option<string?> TextColumn, Option<int> TestSamples)
     {
         public DataSpec Read(ParseResult p) => new(p.GetValue(Data)!, ParseSize(p.GetValue(ImageSize)), ParseColor(p.GetValue(ColorMode)),
-            p.GetValue(LabelColumn), p.GetValue(TestSamples));
+            p.GetValue(LabelColumn), p.GetValue(TestSamples), p.GetValue(TextColumn));
 
         public void AddTo(Command c)
         {
@@ -132,6 +149,7 @@ internal static class Commands
             c.Options.Add(ImageSize);
             c.Options.Add(ColorMode);
             c.Options.Add(LabelColumn);
+            c.Options.Add(TextColumn);
             c.Options.Add(TestSamples);
         }
     }
@@ -140,7 +158,8 @@ internal static class Commands
         DataOption(defaultData),
         new Option<string?>("--image-size") { Description = "Images from a folder are resized to HxW, e.g. 32x32 (default: the first image's size)" },
         new Option<string?>("--color-mode") { Description = "grayscale or rgb, for images from a folder (default: from the first image)" },
-        new Option<string?>("--label-column") { Description = "The label column of a CSV file, by name (default: the last column)" },
+        new Option<string?>("--label-column") { Description = "The label column of a CSV file, by name (default: the last column; for texts, 'label' if there is one)" },
+        new Option<string?>("--text-column") { Description = $"The text column of a CSV file of texts, by name (a file with a column named '{DataSources.DefaultTextColumn}' is texts without it)" },
         NonNegative("--test-samples", "Evaluate on the first N test samples only (0: all)"));
 
     private static (int, int)? ParseSize(string? s)
@@ -166,11 +185,11 @@ internal static class Commands
 
     private sealed record TrainOptions(Option<int> Epochs, Option<int> BatchSize, Option<string> Optimizer, Option<float?> LearningRate,
         Option<bool> Augment, Option<float> ValidationSplit, Option<ulong> Seed, Option<int> Threads, Option<string> Out,
-        Option<string?> MetricsJson, Option<int> Samples, DataOptions Data)
+        Option<string?> MetricsJson, Option<int> Samples, Option<int?> MaxTokens, Option<int?> SequenceLength, DataOptions Data)
     {
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Augment, ValidationSplit, Seed, Threads, Out, MetricsJson, Samples })
+            foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Augment, ValidationSplit, Seed, Threads, Out, MetricsJson, Samples, MaxTokens, SequenceLength })
                 c.Options.Add(o);
             Data.AddTo(c);
         }
@@ -180,7 +199,7 @@ internal static class Commands
             ulong seed = p.GetValue(Seed);
             return new TrainSettings(model, Data.Read(p), p.GetValue(Epochs), p.GetValue(BatchSize), p.GetValue(Optimizer)!,
                 p.GetValue(LearningRate), p.GetValue(Augment), p.GetValue(ValidationSplit), seed, p.GetValue(Threads), p.GetValue(Out)!,
-                resume, p.GetValue(MetricsJson), p.GetValue(Samples));
+                resume, p.GetValue(MetricsJson), p.GetValue(Samples), p.GetValue(MaxTokens), p.GetValue(SequenceLength));
         }
     }
 
@@ -210,6 +229,8 @@ internal static class Commands
             new Option<string>("--out") { Description = "The folder for the model, the report and its plots", DefaultValueFactory = _ => outDir },
             new Option<string?>("--metrics-json") { Description = "Also write the run's figures as one JSON object to this file" },
             NonNegative("--samples", "Train on the first N training samples only (0: all)"),
+            OptionalPositive("--max-tokens", $"Text presets: the vocabulary's size, special tokens included (default {Strata.Models.TextPresets.DefaultMaxTokens:D})"),
+            OptionalPositive("--sequence-length", $"Text presets lstm, gru, rcnn: the tokens read per text, padded or cut (default {Strata.Models.TextPresets.DefaultSequenceLength:D}; bow counts every token)"),
             DataOptionsFor("mnist"));
     }
 
@@ -225,7 +246,11 @@ internal static class Commands
     private static Command TrainCommand()
     {
         var o = TrainOptionsFor(epochs: 5, outDir: "strata-run", validationSplit: 0.1f);
-        var model = new Option<string?>("--model") { Description = $"A preset ({string.Join(", ", Strata.Models.Presets.Names)}) or a spec file (the JSON of a saved model's config.json)" };
+        var model = new Option<string?>("--model")
+        {
+            Description = $"A preset ({string.Join(", ", Strata.Models.Presets.Names)} for images and numbers; {string.Join(", ", Strata.Models.TextPresets.Names)} for text, " +
+                $"the default on text data) or a spec file (the JSON of a saved model's config.json)",
+        };
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this checkpoint (a .strata file written by train) up to --epochs" };
         var c = new Command("train", "Train a preset or a model spec on a data set, then evaluate it, save it and write a report") { model, resume };
         o.AddTo(c);
@@ -233,7 +258,11 @@ internal static class Commands
         {
             string? m = p.GetValue(model), r = p.GetValue(resume);
             if (m is null && r is null)
-                throw new UsageException("train: give --model (a preset or a spec file) or --resume (a checkpoint)");
+            {
+                if (!DataSources.IsText(o.Data.Read(p)))
+                    throw new UsageException("train: give --model (a preset or a spec file) or --resume (a checkpoint); only text data has a default model (lstm)");
+                m = TrainRun.DefaultTextPreset;
+            }
             if (m is not null && r is not null)
                 throw new UsageException("train: give either --model or --resume, not both (a checkpoint holds its model)");
             return TrainRun.Run(o.Read(p, m ?? "", r), demo: false);
@@ -260,11 +289,16 @@ internal static class Commands
     private static Command PredictCommand()
     {
         var model = ModelArgument();
-        var inputs = new Argument<string[]>("inputs") { Description = "Image files, or CSV files whose rows are samples", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("inputs")
+        {
+            Description = "Image files or CSV files whose rows are samples; for a text model, text files (UTF-8) or mail messages (headers, MIME, any charset), one message each. A folder: the files in it and below",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var top = Positive("--top", "Show the N most probable classes per input", 3);
+        var plain = new Option<bool>("--plain-text") { Description = "Text models: read every file as plain UTF-8 text, also one that starts with mail headers" };
         var threads = Threads();
-        var c = new Command("predict", "Classify images or CSV rows with a saved model: the class and its probability") { model, inputs, top, threads };
-        c.SetAction(p => ModelCommands.Predict(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(top), p.GetValue(threads)));
+        var c = new Command("predict", "Classify images, CSV rows or texts with a saved model: the class and its probability") { model, inputs, top, plain, threads };
+        c.SetAction(p => ModelCommands.Predict(p.GetValue(model)!, p.GetValue(inputs)!, p.GetValue(top), p.GetValue(threads), p.GetValue(plain)));
         return c;
     }
 

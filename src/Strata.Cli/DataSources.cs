@@ -3,7 +3,8 @@ using Strata.Data;
 namespace Strata.Cli;
 
 /// <summary>What --data and its companion options asked for.</summary>
-internal sealed record DataSpec(string Source, (int Height, int Width)? ImageSize, ColorMode? ColorMode, string? LabelColumn, int TestSamples);
+internal sealed record DataSpec(string Source, (int Height, int Width)? ImageSize, ColorMode? ColorMode, string? LabelColumn, int TestSamples,
+    string? TextColumn = null);
 
 /// <summary>A data source's training and test splits. Images are scaled to [0, 1].</summary>
 internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<string> ClassNames, string Description, bool Images);
@@ -11,9 +12,11 @@ internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<str
 /// <summary>
 /// Resolves --data: the MNIST files shipped in the repository, Debian's Fashion-MNIST, a folder of
 /// IDX files, a CSV file (the label column last or named; a fixed 20% held out as the test split) or
-/// a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out).
+/// a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out). Text
+/// sources (<see cref="IsText"/>: spam-assassin, a CSV file with a text column, a tree of .txt files)
+/// load through <see cref="LoadText"/>, in DataSources.Text.cs.
 /// </summary>
-internal static class DataSources
+internal static partial class DataSources
 {
     /// <summary>The fraction of a single CSV file or class-folder tree held out for testing.</summary>
     public const float TestFraction = 0.2f;
@@ -35,6 +38,7 @@ internal static class DataSources
     private static LoadedData LoadAll(DataSpec spec)
     {
         string source = spec.Source;
+        RejectTextColumn(spec); // a CSV file with --text-column is text, so this is not a CSV file
         switch (source.ToLowerInvariant())
         {
             case "mnist":
@@ -54,7 +58,7 @@ internal static class DataSources
         if (File.Exists(source))
         {
             if (!source.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidDataException($"--data: '{source}' is a file but not a .csv file (expected mnist, fashion-mnist, a CSV file or a folder)");
+                throw new InvalidDataException($"--data: '{source}' is a file but not a .csv file (expected mnist, fashion-mnist, {SpamAssassinName}, a CSV file or a folder)");
             var csv = spec.LabelColumn is null ? Csv.Load(source) : Csv.Load(source, labelColumn: spec.LabelColumn);
             var all = csv.ToDataset();
             var names = csv.ClassNames ?? ClassNamesOf(csv.Labels, source);
@@ -62,7 +66,7 @@ internal static class DataSources
             return new LoadedData(train, test, names, $"CSV {Display(source)} ({csv.Features.Shape[1]} features, {all.Count} rows, {TestFraction:P0} held out for testing)", Images: false);
         }
         if (!Directory.Exists(source))
-            throw new FileNotFoundException($"--data: '{source}' is neither mnist, fashion-mnist, an existing CSV file nor an existing folder");
+            throw new FileNotFoundException($"--data: '{source}' is neither mnist, fashion-mnist, {SpamAssassinName}, an existing CSV file nor an existing folder");
         if (Directory.EnumerateFiles(source, "train-images-idx3-ubyte*").Any())
         {
             return new LoadedData(Mnist.LoadDataset(source, train: true), Mnist.LoadDataset(source, train: false), Mnist.ClassNames,
@@ -106,7 +110,7 @@ internal static class DataSources
             .SelectMany(d => Directory.EnumerateFiles(d).Order(StringComparer.Ordinal))
             .FirstOrDefault(f => Strata.Data.Images.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()));
         if (first is null)
-            throw new InvalidDataException($"--data: no images under '{root}' (expected {root}/<class>/<image>)");
+            throw new InvalidDataException($"--data: no images or .txt files under '{root}' (expected {root}/<class>/<image or .txt file>)");
         StbImageSharp.ImageInfo? info;
         using (var stream = File.OpenRead(first))
             info = StbImageSharp.ImageInfo.FromStream(stream);

@@ -29,7 +29,19 @@ internal static class ModelCommands
         var model = Load(modelPath);
         if (model.Loss is null)
             model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy"); // for its loss and metrics; nothing is trained
-        var data = DataSources.Load(spec);
+        (Dataset Test, IReadOnlyList<string> ClassNames, string Description) data;
+        if (DataSources.IsText(spec))
+        {
+            var text = DataSources.LoadText(spec);
+            data = (text.Test.ToDataset(DataSources.VectorizerOf(model, text.Description)), text.ClassNames, text.Description);
+        }
+        else
+        {
+            if (model.TextInput is not null)
+                throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes text (its first layer is TextVectorization); {spec.Source} is not text");
+            var loaded = DataSources.Load(spec);
+            data = (loaded.Test, loaded.ClassNames, loaded.Description);
+        }
         var test = ModelChecks.Conform(model, data.Test, data.Description, data.ClassNames);
         var (x, y) = test.ToTensors();
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -64,17 +76,18 @@ internal static class ModelCommands
 
     // ------------------------------------------------------------------ predict
 
-    public static int Predict(string modelPath, string[] inputs, int top, int threads)
+    public static int Predict(string modelPath, string[] inputs, int top, int threads, bool plainText = false)
     {
         KernelSettings.MaxThreads = threads;
         var model = Load(modelPath, compile: false);
+        if (model.TextInput is not null)
+            return PredictTexts(model, inputs, top, plainText);
         var shape = ModelChecks.InputShape(model);
         var names = new List<string>();
         var samples = new List<float[]>();
-        foreach (var input in inputs)
+        static bool IsSampleFile(string f) => f.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || Images.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant());
+        foreach (var input in MessageFiles.Expand(inputs, IsSampleFile, "images or CSV files"))
         {
-            if (!File.Exists(input))
-                throw new FileNotFoundException($"input '{input}' does not exist", input);
             if (input.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
             {
                 foreach (var (line, row) in CsvRows(input, shape))
@@ -95,21 +108,44 @@ internal static class ModelCommands
         var xs = x.AsWritableSpan();
         for (int i = 0; i < samples.Count; i++)
             samples[i].CopyTo(xs.Slice(i * shape.Size, shape.Size));
-        var probabilities = model.Predict(x, batchSize: 256);
+        PrintPredictions(model, names, model.Predict(x, batchSize: 256), top);
+        return Commands.Ok;
+    }
+
+    /// <summary>Text files and mail messages through a model that starts with its TextVectorization (<see cref="MessageFiles"/>).</summary>
+    private static int PredictTexts(Model model, string[] inputs, int top, bool plainText)
+    {
+        var names = new List<string>();
+        var texts = new List<string>();
+        foreach (var input in MessageFiles.Expand(inputs, _ => true, "files"))
+        {
+            if (Images.Extensions.Contains(Path.GetExtension(input).ToLowerInvariant()))
+                throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes text (its first layer is TextVectorization); '{input}' is an image");
+            names.Add(input);
+            texts.Add(MessageFiles.Read(input, plainText).Text);
+        }
+        PrintPredictions(model, names, model.Predict(texts, batchSize: 256), top);
+        return Commands.Ok;
+    }
+
+    /// <summary>One line per input: its name, the most probable class and its probability, then the next <paramref name="top"/> − 1.</summary>
+    private static void PrintPredictions(Model model, List<string> names, Tensor probabilities, int top)
+    {
         int k = probabilities.Shape[probabilities.Rank - 1];
         var p = probabilities.ToArray();
-        for (int i = 0; i < samples.Count; i++)
+        for (int i = 0; i < names.Count; i++)
         {
             var ranked = Enumerable.Range(0, k).OrderByDescending(c => p[i * k + c]).Take(Math.Min(top, k)).ToArray();
             string rest = string.Join(", ", ranked.Skip(1).Select(c => $"{ClassName(model, c)} {Report.Percent(p[i * k + c], 1)}"));
             Console.WriteLine($"{names[i]}: {ClassName(model, ranked[0])} {Report.Percent(p[i * k + ranked[0]], 1)}" + (rest.Length > 0 ? $" (then {rest})" : ""));
         }
-        return Commands.Ok;
     }
 
     /// <summary>An image file as the model's input: resized, grayscale or RGB as the input has 1 or 3 channels, pixels scaled to [0, 1].</summary>
     private static float[] ImageSample(string path, Shape input, string modelName)
     {
+        if (Path.GetExtension(path).ToLowerInvariant() is ".txt" or ".eml")
+            throw new InvalidDataException($"model/data mismatch: model '{modelName}' takes samples of shape {input}, not text; '{path}' is a text file (give it to a text model: lstm, gru, rcnn, bow)");
         int channels = input.Rank switch { 2 => 1, 3 => input[2], _ => 0 };
         if (channels is not (1 or 3))
             throw new InvalidDataException($"model/data mismatch: model '{modelName}' takes samples of shape {input}, not images; '{path}' is an image (give CSV rows)");

@@ -11,17 +11,18 @@ namespace Strata.Cli;
 internal sealed record RunResult(string Title, IReadOnlyList<(string Key, string Value)> Settings, History History, int FirstEpoch,
     Logs Test, Tensor TestImages, Tensor TestLabels, Tensor Probabilities, IReadOnlyList<string> ClassNames, bool Images,
     string Summary, IReadOnlyList<double> TrainSeconds, IReadOnlyList<double> EpochSeconds, double SamplesPerSecond,
-    double EvaluateSeconds, DateTime Started, int Threads, int TrainSamples);
+    double EvaluateSeconds, DateTime Started, int Threads, int TrainSamples, IReadOnlyList<string>? TestTexts = null);
 
 internal sealed record ReportFiles(string Html, IReadOnlyList<string> Pngs);
 
 /// <summary>
 /// The report folder: one PNG per training curve (loss and each metric, training against validation),
 /// the confusion matrix, a grid of misclassified test images (image data), and report.html, which
-/// embeds all of them (data: URIs) beside the settings, the per-epoch figures, the model summary,
-/// the timing and the machine, so that it can be mailed or archived on its own.
+/// embeds all of them (data: URIs) beside the settings, the per-epoch figures, the misclassified test
+/// messages (text data: Report.Messages.cs), the model summary, the timing and the machine, so that it
+/// can be mailed or archived on its own.
 /// </summary>
-internal static class Report
+internal static partial class Report
 {
     public const int CurveWidth = 800, CurveHeight = 450;
     public const int GridColumns = 8, GridCell = 110, GridMax = 32;
@@ -244,6 +245,7 @@ internal static class Report
             table.grid td, table.grid th { border: 1px solid #ddd; text-align: right; } th { background: #f4f4f4; }
             img { max-width: 100%; border: 1px solid #eee; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
             .muted { color: #777; font-size: 0.9em; }
+            table.grid td.message { text-align: left; font-family: ui-monospace, monospace; font-size: 0.85em; white-space: pre-wrap; }
             </style>
             </head>
             <body>
@@ -307,6 +309,8 @@ internal static class Report
             sb.Append("<h2>Misclassified test images</h2>\n");
             AppendImage(sb, null, mis.File, mis.Alt, mis.Png);
         }
+        if (run.TestTexts is { } texts)
+            AppendMessages(sb, run, texts);
 
         sb.Append("<h2>Model</h2>\n");
         sb.Append($"<pre>{E(run.Summary)}</pre>\n");

@@ -14,7 +14,8 @@ using Strata.Training;
 namespace Strata.Cli;
 
 internal sealed record TrainSettings(string Model, DataSpec Data, int Epochs, int BatchSize, string Optimizer, float? LearningRate,
-    bool Augment, float ValidationSplit, ulong Seed, int Threads, string Out, string? Resume, string? MetricsJson, int Samples);
+    bool Augment, float ValidationSplit, ulong Seed, int Threads, string Out, string? Resume, string? MetricsJson, int Samples,
+    int? MaxTokens = null, int? SequenceLength = null);
 
 /// <summary>What --optimizer names: the optimizers <see cref="OptimizerRegistry"/> creates by name, each with its own default rate.</summary>
 internal static class OptimizerNames
@@ -63,46 +64,61 @@ internal static class ModelChecks
 /// </summary>
 internal static class TrainRun
 {
+    /// <summary>The preset `train` uses on text data when no --model is given.</summary>
+    public const string DefaultTextPreset = "lstm";
+
     public static int Run(TrainSettings s, bool demo)
     {
         KernelSettings.MaxThreads = s.Threads;
         var console = AnsiConsole.Console;
         var started = DateTime.Now;
-        var data = DataSources.Load(s.Data);
-        Dataset train = data.Train;
-        if (s.Samples > 0 && s.Samples < train.Count)
-            train = train.Subset([.. Enumerable.Range(0, s.Samples)]);
+        bool isText = DataSources.IsText(s.Data);
+        CheckModelForData(s, isText);
+        LoadedData data;
+        Dataset train;
         Dataset? validation = null;
-        if (s.ValidationSplit > 0)
-        {
-            try
-            {
-                (train, validation) = train.Split(s.ValidationSplit, s.Seed);
-            }
-            catch (ArgumentOutOfRangeException e)
-            {
-                throw new UsageException($"--validation-split: {e.Message}");
-            }
-        }
-
         Model model;
         int initialEpoch = 0;
         string modelName;
-        if (s.Resume is { } checkpoint)
+        IReadOnlyList<string>? testTexts = null;
+        string? textSettings = null;
+        if (isText)
         {
-            model = Model.Load(checkpoint);
-            if (model.Optimizer is null || model.CompletedEpochs == 0)
-                throw new InvalidDataException($"--resume: '{checkpoint}' is not a training checkpoint (it holds no optimizer state or completed epochs)");
-            initialEpoch = model.CompletedEpochs;
-            if (initialEpoch >= s.Epochs)
-                throw new UsageException($"--resume: '{checkpoint}' has already trained {initialEpoch} epoch(s); pass --epochs greater than {initialEpoch}");
-            modelName = $"{model.Name} (resumed from {checkpoint} after epoch {initialEpoch})";
+            // Texts are cut and split first: the vocabulary is learned from the training part alone.
+            var text = DataSources.LoadText(s.Data);
+            var trainTexts = text.Train;
+            if (s.Samples > 0 && s.Samples < trainTexts.Count)
+                trainTexts = trainTexts.Subset([.. Enumerable.Range(0, s.Samples)]);
+            TextDataset? validationTexts = null;
+            if (s.ValidationSplit > 0)
+                (trainTexts, validationTexts) = ValidationSplit(() => DataSources.SplitTexts(trainTexts, s.ValidationSplit, s.Seed));
+            (model, initialEpoch, modelName) = CreateOrResume(s, () =>
+            {
+                var vectorizer = TextPresets.Vectorizer(s.Model, trainTexts.Texts, s.MaxTokens ?? TextPresets.DefaultMaxTokens,
+                    s.SequenceLength ?? TextPresets.DefaultSequenceLength);
+                return TextPresets.Create(s.Model, vectorizer, text.ClassNames.Count, s.Seed);
+            });
+            var v = DataSources.VectorizerOf(model, text.Description);
+            if (!v.HasVocabulary)
+                v.Adapt(trainTexts.Texts); // a spec file whose TextVectorization came without its vocabulary
+            textSettings = Describe(v);
+            data = new LoadedData(trainTexts.ToDataset(v), text.Test.ToDataset(v), text.ClassNames, text.Description, Images: false);
+            train = data.Train;
+            validation = validationTexts?.ToDataset(v);
+            testTexts = text.Test.Texts;
         }
         else
         {
-            model = CreateModel(s.Model, train.SampleShape, data.ClassNames.Count, s.Seed);
-            model.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new SparseCategoricalCrossentropy(), "accuracy");
-            modelName = Presets.Names.Contains(s.Model) ? $"{s.Model} (preset)" : $"{model.Name} (spec {s.Model})";
+            data = DataSources.Load(s.Data);
+            train = data.Train;
+            if (s.Samples > 0 && s.Samples < train.Count)
+                train = train.Subset([.. Enumerable.Range(0, s.Samples)]);
+            if (s.ValidationSplit > 0)
+                (train, validation) = ValidationSplit(() => train.Split(s.ValidationSplit, s.Seed));
+            var sampleShape = train.SampleShape;
+            (model, initialEpoch, modelName) = CreateOrResume(s, () => CreatePreset(s.Model, sampleShape, data.ClassNames.Count, s.Seed));
+            if (model.TextInput is not null)
+                throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes text (its first layer is TextVectorization); {data.Description} is not text");
         }
         train = ModelChecks.Conform(model, train, data.Description, data.ClassNames);
         if (validation is not null)
@@ -135,6 +151,8 @@ internal static class TrainRun
             ("threads", $"{s.Threads}"),
             ("output", Path.GetFullPath(s.Out)),
         };
+        if (textSettings is not null)
+            settings.Insert(2, ("text", textSettings));
         console.Write(new Rule(demo ? "[bold]Strata demo[/]: the seed CNN on MNIST" : "[bold]Strata train[/]").LeftJustified());
         var table = new Table().HideHeaders().Border(TableBorder.None).AddColumn("").AddColumn("");
         foreach (var (k, v) in settings)
@@ -180,6 +198,7 @@ internal static class TrainRun
             Probabilities: probabilities,
             ClassNames: data.ClassNames,
             Images: data.Images,
+            TestTexts: testTexts,
             Summary: model.Summary(),
             TrainSeconds: timer.TrainSeconds,
             EpochSeconds: timer.EpochSeconds,
@@ -227,27 +246,92 @@ internal static class TrainRun
         return Commands.Ok;
     }
 
-    /// <summary>A preset sized for the data, or a model spec file.</summary>
-    private static Model CreateModel(string name, Shape sampleShape, int classes, ulong seed)
+    /// <summary>A validation split, or the reason it cannot be made as a usage mistake.</summary>
+    private static (TFirst, TLast) ValidationSplit<TFirst, TLast>(Func<(TFirst, TLast)> split)
     {
-        if (Presets.Names.Contains(name))
+        try
         {
-            try
-            {
-                return Presets.Create(name, sampleShape.ToArray(), classes, seed);
-            }
-            catch (ArgumentException e)
-            {
-                throw new InvalidDataException($"model/data mismatch: {e.Message}", e);
-            }
+            return split();
         }
-        if (!File.Exists(name))
+        catch (ArgumentOutOfRangeException e)
         {
-            if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || name.Contains(Path.DirectorySeparatorChar))
-                throw new FileNotFoundException($"--model: spec file '{name}' does not exist");
-            throw new UsageException($"--model: unknown preset '{name}' (expected {string.Join(", ", Presets.Names)}, or a spec .json file)");
+            throw new UsageException($"--validation-split: {e.Message}");
         }
-        return Model.FromConfig(File.ReadAllText(name), seed);
+    }
+
+    /// <summary>
+    /// The model of the run: the checkpoint of --resume, compiled as it was; else <paramref name="preset"/>
+    /// (for a preset name) or the spec file, compiled with --optimizer and --learning-rate.
+    /// </summary>
+    private static (Model Model, int InitialEpoch, string Name) CreateOrResume(TrainSettings s, Func<Model> preset)
+    {
+        if (s.Resume is { } checkpoint)
+        {
+            var model = Model.Load(checkpoint);
+            if (model.Optimizer is null || model.CompletedEpochs == 0)
+                throw new InvalidDataException($"--resume: '{checkpoint}' is not a training checkpoint (it holds no optimizer state or completed epochs)");
+            int initialEpoch = model.CompletedEpochs;
+            if (initialEpoch >= s.Epochs)
+                throw new UsageException($"--resume: '{checkpoint}' has already trained {initialEpoch} epoch(s); pass --epochs greater than {initialEpoch}");
+            return (model, initialEpoch, $"{model.Name} (resumed from {checkpoint} after epoch {initialEpoch})");
+        }
+        bool isPreset = Presets.Names.Contains(s.Model) || TextPresets.IsTextPreset(s.Model);
+        var created = isPreset ? preset() : FromSpec(s.Model, s.Seed);
+        created.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new SparseCategoricalCrossentropy(), "accuracy");
+        return (created, 0, isPreset ? $"{s.Model} (preset)" : $"{created.Name} (spec {s.Model})");
+    }
+
+    /// <summary>
+    /// Usage mistakes that need no data loaded: a preset of the other kind of data than --data gives, an
+    /// unknown preset, text options without a text preset to take them.
+    /// </summary>
+    private static void CheckModelForData(TrainSettings s, bool isText)
+    {
+        string textPresets = string.Join(", ", TextPresets.Names), otherPresets = string.Join(", ", Presets.Names);
+        if (s.Resume is null)
+        {
+            if (isText && Presets.Names.Contains(s.Model))
+                throw new UsageException($"--model: '{s.Model}' is a preset for images and numbers, but {s.Data.Source} is text; the text presets are {textPresets}");
+            if (!isText && TextPresets.IsTextPreset(s.Model))
+                throw new UsageException($"--model: '{s.Model}' is a text preset, but {s.Data.Source} is not text " +
+                    $"(text is {DataSources.SpamAssassinName}, a CSV file with a text column or a folder of <class>/*.txt); its presets are {otherPresets}");
+            if (!Presets.Names.Contains(s.Model) && !TextPresets.IsTextPreset(s.Model) && !File.Exists(s.Model)
+                && !(s.Model.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || s.Model.Contains(Path.DirectorySeparatorChar)))
+                throw new UsageException($"--model: unknown preset '{s.Model}' (expected {(isText ? $"{textPresets} for text" : $"{otherPresets}; {textPresets} for text data")}, or a spec .json file)");
+        }
+        bool takesTextOptions = s.Resume is null && TextPresets.IsTextPreset(s.Model);
+        foreach (var (option, value) in new[] { ("--max-tokens", s.MaxTokens), ("--sequence-length", s.SequenceLength) })
+        {
+            if (value is not null && !takesTextOptions)
+                throw new UsageException($"{option} sizes the vectorizer of a new text preset ({textPresets}); " +
+                    (s.Resume is not null ? "a resumed model keeps its own" : $"--model {s.Model} has none to size"));
+        }
+    }
+
+    private static string Describe(TextVectorization v) => v.OutputMode == TextOutputMode.Int
+        ? string.Create(CultureInfo.InvariantCulture, $"vocabulary of {v.VocabularySize:N0} tokens; the first {v.OutputSequenceLength} tokens of each text")
+        : string.Create(CultureInfo.InvariantCulture, $"{v.OutputMode switch { TextOutputMode.TfIdf => "tf-idf", TextOutputMode.MultiHot => "multi-hot", _ => "counts" }} " +
+            $"over a vocabulary of {v.VocabularySize:N0} entries{(v.Ngrams is int n and > 1 ? $" (1- to {n}-grams)" : "")}");
+
+    /// <summary>An image-and-number preset sized for the data.</summary>
+    private static Model CreatePreset(string name, Shape sampleShape, int classes, ulong seed)
+    {
+        try
+        {
+            return Presets.Create(name, sampleShape.ToArray(), classes, seed);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"model/data mismatch: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A model spec file: the JSON of a saved model's config.json.</summary>
+    private static Model FromSpec(string path, ulong seed)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"--model: spec file '{path}' does not exist");
+        return Model.FromConfig(File.ReadAllText(path), seed);
     }
 
     private static string Describe(Optimizer o) =>

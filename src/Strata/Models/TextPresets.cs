@@ -15,6 +15,12 @@ public static class TextPresets
     /// <summary>The preset names <see cref="Create"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["lstm", "gru", "rcnn", "bow"];
 
+    /// <summary>The vocabulary size <see cref="Vectorizer"/> keeps by default, special tokens included.</summary>
+    public const int DefaultMaxTokens = 20000;
+
+    /// <summary>The tokens per text the sequence models read by default.</summary>
+    public const int DefaultSequenceLength = 400;
+
     /// <summary>Whether <paramref name="name"/> is a text preset.</summary>
     public static bool IsTextPreset(string name) => Names.Contains(name);
 
@@ -23,7 +29,7 @@ public static class TextPresets
     /// (<paramref name="sequenceLength"/> of them) for the sequence models, tf-idf for <c>bow</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown name, or sizes below 1.</exception>
-    public static TextVectorization Vectorizer(string name, IEnumerable<string> texts, int maxTokens = 20000, int sequenceLength = 400)
+    public static TextVectorization Vectorizer(string name, IEnumerable<string> texts, int maxTokens = DefaultMaxTokens, int sequenceLength = DefaultSequenceLength)
     {
         CheckName(name);
         if (sequenceLength < 1)

@@ -133,7 +133,7 @@ public sealed class CliTests(CliFixture fx) : IClassFixture<CliFixture>
     }
 
     /// <summary>Every file the page links to exists; every embedded image decodes; nothing is fetched from elsewhere.</summary>
-    private static void CheckHtml(string folder, int images)
+    internal static void CheckHtml(string folder, int images)
     {
         string html = File.ReadAllText(Path.Combine(folder, "report.html"));
         var refs = Regex.Matches(html, "(?:src|href)=\"([^\"]*)\"").Select(x => x.Groups[1].Value).ToList();

@@ -40,4 +40,35 @@ public sealed class ReadmeCliTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void The_text_tour_runs_as_written()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        var tour = Regex.Match(readme, "### The command line\\n.*?shipped in `data/spam-assassin`:\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(tour.Success, "the README's text tour block was not found");
+        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, commands.Length);
+
+        var dir = Directory.CreateTempSubdirectory("strata-readme-text-");
+        try
+        {
+            // The tour's message.txt: a message of the user's own.
+            File.WriteAllText(Path.Combine(dir.FullName, "message.txt"), "Re: the meeting\n\nSee you at ten; I will bring the slides.");
+            foreach (var line in commands)
+            {
+                Assert.StartsWith("strata ", line);
+                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var r = CliRunner.Run(dir.FullName, args);
+                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+                if (args[0] == "predict")
+                    Assert.Matches(@"^message\.txt: (ham|spam) \d+\.\d% \(then (ham|spam) \d+\.\d%\)\n$", r.Stdout);
+            }
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "runs", "spam", "report.html")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }
