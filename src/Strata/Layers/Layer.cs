@@ -182,7 +182,8 @@ public abstract class Layer
             throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
-    private bool Fits(Shape sample) => sample == _inputShape || (AnySteps && sample.Rank == _inputShape.Rank && sample.Rank >= 1
+    private bool Fits(Shape sample) => sample == _inputShape || ((AnySteps || (PropagatesMask && _inputShape.Rank >= 2)) && sample.Rank == _inputShape.Rank && sample.Rank >= 1
+        && (_inputShape.Rank >= 2 || AnySteps)
         && sample[0] >= 1 && sample.Dims[1..].SequenceEqual(_inputShape.Dims[1..]));
 
     /// <summary>

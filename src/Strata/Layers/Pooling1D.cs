@@ -95,6 +95,9 @@ public abstract class GlobalPooling1D(string? name) : Layer(name)
 
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[1]);
 
+    /// <summary>Sequences of any length (the whole sequence is one window).</summary>
+    protected override bool AnySteps => true;
+
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 2 || inputShape.Size == 0)

@@ -41,8 +41,10 @@ public abstract class RecurrentLayer : Layer
         RecurrentActivation = recurrentActivation ?? ActivationFunction.Sigmoid;
         foreach (var a in new[] { Activation, RecurrentActivation })
         {
+            if (a == ActivationFunction.Softmax)
+                throw new ArgumentException($"{kind}: softmax cannot be a gate activation (the cell applies its activations element by element)");
             if (!a.FusesFromOutput)
-                throw new ArgumentException($"{kind}: the activation '{a.Name}' cannot run in the fused cell (its derivative needs its input); use linear, relu, sigmoid, tanh, leaky_relu or softmax");
+                throw new ArgumentException($"{kind}: the activation '{a.Name}' cannot run in the fused cell (its derivative needs its input); use linear, relu, sigmoid, tanh or leaky_relu");
         }
         UseBias = useBias;
         ReturnSequences = returnSequences;

@@ -83,6 +83,8 @@ public sealed class Masking(float maskValue = 0, string? name = null) : Layer(na
 {
     public float MaskValue { get; } = maskValue;
 
+    protected override bool AnySteps => true;
+
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
     protected override void ValidateInputShape(Shape inputShape)

@@ -244,3 +244,20 @@ public class RecurrentLayerTests
         Assert.True(mse < 0.01f, $"{kind}: held-out MSE {mse} (the mean predictor gives about 0.17)");
     }
 }
+
+public class VariableLengthTests
+{
+    [Fact]
+    public void A_built_sequence_model_takes_other_lengths_through_per_step_layers()
+    {
+        var model = new Sequential([new Embedding(12, 4, maskZero: true), new Dropout(0.2f), new Bidirectional(new Lstm(3, returnSequences: true)),
+            new Dense(3, "tanh"), new GlobalMaxPooling1D(), new Dense(2)], seed: 1);
+        Assert.Equal(new Shape(2, 2), model.Predict(Tensor.FromArray([1, 2, 3, 4, 5, 6, 7, 8, 9, 1], 2, 5)).Shape);
+        Assert.Equal(new Shape(1, 2), model.Predict(Tensor.FromArray([3, 4, 5, 0, 0, 0, 0], 1, 7)).Shape);
+        // A plain Dense on vectors still checks its width.
+        var dense = new Dense(2);
+        dense.Forward(Tensor.Zeros(1, 3));
+        Assert.Throws<ArgumentException>(() => dense.Forward(Tensor.Zeros(1, 4)));
+        Assert.Throws<ArgumentException>(() => new Lstm(3, recurrentActivation: "softmax"));
+    }
+}
