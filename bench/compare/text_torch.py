@@ -4,9 +4,8 @@ The same network: nn.Embedding(20000, 64, padding_idx=0) -> bidirectional nn.LST
 batch_first=True) -> the two directions' final states -> Linear(64, 2). By default PyTorch runs all 400
 steps of every row; with --packed it packs the sequences by length (pack_padded_sequence), which skips
 the padding as Strata's mask does (Strata's recurrent GEMMs and cell math take only the kept rows of
-each step) -> the two directions' final states ->
-Linear(64, 2), cross-entropy, Adam(1e-3), batch 32, over 4,837 sequences of token ids (the training
-split's size; post-padded to 400). Prints "torch text <cell> <samples/s>" (median of three epochs after
+each step). Cross-entropy, Adam(1e-3), batch 32, over 4,837 sequences of random token ids (the training
+split's size) with lengths 30-400, post-padded to 400. Prints "torch text <cell> <samples/s>" (median of three epochs after
 a warm-up epoch).
 """
 import argparse

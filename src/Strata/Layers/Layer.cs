@@ -38,7 +38,17 @@ public abstract class Layer
     public Shape OutputShape => ComputeOutputShape(InputShape);
 
     /// <summary>All weights, in creation order (a wrapper's own first, then its inner layers').</summary>
-    public IReadOnlyList<Weight> Weights => _sublayers.Count == 0 ? _weights : [.. _weights, .. _sublayers.SelectMany(l => l.Weights)];
+    public IReadOnlyList<Weight> Weights => _sublayers.Count == 0 ? _weights : _allWeights ??= [.. _weights, .. _sublayers.SelectMany(l => l.Weights)];
+
+    // A wrapper's flattened list, rebuilt after a weight or an inner layer is added anywhere below it
+    // (the per-step plan key reads every layer's weights: no list per step).
+    private Weight[]? _allWeights;
+
+    private void WeightsChanged()
+    {
+        for (var l = this; l is not null; l = l._parent)
+            l._allWeights = null;
+    }
 
     /// <summary>The weights that training updates.</summary>
     public IEnumerable<Weight> TrainableWeights => Weights.Where(w => w.Trainable);
@@ -64,6 +74,7 @@ public abstract class Layer
             throw new ArgumentException($"{this}: {layer} is already built or part of another layer");
         _sublayers.Add(layer);
         layer._parent = this;
+        WeightsChanged();
         layer.Rng = Rng;
         return layer;
     }
@@ -101,6 +112,13 @@ public abstract class Layer
     /// <exception cref="ArgumentException">The input does not match the shape the layer was built for.</exception>
     public Tensor Forward(Tensor x, bool training = false)
     {
+        BuildFor(x);
+        return Call(x, training);
+    }
+
+    /// <summary>Builds the layer for a batch's sample shape, or checks the batch against the built shape.</summary>
+    private void BuildFor(Tensor x)
+    {
         if (x.Rank < 1)
             throw new ArgumentException($"Layer '{Name}': expected a batch of inputs, got a scalar");
         var sample = new Shape(x.Shape.Dims[1..]);
@@ -108,7 +126,6 @@ public abstract class Layer
             Build(sample);
         else if (!Fits(sample))
             throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
-        return Call(x, training);
     }
 
     /// <summary>
@@ -119,13 +136,7 @@ public abstract class Layer
     /// </summary>
     public Tensor Forward(Tensor x, Tensor? mask, bool training, out Tensor? outputMask)
     {
-        if (x.Rank < 1)
-            throw new ArgumentException($"Layer '{Name}': expected a batch of inputs, got a scalar");
-        var sample = new Shape(x.Shape.Dims[1..]);
-        if (!Built)
-            Build(sample);
-        else if (!Fits(sample))
-            throw new ArgumentException($"Layer '{Name}': expected input with shape [batch, {string.Join(", ", _inputShape.ToArray())}], got {x.Shape}");
+        BuildFor(x);
         if (mask is not null && (mask.Rank != 2 || mask.Shape[0] != x.Shape[0] || x.Rank < 2 || mask.Shape[1] != x.Shape[1]))
             throw new ArgumentException($"Layer '{Name}': a mask must be [batch, steps] = [{x.Shape[0]}, {(x.Rank > 1 ? x.Shape[1] : 0)}] for input {x.Shape}, got {mask.Shape}");
         var y = mask is null ? Call(x, training) : Call(x, mask, training);
@@ -218,6 +229,7 @@ public abstract class Layer
         var value = SkipInitialization ? Tensor.Zeros(shape) : initializer.Create(shape, Rng);
         var w = new Weight($"{WeightPrefix}{Name}/{name}", value, trainable, regularizer);
         _weights.Add(w);
+        WeightsChanged();
         return w;
     }
 

@@ -106,14 +106,16 @@ public partial class Model
     internal void AssignWeights(Serialization.SafeTensorsContent content, string source)
     {
         var wanted = WeightKeys("LoadWeights");
-        // File keys by (position, weight name), ignoring the layer name in the middle.
+        // File keys by (position, weight name), ignoring the layer name in the middle; inner layers' names
+        // without their counters, unless that makes two keys alike.
+        bool loose = Distinct(wanted.Select(k => PositionKey(k.Key, true))) && Distinct(content.Tensors.Keys.Select(k => PositionKey(k, true)));
         var byPosition = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in content.Tensors.Keys)
-            byPosition[PositionKey(key)] = key;
+            byPosition[PositionKey(key, loose)] = key;
         var matched = new List<(Weight Weight, Tensor Value)>();
         foreach (var (key, w) in wanted)
         {
-            if (!byPosition.Remove(PositionKey(key), out var fileKey))
+            if (!byPosition.Remove(PositionKey(key, loose), out var fileKey))
                 throw new InvalidDataException($"{source}: no weight for '{key}' of model '{Name}' (the file has {string.Join(", ", content.Tensors.Keys.Order().Take(20).Select(Serialization.ModelJson.Quote))})");
             var t = content.Tensors[fileKey];
             if (t.Shape != w.Value.Shape)
@@ -137,11 +139,27 @@ public partial class Model
     }
 
     // "position/layer/weight" → "position/weight": a layer's generated name may differ between processes.
-    // A wrapper's inner weights ("position/layer/inner/weight") keep the inner names, which its config fixes.
-    private static string PositionKey(string key)
+    // A wrapper's inner weights ("position/layer/inner/weight") keep the inner names, which tell its inner
+    // layers apart ("forward_lstm", "backward_lstm"); loosely, without a generated name's counter
+    // ("forward_lstm_3" → "forward_lstm"), which differs when the model is rebuilt in another order.
+    private static string PositionKey(string key, bool loose)
     {
         var parts = key.Split('/');
-        return parts.Length < 3 ? key : $"{parts[0]}/{string.Join('/', parts[2..])}";
+        if (parts.Length < 3)
+            return key;
+        var inner = parts[2..];
+        if (loose)
+        {
+            for (int i = 0; i < inner.Length - 1; i++)
+                inner[i] = System.Text.RegularExpressions.Regex.Replace(inner[i], "_[0-9]+$", "");
+        }
+        return $"{parts[0]}/{string.Join('/', inner)}";
+    }
+
+    private static bool Distinct(IEnumerable<string> keys)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return keys.All(seen.Add);
     }
 
     internal List<(string Key, Weight Weight)> WeightKeys(string op)

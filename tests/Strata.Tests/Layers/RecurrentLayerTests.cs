@@ -261,3 +261,31 @@ public class VariableLengthTests
         Assert.Throws<ArgumentException>(() => new Lstm(3, recurrentActivation: "softmax"));
     }
 }
+
+public class WrapperWeightFileTests
+{
+    [Fact]
+    public void Weights_of_wrapped_layers_load_into_a_model_rebuilt_with_other_generated_names()
+    {
+        static Sequential Build(ulong seed) => new([new Input([5, 3]), new Bidirectional(new Lstm(2, returnSequences: true)), new TimeDistributed(new Dense(2)), new SimpleRnn(2)], seed);
+        var x = TestData.Tensor(3, 2, 5, 3);
+        var first = Build(1);
+        var expected = first.Predict(x).ToArray();
+        new Lstm(1); // moves the generated-name counters on: the rebuilt model's inner layers get other names
+        var second = Build(2);
+        Assert.NotEqual(first.Weights.First().Name, second.Weights.First().Name);
+        var dir = Directory.CreateTempSubdirectory("strata-wrap-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "w.safetensors");
+            first.SaveWeights(path);
+            second.Predict(x); // built
+            second.LoadWeights(path);
+            Assert.Equal(expected, second.Predict(x).ToArray());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
