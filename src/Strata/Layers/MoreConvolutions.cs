@@ -53,7 +53,7 @@ public sealed class Conv2DTranspose : Layer
 
     /// <summary>A square window and stride: <c>new Conv2DTranspose(32, 4, strides: 2, padding: Padding.Same)</c>.</summary>
     public Conv2DTranspose(int filters, int kernelSize, int strides = 1, Padding padding = Padding.Valid, ActivationFunction? activation = null,
-        string? name = null) : this(filters, (kernelSize, kernelSize), (strides, strides), padding, activation, name: name)
+        bool useBias = true, string? name = null) : this(filters, (kernelSize, kernelSize), (strides, strides), padding, activation, useBias, name: name)
     {
     }
 

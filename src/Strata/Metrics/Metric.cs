@@ -63,6 +63,9 @@ public class Mean(string name = "mean") : Metric(name)
 
     public override float Result() => _count == 0 ? 0 : (float)(_total / _count);
 
+    /// <summary>The total weight added since the last reset (0: no values).</summary>
+    public double Count => _count;
+
     public override void Reset() => _total = _count = 0;
 }
 

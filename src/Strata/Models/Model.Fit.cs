@@ -135,8 +135,8 @@ public partial class Model
 
     private void CheckFitOptions(int epochs, int batchSize, int initialEpoch)
     {
-        if (Optimizer is null || Loss is null)
-            throw new InvalidOperationException($"Fit: model '{Name}' must be compiled first (call Compile(optimizer, loss, metrics))");
+        if (!IsCompiled)
+            throw new InvalidOperationException($"Fit: model '{Name}' must be compiled first ({CompileHint})");
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (initialEpoch < 0 || initialEpoch >= epochs)
@@ -167,6 +167,7 @@ public partial class Model
         foreach (var cb in all)
             cb.Model = this;
         StopTraining = false;
+        StopReason = null;
         foreach (var cb in all)
             cb.OnTrainBegin();
         var epochLogs = new Logs();

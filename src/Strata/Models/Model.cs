@@ -96,6 +96,32 @@ public partial class Model
     /// <summary>Set by a callback to end Fit after the current epoch.</summary>
     public bool StopTraining { get; set; }
 
+    /// <summary>Why the last Fit stopped early (a callback or a step that set <see cref="StopTraining"/> says so here); null when it ran all its epochs.</summary>
+    public string? StopReason { get; set; }
+
+    /// <summary>Whether Fit can run: the default step needs an optimizer and a loss.</summary>
+    private protected virtual bool IsCompiled => Optimizer is not null && Loss is not null;
+
+    /// <summary>What to call when <see cref="IsCompiled"/> is false.</summary>
+    private protected virtual string CompileHint => "call Compile(optimizer, loss, metrics)";
+
+    /// <summary>
+    /// Each optimizer with the weights it updates (a model file saves each one's state, its metadata
+    /// under the prefix): the one optimizer over all weights, or a GAN's two.
+    /// </summary>
+    internal virtual IReadOnlyList<(string Prefix, Optimizer Optimizer, IReadOnlyList<Weight> Weights)> OptimizerGroups() =>
+        Optimizer is null ? [] : [("", Optimizer, [.. Weights])];
+
+    /// <summary>
+    /// The per-sample shape of each input, when the model knows it: a functional model's inputs, a
+    /// Sequential that starts with an Input layer or is built; null otherwise.
+    /// </summary>
+    public IReadOnlyList<Shape>? InputShapes => _graph is not null
+        ? [.. _graph.Inputs.Select(i => i.Shape)]
+        : Layers.Count > 0 && Layers[0] is Input input ? [input.Shape]
+        : Layers.Count > 0 && Layers[0].Built ? [Layers[0].InputShape]
+        : null;
+
     /// <summary>
     /// Chooses the optimizer, the loss and the metrics: each a <see cref="Metric"/> or a name from
     /// <see cref="MetricRegistry.CompileNames"/> ("accuracy" is the variant that fits the loss, <see cref="Loss.MatchingAccuracy"/>).
@@ -139,11 +165,19 @@ public partial class Model
             m.Reset();
     }
 
+    /// <summary>The epoch's running values: the default step's loss and metrics, and the named results of traced custom steps.</summary>
     private Logs CurrentLogs()
     {
-        var logs = new Logs { ["loss"] = _lossTracker.Result() };
+        var logs = new Logs();
+        if (_lossTracker.Count > 0 || _stepMeans.Count == 0)
+            logs["loss"] = _lossTracker.Result();
         foreach (var m in _metrics)
             logs[m.Name] = m.Result();
+        foreach (var (k, m) in _stepMeans)
+        {
+            if (m.Count > 0)
+                logs[k] = m.Result();
+        }
         return logs;
     }
 

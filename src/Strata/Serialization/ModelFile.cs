@@ -91,6 +91,27 @@ internal static class ModelFile
     /// <summary>The architecture and compile settings as JSON.</summary>
     private static JsonObject Describe(Model model)
     {
+        var root = Architecture(model);
+        if (CompileJson(model) is { } compile)
+            root["compile"] = compile;
+        return root;
+    }
+
+    /// <summary>The architecture alone: a Sequential's layers, a functional model's layers and nodes, a GAN's two networks.</summary>
+    private static JsonObject Architecture(Model model)
+    {
+        if (model is Gan gan)
+        {
+            return new JsonObject
+            {
+                ["name"] = gan.Name,
+                ["class"] = gan is ConditionalGan ? "ConditionalGan" : "Gan",
+                ["latent_dim"] = gan.LatentDim,
+                ["classes"] = gan.Classes,
+                ["generator"] = Architecture(gan.Generator),
+                ["discriminator"] = Architecture(gan.Discriminator),
+            };
+        }
         var layers = model.Layers;
         if (layers.Count == 0)
             throw new InvalidOperationException($"Save: model '{model.Name}' has no layers");
@@ -122,8 +143,6 @@ internal static class ModelFile
                 throw new InvalidOperationException($"Save: model '{model.Name}' is a {model.GetType().Name}, a Model subclass, whose architecture is code, not config; " +
                     "save its weights with SaveWeights and rebuild it in code before LoadWeights");
         }
-        if (CompileJson(model) is { } compile)
-            root["compile"] = compile;
         return root;
     }
 
@@ -133,6 +152,16 @@ internal static class ModelFile
     /// <exception cref="InvalidOperationException">One of them is not registered (the message names it).</exception>
     private static JsonObject? CompileJson(Model model)
     {
+        if (model is Gan gan)
+        {
+            return gan.DiscriminatorOptimizer is null ? null : new JsonObject
+            {
+                ["discriminator_optimizer"] = OptimizerRegistry.ToJson(gan.DiscriminatorOptimizer),
+                ["generator_optimizer"] = OptimizerRegistry.ToJson(gan.GeneratorOptimizer!),
+                ["loss"] = LossRegistry.ToJson(gan.AdversarialLoss!),
+                ["label_smoothing"] = gan.LabelSmoothing,
+            };
+        }
         if (model.Optimizer is not { } opt || model.Loss is not { } loss)
             return null;
         var metrics = new JsonArray();
@@ -147,34 +176,48 @@ internal static class ModelFile
     }
 
     /// <summary>Every per-parameter state array under "position/layer/weight/slot name", plus the step count and rate.</summary>
+    /// <remarks>
+    /// A model with several optimizers (a GAN's two) writes each one's step count and rate under its
+    /// prefix ("discriminator/iterations"); the slot keys need none, every weight having one optimizer.
+    /// </remarks>
     private static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) OptimizerState(Model model)
     {
-        var opt = model.Optimizer!;
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, w) in model.WeightKeys("Save"))
+        var metadata = new Dictionary<string, string>();
+        var keys = model.WeightKeys("Save");
+        foreach (var (prefix, opt, weights) in model.OptimizerGroups())
         {
-            if (opt.GetSlots(w.Value) is not { } slots)
-                continue;
+            var mine = new HashSet<Weight>(weights, ReferenceEqualityComparer.Instance);
             var names = opt.SlotNames;
             if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
                 throw new InvalidOperationException($"Model.Save: optimizer '{opt.Name}' ({opt.GetType().FullName}) names two state arrays alike: {string.Join(", ", names)}");
-            for (int s = 0; s < slots.Count; s++)
-                tensors[$"{key}/{names[s]}"] = new Tensor(slots[s], w.Value.Shape);
+            foreach (var (key, w) in keys)
+            {
+                if (!mine.Contains(w) || opt.GetSlots(w.Value) is not { } slots)
+                    continue;
+                for (int s = 0; s < slots.Count; s++)
+                    tensors[$"{key}/{names[s]}"] = new Tensor(slots[s], w.Value.Shape);
+            }
+            metadata[prefix + "optimizer"] = opt.Name;
+            metadata[prefix + "iterations"] = opt.Iterations.ToString(CultureInfo.InvariantCulture);
+            metadata[prefix + "learning_rate"] = opt.LearningRate.ToString("R", CultureInfo.InvariantCulture);
         }
-        var metadata = new Dictionary<string, string>
-        {
-            ["optimizer"] = opt.Name,
-            ["iterations"] = opt.Iterations.ToString(CultureInfo.InvariantCulture),
-            ["learning_rate"] = opt.LearningRate.ToString("R", CultureInfo.InvariantCulture),
-        };
         return (tensors, metadata);
     }
 
-    private static JsonObject TrainingState(Model model) => new()
+    private static JsonObject TrainingState(Model model)
     {
-        ["epochs_completed"] = model.CompletedEpochs,
-        ["layer_rng"] = new JsonArray([.. model.Layers.Select(l => (JsonNode)new JsonArray([.. l.Rng.GetState().Select(u => (JsonNode)u)]))]),
-    };
+        var state = new JsonObject
+        {
+            ["epochs_completed"] = model.CompletedEpochs,
+            ["layer_rng"] = new JsonArray([.. model.Layers.Select(l => RngJson(l.Rng))]),
+        };
+        if (model is Gan gan)
+            state["noise_rng"] = RngJson(gan.Noise);
+        return state;
+    }
+
+    private static JsonArray RngJson(Rng rng) => new([.. rng.GetState().Select(u => (JsonNode)u)]);
 
     // ---------------------------------------------------------------- loading
 
@@ -359,6 +402,8 @@ internal static class ModelFile
             throw new InvalidDataException($"{ConfigEntry} must be an object");
         string cls = Str(root, "class", ConfigEntry);
         string name = Str(root, "name", ConfigEntry);
+        if (cls is "Gan" or "ConditionalGan")
+            return BuildGan(root, cls, name, seed);
         var layersJson = Arr(root, "layers", ConfigEntry);
         if (layersJson.GetArrayLength() == 0)
             throw new InvalidDataException($"{ConfigEntry}: the model has no layers");
@@ -379,7 +424,7 @@ internal static class ModelFile
             {
                 "Sequential" => BuildSequential(root, name, layers, seed),
                 "Functional" => BuildFunctional(root, name, layers, seed),
-                _ => throw new InvalidDataException($"{ConfigEntry}: unknown model class '{ModelJson.Quote(cls)}' (expected Sequential or Functional)"),
+                _ => throw new InvalidDataException($"{ConfigEntry}: unknown model class '{ModelJson.Quote(cls)}' (expected Sequential, Functional, Gan or ConditionalGan)"),
             };
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
@@ -434,9 +479,46 @@ internal static class ModelFile
         return model;
     }
 
+    /// <summary>A GAN from its two networks' descriptions (each a Sequential or functional model).</summary>
+    private static Gan BuildGan(JsonElement root, string cls, string name, ulong seed)
+    {
+        var generator = Build(Obj(root, "generator", ConfigEntry), seed);
+        var discriminator = Build(Obj(root, "discriminator", ConfigEntry), seed + 1);
+        if (generator is Gan || discriminator is Gan)
+            throw new InvalidDataException($"{ConfigEntry}: a GAN's generator and discriminator are plain models, not GANs");
+        int latent = Int(root, "latent_dim", ConfigEntry), classes = Int(root, "classes", ConfigEntry);
+        try
+        {
+            return cls == "ConditionalGan"
+                ? new ConditionalGan(generator, discriminator, classes, latent, seed, name)
+                : classes == 0 ? new Gan(generator, discriminator, latent, seed, name)
+                : throw new InvalidDataException($"{ConfigEntry}: a Gan has no classes (got {classes}); a ConditionalGan does");
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{ConfigEntry}: the networks do not form a GAN ({e.Message})", e);
+        }
+    }
+
     private static void Compile(Model model, JsonElement c)
     {
         const string where = ConfigEntry + ": compile";
+        if (model is Gan gan)
+        {
+            var dOpt = OptimizerRegistry.FromJson(Obj(c, "discriminator_optimizer", where), where + ": discriminator_optimizer");
+            var gOpt = OptimizerRegistry.FromJson(Obj(c, "generator_optimizer", where), where + ": generator_optimizer");
+            var ganLoss = LossRegistry.FromJson(Obj(c, "loss", where), where + ": loss");
+            float smoothing = Get(c, "label_smoothing", where, JsonValueKind.Number).GetSingle();
+            try
+            {
+                gan.Compile(dOpt, gOpt, ganLoss, smoothing);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{where}: {e.Message}", e);
+            }
+            return;
+        }
         var optimizer = OptimizerRegistry.FromJson(Obj(c, "optimizer", where), ConfigEntry + ": optimizer");
         var loss = LossRegistry.FromJson(Obj(c, "loss", where), ConfigEntry + ": loss");
         var metrics = Arr(c, "metrics", where).EnumerateArray().Select(m => m.ValueKind switch
@@ -457,15 +539,31 @@ internal static class ModelFile
 
     private static void RestoreOptimizer(Model model, SafeTensorsContent content)
     {
-        var opt = model.Optimizer!;
-        var md = content.Metadata;
-        if (!md.TryGetValue("iterations", out var it) || !long.TryParse(it, NumberStyles.None, CultureInfo.InvariantCulture, out long iterations)
-            || !md.TryGetValue("learning_rate", out var lrText) || !float.TryParse(lrText, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr))
-            throw new InvalidDataException($"{OptimizerEntry}: the metadata needs iterations and learning_rate");
-        var slots = new List<(Tensor Parameter, float[][] Slots)>();
         var remaining = new HashSet<string>(content.Tensors.Keys, StringComparer.Ordinal);
-        foreach (var (key, w) in model.WeightKeys("Load"))
+        var keys = model.WeightKeys("Load");
+        var restores = new List<Action>();
+        foreach (var (prefix, opt, weights) in model.OptimizerGroups())
+            restores.Add(RestoreGroup(prefix, opt, weights, keys, content, remaining));
+        if (remaining.Count > 0)
+            throw new InvalidDataException($"{OptimizerEntry}: state for weights the model does not have: {string.Join(", ", remaining.Order().Take(5).Select(ModelJson.Quote))}");
+        foreach (var restore in restores)
+            restore();
+    }
+
+    /// <summary>Reads and checks one optimizer's state; the returned action applies it (after every group has been checked).</summary>
+    private static Action RestoreGroup(string prefix, Optimizer opt, IReadOnlyList<Weight> weights, List<(string Key, Weight Weight)> keys,
+        SafeTensorsContent content, HashSet<string> remaining)
+    {
+        var md = content.Metadata;
+        if (!md.TryGetValue(prefix + "iterations", out var it) || !long.TryParse(it, NumberStyles.None, CultureInfo.InvariantCulture, out long iterations)
+            || !md.TryGetValue(prefix + "learning_rate", out var lrText) || !float.TryParse(lrText, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr))
+            throw new InvalidDataException($"{OptimizerEntry}: the metadata needs {prefix}iterations and {prefix}learning_rate");
+        var mine = new HashSet<Weight>(weights, ReferenceEqualityComparer.Instance);
+        var slots = new List<(Tensor Parameter, float[][] Slots)>();
+        foreach (var (key, w) in keys)
         {
+            if (!mine.Contains(w))
+                continue;
             var found = new List<float[]>();
             var names = opt.SlotNames;
             for (int s = 0; s < names.Count; s++)
@@ -483,16 +581,17 @@ internal static class ModelFile
             if (found.Count > 0)
                 slots.Add((w.Value, [.. found]));
         }
-        if (remaining.Count > 0)
-            throw new InvalidDataException($"{OptimizerEntry}: state for weights the model does not have: {string.Join(", ", remaining.Order().Take(5).Select(ModelJson.Quote))}");
-        try
+        return () =>
         {
-            opt.RestoreState(slots, iterations, lr);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{OptimizerEntry}: {e.Message}", e);
-        }
+            try
+            {
+                opt.RestoreState(slots, iterations, lr);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{OptimizerEntry}: {e.Message}", e);
+            }
+        };
     }
 
     private static void RestoreTraining(Model model, JsonElement t)
@@ -505,25 +604,29 @@ internal static class ModelFile
         var layers = model.Layers;
         if (rngs.GetArrayLength() != layers.Count)
             throw new InvalidDataException($"{where}: {rngs.GetArrayLength()} random streams for {layers.Count} layers");
-        var states = new List<uint[]>();
-        foreach (var r in rngs.EnumerateArray())
-        {
-            if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() != 6)
-                throw new InvalidDataException($"{where}: a random stream state is 6 numbers");
-            var state = new uint[6];
-            int k = 0;
-            foreach (var v in r.EnumerateArray())
-            {
-                if (v.ValueKind != JsonValueKind.Number || !v.TryGetUInt32(out state[k++]))
-                    throw new InvalidDataException($"{where}: a random stream state holds 32-bit unsigned numbers");
-            }
-            if ((state[0] | state[1] | state[2] | state[3]) == 0)
-                throw new InvalidDataException($"{where}: a random stream state cannot be all zeros");
-            states.Add(state);
-        }
+        var states = rngs.EnumerateArray().Select(r => RngState(r, where)).ToList();
+        uint[]? noise = model is Gan ? RngState(Arr(t, "noise_rng", where), where) : null;
         for (int i = 0; i < layers.Count; i++)
             layers[i].Rng.SetState(states[i]);
+        if (model is Gan gan)
+            gan.Noise.SetState(noise!);
         model.CompletedEpochs = epochs;
+    }
+
+    private static uint[] RngState(JsonElement r, string where)
+    {
+        if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() != 6)
+            throw new InvalidDataException($"{where}: a random stream state is 6 numbers");
+        var state = new uint[6];
+        int k = 0;
+        foreach (var v in r.EnumerateArray())
+        {
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetUInt32(out state[k++]))
+                throw new InvalidDataException($"{where}: a random stream state holds 32-bit unsigned numbers");
+        }
+        if ((state[0] | state[1] | state[2] | state[3]) == 0)
+            throw new InvalidDataException($"{where}: a random stream state cannot be all zeros");
+        return state;
     }
 
     // ---------------------------------------------------------------- JSON field readers

@@ -105,23 +105,29 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
         {
             StoppedEpoch = epoch;
             Model!.StopTraining = true;
+            Model.StopReason = $"EarlyStopping: '{Monitor}' did not improve for {patience + 1} epoch(s) (best {_best})";
             if (restoreBestWeights && _bestWeights is not null)
                 Model.SetWeights(_bestWeights);
         }
     }
 }
 
-/// <summary>Stops training as soon as a batch loss is NaN or infinite.</summary>
+/// <summary>Stops training as soon as a batch loss (<c>loss</c>, or any <c>*_loss</c> such as a GAN's <c>d_loss</c> and <c>g_loss</c>) is NaN or infinite.</summary>
 public sealed class TerminateOnNaN : Callback
 {
     public bool Terminated { get; private set; }
 
     public override void OnBatchEnd(int batch, Logs logs)
     {
-        if (logs.TryGetValue("loss", out float loss) && !float.IsFinite(loss))
+        foreach (var (key, value) in logs)
         {
-            Terminated = true;
-            Model!.StopTraining = true;
+            if ((key == "loss" || key.EndsWith("_loss", StringComparison.Ordinal)) && !float.IsFinite(value))
+            {
+                Terminated = true;
+                Model!.StopTraining = true;
+                Model.StopReason ??= $"TerminateOnNaN: '{key}' became {value} at batch {batch}";
+                return;
+            }
         }
     }
 }
@@ -196,6 +202,15 @@ public sealed class ProgressLogger : Callback
             _out.WriteLine($"Epoch {epoch + 1}/{TotalEpochs} - {elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)}s - {logs}");
         }
         _out.Flush();
+    }
+
+    public override void OnTrainEnd(Logs logs)
+    {
+        if (Model?.StopReason is { } why)
+        {
+            _out.WriteLine($"Stopped early: {why}");
+            _out.Flush();
+        }
     }
 
     private void Draw(string line)

@@ -12,7 +12,8 @@ namespace Strata.Training;
 /// <c>Fit(..., initialEpoch: model.CompletedEpochs)</c> resume exactly; with
 /// <paramref name="saveWeightsOnly"/> it writes <see cref="Models.Model.SaveWeights"/> safetensors.
 /// Every file is written to a temporary name and renamed, so an interrupted save never leaves a
-/// broken checkpoint in place of a good one.
+/// broken checkpoint in place of a good one. An epoch whose logs hold a NaN or infinite loss is not
+/// saved (<see cref="Skipped"/> lists it): a diverged model never replaces the last good checkpoint.
 /// </summary>
 /// <param name="path">Where to save (fields filled in per epoch).</param>
 /// <param name="monitor">The log value that decides "best" (default "val_loss").</param>
@@ -37,8 +38,19 @@ public sealed partial class ModelCheckpoint(string path, string monitor = "val_l
 
     public override void OnTrainBegin() => _best = Higher ? float.NegativeInfinity : float.PositiveInfinity;
 
+    /// <summary>The epochs (0-based) not saved because a loss in their logs was NaN or infinite.</summary>
+    public List<int> Skipped { get; } = [];
+
     public override void OnEpochEnd(int epoch, Logs logs)
     {
+        foreach (var (key, value) in logs)
+        {
+            if ((key == "loss" || key.EndsWith("_loss", StringComparison.Ordinal)) && !float.IsFinite(value))
+            {
+                Skipped.Add(epoch);
+                return;
+            }
+        }
         if (saveBestOnly)
         {
             if (!logs.TryGetValue(Monitor, out float value))
