@@ -36,78 +36,28 @@ internal static class PlanComparison
     }
 
     /// <summary>
-    /// A DCGAN for MNIST whose training step is a custom <see cref="Model.TrainStep(Tensor[], Tensor, Tensor?)"/>:
-    /// the discriminator updated on real and generated batches, then the generator through it — traced
-    /// into one compiled program by <see cref="Model.TracedStep"/>.
+    /// Real images per second through the DCGAN preset's two-update step (<see cref="GanPresets.Dcgan"/>:
+    /// the library <see cref="Gan"/>, its step traced into one compiled program), on fresh models: the
+    /// median of 3 passes over the batches, each after three steps that trace (or warm the eager path).
     /// </summary>
-    internal sealed class Dcgan : Model
-    {
-        private readonly Sequential _g, _d;
-        private readonly Layer[] _layers;
-        private readonly Adam _gOpt = new(2e-4f, beta1: 0.5f), _dOpt = new(2e-4f, beta1: 0.5f);
-        private readonly BinaryCrossentropy _bce = new(fromLogits: true);
-        private readonly Rng _noise;
-        private const int Latent = 64;
-
-        public Dcgan(ulong seed) : base("dcgan")
-        {
-            var leaky = ActivationFunction.LeakyRelu(0.2f);
-            _g = new Sequential([
-                new Dense(7 * 7 * 64, useBias: false), new BatchNormalization(), new Activation(leaky), new Reshape([7, 7, 64]),
-                new Conv2DTranspose(64, (4, 4), (2, 2), Padding.Same, useBias: false), new BatchNormalization(), new Activation(leaky),
-                new Conv2DTranspose(32, (4, 4), (2, 2), Padding.Same, useBias: false), new BatchNormalization(), new Activation(leaky),
-                new Conv2D(1, 3, padding: Padding.Same, activation: ActivationFunction.Tanh),
-            ], seed);
-            _d = new Sequential([
-                new Conv2D(32, 4, strides: 2, padding: Padding.Same), new Activation(leaky), new Dropout(0.3f),
-                new Conv2D(64, 4, strides: 2, padding: Padding.Same), new Activation(leaky), new Dropout(0.3f),
-                new Flatten(), new Dense(1),
-            ], seed + 1);
-            _noise = new Rng(seed + 2);
-            _g.Forward(Tensor.Zeros(1, Latent));
-            _d.Forward(Tensor.Zeros(1, 28, 28, 1));
-            _layers = [.. _g.Layers, .. _d.Layers];
-        }
-
-        public override IReadOnlyList<Layer> Layers => _layers;
-
-        public override Tensor Forward(Tensor x, bool training = false) => _g.Forward(x, training);
-
-        public override Logs TrainStep(Tensor[] x, Tensor y, Tensor? sampleWeight = null) => TracedStep("gan", [x[0]], inputs =>
-        {
-            var real = inputs[0];
-            int b = real.Shape[0];
-            var dParams = _d.TrainableWeights.Select(w => w.Value).ToArray();
-            var gParams = _g.TrainableWeights.Select(w => w.Value).ToArray();
-            var fake = _g.Forward(Tensor.RandomNormal([b, Latent], _noise), training: true).Detach();
-            var logits = _d.Forward(Tensor.Concat([fake, real]), training: true);
-            var dLoss = _bce.Compute(Tensor.Concat([Tensor.Zeros(b, 1), Tensor.Full(0.9f, b, 1)]), logits);
-            _dOpt.ApplyGradients(ComputeGradients(dLoss, dParams).Zip(dParams));
-            var gLogits = _d.Forward(_g.Forward(Tensor.RandomNormal([b, Latent], _noise), training: true), training: true);
-            var gLoss = _bce.Compute(Tensor.Ones(b, 1), gLogits);
-            _gOpt.ApplyGradients(ComputeGradients(gLoss, gParams).Zip(gParams));
-            return new Dictionary<string, Tensor> { ["d_loss"] = dLoss, ["g_loss"] = gLoss };
-        });
-    }
-
-    /// <summary>Real images per second through the DCGAN's two-update step (median of 3 passes after a warm-up).</summary>
-    private static (double Rate, double BytesPerStep) GanRate(Tensor x, int batch, bool plans)
+    internal static (double Rate, double BytesPerStep) GanRate(Tensor x, int batch, bool plans, bool conditional = false, Tensor? labels = null)
     {
         var images = (x * 2f - 1f).Reshape([x.Shape[0], 28, 28, 1]);
         int steps = x.Shape[0] / batch;
         var batches = Enumerable.Range(0, steps).Select(i => images.Slice((i * batch)..((i + 1) * batch))).ToArray();
-        var dummy = Tensor.Zeros(batch);
+        var targets = Enumerable.Range(0, steps).Select(i => labels is null ? Tensor.Zeros(batch) : labels.Slice((i * batch)..((i + 1) * batch))).ToArray();
         var rates = new List<double>();
         double bytes = 0;
         for (int r = 0; r < 3; r++)
         {
-            var gan = new Dcgan(1) { PlansEnabled = plans };
+            var gan = GanPresets.Dcgan(conditional, seed: 1);
+            gan.PlansEnabled = plans;
             for (int i = 0; i < 3; i++)
-                gan.TrainStep([batches[i % steps]], dummy); // traces
+                gan.TrainStep([batches[i % steps]], targets[i % steps]); // traces
             long before = GC.GetAllocatedBytesForCurrentThread();
             var sw = Stopwatch.StartNew();
-            foreach (var b in batches)
-                gan.TrainStep([b], dummy);
+            for (int i = 0; i < steps; i++)
+                gan.TrainStep([batches[i]], targets[i]);
             rates.Add(steps * batch / sw.Elapsed.TotalSeconds);
             bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)steps;
         }

@@ -35,6 +35,20 @@ if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
     ModelComparison.Run(args[0], data, threads, batches, samples);
     return;
 }
+//   gan [--threads N] [--batch 64] [--samples 4096] [--conditional]
+if (args.Length > 0 && args[0] == "gan")
+{
+    int threads = 1, batch = 64, samples = 4096;
+    bool conditional = args.Contains("--conditional");
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--samples") samples = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+    }
+    GanComparison.Run("data/mnist", threads, batch, samples, conditional);
+    return;
+}
 //   rnn [--cell lstm|gru] [--threads N] [--batch 64] [--steps 100] [--inputs 128] [--units 256] [--batches 10]
 if (args.Length > 0 && args[0] == "rnn")
 {

@@ -2,21 +2,39 @@ using System.Globalization;
 
 namespace Strata.Training;
 
-/// <summary>Sets the optimizer's learning rate at the start of each epoch from a function (epoch, current rate) → rate.</summary>
+/// <summary>
+/// Sets the optimizer's learning rate at the start of each epoch from a function (epoch, current rate) → rate;
+/// a model with several optimizers (a GAN's two) has each one's rate set from its own current rate.
+/// </summary>
 public sealed class LearningRateScheduler(Func<int, float, float> schedule) : Callback
 {
     public override void OnEpochBegin(int epoch)
     {
-        var opt = Model!.Optimizer!;
-        opt.LearningRate = schedule(epoch, opt.LearningRate);
+        foreach (var (_, opt) in RateOptimizers(Model!, nameof(LearningRateScheduler)))
+            opt.LearningRate = schedule(epoch, opt.LearningRate);
     }
 
-    public override void OnEpochEnd(int epoch, Logs logs) => logs["learning_rate"] = Model!.Optimizer!.LearningRate;
+    public override void OnEpochEnd(int epoch, Logs logs) => LogRates(Model!, logs, nameof(LearningRateScheduler));
+
+    /// <summary>Each optimizer of a model under its log key: "learning_rate" for the one optimizer, "discriminator_learning_rate" and the like for several.</summary>
+    internal static List<(string LogKey, Optimizers.Optimizer Optimizer)> RateOptimizers(Models.Model model, string callback)
+    {
+        var groups = model.OptimizerGroups();
+        if (groups.Count == 0)
+            throw new InvalidOperationException($"{callback}: model '{model.Name}' has no optimizer; compile it first");
+        return [.. groups.Select(g => (groups.Count == 1 ? "learning_rate" : g.Prefix.TrimEnd('/') + "_learning_rate", g.Optimizer))];
+    }
+
+    internal static void LogRates(Models.Model model, Logs logs, string callback)
+    {
+        foreach (var (key, opt) in RateOptimizers(model, callback))
+            logs[key] = opt.LearningRate;
+    }
 }
 
 /// <summary>
 /// Multiplies the learning rate by <c>factor</c> when the monitored value has not improved by more
-/// than minDelta for patience epochs, then waits cooldown epochs; never goes below minLearningRate.
+/// than minDelta for patience epochs, then waits cooldown epochs; never goes below minLearningRate (every optimizer of a model that has several).
 /// </summary>
 public sealed class ReduceLROnPlateau : Callback
 {
@@ -55,8 +73,8 @@ public sealed class ReduceLROnPlateau : Callback
     {
         if (!logs.TryGetValue(Monitor, out float value))
             throw new InvalidOperationException($"ReduceLROnPlateau: '{Monitor}' is not in the logs ({string.Join(", ", logs.Keys)})");
-        var opt = Model!.Optimizer!;
-        logs["learning_rate"] = opt.LearningRate;
+        var optimizers = LearningRateScheduler.RateOptimizers(Model!, nameof(ReduceLROnPlateau));
+        LearningRateScheduler.LogRates(Model!, logs, nameof(ReduceLROnPlateau));
         if (_cooldownLeft > 0)
         {
             _cooldownLeft--;
@@ -71,7 +89,8 @@ public sealed class ReduceLROnPlateau : Callback
         }
         if (_cooldownLeft == 0 && ++_wait >= Patience)
         {
-            opt.LearningRate = Math.Max(MinLearningRate, opt.LearningRate * Factor);
+            foreach (var (_, opt) in optimizers)
+                opt.LearningRate = Math.Max(MinLearningRate, opt.LearningRate * Factor);
             _cooldownLeft = Cooldown;
             _wait = 0;
         }

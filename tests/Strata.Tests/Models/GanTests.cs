@@ -250,6 +250,25 @@ public sealed class GanTests
         }
     }
 
+    [Fact]
+    public void Fit_on_a_gan_records_both_losses_and_schedules_both_rates()
+    {
+        var images = MnistImages(64);
+        var gan = SmallDcgan();
+        var output = new StringWriter();
+        var logger = new ProgressLogger(output, interactive: false);
+        var history = gan.Fit(images, epochs: 2, batchSize: 32, seed: 1,
+            callbacks: [new LearningRateScheduler((epoch, rate) => epoch == 0 ? rate : rate / 2), logger]);
+        Assert.Equal(2, history.Epochs);
+        Assert.DoesNotContain("loss", history.Keys);
+        Assert.All(history["d_loss"].Concat(history["g_loss"]), v => Assert.True(float.IsFinite(v) && v > 0));
+        Assert.Equal([2e-4f, 1e-4f], history["discriminator_learning_rate"]);
+        Assert.Equal([2e-4f, 1e-4f], history["generator_learning_rate"]);
+        Assert.Contains("d_loss", output.ToString());
+        Assert.Contains("g_loss", output.ToString());
+        Assert.Null(gan.StopReason);
+    }
+
     /// <summary>Writes a NaN into the real images when an epoch begins (the batches are gathered from them afterwards).</summary>
     private sealed class PoisonAtEpoch(Tensor images, int epoch) : Callback
     {
