@@ -21,7 +21,6 @@ public class Gan : Model
 {
     private readonly Layer[] _layers;
     private readonly Rng _noise;
-    private Weight[]? _dWeights, _gWeights;
 
     /// <param name="generator">Maps [batch, latent] to samples (for images, NHWC in [−1, 1] from a tanh).</param>
     /// <param name="discriminator">Maps samples to [batch, 1] logits: high for real.</param>
@@ -229,8 +228,7 @@ public class Gan : Model
     {
         ArgumentNullException.ThrowIfNull(real);
         int b = real.Shape[0];
-        _dWeights ??= [.. Discriminator.TrainableWeights];
-        var dParams = _dWeights.Select(w => w.Value).ToArray();
+        var dParams = Discriminator.TrainableWeights.Select(w => w.Value).ToArray();
         var fake = Generator.Forward(ConditionInputs(Tensor.RandomNormal([b, LatentDim], _noise), labels), training: true).Detach();
         var both = Tensor.Concat([fake, real]);
         var logits = Discriminator.Forward(ConditionInputs(both, labels is null ? null : Tensor.Concat([labels, labels])), training: true);
@@ -249,8 +247,7 @@ public class Gan : Model
     /// <param name="labels">The classes to generate ([batch, 1]) for a conditional GAN; null otherwise.</param>
     protected Tensor GeneratorUpdate(int batch, Tensor? labels)
     {
-        _gWeights ??= [.. Generator.TrainableWeights];
-        var gParams = _gWeights.Select(w => w.Value).ToArray();
+        var gParams = Generator.TrainableWeights.Select(w => w.Value).ToArray();
         var generated = Generator.Forward(ConditionInputs(Tensor.RandomNormal([batch, LatentDim], _noise), labels), training: true);
         var gLogits = Discriminator.Forward(ConditionInputs(generated, labels), training: true);
         var gLoss = AdversarialLoss!.Compute(Tensor.Ones(batch, 1), gLogits);

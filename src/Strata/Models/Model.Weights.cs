@@ -92,9 +92,10 @@ public partial class Model
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is not built, or is a subclass (its forward pass is code).</exception>
     /// <exception cref="NotSupportedException">A layer or activation without an ONNX export; the message names it.</exception>
+    /// <remarks>A <see cref="Gan"/> exports its generator (what its Predict runs).</remarks>
     public void ExportOnnx(string path)
     {
-        var proto = Onnx.OnnxExporter.Build(this);
+        var proto = Onnx.OnnxExporter.Build(this is Gan gan ? gan.Generator : this);
         Serialization.AtomicFile.Write(path, stream =>
         {
             using var coded = new Google.Protobuf.CodedOutputStream(stream, leaveOpen: true);
