@@ -4,22 +4,22 @@ using Strata.Optimizers;
 namespace Strata.Models;
 
 /// <summary>
-/// The DCGAN presets for 28×28 grey images (MNIST), uncompiled. Generator: Dense(7·7·2w) → batch norm →
-/// leaky ReLU → Reshape(7, 7, 2w) → Conv2DTranspose(2w, 4, stride 2) → batch norm → leaky ReLU →
-/// Conv2DTranspose(w, 4, stride 2) → batch norm → leaky ReLU → Conv2D(1, 3, tanh): images in [−1, 1].
-/// Discriminator: Conv2D(w, 4, stride 2) → leaky ReLU → Dropout(0.3) → Conv2D(2w, 4, stride 2) → leaky
-/// ReLU → Dropout(0.3) → Flatten → Dense(1): one logit. Leaky ReLU slopes 0.2, as in the DCGAN paper
-/// (Radford et al., 2015), whose Adam settings (2e-4, β1 = 0.5) <see cref="Compile"/> uses. The
-/// conditional pair takes the class label as a second input: the generator concatenates an
-/// Embedding of it to the latent vector; the discriminator maps an Embedding of it to a 28×28 plane
-/// concatenated to the image as a second channel.
+/// The DCGAN presets for 28×28 grey images (MNIST), uncompiled; w is the width (default 32).
+/// Generator: Dense(7·7·4w, no bias) → batch norm → leaky ReLU → Reshape(7, 7, 4w) →
+/// Conv2DTranspose(2w, 4, stride 2) → batch norm → leaky ReLU → Conv2DTranspose(1, 4, stride 2, tanh):
+/// images in [−1, 1]. Discriminator: Conv2D(2w, 4, stride 2) → leaky ReLU → Dropout(0.3) →
+/// Conv2D(4w, 4, stride 2) → leaky ReLU → Dropout(0.3) → Flatten → Dense(1): one logit. Leaky ReLU
+/// slopes 0.2, as in the DCGAN paper (Radford et al., 2015), whose Adam settings (2e-4, β1 = 0.5)
+/// <see cref="Compile"/> uses. The conditional pair takes the class label as a second input: the
+/// generator concatenates an Embedding of it to the latent vector; the discriminator maps an Embedding
+/// of it to a 28×28 plane concatenated to the image as a second channel.
 /// </summary>
 public static class GanPresets
 {
     /// <summary>The default latent size.</summary>
     public const int DefaultLatent = 100;
 
-    /// <summary>The default width w (the discriminator's first convolution; the generator's last transposed one).</summary>
+    /// <summary>The default width w (the generator's transposed convolution has 2w channels, the discriminator's convolutions 2w and 4w).</summary>
     public const int DefaultWidth = 32;
 
     private const int LabelEmbedding = 16;
@@ -87,21 +87,19 @@ public static class GanPresets
 
     private static SymbolicTensor GeneratorBody(SymbolicTensor z, int w)
     {
-        var h = new Dense(7 * 7 * 2 * w, useBias: false).Apply(z);
+        var h = new Dense(7 * 7 * 4 * w, useBias: false).Apply(z);
         h = new Activation(Leaky).Apply(new BatchNormalization().Apply(h));
-        h = new Reshape([7, 7, 2 * w]).Apply(h);
+        h = new Reshape([7, 7, 4 * w]).Apply(h);
         h = new Conv2DTranspose(2 * w, 4, strides: 2, padding: Padding.Same, useBias: false).Apply(h);
         h = new Activation(Leaky).Apply(new BatchNormalization().Apply(h));
-        h = new Conv2DTranspose(w, 4, strides: 2, padding: Padding.Same, useBias: false).Apply(h);
-        h = new Activation(Leaky).Apply(new BatchNormalization().Apply(h));
-        return new Conv2D(1, 3, padding: Padding.Same, activation: ActivationFunction.Tanh).Apply(h);
+        return new Conv2DTranspose(1, 4, strides: 2, padding: Padding.Same, activation: ActivationFunction.Tanh).Apply(h);
     }
 
     private static SymbolicTensor DiscriminatorBody(SymbolicTensor image, int w)
     {
-        var h = new Conv2D(w, 4, strides: 2, padding: Padding.Same).Apply(image);
+        var h = new Conv2D(2 * w, 4, strides: 2, padding: Padding.Same).Apply(image);
         h = new Dropout(0.3f).Apply(new Activation(Leaky).Apply(h));
-        h = new Conv2D(2 * w, 4, strides: 2, padding: Padding.Same).Apply(h);
+        h = new Conv2D(4 * w, 4, strides: 2, padding: Padding.Same).Apply(h);
         h = new Dropout(0.3f).Apply(new Activation(Leaky).Apply(h));
         return new Dense(1).Apply(new Flatten().Apply(h));
     }
