@@ -13,7 +13,7 @@ internal sealed class UsageException(string message) : Exception(message);
 /// preset); 1 for a failure while running (a missing file, unreadable data, a model that does not
 /// fit the data). Every failure is one line on stderr, starting "strata: ".
 /// </summary>
-internal static class Commands
+internal static partial class Commands
 {
     public const int Ok = 0, Failed = 1, Usage = 2;
 
@@ -88,6 +88,8 @@ internal static class Commands
         root.Subcommands.Add(PredictCommand());
         root.Subcommands.Add(SummaryCommand());
         root.Subcommands.Add(ExportCommand());
+        root.Subcommands.Add(GanCommand());
+        root.Subcommands.Add(GenerateCommand());
         root.Subcommands.Add(BenchCommand());
         return root;
     }

@@ -234,23 +234,7 @@ internal static partial class Report
         static string E(string s) => WebUtility.HtmlEncode(s);
         static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-        sb.Append($"<title>{E(run.Title)}</title>\n");
-        sb.Append("""
-            <style>
-            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; padding: 0 1em; }
-            h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-            .headline { font-size: 1.4em; } .headline b { color: #1a6; }
-            table { border-collapse: collapse; margin: 0.5em 0; } td, th { padding: 0.25em 0.7em; text-align: left; }
-            table.grid td, table.grid th { border: 1px solid #ddd; text-align: right; } th { background: #f4f4f4; }
-            img { max-width: 100%; border: 1px solid #eee; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
-            .muted { color: #777; font-size: 0.9em; }
-            table.grid td.message { text-align: left; font-family: ui-monospace, monospace; font-size: 0.85em; white-space: pre-wrap; }
-            </style>
-            </head>
-            <body>
-
-            """);
+        AppendHead(sb, run.Title);
         sb.Append($"<h1>{E(run.Title)}</h1>\n");
         string acc = run.Test.TryGetValue("accuracy", out float a) ? Percent(a, 2) : "n/a";
         sb.Append($"<p class=\"headline\">Test accuracy <b>{acc}</b>, loss {F(run.Test["loss"], "0.0000")} on {run.TestLabels.Shape[0]:N0} test samples.</p>\n");
@@ -332,6 +316,28 @@ internal static partial class Report
             sb.Append($"<tr><th>{E(k)}</th><td>{E(v)}</td></tr>\n");
         sb.Append("</table>\n</body>\n</html>\n");
         return sb.ToString();
+    }
+
+    /// <summary>The page's head (title, the shared style) and the opening body tag.</summary>
+    private static void AppendHead(StringBuilder sb, string title)
+    {
+        sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        sb.Append($"<title>{WebUtility.HtmlEncode(title)}</title>\n");
+        sb.Append("""
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; padding: 0 1em; }
+            h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+            .headline { font-size: 1.4em; } .headline b { color: #1a6; }
+            table { border-collapse: collapse; margin: 0.5em 0; } td, th { padding: 0.25em 0.7em; text-align: left; }
+            table.grid td, table.grid th { border: 1px solid #ddd; text-align: right; } th { background: #f4f4f4; }
+            img { max-width: 100%; border: 1px solid #eee; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
+            .muted { color: #777; font-size: 0.9em; }
+            table.grid td.message { text-align: left; font-family: ui-monospace, monospace; font-size: 0.85em; white-space: pre-wrap; }
+            </style>
+            </head>
+            <body>
+
+            """);
     }
 
     private static void AppendImage(StringBuilder sb, string? title, string file, string alt, byte[] png)
