@@ -1,10 +1,10 @@
 """PyTorch peer for the DCGAN preset (issue 17): the network GanPresets.Dcgan builds (width 32, latent 100).
 
-Generator: Linear(100 -> 7*7*128, no bias) BatchNorm1d LeakyReLU(0.2) -> 128x7x7 ->
-ConvTranspose2d(128 -> 64, 4, stride 2, padding 1, no bias) BatchNorm2d LeakyReLU ->
-ConvTranspose2d(64 -> 1, 4, stride 2, padding 1) tanh. Discriminator: Conv2d(1 -> 64, 4, stride 2,
-padding 1) LeakyReLU Dropout(0.3) Conv2d(64 -> 128, 4, stride 2, padding 1) LeakyReLU Dropout(0.3)
-Flatten Linear(6272 -> 1).
+Generator: Linear(100 -> 7*7*64, no bias) BatchNorm1d LeakyReLU(0.2) -> 64x7x7 ->
+ConvTranspose2d(64 -> 64, 4, stride 2, padding 1, no bias) BatchNorm2d LeakyReLU ->
+ConvTranspose2d(64 -> 32, 4, stride 2, padding 1, no bias) BatchNorm2d LeakyReLU ->
+Conv2d(32 -> 1, 3, padding 1) tanh. Discriminator: Conv2d(1 -> 32, 4, stride 2, padding 1) LeakyReLU
+Dropout(0.3) Conv2d(32 -> 64, 4, stride 2, padding 1) LeakyReLU Dropout(0.3) Flatten Linear(3136 -> 1).
 Adam(2e-4, betas (0.5, 0.999)) for each; binary cross-entropy on logits.
 
 One step, as Strata's Gan.TrainStep: the discriminator on [generated (under no_grad), real] with
@@ -31,14 +31,15 @@ from mlp_torch import find, read_idx  # noqa: E402
 def build(latent, w):
     leaky = lambda: nn.LeakyReLU(0.2)  # noqa: E731
     g = nn.Sequential(
-        nn.Linear(latent, 7 * 7 * 4 * w, bias=False), nn.BatchNorm1d(7 * 7 * 4 * w), leaky(),
-        nn.Unflatten(1, (4 * w, 7, 7)),
-        nn.ConvTranspose2d(4 * w, 2 * w, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * w), leaky(),
-        nn.ConvTranspose2d(2 * w, 1, 4, stride=2, padding=1), nn.Tanh())
+        nn.Linear(latent, 7 * 7 * 2 * w, bias=False), nn.BatchNorm1d(7 * 7 * 2 * w), leaky(),
+        nn.Unflatten(1, (2 * w, 7, 7)),
+        nn.ConvTranspose2d(2 * w, 2 * w, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * w), leaky(),
+        nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), leaky(),
+        nn.Conv2d(w, 1, 3, padding=1), nn.Tanh())
     d = nn.Sequential(
-        nn.Conv2d(1, 2 * w, 4, stride=2, padding=1), leaky(), nn.Dropout(0.3),
-        nn.Conv2d(2 * w, 4 * w, 4, stride=2, padding=1), leaky(), nn.Dropout(0.3),
-        nn.Flatten(), nn.Linear(4 * w * 7 * 7, 1))
+        nn.Conv2d(1, w, 4, stride=2, padding=1), leaky(), nn.Dropout(0.3),
+        nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), leaky(), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1))
     return g, d
 
 

@@ -5,24 +5,25 @@ namespace Strata.Models;
 
 /// <summary>
 /// The DCGAN presets for 28×28 grey images (MNIST), uncompiled; w is the width (default 32).
-/// Generator: Dense(7·7·4w, no bias) → batch norm → leaky ReLU → Reshape(7, 7, 4w) →
-/// Conv2DTranspose(2w, 4, stride 2) → batch norm → leaky ReLU → Conv2DTranspose(1, 4, stride 2, tanh):
-/// images in [−1, 1]. Discriminator: Conv2D(2w, 4, stride 2) → leaky ReLU → Dropout(0.3) →
-/// Conv2D(4w, 4, stride 2) → leaky ReLU → Dropout(0.3) → Flatten → Dense(1): one logit. Leaky ReLU
-/// slopes 0.2, as in the DCGAN paper (Radford et al., 2015), whose Adam settings (2e-4, β1 = 0.5)
-/// <see cref="Compile"/> uses. The conditional pair takes the class label as a second input: the
-/// generator concatenates an Embedding of it to the latent vector; the discriminator maps an Embedding
-/// of it to a 28×28 plane concatenated to the image as a second channel.
+/// Generator: Dense(7·7·2w, no bias) → batch norm → leaky ReLU → Reshape(7, 7, 2w) →
+/// Conv2DTranspose(2w, 4, stride 2) → batch norm → leaky ReLU → Conv2DTranspose(w, 4, stride 2) →
+/// batch norm → leaky ReLU → Conv2D(1, 3, tanh): images in [−1, 1]. Discriminator: Conv2D(w, 4,
+/// stride 2) → leaky ReLU → Dropout(0.3) → Conv2D(2w, 4, stride 2) → leaky ReLU → Dropout(0.3) →
+/// Flatten → Dense(1): one logit. Leaky ReLU slopes 0.2, as in the DCGAN paper (Radford et al.,
+/// 2015), whose Adam settings (2e-4, β1 = 0.5)
+/// <see cref="Compile"/> uses. The conditional pair takes the class label as a second input, an
+/// Embedding(classes, 50) mapped by a Dense layer to one more channel: a 7×7 plane beside the
+/// generator's first feature maps, a 28×28 plane beside the discriminator's image.
 /// </summary>
 public static class GanPresets
 {
     /// <summary>The default latent size.</summary>
     public const int DefaultLatent = 100;
 
-    /// <summary>The default width w (the generator's transposed convolution has 2w channels, the discriminator's convolutions 2w and 4w).</summary>
+    /// <summary>The default width w (the generator's transposed convolutions have 2w and w channels, the discriminator's convolutions w and 2w).</summary>
     public const int DefaultWidth = 32;
 
-    private const int LabelEmbedding = 16;
+    private const int LabelEmbedding = 50;
 
     private static ActivationFunction Leaky => ActivationFunction.LeakyRelu(0.2f);
 
@@ -31,7 +32,7 @@ public static class GanPresets
     {
         Check(latentDim, width, classes: null);
         var z = Input.Create([latentDim]);
-        return new Model(z, GeneratorBody(z, width), seed, "generator");
+        return new Model(z, GeneratorBody(z, null, width), seed, "generator");
     }
 
     /// <summary>The DCGAN discriminator: [28, 28, 1] → one logit.</summary>
@@ -48,8 +49,8 @@ public static class GanPresets
         Check(latentDim, width, classes);
         var z = Input.Create([latentDim]);
         var label = Input.Create([1]);
-        var code = new Flatten().Apply(new Embedding(classes, LabelEmbedding).Apply(label));
-        return new Model([z, label], GeneratorBody(new Concatenate().Apply(z, code), width), seed, "conditional_generator");
+        var plane = new Reshape([7, 7, 1]).Apply(new Dense(7 * 7).Apply(new Flatten().Apply(new Embedding(classes, LabelEmbedding).Apply(label))));
+        return new Model([z, label], GeneratorBody(z, plane, width), seed, "conditional_generator");
     }
 
     /// <summary>The conditional discriminator: [28, 28, 1], [1] (the class) → one logit.</summary>
@@ -85,21 +86,25 @@ public static class GanPresets
         gan.Compile(new Adam(2e-4f, beta1: 0.5f), new Adam(2e-4f, beta1: 0.5f), labelSmoothing: labelSmoothing);
     }
 
-    private static SymbolicTensor GeneratorBody(SymbolicTensor z, int w)
+    private static SymbolicTensor GeneratorBody(SymbolicTensor z, SymbolicTensor? labelPlane, int w)
     {
-        var h = new Dense(7 * 7 * 4 * w, useBias: false).Apply(z);
+        var h = new Dense(7 * 7 * 2 * w, useBias: false).Apply(z);
         h = new Activation(Leaky).Apply(new BatchNormalization().Apply(h));
-        h = new Reshape([7, 7, 4 * w]).Apply(h);
+        h = new Reshape([7, 7, 2 * w]).Apply(h);
+        if (labelPlane is not null)
+            h = new Concatenate().Apply(h, labelPlane); // the class as one more 7×7 channel
         h = new Conv2DTranspose(2 * w, 4, strides: 2, padding: Padding.Same, useBias: false).Apply(h);
         h = new Activation(Leaky).Apply(new BatchNormalization().Apply(h));
-        return new Conv2DTranspose(1, 4, strides: 2, padding: Padding.Same, activation: ActivationFunction.Tanh).Apply(h);
+        h = new Conv2DTranspose(w, 4, strides: 2, padding: Padding.Same, useBias: false).Apply(h);
+        h = new Activation(Leaky).Apply(new BatchNormalization().Apply(h));
+        return new Conv2D(1, 3, padding: Padding.Same, activation: ActivationFunction.Tanh).Apply(h);
     }
 
     private static SymbolicTensor DiscriminatorBody(SymbolicTensor image, int w)
     {
-        var h = new Conv2D(2 * w, 4, strides: 2, padding: Padding.Same).Apply(image);
+        var h = new Conv2D(w, 4, strides: 2, padding: Padding.Same).Apply(image);
         h = new Dropout(0.3f).Apply(new Activation(Leaky).Apply(h));
-        h = new Conv2D(4 * w, 4, strides: 2, padding: Padding.Same).Apply(h);
+        h = new Conv2D(2 * w, 4, strides: 2, padding: Padding.Same).Apply(h);
         h = new Dropout(0.3f).Apply(new Activation(Leaky).Apply(h));
         return new Dense(1).Apply(new Flatten().Apply(h));
     }
