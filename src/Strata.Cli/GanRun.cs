@@ -50,7 +50,7 @@ internal static class GanRun
         }
         int testCount = data.TestLabels.Length;
         if (s.ScoreSamples < 2 || s.ScoreSamples > testCount / 2)
-            throw new UsageException($"--score-samples must be in [2, {testCount / 2}] (at most half of the {testCount:N0} test images: the other half is the Fréchet reference), got {s.ScoreSamples}");
+            throw new UsageException($"--score-samples must be in [2, {testCount / 2}] (at most half of the {testCount:N0} test images: the odd-indexed half is the Fréchet reference), got {s.ScoreSamples}");
 
         Directory.CreateDirectory(s.Out);
         string generatorPath = Path.Combine(s.Out, GeneratorFile);
@@ -76,7 +76,7 @@ internal static class GanRun
             ("optimizers", string.Create(CultureInfo.InvariantCulture,
                 $"Adam for each network, learning rate {gan.DiscriminatorOptimizer!.LearningRate:G4} / {gan.GeneratorOptimizer!.LearningRate:G4}")),
             ("label smoothing", gan.LabelSmoothing.ToString("0.###", CultureInfo.InvariantCulture)),
-            ("scores", $"{s.ScoreSamples:N0} images per epoch; Fréchet reference: the other {testCount - s.ScoreSamples:N0} test images"),
+            ("scores", $"{s.ScoreSamples:N0} images per epoch; Fréchet reference: the {testCount / 2:N0} odd-indexed test images"),
             ("seed", $"{s.Seed}"),
             ("threads", $"{s.Threads}"),
             ("output", Path.GetFullPath(s.Out)),
@@ -87,12 +87,16 @@ internal static class GanRun
             table.AddRow(new Text(k, new Style(Color.Grey)), new Text(v));
         console.Write(table);
 
-        // The scale: as many real test images as are scored per epoch, measured against the rest of the test set.
-        var reference = data.TestImages.Slice(s.ScoreSamples..);
+        // The scale: the test set split by index parity. The odd-indexed half is the Fréchet reference; the
+        // real row scores --score-samples even-indexed images against it. (Splitting at 5,000 instead
+        // would compare two writer populations: MNIST's first test half comes from NIST SD-3, the second from SD-1.)
+        var odd = Enumerable.Range(0, testCount / 2).Select(i => 2 * i + 1).ToArray();
+        var even = Enumerable.Range(0, s.ScoreSamples).Select(i => 2 * i).ToArray();
         var scorer = GanScorer.LoadMnist(); // data/mnist/classifier.strata, found as data/mnist is
-        scorer.SetReference(reference);
-        var realImages = data.TestImages.Slice(..s.ScoreSamples);
-        var realScores = scorer.Score(realImages, gan is ConditionalGan ? data.TestLabels.AsSpan(0, s.ScoreSamples) : default);
+        scorer.SetReference(data.TestImages.IndexSelect(0, odd));
+        var realImages = data.TestImages.IndexSelect(0, even);
+        var realLabels = even.Select(i => data.TestLabels[i]).ToArray();
+        var realScores = scorer.Score(realImages, gan is ConditionalGan ? realLabels : default);
         console.MarkupLine(Markup.Escape($"real test images ({s.ScoreSamples:N0}): {ScoreText(realScores, real: true)}"));
 
         var record = GanRecord.Open(s.Out, initialEpoch, realScores);
