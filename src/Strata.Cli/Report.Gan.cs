@@ -219,17 +219,8 @@ internal static partial class Report
         var rows = new List<(string, string)>
         {
             ("training", $"{F(record.Generated.Sum(r => r.Seconds), "0.0")} s over {record.Generated.Count} epoch(s)"),
-            ("threads", run.Threads.ToString(CultureInfo.InvariantCulture)),
-            ("processor", Machine.Processor),
-            ("logical cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
-            ("vector width", Machine.VectorWidth),
-            ("operating system", RuntimeInformation.OSDescription),
-            ("runtime", RuntimeInformation.FrameworkDescription),
-            ("Strata", typeof(Strata.Models.Model).Assembly.GetName().Version?.ToString() ?? "?"),
         };
-        foreach (var (k, v) in rows)
-            sb.Append($"<tr><th>{E(k)}</th><td>{E(v)}</td></tr>\n");
-        sb.Append("</table>\n</body>\n</html>\n");
+        AppendMachine(sb, rows, run.Threads);
         return sb.ToString();
     }
 }

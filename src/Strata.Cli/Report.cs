@@ -304,18 +304,26 @@ internal static partial class Report
         {
             ("training", $"{F(run.TrainSeconds.Sum(), "0.0")} s over {run.TrainSeconds.Count} epoch(s); median {F(run.SamplesPerSecond, "N0")} samples/s (training steps only)"),
             ("evaluation", $"{F(run.EvaluateSeconds, "0.00")} s for {run.TestLabels.Shape[0]:N0} samples (loss, metrics and predictions)"),
-            ("threads", run.Threads.ToString(CultureInfo.InvariantCulture)),
+        };
+        AppendMachine(sb, rows, run.Threads);
+        return sb.ToString();
+    }
+
+    /// <summary>The timing rows, then the machine's (threads, processor, cores, vector width, system, runtime, Strata), closing the page.</summary>
+    private static void AppendMachine(StringBuilder sb, List<(string, string)> rows, int threads)
+    {
+        rows.AddRange([
+            ("threads", threads.ToString(CultureInfo.InvariantCulture)),
             ("processor", Machine.Processor),
             ("logical cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
             ("vector width", Machine.VectorWidth),
             ("operating system", RuntimeInformation.OSDescription),
             ("runtime", RuntimeInformation.FrameworkDescription),
             ("Strata", typeof(Strata.Models.Model).Assembly.GetName().Version?.ToString() ?? "?"),
-        };
+        ]);
         foreach (var (k, v) in rows)
-            sb.Append($"<tr><th>{E(k)}</th><td>{E(v)}</td></tr>\n");
+            sb.Append($"<tr><th>{WebUtility.HtmlEncode(k)}</th><td>{WebUtility.HtmlEncode(v)}</td></tr>\n");
         sb.Append("</table>\n</body>\n</html>\n");
-        return sb.ToString();
     }
 
     /// <summary>The page's head (title, the shared style) and the opening body tag.</summary>
