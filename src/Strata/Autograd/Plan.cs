@@ -622,7 +622,7 @@ internal sealed class Plan
                 return false;
             for (int k = 0; k < a.Length; k++)
             {
-                if (!ReferenceEquals(a[k].Parameter, b[k].Parameter))
+                if (!ReferenceEquals(a[k].Parameter, b[k].Parameter) && (Place(a[k].Parameter) is not { } place || place != other.Place(b[k].Parameter)))
                     return false;
             }
         }
@@ -643,6 +643,30 @@ internal sealed class Plan
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// Where a leaf the step made sits in the plan — a bound input ("in2"), or the first node input that
+    /// reads it ("n5.1") — so two traces that take gradients with respect to their own inputs or their
+    /// own probes (new tensors on every trace) are still the same step; null for anything else.
+    /// </summary>
+    private string? Place(Tensor t)
+    {
+        if (t.Node is not null)
+            return null;
+        int k = Array.IndexOf(_inputs, t);
+        if (k >= 0)
+            return $"in{k}";
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            var ins = _nodes[i].Inputs;
+            for (int j = 0; j < ins.Length; j++)
+            {
+                if (ReferenceEquals(ins[j], t))
+                    return $"n{i}.{j}";
+            }
+        }
+        return null;
     }
 
     private bool IsProduced(Tensor t)

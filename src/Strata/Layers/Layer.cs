@@ -113,7 +113,7 @@ public abstract class Layer
     public Tensor Forward(Tensor x, bool training = false)
     {
         BuildFor(x);
-        return Call(x, training);
+        return Tapped(Call(x, training));
     }
 
     /// <summary>Builds the layer for a batch's sample shape, or checks the batch against the built shape.</summary>
@@ -139,10 +139,13 @@ public abstract class Layer
         BuildFor(x);
         if (mask is not null && (mask.Rank != 2 || mask.Shape[0] != x.Shape[0] || x.Rank < 2 || mask.Shape[1] != x.Shape[1]))
             throw new ArgumentException($"Layer '{Name}': a mask must be [batch, steps] = [{x.Shape[0]}, {(x.Rank > 1 ? x.Shape[1] : 0)}] for input {x.Shape}, got {mask.Shape}");
-        var y = mask is null ? Call(x, training) : Call(x, mask, training);
+        var y = Tapped(mask is null ? Call(x, training) : Call(x, mask, training));
         outputMask = ComputeMask(x, mask);
         return y;
     }
+
+    /// <summary>The output as the active <see cref="LayerTap"/> on this thread sees it (unchanged when none is).</summary>
+    private protected Tensor Tapped(Tensor y) => LayerTap.Current is { } tap ? tap.Visit(this, y) : y;
 
     /// <summary>
     /// Whether the layer accepts a mask and passes it on unchanged (Keras' supports_masking): true for

@@ -64,7 +64,7 @@ public abstract class MergeLayer : Layer
             shapes[i] = new Shape(inputs[i].Shape.Dims[1..]);
         }
         Build(shapes);
-        return Merge(inputs);
+        return Tapped(Merge(inputs));
     }
 
     /// <summary>

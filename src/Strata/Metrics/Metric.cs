@@ -35,6 +35,9 @@ public abstract class Metric(string name)
     /// <summary>Forgets everything accumulated.</summary>
     public abstract void Reset();
 
+    /// <summary>Whether a larger result is better (accuracy, AUC) rather than worse (errors); tools that rank by a metric read it.</summary>
+    public virtual bool HigherIsBetter => true;
+
     public override string ToString() => $"{Name}: {Result()}";
 
     /// <summary>Weight of sample i (1 without weights).</summary>

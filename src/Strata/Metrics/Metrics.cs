@@ -77,6 +77,8 @@ public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, stri
 /// <summary>Mean absolute error per sample, averaged.</summary>
 public sealed class MeanAbsoluteErrorMetric(string name = "mae") : MeanPerSample(name)
 {
+    public override bool HigherIsBetter => false;
+
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -88,6 +90,8 @@ public sealed class MeanAbsoluteErrorMetric(string name = "mae") : MeanPerSample
 /// <summary>Mean squared error per sample, averaged.</summary>
 public sealed class MeanSquaredErrorMetric(string name = "mse") : MeanPerSample(name)
 {
+    public override bool HigherIsBetter => false;
+
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);

@@ -101,11 +101,40 @@ public partial class Model
     /// <param name="step">The step, written with ops on the tensors it is given.</param>
     protected Logs TracedStep(string name, Tensor[] inputs, Func<Tensor[], IReadOnlyDictionary<string, Tensor>> step)
     {
+        ArgumentNullException.ThrowIfNull(step);
+        int rows = inputs is { Length: > 0 } && inputs[0] is { Rank: > 0 } first ? first.Shape[0] : 1;
+        string[]? names = null;
+        RunTraced(name, inputs, own =>
+        {
+            var results = step(own) ?? throw new InvalidOperationException($"TracedStep '{name}': the step returned null; return its named scalar results");
+            foreach (var (k, v) in results)
+            {
+                if (v is null || v.Size != 1)
+                    throw new InvalidOperationException($"TracedStep '{name}': result '{k}' must be a scalar, got {(v is null ? "null" : $"shape {v.Shape}")}");
+            }
+            names = [.. results.Keys];
+            return (names, [.. results.Values]);
+        }, (outputNames, values) =>
+        {
+            for (int i = 0; i < values.Length; i++)
+                StepMean(outputNames![i]).Add(values[i].ToScalar(), rows);
+        });
+        return StepLogs();
+    }
+
+    /// <summary>
+    /// The engine of <see cref="TracedStep"/> and of the explanation methods: a function of batch tensors
+    /// (ops, gradient computations, optimizer updates) traced on its first two calls of a signature and
+    /// replayed as a compiled program once both traces agree. <paramref name="read"/> sees the results
+    /// (on a replay, buffers the plan owns: read or copy them there, do not keep them) with the names
+    /// the step gave (null when it gave none; then only the values are compared between traces).
+    /// </summary>
+    internal void RunTraced(string name, Tensor[] inputs, Func<Tensor[], (string[]? Names, Tensor[] Values)> step, Action<string[]?, Tensor[]> read)
+    {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(step);
         if (inputs.Length == 0 || inputs.Any(t => t is null))
             throw new ArgumentException($"TracedStep '{name}': expected one or more input tensors, got {(inputs.Length == 0 ? "none" : "a null one")}");
-        int rows = inputs[0].Rank > 0 ? inputs[0].Shape[0] : 1;
         CustomStep? slot;
         lock (_customSteps)
         {
@@ -120,48 +149,39 @@ public partial class Model
                 for (int i = 0; i < inputs.Length; i++)
                     plan.Bind(i, inputs[i]);
                 plan.Run();
-                for (int i = 0; i < plan.Outputs.Length; i++)
-                    StepMean(entry.OutputNames![i]).Add(plan.Outputs[i].ToScalar(), rows);
+                read(entry.OutputNames, plan.Outputs);
             }
             finally
             {
                 entry.Pool.Add(plan);
             }
-            return StepLogs();
+            return;
         }
 
         bool trace = entry is not null && entry.EagerReason is null;
         var own = trace ? OwnInputs(inputs, null, null) : inputs;
         var recorder = trace ? Trace.Begin() : null;
-        IReadOnlyDictionary<string, Tensor> results;
+        string[]? names;
+        Tensor[] values;
         try
         {
-            results = step(own) ?? throw new InvalidOperationException($"TracedStep '{name}': the step returned null; return its named scalar results");
+            (names, values) = step(own);
         }
         finally
         {
             recorder?.Dispose();
         }
-        var names = results.Keys.ToArray();
-        var values = results.Values.ToArray();
-        foreach (var (k, v) in results)
-        {
-            if (v is null || v.Size != 1)
-                throw new InvalidOperationException($"TracedStep '{name}': result '{k}' must be a scalar, got {(v is null ? "null" : $"shape {v.Shape}")}");
-        }
-        foreach (var (k, v) in results)
-            StepMean(k).Add(v.ToScalar(), rows);
+        read(names, values);
         if (entry is not null && recorder is not null)
         {
             var compiled = Plan.CompileProgram(recorder, own, values, out var why);
             lock (entry)
                 entry.OutputNames ??= names;
-            if (compiled is not null && !entry.OutputNames.SequenceEqual(names))
+            if (compiled is not null && names is not null && !entry.OutputNames!.SequenceEqual(names))
                 (compiled, why) = (null, "the step's results changed between two calls");
             if (PlanCache.Admit(entry, compiled, why))
                 entry.Pool.Add(compiled!);
         }
-        return StepLogs();
     }
 
     private readonly Dictionary<string, Metrics.Mean> _stepMeans = new(StringComparer.Ordinal);
