@@ -149,17 +149,19 @@ public sealed partial class Explainer
 
     /// <summary>
     /// Integrated gradients on the embeddings of a model that starts with an <see cref="Embedding"/>
-    /// (ids as floats, [batch, steps]): the path runs from zero vectors to each token's embedding, and a
-    /// token's attribution is its embedding times the mean gradient along the path, summed over the
-    /// vector. The attributions of a sample add up to f(x) − f(zero embeddings) up to the quadrature
-    /// error (<see cref="Attribution.CompletenessError"/>). The map is [batch, steps].
+    /// (ids as floats, [batch, steps]): the path runs from a baseline vector b at every step (zeros, or the
+    /// embedding of <paramref name="baselineToken"/>) to each token's embedding e, and a token's attribution
+    /// is (e − b) times the mean gradient along the path, summed over the vector. The attributions of a
+    /// sample add up to f(x) − f(baseline) up to the quadrature error (<see cref="Attribution.CompletenessError"/>);
+    /// the mask (from the ids) is the input's all along. The map is [batch, steps].
     /// </summary>
     /// <param name="ids">Token ids [batch, steps] (as the model takes them).</param>
     /// <param name="targets">The output index to explain per sample; null: each sample's predicted class.</param>
     /// <param name="steps">Points on the path.</param>
     /// <param name="layer">The Embedding layer's name; null: the first Embedding in the model.</param>
+    /// <param name="baselineToken">A token id whose embedding is the baseline (a neutral word, the padding id); null: zero vectors.</param>
     /// <exception cref="ArgumentException">The model has no Embedding layer (or none of that name).</exception>
-    public Attribution TokenIntegratedGradients(Tensor ids, int[]? targets = null, int steps = 64, string? layer = null)
+    public Attribution TokenIntegratedGradients(Tensor ids, int[]? targets = null, int steps = 64, string? layer = null, int? baselineToken = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         var embedding = FindLayer(layer, l => l is Embedding, "an Embedding", first: true);
@@ -171,8 +173,17 @@ public sealed partial class Explainer
         var scores = new float[rows];
         var baseScores = new float[rows];
         var errors = new float[rows];
+        var table = ((Embedding)embedding).Embeddings.Value;
+        int dim = table.Shape[1];
+        var baseline = new float[dim];
+        if (baselineToken is { } token)
+        {
+            if (token < 0 || token >= table.Shape[0])
+                throw new ArgumentOutOfRangeException(nameof(baselineToken), $"TokenIntegratedGradients: baseline token {token} is outside embedding '{embedding.Name}''s {table.Shape[0]} ids");
+            table.Span.Slice(token * dim, dim).CopyTo(baseline);
+        }
         var alpha = new float[1];
-        var alphaTensor = Tensor.Wrap(alpha, new Shape([1]));
+        var path = (Tensor.Wrap(alpha, new Shape([1])), Tensor.Wrap(baseline, new Shape([dim])));
         ForChunks(ids, (start, n, chunk) =>
         {
             var onehot = OneHot(t, start, n);
@@ -181,7 +192,7 @@ public sealed partial class Explainer
             void Run(float a, Action<Tensor, Tensor, Tensor?> read)
             {
                 alpha[0] = a;
-                GradientPass("tokens", input, onehot, alphaTensor, embedding, false, read);
+                GradientPass("tokens", input, onehot, path, embedding, false, read);
             }
             Run(0, (y, _, _) => ReadScores(y, onehot, baseScores, start));
             Run(1, (y, _, e) =>
@@ -197,7 +208,8 @@ public sealed partial class Explainer
                     System.Numerics.Tensors.TensorPrimitives.Add(sum, g.Span, sum);
                 });
             }
-            int dim = emb!.Length / (n * length);
+            for (int k = 0; k < emb!.Length; k++)
+                emb[k] -= baseline[k % dim];
             for (int i = 0; i < n; i++)
             {
                 for (int p = 0; p < length; p++)

@@ -298,20 +298,20 @@ public sealed partial class Explainer
     /// One forward and one backward pass of Σ_i f(x_i)[target_i] (rows are independent in inference, so
     /// row i's gradient is its own): <paramref name="read"/> gets the outputs, the gradient with respect
     /// to the input (when <paramref name="gradInput"/>) or to the tapped layer's output, and that layer's
-    /// activations. With <paramref name="alpha"/>, the tapped layer's output is scaled by it (integrated
-    /// gradients on a layer's output, baseline zero). A traced step of the model, compiled once confirmed.
+    /// activations. With <paramref name="path"/> (α [1] and a baseline b broadcast to the tapped layer's
+    /// output), that output o becomes b + α·(o − b): a point on integrated gradients' path in the layer's space. A traced step of the model, compiled once confirmed.
     /// </summary>
-    private void GradientPass(string kind, Tensor x, Tensor onehot, Tensor? alpha, Layer? layer, bool gradInput,
+    private void GradientPass(string kind, Tensor x, Tensor onehot, (Tensor Alpha, Tensor Baseline)? path, Layer? layer, bool gradInput,
         Action<Tensor, Tensor, Tensor?> read)
     {
-        Tensor[] inputs = alpha is null ? [x, onehot] : [x, onehot, alpha];
+        Tensor[] inputs = path is { } p ? [x, onehot, p.Alpha, p.Baseline] : [x, onehot];
         string name = layer is null ? "explain:" + kind : $"explain:{kind}@{layer.Name}";
         _model.RunTraced(name, inputs, own =>
         {
             var xi = own[0];
             if (gradInput)
                 xi.RequiresGrad = true;
-            var tap = layer is null ? null : new ProbeTap(layer, alpha is null ? null : own[2]);
+            var tap = layer is null ? null : new ProbeTap(layer, path is null ? null : (own[2], own[3]));
             Tensor y;
             var scope = tap is null ? (LayerTap.Scope?)null : LayerTap.Begin(tap);
             try
@@ -337,9 +337,9 @@ public sealed partial class Explainer
 
     /// <summary>
     /// Adds a zero probe (a leaf that requires gradients) to one layer's output, so the gradient with
-    /// respect to that output is the probe's; optionally scales the output first.
+    /// respect to that output is the probe's; optionally moves the output onto a path from a baseline first.
     /// </summary>
-    private sealed class ProbeTap(Layer layer, Tensor? alpha) : LayerTap
+    private sealed class ProbeTap(Layer layer, (Tensor Alpha, Tensor Baseline)? path) : LayerTap
     {
         public Tensor? Activation { get; private set; }
         public Tensor? Probe { get; private set; }
@@ -353,7 +353,8 @@ public sealed partial class Explainer
             Activation = output;
             Probe = Tensor.Zeros(output.Shape.ToArray());
             Probe.RequiresGrad = true;
-            return (alpha is null ? output : output * alpha) + Probe;
+            var point = path is { } p ? p.Baseline + (output - p.Baseline) * p.Alpha : output;
+            return point + Probe;
         }
     }
 }
