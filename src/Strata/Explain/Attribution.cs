@@ -36,7 +36,7 @@ public sealed class Attribution
 
     /// <summary>
     /// The attributions: the input's shape for the gradient methods, integrated gradients and
-    /// occlusion; [batch, height, width] at the layer's resolution for Grad-CAM (see <see cref="Heatmap(int)"/>);
+    /// occlusion; [batch, height, width] at the layer's resolution for Grad-CAM (see <see cref="Heatmap(int, int, int)"/>);
     /// [batch, steps] for attributions per token.
     /// </summary>
     public Tensor Map { get; }
@@ -89,5 +89,15 @@ public sealed class Attribution
             map[p] = sum;
         }
         return Tensor.Wrap(map, new Shape([h, w]));
+    }
+
+    /// <summary>
+    /// Sample <paramref name="index"/>'s <see cref="Heatmap(int)"/> resized bilinearly to
+    /// [<paramref name="height"/>, <paramref name="width"/>] (a Grad-CAM map to its input's size, for an overlay).
+    /// </summary>
+    public Tensor Heatmap(int index, int height, int width)
+    {
+        var map = Heatmap(index);
+        return map.Shape[0] == height && map.Shape[1] == width ? map : Views.Resize(map, height, width);
     }
 }

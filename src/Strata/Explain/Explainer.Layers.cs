@@ -10,7 +10,7 @@ public sealed partial class Explainer
     /// by the mean gradient of the target output over the positions, summed over channels and passed
     /// through ReLU — where in the layer's grid the evidence for the target lies. One forward and one
     /// backward pass per batch. The map is [batch, h, w] at the layer's resolution (a 1-D layer gives
-    /// h = 1); <see cref="Attribution.Heatmap(int)"/> resizes it to the input.
+    /// h = 1); <see cref="Attribution.Heatmap(int, int, int)"/> resizes it to the input.
     /// </summary>
     /// <param name="x">A batch [batch, ...input shape].</param>
     /// <param name="targets">The output index to explain per sample; null: each sample's predicted class.</param>
