@@ -49,6 +49,20 @@ if (args.Length > 0 && args[0] == "gan")
     GanComparison.Run("data/mnist", threads, batch, samples, conditional);
     return;
 }
+//   explain [--threads N] [--batch 100] [--steps 64]
+if (args.Length > 0 && args[0] == "explain")
+{
+    int threads = 1, batch = 100, steps = 64;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        int Next() => int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        if (args[i] == "--threads") threads = Next();
+        else if (args[i] == "--batch") batch = Next();
+        else if (args[i] == "--steps") steps = Next();
+    }
+    ExplainComparison.Run("data/mnist", threads, batch, steps);
+    return;
+}
 //   rnn [--cell lstm|gru] [--threads N] [--batch 64] [--steps 100] [--inputs 128] [--units 256] [--batches 10]
 if (args.Length > 0 && args[0] == "rnn")
 {
