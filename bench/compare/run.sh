@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Strata vs PyTorch on the seed MLP and the seed CNN (MNIST), same machine, same run, 1 and 2 threads.
 # Needs Debian's python3-torch (apt-get install python3-torch) and the .NET SDK.
-# Usage: bench/compare/run.sh [mlp|cnn|rnn|gan|all] [threads...]   (default: all 1 2)
+# Usage: bench/compare/run.sh [mlp|cnn|rnn|gan|explain|all] [threads...]   (default: all 1 2)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 what="${1:-all}"
@@ -41,5 +41,10 @@ for t in "${threads[@]}"; do
     # The DCGAN preset (width 32, latent 100) at batch 64 on the first 4,096 training images.
     "${peer_env[@]}" "${pin[@]}" /usr/bin/python3 bench/compare/gan_torch.py --threads "$t" --data data/mnist
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dotnet "$B" gan --threads "$t"
+  fi
+  if [ "$what" = explain ] || [ "$what" = all ]; then
+    # Integrated gradients (64 steps) and Grad-CAM over the first 100 test digits, the shipped classifier.
+    "${peer_env[@]}" "${pin[@]}" /usr/bin/python3 bench/compare/explain_torch.py --threads "$t" --data data/mnist
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE dotnet "$B" explain --threads "$t"
   fi
 done
