@@ -161,10 +161,10 @@ internal static class ExplainRun
         var vectorizer = TokenVectorizer(model)
             ?? throw new InvalidDataException($"explain: text model '{model.Name}' does not embed token ids (its TextVectorization gives {model.TextInput!.OutputMode} rows" +
                 $"{(model.Layers.Any(l => l is Embedding) ? "" : ", and it has no Embedding")}); token attributions need an Embedding of int token ids (the lstm, gru and rcnn presets)");
+        int? baseline = s.BaselineToken is null ? null : BaselineId(vectorizer, s.BaselineToken);
         var (names, texts) = ModelCommands.ReadTexts(model, s.Inputs, s.PlainText);
         var ids = vectorizer.Vectorize(texts);
         var (probabilities, predicted, targets) = Predictions(model, ids, s.Target);
-        int? baseline = s.BaselineToken is null ? null : BaselineId(vectorizer, s.BaselineToken);
         var attribution = new Explainer(model).TokenIntegratedGradients(ids, targets, s.Steps, baselineToken: baseline);
         var rows = TokenRows(vectorizer, texts, ids, attribution);
         string baselineText = s.BaselineToken is null ? "zero embeddings" : $"the embedding of '{s.BaselineToken}'";
@@ -183,7 +183,7 @@ internal static class ExplainRun
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{names[i]}: {predictedClass} {Report.Percent(probabilities.Span[i * k + predicted[i]], 1)}, target {targetClass}, completeness error {error:G3} -> {file}"));
             var top = Enumerable.Range(0, rows[i].Tokens.Length).OrderByDescending(p => rows[i].Values[p]).ThenBy(p => p).Take(TopTokens);
-            Console.WriteLine("  top tokens: " + string.Join(", ", top.Select(p => string.Create(CultureInfo.InvariantCulture, $"{rows[i].Tokens[p]} {rows[i].Values[p]:+0.0000;-0.0000;0}"))));
+            Console.WriteLine("  top tokens: " + string.Join(", ", top.Select(p => string.Create(CultureInfo.InvariantCulture, $"{rows[i].Tokens[p]} {rows[i].Values[p]:+0.0000;-0.0000;0.0000}"))));
         }
         return Commands.Ok;
     }

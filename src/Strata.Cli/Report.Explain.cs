@@ -153,10 +153,20 @@ internal static partial class Report
         bool images, IReadOnlyList<string>? featureNames, IReadOnlyList<string>? testTexts)
     {
         var watch = Stopwatch.StartNew();
-        var section = testTexts is not null ? MessageExplanations(model, testTexts, testY, probabilities, classNames)
-            : images ? ImageExplanations(model, testX, testY, probabilities, classNames)
-            : featureNames is not null ? ImportanceExplanations(model, testX, testY, featureNames)
-            : null;
+        ExplanationSection? section;
+        try
+        {
+            section = testTexts is not null ? MessageExplanations(model, testTexts, testY, probabilities, classNames)
+                : images ? ImageExplanations(model, testX, testY, probabilities, classNames)
+                : featureNames is not null ? ImportanceExplanations(model, testX, testY, featureNames)
+                : null;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            // A model the explainer cannot take (several inputs, outputs that are not class scores, a layer run
+            // twice) still gets its report: the run is done and saved, and the section says why it is empty.
+            section = new ExplanationSection("none (the model could not be explained)", $"No explanations: {e.Message}", null, null, null, 0);
+        }
         return section is null ? null : section with { Seconds = watch.Elapsed.TotalSeconds };
     }
 
