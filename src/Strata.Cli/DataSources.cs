@@ -6,8 +6,9 @@ namespace Strata.Cli;
 internal sealed record DataSpec(string Source, (int Height, int Width)? ImageSize, ColorMode? ColorMode, string? LabelColumn, int TestSamples,
     string? TextColumn = null);
 
-/// <summary>A data source's training and test splits. Images are scaled to [0, 1].</summary>
-internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<string> ClassNames, string Description, bool Images);
+/// <summary>A data source's training and test splits. Images are scaled to [0, 1]; a CSV file's feature columns are named by its header.</summary>
+internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<string> ClassNames, string Description, bool Images,
+    IReadOnlyList<string>? FeatureNames = null);
 
 /// <summary>
 /// Resolves --data: the MNIST files shipped in the repository, Debian's Fashion-MNIST, a folder of
@@ -59,11 +60,12 @@ internal static partial class DataSources
         {
             if (!source.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new InvalidDataException($"--data: '{source}' is a file but not a .csv file (expected mnist, fashion-mnist, {SpamAssassinName}, a CSV file or a folder)");
-            var csv = spec.LabelColumn is null ? Csv.Load(source) : Csv.Load(source, labelColumn: spec.LabelColumn);
+            var csv = LoadCsv(spec);
             var all = csv.ToDataset();
             var names = csv.ClassNames ?? ClassNamesOf(csv.Labels, source);
             var (train, test) = all.Split(TestFraction, TestSplitSeed);
-            return new LoadedData(train, test, names, $"CSV {Display(source)} ({csv.Features.Shape[1]} features, {all.Count} rows, {TestFraction:P0} held out for testing)", Images: false);
+            return new LoadedData(train, test, names, $"CSV {Display(source)} ({csv.Features.Shape[1]} features, {all.Count} rows, {TestFraction:P0} held out for testing)", Images: false,
+                FeatureNames: csv.FeatureNames);
         }
         if (!Directory.Exists(source))
             throw new FileNotFoundException($"--data: '{source}' is neither mnist, fashion-mnist, {SpamAssassinName}, an existing CSV file nor an existing folder");
@@ -90,6 +92,10 @@ internal static partial class DataSources
                 $"images in {Display(source)} ({size.Height}×{size.Width}, {mode.ToString().ToLowerInvariant()}, {tree.Count} files, {TestFraction:P0} held out for testing)", Images: true);
         }
     }
+
+    /// <summary>A CSV file of numbers as <see cref="Csv.Load"/> reads it: the label column named by --label-column, else the last.</summary>
+    public static CsvData LoadCsv(DataSpec spec) =>
+        spec.LabelColumn is null ? Csv.Load(spec.Source) : Csv.Load(spec.Source, labelColumn: spec.LabelColumn);
 
     /// <summary>Numeric CSV labels 0..k−1 are their own class names.</summary>
     private static string[] ClassNamesOf(Tensor labels, string source)

@@ -18,7 +18,8 @@ internal static class ModelCommands
         return Model.Load(path, compile);
     }
 
-    private static string ClassName(Model model, int index) =>
+    /// <summary>The model's name for output <paramref name="index"/> (its saved class names), else the index.</summary>
+    public static string ClassName(Model model, int index) =>
         model.ClassNames is { } names && index < names.Count ? names[index] : index.ToString(CultureInfo.InvariantCulture);
 
     // ------------------------------------------------------------------ evaluate
@@ -82,14 +83,29 @@ internal static class ModelCommands
         var model = Load(modelPath, compile: false);
         if (model.TextInput is not null)
             return PredictTexts(model, inputs, top, plainText);
+        var (names, x) = ReadSamples(model, inputs, "predict");
+        PrintPredictions(model, names, model.Predict(x, batchSize: 256), top);
+        return Commands.Ok;
+    }
+
+    /// <summary>
+    /// The samples of image files (read by <see cref="ImageSample"/>) and CSV files (one sample per row, <see cref="CsvRows"/>)
+    /// as one batch [samples, ...the model's input shape], with a name per sample (the file, or file:line for a CSV row);
+    /// folders give the image and CSV files in them (<see cref="MessageFiles.Expand"/>).
+    /// </summary>
+    /// <exception cref="InvalidDataException">No samples, or a file the model cannot take (the message names it).</exception>
+    public static (List<string> Names, Tensor Samples) ReadSamples(Model model, IEnumerable<string> inputs, string command, bool csv = true)
+    {
         var shape = ModelChecks.InputShape(model);
         var names = new List<string>();
         var samples = new List<float[]>();
-        static bool IsSampleFile(string f) => f.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || Images.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant());
-        foreach (var input in MessageFiles.Expand(inputs, IsSampleFile, "images or CSV files"))
+        bool IsSampleFile(string f) => (csv && f.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) || Images.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant());
+        foreach (var input in MessageFiles.Expand(inputs, IsSampleFile, csv ? "images or CSV files" : "images"))
         {
             if (input.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
             {
+                if (!csv)
+                    throw new UsageException($"{command}: '{input}' is a CSV file; it takes image files (the rows of a CSV file are explained with --data FILE --method permutation)");
                 foreach (var (line, row) in CsvRows(input, shape))
                 {
                     names.Add($"{input}:{line}");
@@ -103,17 +119,25 @@ internal static class ModelCommands
             }
         }
         if (samples.Count == 0)
-            throw new InvalidDataException("predict: the inputs hold no samples");
+            throw new InvalidDataException($"{command}: the inputs hold no samples");
         var x = Tensor.Zeros([samples.Count, .. shape.ToArray()]);
         var xs = x.AsWritableSpan();
         for (int i = 0; i < samples.Count; i++)
             samples[i].CopyTo(xs.Slice(i * shape.Size, shape.Size));
-        PrintPredictions(model, names, model.Predict(x, batchSize: 256), top);
-        return Commands.Ok;
+        return (names, x);
     }
 
     /// <summary>Text files and mail messages through a model that starts with its TextVectorization (<see cref="MessageFiles"/>).</summary>
     private static int PredictTexts(Model model, string[] inputs, int top, bool plainText)
+    {
+        var (names, texts) = ReadTexts(model, inputs, plainText);
+        PrintPredictions(model, names, model.Predict(texts, batchSize: 256), top);
+        return Commands.Ok;
+    }
+
+    /// <summary>The files (or the files in the folders) as messages for a text model, each read by <see cref="MessageFiles.Read"/>, with their names.</summary>
+    /// <exception cref="InvalidDataException">An image file, or a file that is not text (the message names it).</exception>
+    public static (List<string> Names, List<string> Texts) ReadTexts(Model model, IEnumerable<string> inputs, bool plainText)
     {
         var names = new List<string>();
         var texts = new List<string>();
@@ -124,8 +148,7 @@ internal static class ModelCommands
             names.Add(input);
             texts.Add(MessageFiles.Read(input, plainText).Text);
         }
-        PrintPredictions(model, names, model.Predict(texts, batchSize: 256), top);
-        return Commands.Ok;
+        return (names, texts);
     }
 
     /// <summary>One line per input: its name, the most probable class and its probability, then the next <paramref name="top"/> − 1.</summary>
@@ -142,7 +165,7 @@ internal static class ModelCommands
     }
 
     /// <summary>An image file as the model's input: resized, grayscale or RGB as the input has 1 or 3 channels, pixels scaled to [0, 1].</summary>
-    private static float[] ImageSample(string path, Shape input, string modelName)
+    public static float[] ImageSample(string path, Shape input, string modelName)
     {
         if (Path.GetExtension(path).ToLowerInvariant() is ".txt" or ".eml")
             throw new InvalidDataException($"model/data mismatch: model '{modelName}' takes samples of shape {input}, not text; '{path}' is a text file (give it to a text model: lstm, gru, rcnn, bow)");

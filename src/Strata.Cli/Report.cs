@@ -11,16 +11,18 @@ namespace Strata.Cli;
 internal sealed record RunResult(string Title, IReadOnlyList<(string Key, string Value)> Settings, History History, int FirstEpoch,
     Logs Test, Tensor TestImages, Tensor TestLabels, Tensor Probabilities, IReadOnlyList<string> ClassNames, bool Images,
     string Summary, IReadOnlyList<double> TrainSeconds, IReadOnlyList<double> EpochSeconds, double SamplesPerSecond,
-    double EvaluateSeconds, DateTime Started, int Threads, int TrainSamples, IReadOnlyList<string>? TestTexts = null);
+    double EvaluateSeconds, DateTime Started, int Threads, int TrainSamples, IReadOnlyList<string>? TestTexts = null,
+    ExplanationSection? Explanations = null);
 
 internal sealed record ReportFiles(string Html, IReadOnlyList<string> Pngs);
 
 /// <summary>
 /// The report folder: one PNG per training curve (loss and each metric, training against validation),
-/// the confusion matrix, a grid of misclassified test images (image data), and report.html, which
-/// embeds all of them (data: URIs) beside the settings, the per-epoch figures, the misclassified test
-/// messages (text data: Report.Messages.cs), the model summary, the timing and the machine, so that it
-/// can be mailed or archived on its own.
+/// the confusion matrix, a grid of misclassified test images (image data), the explanations (test images
+/// with their Grad-CAM or integrated-gradients maps, or the permutation importance of a table's features:
+/// Report.Explain.cs), and report.html, which embeds all of them (data: URIs) beside the settings, the
+/// per-epoch figures, the misclassified test messages (text data: Report.Messages.cs), the model summary,
+/// the timing and the machine, so that it can be mailed or archived on its own.
 /// </summary>
 internal static partial class Report
 {
@@ -60,6 +62,19 @@ internal static partial class Report
             using var plot = MisclassifiedPlot(run, wrong, predicted, truth);
             Save(plot, "misclassified.png", GridColumns * GridCell, rows * (GridCell + 22) + 50, "Misclassified test images",
                 "the first misclassified test images with their true and predicted classes");
+        }
+        if (run.Explanations?.Picture is { } picture)
+        {
+            string path = Path.Combine(folder, ExplanationsFile);
+            Strata.Data.Images.SavePng(path, picture);
+            pngs.Add(path);
+            sections.Add(("Explanations", ExplanationsFile, "test images with their attribution maps", File.ReadAllBytes(path)));
+        }
+        if (run.Explanations?.Importance is { } importance)
+        {
+            var (plot, width, height) = PermutationChart(importance, "Test split");
+            using (plot)
+                Save(plot, PermutationFile, width, height, "Permutation importance", "the permutation importance of each feature on the test split");
         }
 
         string html = Html(run, sections, confusion);
@@ -262,7 +277,8 @@ internal static partial class Report
             sb.Append($"<td>{F(t, "0.00")}</td><td>{F(rate, "N0")}</td><td>{F(e < run.EpochSeconds.Count ? run.EpochSeconds[e] : 0, "0.00")}</td></tr>\n");
         }
         sb.Append("</table>\n");
-        foreach (var (title, file, alt, png) in images.Where(i => i.File != "confusion_matrix.png" && i.File != "misclassified.png"))
+        string[] placed = ["confusion_matrix.png", "misclassified.png", ExplanationsFile, PermutationFile]; // each in its own section below
+        foreach (var (title, file, alt, png) in images.Where(i => !placed.Contains(i.File)))
             AppendImage(sb, title, file, alt, png);
 
         sb.Append("<h2>Confusion matrix</h2>\n");
@@ -295,6 +311,8 @@ internal static partial class Report
         }
         if (run.TestTexts is { } texts)
             AppendMessages(sb, run, texts);
+        if (run.Explanations is { } explanations)
+            AppendExplanations(sb, explanations, images);
 
         sb.Append("<h2>Model</h2>\n");
         sb.Append($"<pre>{E(run.Summary)}</pre>\n");
@@ -305,6 +323,8 @@ internal static partial class Report
             ("training", $"{F(run.TrainSeconds.Sum(), "0.0")} s over {run.TrainSeconds.Count} epoch(s); median {F(run.SamplesPerSecond, "N0")} samples/s (training steps only)"),
             ("evaluation", $"{F(run.EvaluateSeconds, "0.00")} s for {run.TestLabels.Shape[0]:N0} samples (loss, metrics and predictions)"),
         };
+        if (run.Explanations is { } ex)
+            rows.Add(("explanations", $"{F(ex.Seconds, "0.00")} s"));
         AppendMachine(sb, rows, run.Threads);
         return sb.ToString();
     }

@@ -184,6 +184,7 @@ internal static class TrainRun
         var results = model.Evaluate(tx, ty, batchSize: 256);
         var probabilities = model.Predict(tx, batchSize: 256);
         double evalSeconds = evalWatch.Elapsed.TotalSeconds; // model.strata: saved by the checkpoint after the last epoch
+        var explanations = Report.Explanations(model, tx, ty, probabilities, data.ClassNames, data.Images, data.FeatureNames, testTexts);
 
         var trainRates = timer.TrainSeconds.Select(t => train.Count / Math.Max(t, 1e-9)).ToList();
         double medianRate = Median(trainRates);
@@ -199,6 +200,7 @@ internal static class TrainRun
             ClassNames: data.ClassNames,
             Images: data.Images,
             TestTexts: testTexts,
+            Explanations: explanations,
             Summary: model.Summary(),
             TrainSeconds: timer.TrainSeconds,
             EpochSeconds: timer.EpochSeconds,
@@ -241,6 +243,8 @@ internal static class TrainRun
             $"[bold]test accuracy {accuracy}[/] (loss {results["loss"]:0.0000}) on {test.Count:N0} test samples"));
         console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"training: {timer.TrainSeconds.Sum():0.0} s over {timer.TrainSeconds.Count} epoch(s), median {EpochText.Rate(medianRate)}; evaluation {evalSeconds:0.0} s")));
+        if (explanations is not null)
+            console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"explanations: {explanations.Summary}, {explanations.Seconds:0.0} s")));
         console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(modelPath))}[/]");
         console.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(files.Html))}[/]");
         return Commands.Ok;

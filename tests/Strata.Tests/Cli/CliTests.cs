@@ -117,6 +117,9 @@ public sealed class CliTests(CliFixture fx) : IClassFixture<CliFixture>
             ["accuracy.png"] = (800, 450),
             ["confusion_matrix.png"] = (720, 640),
             ["misclassified.png"] = (880, 578),
+            // Integrated gradients (the MLP has no convolution) of 8 correctly classified and 8 misclassified test
+            // images, each row 112 × (3·112 + 4), the two columns 12 pixels apart.
+            ["explanations.png"] = (2 * 340 + 12, 8 * 112 + 7 * 2),
         };
         foreach (var (file, (w, h)) in expected)
         {
@@ -125,7 +128,8 @@ public sealed class CliTests(CliFixture fx) : IClassFixture<CliFixture>
         }
         CheckHtml(fx.MlpFolder, expected.Count);
         string html = File.ReadAllText(Path.Combine(fx.MlpFolder, "report.html"));
-        foreach (string part in new[] { "Settings", "Confusion matrix", "Misclassified test images", "Total params: 109,386", "Timing and machine", "val_accuracy" })
+        foreach (string part in new[] { "Settings", "Confusion matrix", "Misclassified test images", "Explanations", "Integrated gradients (32 steps), from a black image",
+            "Total params: 109,386", "Timing and machine", "val_accuracy" })
             Assert.Contains(part, html);
         // The HTML table of the confusion matrix adds up to the test samples.
         var counts = Regex.Matches(html, @"<td>(?:<b>)?(\d+)(?:</b>)?</td>").Select(x => int.Parse(x.Groups[1].Value, CultureInfo.InvariantCulture));
@@ -169,7 +173,8 @@ public sealed class CliTests(CliFixture fx) : IClassFixture<CliFixture>
         Assert.Equal(1, model.CompletedEpochs);
         Assert.Equal(Mnist.ClassNames, model.ClassNames);
         Assert.Contains(model.Layers, l => l is Strata.Layers.Conv2D);
-        CheckHtml(outDir, 4);
+        CheckHtml(outDir, 5); // loss, accuracy, confusion matrix, misclassified images, explanations
+        Assert.Contains("Grad-CAM (conv2d_1)", File.ReadAllText(Path.Combine(outDir, "report.html")));
     }
 
     [Fact]
@@ -409,6 +414,7 @@ public sealed class CliTests(CliFixture fx) : IClassFixture<CliFixture>
     [InlineData("train", "--help")]
     [InlineData("evaluate", "--help")]
     [InlineData("predict", "--help")]
+    [InlineData("explain", "--help")]
     [InlineData("summary", "--help")]
     [InlineData("export", "--help")]
     [InlineData("bench", "--help")]

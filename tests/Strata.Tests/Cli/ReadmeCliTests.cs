@@ -71,4 +71,40 @@ public sealed class ReadmeCliTests
             dir.Delete(recursive: true);
         }
     }
+    [Fact]
+    public void The_explain_tour_runs_as_written()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        var tour = Regex.Match(readme, "### The command line\\n.*?`table.csv` is any CSV file of numbers with the label column last:\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(tour.Success, "the README's explain tour block was not found");
+        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(6, commands.Length);
+        var textTour = Regex.Match(readme, "### The command line\\n.*?shipped in `data/spam-assassin`:\\n\\n```sh\\n(strata train [^\\n]*)\\n", RegexOptions.Singleline);
+        Assert.True(textTour.Success, "the README's text tour block was not found");
+
+        var dir = Directory.CreateTempSubdirectory("strata-readme-explain-");
+        try
+        {
+            // The tours' digit.png (the first MNIST test image, a 7), message.txt and runs/spam; a table.csv of numbers.
+            var (images, _) = Mnist.Load(RepoPaths.Mnist, train: false);
+            Images.SavePng(Path.Combine(dir.FullName, "digit.png"), images.Slice(0..1).Reshape([28, 28, 1]));
+            File.WriteAllText(Path.Combine(dir.FullName, "message.txt"), "Re: the meeting\n\nSee you at ten; I will bring the slides.");
+            CliExplainFixture.WriteSignal(Path.Combine(dir.FullName, "table.csv"), features: 3);
+            foreach (var line in new[] { textTour.Groups[1].Value }.Concat(commands))
+            {
+                Assert.StartsWith("strata ", line);
+                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var r = CliRunner.Run(dir.FullName, args);
+                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+            }
+            string output = Path.Combine(dir.FullName, "runs", "explain");
+            foreach (var file in new[] { "digit.gradcam.png", "digit.ig.png", "explanations.html", "message.tokens.html", "permutation.csv", "permutation.png" })
+                Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is not in runs/explain");
+            Assert.StartsWith("signal,", File.ReadAllLines(Path.Combine(output, "permutation.csv"))[1]);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }
