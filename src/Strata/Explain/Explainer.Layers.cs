@@ -164,7 +164,7 @@ public sealed partial class Explainer
     public Attribution TokenIntegratedGradients(Tensor ids, int[]? targets = null, int steps = 64, string? layer = null, int? baselineToken = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
-        var embedding = FindLayer(layer, l => l is Embedding, "an Embedding", first: true);
+        var embedding = FindLayer(layer, l => l is Embedding, "an Embedding layer", first: true);
         var t = Prepare("TokenIntegratedGradients", ids, ref targets);
         if (ids.Rank != 2)
             throw new ArgumentException($"TokenIntegratedGradients: expected token ids [batch, steps], got {ids.Shape}");
@@ -231,7 +231,7 @@ public sealed partial class Explainer
     public Tensor FeatureMaps(Tensor x, string layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        var target = FindLayer(layer, _ => true, "a", first: true);
+        var target = FindLayer(layer, _ => true, "a layer", first: true);
         string name = $"FeatureMaps";
         ArgumentNullException.ThrowIfNull(x);
         if (_model.InputShapes is { } shapes && (x.Rank < 2 || new Shape(x.Shape.Dims[1..]) != shapes[0]))
@@ -257,7 +257,7 @@ public sealed partial class Explainer
 
     private static bool IsConvolutional(Layer l) => l is ConvolutionLayer or DepthwiseConv2D or Conv2DTranspose;
 
-    private Layer ConvolutionalLayer(string? name) => FindLayer(name, IsConvolutional, "a convolutional (Conv2D, Conv1D, DepthwiseConv2D, Conv2DTranspose)", first: false);
+    private Layer ConvolutionalLayer(string? name) => FindLayer(name, IsConvolutional, "a convolutional layer (Conv2D, Conv1D, DepthwiseConv2D, Conv2DTranspose)", first: false);
 
     /// <summary>The layer of that name (checked against <paramref name="kind"/>), or the first / last layer of the kind when the name is null.</summary>
     private Layer FindLayer(string? name, Func<Layer, bool> kind, string what, bool first)
@@ -268,12 +268,12 @@ public sealed partial class Explainer
         if (name is null)
         {
             var found = first ? layers.FirstOrDefault(kind) : layers.LastOrDefault(kind);
-            return found ?? throw new ArgumentException($"Explainer: model '{_model.Name}' has no {what} layer");
+            return found ?? throw new ArgumentException($"Explainer: model '{_model.Name}' has no {what[(what.IndexOf(' ') + 1)..]}");
         }
         var layer = layers.FirstOrDefault(l => l.Name == name)
-            ?? throw new ArgumentException($"Explainer: model '{_model.Name}' has no layer named '{name}' ({what} layer is needed; this model's: {available})");
+            ?? throw new ArgumentException($"Explainer: model '{_model.Name}' has no layer named '{name}' ({what} is needed; this model's: {available})");
         if (!kind(layer))
-            throw new ArgumentException($"Explainer: layer '{name}' is {layer.GetType().Name}, not {what} layer (this model's: {available})");
+            throw new ArgumentException($"Explainer: layer '{name}' is {layer.GetType().Name}, not {what} (this model's: {available})");
         return layer;
     }
 }
