@@ -249,15 +249,22 @@ internal static class ExplainRun
             throw new InvalidDataException(model.TextInput is not null
                 ? $"model/data mismatch: model '{model.Name}' takes text; permutation importance shuffles the numeric feature columns of a CSV file"
                 : $"--data: '{source}' holds texts (a '{DataSources.DefaultTextColumn}' column); permutation importance shuffles numeric feature columns");
-        if (model.Loss is null)
-            model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy"); // for its metric; nothing is trained
         var csv = DataSources.LoadCsv(spec);
         var input = ModelChecks.InputShape(model);
         int features = csv.Features.Shape[1];
         if (input.Rank != 1 || input[0] != features)
             throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes samples of shape {input}; '{source}' has {features} feature column(s) " +
                 $"besides the label: {string.Join(", ", csv.FeatureNames)}");
-        var result = PermutationImportance.Compute(model, csv, repeats: s.Repeats, seed: s.Seed);
+        // A compiled model is scored by its first metric (or its loss); an uncompiled one by accuracy when it
+        // scores classes, by the mean squared error when it has one output.
+        Metrics.Metric? metric = null;
+        if (model.Loss is null)
+        {
+            var probe = model.Predict(csv.Features.Slice(..1));
+            int outputs = probe.Shape[probe.Rank - 1];
+            metric = outputs > 1 ? new Metrics.SparseCategoricalAccuracy() : new Metrics.MeanSquaredErrorMetric();
+        }
+        var result = PermutationImportance.Compute(model, csv, metric, repeats: s.Repeats, seed: s.Seed);
         Console.Write(result.ToTable());
         Directory.CreateDirectory(s.Out);
         string table = Path.Combine(s.Out, "permutation.csv"), chart = Path.Combine(s.Out, "permutation.png");

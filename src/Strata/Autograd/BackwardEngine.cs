@@ -9,7 +9,12 @@ namespace Strata.Autograd;
 /// </summary>
 internal static class BackwardEngine
 {
-    public static void Run(Tensor root, Tensor? seed, bool retainGraph, bool recorded = false)
+    /// <param name="root">The tensor backpropagated from.</param>
+    /// <param name="seed">Its gradient (null: 1 for a one-element tensor).</param>
+    /// <param name="retainGraph">Keep the graph for another pass.</param>
+    /// <param name="recorded">The pass is one a trace records (ComputeGradients), not a bare Backward().</param>
+    /// <param name="wanted">The leaves whose gradients are wanted (null: every leaf that requires them); nodes with no path to one are skipped and other leaves keep their gradients.</param>
+    public static void Run(Tensor root, Tensor? seed, bool retainGraph, bool recorded = false, IReadOnlyCollection<Tensor>? wanted = null)
     {
         // A traced step replays only the backward passes it recorded (ComputeGradients).
         if (!recorded)
@@ -28,6 +33,26 @@ internal static class BackwardEngine
         }
 
         var order = TopologicalOrder(root);
+        WantedSink? filter = null;
+        if (wanted is not null)
+        {
+            // As a plan's pass: a tensor takes part when a wanted leaf lies below it.
+            var want = new HashSet<Tensor>(wanted, ReferenceEqualityComparer.Instance);
+            var needs = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+            foreach (var t in order) // inputs before outputs
+            {
+                foreach (var i in t.Node!.Inputs)
+                {
+                    if (i.RequiresGrad && (i.Node is null ? want.Contains(i) : needs.Contains(i)))
+                    {
+                        needs.Add(t);
+                        break;
+                    }
+                }
+            }
+            filter = new WantedSink(want, needs);
+        }
+        GradSink sink = filter ?? (GradSink)EagerSink.Instance;
         using (GradMode.Disable())
         {
             // Intermediate gradients belong to one pass: a retained graph must not add this pass onto the last.
@@ -40,11 +65,11 @@ internal static class BackwardEngine
                 var node = t.Node!;
                 if (node.Released)
                     throw new InvalidOperationException($"Backward: the graph through '{node.Op}' was already released by an earlier Backward(); pass retainGraph: true to backpropagate twice");
-                if (t.Grad is not null)
+                if (t.Grad is not null && (filter is null || filter.Takes(t)))
                 {
                     // A gradient that outlives the pass (retained) must not be overwritten by the node.
                     var gy = t.KeepsGrad || retainGraph ? t.Grad.ToArray() : t.Grad.Buffer;
-                    node.Backward(gy.AsSpan(0, t.Size), EagerSink.Instance);
+                    node.Backward(gy.AsSpan(0, t.Size), sink);
                 }
                 if (!retainGraph)
                 {
@@ -86,6 +111,21 @@ internal static class BackwardEngine
 }
 
 /// <summary>The eager engine's gradients: each tensor's <see cref="Tensor.Grad"/>, created by its first contribution.</summary>
+/// <summary>The eager sink restricted to the inputs with a path to a wanted leaf.</summary>
+internal sealed class WantedSink(HashSet<Tensor> wanted, HashSet<Tensor> needs) : GradSink
+{
+    /// <summary>Whether the node that produced <paramref name="t"/> runs backward in this pass.</summary>
+    public bool Takes(Tensor t) => needs.Contains(t);
+
+    public override bool Wants(OpNode node, int i)
+    {
+        var t = node.Inputs[i];
+        return t.RequiresGrad && (t.Node is null ? wanted.Contains(t) : needs.Contains(t));
+    }
+
+    public override Span<float> Target(OpNode node, int i, out bool add) => EagerSink.Instance.Target(node, i, out add);
+}
+
 internal sealed class EagerSink : GradSink
 {
     public static readonly EagerSink Instance = new();

@@ -636,6 +636,8 @@ internal sealed class Plan
             {
                 if (a[k].Node is not null || b[k].Node is not null || Array.IndexOf(_inputs, a[k]) >= 0)
                     continue; // computed by the step, or a bound input
+                if (Place(a[k]) != other.Place(b[k]))
+                    return false; // the same leaf read in different places (one probe used twice, against two)
                 if (IsProduced(a[k]) || ReferenceEquals(a[k], b[k]) || (_copies.Contains(a[k]) && other._copies.Contains(b[k])))
                     continue;
                 if (a[k].Shape != b[k].Shape || !a[k].Span.SequenceEqual(b[k].Span))
@@ -646,28 +648,35 @@ internal sealed class Plan
     }
 
     /// <summary>
-    /// Where a leaf the step made sits in the plan — a bound input ("in2"), or the first node input that
-    /// reads it ("n5.1") — so two traces that take gradients with respect to their own inputs or their
-    /// own probes (new tensors on every trace) are still the same step; null for anything else.
+    /// Where a leaf sits in the plan — a bound input ("in2"), or the first node input that reads it
+    /// ("n5.1") — so two traces that take gradients with respect to their own inputs or their own probes
+    /// (new tensors on every trace) are still the same step, and a leaf read twice in one trace is read
+    /// twice in the other; null for anything else.
     /// </summary>
     private string? Place(Tensor t)
     {
         if (t.Node is not null)
             return null;
-        int k = Array.IndexOf(_inputs, t);
-        if (k >= 0)
-            return $"in{k}";
-        for (int i = 0; i < _nodes.Length; i++)
+        if (_places is null)
         {
-            var ins = _nodes[i].Inputs;
-            for (int j = 0; j < ins.Length; j++)
+            var places = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
+            for (int k = 0; k < _inputs.Length; k++)
+                places.TryAdd(_inputs[k], $"in{k}");
+            for (int i = 0; i < _nodes.Length; i++)
             {
-                if (ReferenceEquals(ins[j], t))
-                    return $"n{i}.{j}";
+                var ins = _nodes[i].Inputs;
+                for (int j = 0; j < ins.Length; j++)
+                {
+                    if (ins[j].Node is null)
+                        places.TryAdd(ins[j], $"n{i}.{j}");
+                }
             }
+            _places = places;
         }
-        return null;
+        return _places.GetValueOrDefault(t);
     }
+
+    private Dictionary<Tensor, string>? _places;
 
     private bool IsProduced(Tensor t)
     {

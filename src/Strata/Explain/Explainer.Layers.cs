@@ -72,8 +72,8 @@ public sealed partial class Explainer
     /// <param name="fill">The value an occluded position takes.</param>
     public Attribution Occlusion(Tensor x, int[]? targets = null, int window = 4, int stride = 2, float fill = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
+        AtLeast("Occlusion", nameof(window), window, 1);
+        AtLeast("Occlusion", nameof(stride), stride, 1);
         var t = Prepare("Occlusion", x, ref targets);
         var s = x.Shape;
         (int height, int width, int channels) = s.Rank switch
@@ -163,7 +163,7 @@ public sealed partial class Explainer
     /// <exception cref="ArgumentException">The model has no Embedding layer (or none of that name).</exception>
     public Attribution TokenIntegratedGradients(Tensor ids, int[]? targets = null, int steps = 64, string? layer = null, int? baselineToken = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        AtLeast("TokenIntegratedGradients", nameof(steps), steps, 1);
         var embedding = FindLayer(layer, l => l is Embedding, "an Embedding layer", first: true);
         var t = Prepare("TokenIntegratedGradients", ids, ref targets);
         if (ids.Rank != 2)
@@ -193,6 +193,16 @@ public sealed partial class Explainer
             {
                 alpha[0] = a;
                 GradientPass("tokens", input, onehot, path, embedding, false, read);
+            }
+            if (start == 0 && n > 1)
+            {
+                // A first trace on other ids (the rows turned by one), so the plan is confirmed by two
+                // traces that differ in their ids, not only in α: a step that reads the ids outside ops stays eager.
+                var turned = new float[chunk.Size];
+                chunk.Span[length..].CopyTo(turned);
+                chunk.Span[..length].CopyTo(turned.AsSpan(turned.Length - length));
+                alpha[0] = 0;
+                GradientPass("tokens", Tensor.Wrap(turned, chunk.Shape), onehot, path, embedding, false, (_, _, _) => { });
             }
             Run(0, (y, _, _) => ReadScores(y, onehot, baseScores, start));
             Run(1, (y, _, e) =>
@@ -232,10 +242,8 @@ public sealed partial class Explainer
     {
         ArgumentNullException.ThrowIfNull(layer);
         var target = FindLayer(layer, _ => true, "a layer", first: true);
-        string name = $"FeatureMaps";
-        ArgumentNullException.ThrowIfNull(x);
-        if (_model.InputShapes is { } shapes && (x.Rank < 2 || new Shape(x.Shape.Dims[1..]) != shapes[0]))
-            throw new ArgumentException($"{name}: model '{_model.Name}' takes inputs [batch, {string.Join(", ", shapes[0].ToArray())}], got {x.Shape}");
+        const string name = "FeatureMaps";
+        CheckBatch(name, x);
         var tap = new CaptureTap(target);
         using (GradMode.Disable())
         using (LayerTap.Begin(tap))
@@ -259,21 +267,6 @@ public sealed partial class Explainer
 
     private Layer ConvolutionalLayer(string? name) => FindLayer(name, IsConvolutional, "a convolutional layer (Conv2D, Conv1D, DepthwiseConv2D, Conv2DTranspose)", first: false);
 
-    /// <summary>The layer of that name (checked against <paramref name="kind"/>), or the first / last layer of the kind when the name is null.</summary>
-    private Layer FindLayer(string? name, Func<Layer, bool> kind, string what, bool first)
-    {
-        var layers = _model.Layers;
-        var fitting = layers.Where(kind).Select(l => l.Name).ToList();
-        string available = fitting.Count == 0 ? "none" : string.Join(", ", fitting);
-        if (name is null)
-        {
-            var found = first ? layers.FirstOrDefault(kind) : layers.LastOrDefault(kind);
-            return found ?? throw new ArgumentException($"Explainer: model '{_model.Name}' has no {what[(what.IndexOf(' ') + 1)..]}");
-        }
-        var layer = layers.FirstOrDefault(l => l.Name == name)
-            ?? throw new ArgumentException($"Explainer: model '{_model.Name}' has no layer named '{name}' ({what} is needed; this model's: {available})");
-        if (!kind(layer))
-            throw new ArgumentException($"Explainer: layer '{name}' is {layer.GetType().Name}, not {what} (this model's: {available})");
-        return layer;
-    }
+    private Layer FindLayer(string? name, Func<Layer, bool> kind, string what, bool first) =>
+        LayerLookup.Find("Explainer", _model, name, kind, what, first);
 }

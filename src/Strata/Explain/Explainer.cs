@@ -36,7 +36,7 @@ public sealed partial class Explainer
         get => _batchSize;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            AtLeast("BatchSize", "value", value, 1);
             _batchSize = value;
         }
     }
@@ -78,35 +78,30 @@ public sealed partial class Explainer
     /// <param name="noiseLevel">σ as a fraction of each sample's value range (the paper finds 0.1–0.2 best).</param>
     /// <param name="samples">Noisy copies per input.</param>
     /// <param name="mode">The map averaged: the gradient, its magnitude, or the gradient times the (noisy) input.</param>
-    /// <param name="seed">Seeds the noise.</param>
+    /// <param name="seed">Seeds the noise (sample i draws from its own stream, so its map is the same in any batch).</param>
     public Attribution SmoothGrad(Tensor x, int[]? targets = null, float noiseLevel = 0.15f, int samples = 50,
         SaliencyMode mode = SaliencyMode.Gradient, ulong seed = 0)
     {
         if (!(noiseLevel >= 0) || float.IsInfinity(noiseLevel))
             throw new ArgumentOutOfRangeException(nameof(noiseLevel), $"SmoothGrad: the noise level must be a finite value ≥ 0, got {noiseLevel}");
-        ArgumentOutOfRangeException.ThrowIfLessThan(samples, 1);
+        AtLeast("SmoothGrad", nameof(samples), samples, 1);
         var t = Prepare("SmoothGrad", x, ref targets);
         int row = RowSize(x);
         var map = new float[x.Size];
         var scores = new float[Rows(x)];
-        var rng = new Rng(seed);
         ForChunks(x, (start, n, chunk) =>
         {
             var onehot = OneHot(t, start, n);
             var noisy = new float[n * row];
             var noisyTensor = Tensor.Wrap(noisy, chunk.Shape);
             var sigma = new float[n];
+            var rngs = new Rng[n];
             var src = chunk.Span;
             for (int i = 0; i < n; i++)
             {
-                var r = src.Slice(i * row, row);
-                float lo = float.PositiveInfinity, hi = float.NegativeInfinity;
-                foreach (float v in r)
-                {
-                    lo = MathF.Min(lo, v);
-                    hi = MathF.Max(hi, v);
-                }
-                sigma[i] = noiseLevel * (hi - lo);
+                var (lo, hi) = Views.FiniteRange(src.Slice(i * row, row));
+                sigma[i] = hi >= lo ? noiseLevel * (hi - lo) : 0;
+                rngs[i] = new Rng(seed * 0x9E3779B97F4A7C15UL + (ulong)(start + i) + 1); // each sample's own stream: its map does not depend on the batch
             }
             GradientPass("grad", Wrapped(chunk), onehot, null, null, true, (y, _, _) => ReadScores(y, onehot, scores, start));
             for (int s = 0; s < samples; s++)
@@ -114,7 +109,7 @@ public sealed partial class Explainer
                 for (int i = 0; i < n; i++)
                 {
                     for (int k = 0; k < row; k++)
-                        noisy[i * row + k] = src[i * row + k] + sigma[i] * rng.NextNormal();
+                        noisy[i * row + k] = src[i * row + k] + sigma[i] * rngs[i].NextNormal();
                 }
                 GradientPass("grad", noisyTensor, onehot, null, null, true, (_, g, _) =>
                     Combine(g.Span, noisy, mode, map.AsSpan(start * row, n * row), 1f / samples));
@@ -136,7 +131,7 @@ public sealed partial class Explainer
     /// <param name="steps">Points on the path (each one forward and one backward pass).</param>
     public Attribution IntegratedGradients(Tensor x, int[]? targets = null, Tensor? baseline = null, int steps = 64)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        AtLeast("IntegratedGradients", nameof(steps), steps, 1);
         var t = Prepare("IntegratedGradients", x, ref targets);
         int row = RowSize(x);
         var sample = new Shape(x.Shape.Dims[1..]);
@@ -231,14 +226,27 @@ public sealed partial class Explainer
 
     private int _outputs = -1;
 
-    /// <summary>Checks the batch against the model and resolves the targets (the predicted classes when null).</summary>
-    private int[] Prepare(string method, Tensor x, ref int[]? targets)
+    /// <summary>An ArgumentOutOfRangeException naming the method unless value ≥ min.</summary>
+    private static void AtLeast(string method, string name, int value, int min)
+    {
+        if (value < min)
+            throw new ArgumentOutOfRangeException(name, $"{method}: {name} must be at least {min}, got {value}");
+    }
+
+    /// <summary>Checks a batch against the model's input shape.</summary>
+    private void CheckBatch(string method, Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank < 2 || x.Shape[0] == 0)
             throw new ArgumentException($"{method}: expected a batch [batch, ...input shape], got {x.Shape}");
         if (_model.InputShapes is { } shapes && new Shape(x.Shape.Dims[1..]) != shapes[0])
             throw new ArgumentException($"{method}: model '{_model.Name}' takes inputs [batch, {string.Join(", ", shapes[0].ToArray())}], got {x.Shape}");
+    }
+
+    /// <summary>Checks the batch against the model and resolves the targets (the predicted classes when null).</summary>
+    private int[] Prepare(string method, Tensor x, ref int[]? targets)
+    {
+        CheckBatch(method, x);
         if (targets is null || _outputs < 0)
         {
             var y = _model.Predict(x, Math.Min(_batchSize, 256));
@@ -246,20 +254,7 @@ public sealed partial class Explainer
                 throw new ArgumentException($"{method}: model '{_model.Name}' gives outputs {y.Shape}; attributions need outputs [batch, outputs]");
             _outputs = y.Shape[1];
             if (targets is null)
-            {
-                var ys = y.Span;
-                targets = new int[x.Shape[0]];
-                for (int i = 0; i < targets.Length; i++)
-                {
-                    int best = 0;
-                    for (int k = 1; k < _outputs; k++)
-                    {
-                        if (ys[i * _outputs + k] > ys[i * _outputs + best])
-                            best = k;
-                    }
-                    targets[i] = best;
-                }
-            }
+                targets = [.. y.ArgMax(1).ToArray().Select(v => (int)v)];
         }
         if (targets.Length != x.Shape[0])
             throw new ArgumentException($"{method}: expected one target per sample ({x.Shape[0]}), got {targets.Length}");
@@ -323,7 +318,7 @@ public sealed partial class Explainer
                 scope?.Dispose();
             }
             if (y.Rank != 2 || y.Shape[1] != _outputs)
-                throw new ArgumentException($"Explainer: model '{_model.Name}' gives outputs {y.Shape}; attributions need outputs [batch, outputs]");
+                throw new ArgumentException($"Explainer: model '{_model.Name}' gives outputs {y.Shape}; attributions need outputs [{y.Shape[0]}, {_outputs}]");
             var wanted = new List<Tensor>();
             if (gradInput)
                 wanted.Add(xi);

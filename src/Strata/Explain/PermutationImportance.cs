@@ -3,6 +3,7 @@ using System.Text;
 using Strata.Data;
 using Strata.Metrics;
 using Strata.Models;
+using Strata.Serialization;
 
 namespace Strata.Explain;
 
@@ -65,7 +66,7 @@ public static class PermutationImportance
     /// <param name="model">A trained model with one input.</param>
     /// <param name="x">The inputs [samples, ..., features].</param>
     /// <param name="y">The targets, as the metric (or the model's loss) takes them.</param>
-    /// <param name="metric">The score; null: the model's first compiled metric, else its compiled loss.</param>
+    /// <param name="metric">The score (reset and updated here); null: a new instance of the model's first compiled metric, else its compiled loss.</param>
     /// <param name="repeats">Shuffles per feature.</param>
     /// <param name="seed">Seeds the shuffles.</param>
     /// <param name="featureNames">One name per feature (a CSV header's); null: "feature 0", "feature 1", ...</param>
@@ -77,7 +78,8 @@ public static class PermutationImportance
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
-        ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
+        if (repeats < 1)
+            throw new ArgumentOutOfRangeException(nameof(repeats), $"PermutationImportance: repeats must be at least 1, got {repeats}");
         if (model.InputCount != 1)
             throw new ArgumentException($"PermutationImportance: model '{model.Name}' has {model.InputCount} inputs; it takes single-input models");
         if (x.Rank < 2 || x.Shape[0] < 2)
@@ -113,11 +115,7 @@ public static class PermutationImportance
             {
                 for (int i = 0; i < n; i++)
                     order[i] = i;
-                for (int i = n - 1; i > 0; i--) // Fisher–Yates
-                {
-                    int j = (int)(rng.NextUInt() % (uint)(i + 1));
-                    (order[i], order[j]) = (order[j], order[i]);
-                }
+                rng.Shuffle(order.AsSpan());
                 for (int i = 0; i < n; i++)
                 {
                     for (int p = 0; p < positions; p++)
@@ -146,9 +144,18 @@ public static class PermutationImportance
         return Compute(model, data.Features, data.Labels, metric, repeats, seed, data.FeatureNames, batchSize);
     }
 
+    /// <summary>A new instance of the model's first compiled metric (the model's own keeps its running state).</summary>
+    private static Metric Fresh(Model model)
+    {
+        if (model.MetricNames[0] is { } name)
+            return MetricRegistry.FromName(name, model.Loss!);
+        using var doc = System.Text.Json.JsonDocument.Parse(MetricRegistry.ToJson(model.Metrics[0]).ToJsonString());
+        return MetricRegistry.FromJson(doc.RootElement, $"model '{model.Name}''s metric");
+    }
+
     private static Func<Tensor, float> Scorer(Model model, Metric? metric, Tensor y, int batchSize, out string name, out bool higher)
     {
-        metric ??= model.Metrics.Count > 0 ? model.Metrics[0] : null;
+        metric ??= model.Metrics.Count > 0 ? Fresh(model) : null;
         if (metric is not null)
         {
             name = metric.Name;

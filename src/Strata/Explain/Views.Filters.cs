@@ -102,21 +102,7 @@ public static partial class Views
     public static Tensor Filters(Model model, string? layerName = null, int columns = 8, int scale = 8)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var convolutions = model.Layers.OfType<Conv2D>().ToList();
-        string available = convolutions.Count == 0 ? "it has none" : "its Conv2D layers: " + string.Join(", ", convolutions.Select(l => $"'{l.Name}'"));
-        Conv2D layer;
-        if (layerName is null)
-        {
-            layer = convolutions.FirstOrDefault()
-                ?? throw new ArgumentException($"Views.Filters: model '{model.Name}' has no Conv2D layer", nameof(model));
-        }
-        else
-        {
-            var found = model.Layers.FirstOrDefault(l => l.Name == layerName)
-                ?? throw new ArgumentException($"Views.Filters: model '{model.Name}' has no layer named '{layerName}'; {available}", nameof(layerName));
-            layer = found as Conv2D
-                ?? throw new ArgumentException($"Views.Filters: layer '{layerName}' of model '{model.Name}' is a {found.GetType().Name}, not a Conv2D; {available}", nameof(layerName));
-        }
+        var layer = (Conv2D)LayerLookup.Find("Views.Filters", model, layerName, l => l is Conv2D, "a Conv2D layer", first: true);
         return Filters(layer.Kernel.Value, columns, scale);
     }
 

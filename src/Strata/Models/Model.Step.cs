@@ -429,8 +429,8 @@ public partial class Model
 
     /// <summary>
     /// Gradients of any scalar with respect to any set of parameters: zeroes their gradients, runs
-    /// backward from <paramref name="loss"/>, and returns a copy of each gradient (zeros where the
-    /// loss does not depend on a parameter). The loss's graph is kept, so several gradient sets can be
+    /// backward from <paramref name="loss"/> along the paths to them (other tensors' gradients are not
+    /// touched), and returns a copy of each gradient (zeros where the loss does not depend on a parameter). The loss's graph is kept, so several gradient sets can be
     /// computed from one loss. Apply them with <see cref="Optimizers.Optimizer.ApplyGradients"/>.
     /// </summary>
     public static Tensor[] ComputeGradients(Tensor loss, IReadOnlyList<Tensor> parameters)
@@ -444,7 +444,8 @@ public partial class Model
             p.ZeroGrad();
         }
         // The graph is kept: several gradient sets may be computed from one loss (eagerly as on a plan).
-        BackwardEngine.Run(loss, null, retainGraph: true, recorded: true);
+        // Only the paths to these parameters run, as on a plan: other leaves' gradients are left as they were.
+        BackwardEngine.Run(loss, null, retainGraph: true, recorded: true, wanted: list);
         // Plain copies, not ops: a traced step's plan refreshes them after its backward pass.
         var copies = list.Select(p => Tensor.Wrap(p.Grad?.ToArray() ?? new float[p.Size], p.Shape)).ToArray();
         Trace.RecordGradients(loss, list, copies);

@@ -109,10 +109,10 @@ public sealed class ViewsFiltersTests
         var dense = Assert.Throws<ArgumentException>(() => Views.Filters(model, "head"));
         Assert.Contains("'head'", dense.Message);
         Assert.Contains("Dense", dense.Message);
-        Assert.Contains("'first', 'second'", dense.Message);
+        Assert.Contains("first, second", dense.Message);
         var missing = Assert.Throws<ArgumentException>(() => Views.Filters(model, "third"));
         Assert.Contains("'third'", missing.Message);
-        Assert.Contains("'first', 'second'", missing.Message);
+        Assert.Contains("first, second", missing.Message);
 
         var noConv = new Sequential([new Dense(2, name: "only")], seed: 1);
         noConv.Build(3);
