@@ -79,16 +79,8 @@ public sealed class Attribution
             return Tensor.Wrap(values.ToArray(), new Shape([1, s[1]]));
         if (s.Rank == 3)
             return Tensor.Wrap(values.ToArray(), new Shape([s[1], s[2]]));
-        int h = s[1], w = s[2], c = row / (h * w);
-        var map = new float[h * w];
-        for (int p = 0; p < map.Length; p++)
-        {
-            float sum = 0;
-            for (int k = 0; k < c; k++)
-                sum += values[p * c + k];
-            map[p] = sum;
-        }
-        return Tensor.Wrap(map, new Shape([h, w]));
+        int h = s[1], w = s[2];
+        return Tensor.Wrap(values.ToArray(), new Shape([h, w, row / (h * w)])).Sum(2);
     }
 
     /// <summary>

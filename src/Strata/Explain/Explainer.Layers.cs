@@ -74,7 +74,7 @@ public sealed partial class Explainer
     {
         AtLeast("Occlusion", nameof(window), window, 1);
         AtLeast("Occlusion", nameof(stride), stride, 1);
-        var t = Prepare("Occlusion", x, ref targets);
+        var t = Prepare("Occlusion", x, ref targets, out var predicted);
         var s = x.Shape;
         (int height, int width, int channels) = s.Rank switch
         {
@@ -96,7 +96,7 @@ public sealed partial class Explainer
                 break;
         }
         int row = RowSize(x), rows = Rows(x);
-        var full = _model.Predict(x, Math.Min(_batchSize, 256));
+        var full = predicted ?? _model.Predict(x, Math.Min(_batchSize, 256));
         var scores = new float[rows];
         for (int i = 0; i < rows; i++)
             scores[i] = full.Span[i * _outputs + t[i]];

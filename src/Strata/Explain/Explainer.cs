@@ -244,12 +244,22 @@ public sealed partial class Explainer
     }
 
     /// <summary>Checks the batch against the model and resolves the targets (the predicted classes when null).</summary>
-    private int[] Prepare(string method, Tensor x, ref int[]? targets)
+    private int[] Prepare(string method, Tensor x, ref int[]? targets) => Prepare(method, x, ref targets, out _);
+
+    /// <summary>
+    /// As <see cref="Prepare(string, Tensor, ref int[])"/>, also giving the outputs for the whole batch when
+    /// they were computed for the targets (null when the targets were given: then at most one row is run,
+    /// to learn the number of outputs).
+    /// </summary>
+    private int[] Prepare(string method, Tensor x, ref int[]? targets, out Tensor? outputs)
     {
         CheckBatch(method, x);
+        outputs = null;
         if (targets is null || _outputs < 0)
         {
-            var y = _model.Predict(x, Math.Min(_batchSize, 256));
+            var y = _model.Predict(targets is null ? x : x.Slice(..1), Math.Min(_batchSize, 256));
+            if (targets is null)
+                outputs = y;
             if (y.Rank != 2)
                 throw new ArgumentException($"{method}: model '{_model.Name}' gives outputs {y.Shape}; attributions need outputs [batch, outputs]");
             _outputs = y.Shape[1];
