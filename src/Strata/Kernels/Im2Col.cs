@@ -46,19 +46,25 @@ internal readonly record struct Conv2DGeometry(int H, int W, int C, int KH, int 
 internal static unsafe class Im2Col
 {
     /// <summary>Rows for images [n0, n1) of x [N, H, W, C] into col [(n1 − n0)·OH·OW, K].</summary>
+    public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1) => Expand(x, col, g, n0, n1, 0f);
+
+    /// <summary>
+    /// The same for any element type, with <paramref name="pad"/> where the window hangs over the padding
+    /// (quantized images pad with their zero point).
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void Expand(ReadOnlySpan<float> x, Span<float> col, in Conv2DGeometry g, int n0, int n1)
+    public static void Expand<T>(ReadOnlySpan<T> x, Span<T> col, in Conv2DGeometry g, int n0, int n1, T pad) where T : unmanaged
     {
         int c = g.C, k = g.K, image = g.H * g.W * c, rowRun = g.KW * c;
         if (x.Length < (long)n1 * image || col.Length < (long)(n1 - n0) * g.OH * g.OW * k)
             throw new ArgumentException($"im2col: {x.Length} input or {col.Length} column floats are too few for images [{n0}, {n1})");
-        fixed (float* px = x)
-        fixed (float* pc = col)
+        fixed (T* px = x)
+        fixed (T* pc = col)
         {
-            float* row = pc;
+            T* row = pc;
             for (int n = n0; n < n1; n++)
             {
-                float* img = px + (long)n * image;
+                T* img = px + (long)n * image;
                 for (int oh = 0; oh < g.OH; oh++)
                 {
                     for (int ow = 0; ow < g.OW; ow++, row += k)
@@ -69,29 +75,43 @@ internal static unsafe class Im2Col
                             int ih = oh * g.SH - g.PadTop + kh * g.DH;
                             if ((uint)ih >= (uint)g.H)
                             {
-                                Copy(null, row + j, rowRun);
+                                Copy(null, row + j, rowRun, pad);
                                 continue;
                             }
-                            float* line = img + (long)ih * g.W * c;
+                            T* line = img + (long)ih * g.W * c;
                             if (g.DW == 1)
                             {
                                 // Taps [a, b) fall inside the image; those before a and from b on are padding.
                                 int a = Math.Clamp(-iw0, 0, g.KW), b = Math.Clamp(g.W - iw0, a, g.KW);
-                                Copy(null, row + j, a * c);
-                                Copy(line + (iw0 + a) * c, row + j + a * c, (b - a) * c);
-                                Copy(null, row + j + b * c, (g.KW - b) * c);
+                                Copy(null, row + j, a * c, pad);
+                                Copy(line + (iw0 + a) * c, row + j + a * c, (b - a) * c, pad);
+                                Copy(null, row + j + b * c, (g.KW - b) * c, pad);
                                 continue;
                             }
                             for (int kw = 0; kw < g.KW; kw++)
                             {
                                 int iw = iw0 + kw * g.DW;
-                                Copy((uint)iw < (uint)g.W ? line + iw * c : null, row + j + kw * c, c);
+                                Copy((uint)iw < (uint)g.W ? line + iw * c : null, row + j + kw * c, c, pad);
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Copy<T>(T* src, T* dst, int n, T pad) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Copy((float*)src, (float*)dst, n); // float images pad with zeros
+            return;
+        }
+        if (src is null)
+            new Span<T>(dst, n).Fill(pad);
+        else
+            new ReadOnlySpan<T>(src, n).CopyTo(new Span<T>(dst, n));
     }
 
     /// <summary>dst[0..n) = src[0..n), or zeros when src is null (short runs: a plain vector loop beats a library call's set-up).</summary>

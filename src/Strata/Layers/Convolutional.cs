@@ -57,6 +57,9 @@ public abstract class ConvolutionLayer : Layer
     /// <summary>The window over an input of this per-sample shape; throws naming the layer when it does not fit.</summary>
     private protected abstract Conv2DGeometry Geometry(Shape inputShape);
 
+    /// <summary>The NHWC geometry of this layer for a per-sample input shape (a 1-D convolution has height 1).</summary>
+    internal Conv2DGeometry GeometryOf(Shape inputShape) => Geometry(inputShape);
+
     /// <summary>The kernel's shape for this window (its memory order is always [KH, KW, C, filters]).</summary>
     private protected abstract int[] KernelShape(in Conv2DGeometry g);
 

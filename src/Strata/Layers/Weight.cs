@@ -25,6 +25,12 @@ public sealed class Weight
         set => Value.RequiresGrad = value;
     }
 
+    /// <summary>
+    /// Whether model files store this weight as int8 (safetensors I8: one byte per value): the
+    /// integer weights of quantized layers, whose values must stay integers in [−128, 127].
+    /// </summary>
+    public bool StoredAsInt8 { get; internal set; }
+
     /// <summary>The penalty added to the loss, if any.</summary>
     public Regularizer? Regularizer { get; }
 

@@ -35,7 +35,8 @@ public partial class Model
     /// </summary>
     /// <exception cref="InvalidOperationException">The model has no weights yet (not built).</exception>
     public void SaveWeights(string path) =>
-        Serialization.SafeTensors.Save(path, WeightTensors("SaveWeights"), new Dictionary<string, string> { ["format"] = "strata", ["model"] = Name });
+        Serialization.AtomicFile.Write(path, stream => Serialization.SafeTensors.Write(stream, WeightTensors("SaveWeights"),
+            new Dictionary<string, string> { ["format"] = "strata", ["model"] = Name }, Int8WeightKeys("SaveWeights")));
 
     /// <summary>
     /// Loads weights saved by <see cref="SaveWeights"/> into this built model of the same
@@ -131,6 +132,10 @@ public partial class Model
     }
 
     /// <summary>Every weight under its "position/layer/weight" key.</summary>
+    /// <summary>The keys of the weights files store as int8 (<see cref="Weight.StoredAsInt8"/>).</summary>
+    internal HashSet<string> Int8WeightKeys(string op) =>
+        new(WeightKeys(op).Where(p => p.Weight.StoredAsInt8).Select(p => p.Key), StringComparer.Ordinal);
+
     internal Dictionary<string, Tensor> WeightTensors(string op)
     {
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);

@@ -80,6 +80,10 @@ public static class LayerRegistry
             c => new BatchNormalization(c.Momentum, c.Epsilon, c.Center, c.Scale, c.Name));
         Register<LayerNormalization, NormalizationConfig>("LayerNormalization",
             c => new LayerNormalization(c.Epsilon, c.Center, c.Scale, c.Name));
+        Register<Compression.QuantizedDense, Compression.QuantizedDenseConfig>("QuantizedDense",
+            c => new Compression.QuantizedDense(c.Units, c.Activation, c.UseBias, c.Dynamic, c.Name));
+        Register<Compression.QuantizedConvolution, Compression.QuantizedConvolutionConfig>("QuantizedConvolution",
+            c => new Compression.QuantizedConvolution(c.Source, c.Filters, c.Geometry, c.Activation, c.UseBias, c.Name));
         Register<TextVectorization, TextVectorizationConfig>("TextVectorization", c => new TextVectorization(c.MaxTokens, c.Standardize, c.Split,
             c.Ngrams, c.OutputMode, c.OutputSequenceLength, c.PadToMaxTokens, c.Vocabulary, c.IdfWeights, c.Name));
     }

@@ -64,7 +64,7 @@ internal static class ModelFile
             // Tensors are stored, not deflated: loading reads them straight into their arrays, and a
             // stored entry cannot inflate past the file's size.
             using (var s = zip.CreateEntry(WeightsEntry, CompressionLevel.NoCompression).Open())
-                SafeTensors.Write(s, weights, new Dictionary<string, string> { ["format"] = "strata", ["model"] = model.Name });
+                SafeTensors.Write(s, weights, new Dictionary<string, string> { ["format"] = "strata", ["model"] = model.Name }, model.Int8WeightKeys("Save"));
             EntryWritten?.Invoke(WeightsEntry);
             if (checkpoint)
             {

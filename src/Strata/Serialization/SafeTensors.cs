@@ -29,8 +29,13 @@ public static class SafeTensors
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         AtomicFile.Write(path, stream => Write(stream, tensors, metadata));
 
-    /// <summary>Writes the safetensors bytes to a stream.</summary>
-    public static void Write(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>
+    /// Writes the safetensors bytes to a stream: F32, except the tensors named in <paramref name="int8"/>,
+    /// written as I8 (one byte each; every value must be an integer in [−128, 127]).
+    /// </summary>
+    /// <exception cref="ArgumentException">A reserved name, or an I8 tensor holding a value that is not an int8.</exception>
+    public static void Write(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+        IReadOnlySet<string>? int8 = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(tensors);
@@ -52,18 +57,22 @@ public static class SafeTensors
                 if (name.Length == 0 || name == MetadataKey)
                     throw new ArgumentException($"safetensors: a tensor cannot be named '{name}'", nameof(tensors));
                 var t = tensors[name];
+                bool i8 = int8?.Contains(name) == true;
+                if (i8)
+                    CheckInt8(name, t.Span);
+                int width = i8 ? 1 : 4;
                 json.WriteStartObject(name);
-                json.WriteString("dtype", "F32");
+                json.WriteString("dtype", i8 ? "I8" : "F32");
                 json.WriteStartArray("shape");
                 foreach (int d in t.Shape.Dims)
                     json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + 4L * t.Size);
+                json.WriteNumberValue(offset + (long)width * t.Size);
                 json.WriteEndArray();
                 json.WriteEndObject();
-                offset += 4L * t.Size;
+                offset += (long)width * t.Size;
             }
             json.WriteEndObject();
         }
@@ -77,7 +86,34 @@ public static class SafeTensors
         for (int i = 0; i < pad; i++)
             stream.WriteByte((byte)' ');
         foreach (var name in names)
-            WriteFloats(stream, tensors[name].Span);
+        {
+            if (int8?.Contains(name) == true)
+                WriteInt8(stream, tensors[name].Span);
+            else
+                WriteFloats(stream, tensors[name].Span);
+        }
+    }
+
+    private static void CheckInt8(string name, ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            float v = values[i];
+            if (!(v >= -128 && v <= 127) || v != MathF.Round(v))
+                throw new ArgumentException($"safetensors: tensor '{name}' is written as I8 but element {i} is {v}, not an integer in [-128, 127]");
+        }
+    }
+
+    private static void WriteInt8(Stream stream, ReadOnlySpan<float> values)
+    {
+        var bytes = new byte[Math.Min(values.Length, 1 << 16)];
+        for (int start = 0; start < values.Length; start += bytes.Length)
+        {
+            int n = Math.Min(bytes.Length, values.Length - start);
+            for (int i = 0; i < n; i++)
+                bytes[i] = (byte)(sbyte)values[start + i];
+            stream.Write(bytes, 0, n);
+        }
     }
 
     private static void WriteFloats(Stream stream, ReadOnlySpan<float> values)

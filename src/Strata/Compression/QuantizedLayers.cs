@@ -1,0 +1,215 @@
+using Strata.Kernels;
+using Strata.Layers;
+using Strata.Ops;
+
+namespace Strata.Compression;
+
+/// <summary>The configuration of a <see cref="QuantizedDense"/> layer.</summary>
+public sealed record QuantizedDenseConfig(string Name, int Units, ActivationFunction Activation, bool UseBias, bool Dynamic) : LayerConfig(Name);
+
+/// <summary>
+/// The configuration of a <see cref="QuantizedConvolution"/>: the float layer it replaces
+/// (<c>Conv2D</c> or <c>Conv1D</c>), its filters and its geometry for the input it was quantized for
+/// (input height, width, channels, window, strides, dilation, top/left padding, output height, width).
+/// </summary>
+public sealed record QuantizedConvolutionConfig(string Name, string Source, int Filters, int[] Geometry, ActivationFunction Activation,
+    bool UseBias) : LayerConfig(Name);
+
+/// <summary>
+/// A Dense layer on int8: weights symmetric per output unit (codes −127..127 with a scale each), the
+/// input quantized per tensor to 7-bit codes — with calibrated parameters (static) or each batch's
+/// own range (dynamic, like PyTorch's quantize_dynamic) — one u8 × s8 GEMM with the bias, ReLU and the
+/// output grid fused; any other activation (softmax at the end) runs in float on the result.
+/// Weights: <c>kernel</c> [in, units] (stored as I8), <c>kernel_scale</c> [units], <c>activation_quant</c>
+/// [input scale, input zero point, output scale, output zero point] (output scale 0: float output), <c>bias</c>.
+/// Built by <see cref="Quantizer"/>; inference only.
+/// </summary>
+public sealed class QuantizedDense : Layer
+{
+    private readonly Int8WeightCache _cache = new();
+    private Weight? _kernel, _scales, _quant, _bias;
+
+    /// <param name="units">Output size.</param>
+    /// <param name="activation">Linear and ReLU are fused; others run after, in float.</param>
+    /// <param name="useBias">Whether there is a bias.</param>
+    /// <param name="dynamic">Quantize each batch with its own range (no calibrated input parameters).</param>
+    /// <param name="name">Layer name.</param>
+    public QuantizedDense(int units, ActivationFunction? activation = null, bool useBias = true, bool dynamic = false, string? name = null) : base(name)
+    {
+        if (units < 1)
+            throw new ArgumentOutOfRangeException(nameof(units), $"QuantizedDense: units must be at least 1, got {units}");
+        Units = units;
+        Activation = activation ?? ActivationFunction.Linear;
+        UseBias = useBias;
+        Dynamic = dynamic;
+    }
+
+    public int Units { get; }
+    public ActivationFunction Activation { get; }
+    public bool UseBias { get; }
+    public bool Dynamic { get; }
+
+    /// <summary>The integer kernel [in, units].</summary>
+    public Weight Kernel => _kernel ?? throw new InvalidOperationException($"QuantizedDense '{Name}' is not built yet");
+
+    /// <summary>The scale of each unit's kernel column.</summary>
+    public Weight KernelScale => _scales ?? throw new InvalidOperationException($"QuantizedDense '{Name}' is not built yet");
+
+    /// <summary>[input scale, input zero point, output scale, output zero point].</summary>
+    public Weight ActivationQuant => _quant ?? throw new InvalidOperationException($"QuantizedDense '{Name}' is not built yet");
+
+    /// <summary>The float bias, or null.</summary>
+    public Weight? Bias => _bias;
+
+    public override Shape ComputeOutputShape(Shape inputShape) => new([.. inputShape.Dims[..^1], Units]);
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape.Rank < 1 || inputShape[-1] < 1)
+            throw new ArgumentException($"QuantizedDense '{Name}': expected input with a non-empty last axis, got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    protected override void OnBuild(Shape inputShape)
+    {
+        (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(this, [inputShape[-1], Units], Units, UseBias);
+    }
+
+    protected override Tensor Call(Tensor x, bool training) =>
+        QuantizedWeights.Run(x, _kernel!, _scales!, _quant!, _bias, null, Activation, _cache, "quantized_dense");
+
+    public override LayerConfig GetConfig() => new QuantizedDenseConfig(Name, Units, Activation, UseBias, Dynamic);
+
+    internal Weight AddNamed(string name, int[] shape, bool int8)
+    {
+        var w = AddWeight(name, shape, Initializers.Zeros, trainable: false);
+        w.StoredAsInt8 = int8;
+        return w;
+    }
+}
+
+/// <summary>
+/// A Conv2D or Conv1D on int8 (NHWC; a 1-D convolution as height 1): the input quantized per tensor
+/// with calibrated parameters, im2col on the codes (padding with the zero point), the u8 × s8 GEMM
+/// with the bias, ReLU and the output grid fused. Weights as <see cref="QuantizedDense"/>'s, the
+/// kernel as [KH·KW·C, filters]. Built by <see cref="Quantizer"/> for the input shape it was
+/// calibrated on; inference only.
+/// </summary>
+public sealed class QuantizedConvolution : Layer
+{
+    private readonly Int8WeightCache _cache = new();
+    private readonly Conv2DGeometry _g;
+    private Weight? _kernel, _scales, _quant, _bias;
+
+    /// <param name="source">The float layer's kind: "Conv2D" or "Conv1D".</param>
+    /// <param name="filters">Output channels.</param>
+    /// <param name="geometry">H, W, C, KH, KW, SH, SW, DH, DW, pad top, pad left, OH, OW.</param>
+    /// <param name="activation">Linear and ReLU are fused; others run after, in float.</param>
+    /// <param name="useBias">Whether there is a bias.</param>
+    /// <param name="name">Layer name.</param>
+    public QuantizedConvolution(string source, int filters, int[] geometry, ActivationFunction? activation = null, bool useBias = true,
+        string? name = null) : base(name)
+    {
+        if (source is not ("Conv2D" or "Conv1D"))
+            throw new ArgumentException($"QuantizedConvolution: the source layer must be Conv2D or Conv1D, got '{source}'");
+        if (geometry is not { Length: 13 } || geometry.Any(v => v < 0) || filters < 1)
+            throw new ArgumentException($"QuantizedConvolution: expected 13 non-negative geometry values and filters ≥ 1, got [{string.Join(", ", geometry ?? [])}] and {filters}");
+        var v = geometry;
+        _g = new Conv2DGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
+        if (source == "Conv1D" && _g.H != 1)
+            throw new ArgumentException($"QuantizedConvolution: a Conv1D geometry has height 1, got {_g.H}");
+        Source = source;
+        Filters = filters;
+        Activation = activation ?? ActivationFunction.Linear;
+        UseBias = useBias;
+    }
+
+    internal QuantizedConvolution(string source, int filters, Conv2DGeometry g, ActivationFunction activation, bool useBias, string? name)
+        : this(source, filters, [g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PadTop, g.PadLeft, g.OH, g.OW], activation, useBias, name)
+    {
+    }
+
+    public string Source { get; }
+    public int Filters { get; }
+    public ActivationFunction Activation { get; }
+    public bool UseBias { get; }
+
+    /// <summary>The integer kernel [KH·KW·C, filters].</summary>
+    public Weight Kernel => _kernel ?? throw new InvalidOperationException($"QuantizedConvolution '{Name}' is not built yet");
+
+    /// <summary>The scale of each filter.</summary>
+    public Weight KernelScale => _scales ?? throw new InvalidOperationException($"QuantizedConvolution '{Name}' is not built yet");
+
+    /// <summary>[input scale, input zero point, output scale, output zero point].</summary>
+    public Weight ActivationQuant => _quant ?? throw new InvalidOperationException($"QuantizedConvolution '{Name}' is not built yet");
+
+    /// <summary>The float bias, or null.</summary>
+    public Weight? Bias => _bias;
+
+    /// <summary>The window: height, width, strides, dilation, padding.</summary>
+    internal Conv2DGeometry Geometry => _g;
+
+    private Shape SampleShape => Source == "Conv1D" ? new Shape(_g.W, _g.C) : new Shape(_g.H, _g.W, _g.C);
+
+    public override Shape ComputeOutputShape(Shape inputShape)
+    {
+        ValidateInputShape(inputShape);
+        return Source == "Conv1D" ? new Shape(_g.OW, Filters) : new Shape(_g.OH, _g.OW, Filters);
+    }
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape != SampleShape)
+            throw new ArgumentException($"QuantizedConvolution '{Name}': quantized for input [batch, {string.Join(", ", SampleShape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    protected override void OnBuild(Shape inputShape)
+    {
+        (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(this, [_g.K, Filters], Filters, UseBias);
+    }
+
+    protected override Tensor Call(Tensor x, bool training)
+    {
+        int n = x.Shape[0];
+        var y = QuantizedWeights.Run(x.Reshape(n, _g.H, _g.W, _g.C), _kernel!, _scales!, _quant!, _bias, _g, Activation, _cache, "quantized_conv");
+        return y.Reshape([n, .. ComputeOutputShape(SampleShape).Dims]);
+    }
+
+    public override LayerConfig GetConfig() => new QuantizedConvolutionConfig(Name, Source, Filters,
+        [_g.H, _g.W, _g.C, _g.KH, _g.KW, _g.SH, _g.SW, _g.DH, _g.DW, _g.PadTop, _g.PadLeft, _g.OH, _g.OW], Activation, UseBias);
+
+    internal Weight AddNamed(string name, int[] shape, bool int8)
+    {
+        var w = AddWeight(name, shape, Initializers.Zeros, trainable: false);
+        w.StoredAsInt8 = int8;
+        return w;
+    }
+}
+
+/// <summary>What the quantized layers share: their weights and their call.</summary>
+internal static class QuantizedWeights
+{
+    public static (Weight Kernel, Weight Scales, Weight Quant, Weight? Bias) Add(Layer layer, int[] kernelShape, int units, bool useBias)
+    {
+        Func<string, int[], bool, Weight> add = layer switch
+        {
+            QuantizedDense d => d.AddNamed,
+            QuantizedConvolution c => c.AddNamed,
+            _ => throw new ArgumentException($"not a quantized layer: {layer.GetType().Name}"),
+        };
+        var kernel = add("kernel", kernelShape, true);
+        var scales = add("kernel_scale", [units], false);
+        var quant = add("activation_quant", [4], false);
+        var bias = useBias ? add("bias", [units], false) : null;
+        return (kernel, scales, quant, bias);
+    }
+
+    public static Tensor Run(Tensor x, Weight kernel, Weight scales, Weight quant, Weight? bias, Conv2DGeometry? g, ActivationFunction activation,
+        Int8WeightCache cache, string op)
+    {
+        bool relu = activation.Name == "relu" && activation.GetConfig() is null;
+        bool fused = relu || activation.IsLinear;
+        var node = new QuantizedMatMulNode(x, kernel.Value, scales.Value, quant.Value, bias?.Value, g, relu, cache, fused && !activation.IsLinear ? $"{op}+relu" : op);
+        var y = Tensor.Run(node);
+        return fused ? y : activation.Apply(y);
+    }
+}

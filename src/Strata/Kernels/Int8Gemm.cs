@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Strata.Kernels;
+
+/// <summary>The instruction path of <see cref="Int8Gemm"/>.</summary>
+public enum Int8Path
+{
+    /// <summary>Plain loops (any machine).</summary>
+    Scalar,
+
+    /// <summary>AVX2: vpmaddubsw (u8 × s8 pairs → s16) then vpmaddwd with ones (→ s32).</summary>
+    Avx2,
+
+    /// <summary>AVX-VNNI: vpdpbusd on 256-bit registers (u8 × s8 quadruples added into s32 in one instruction).</summary>
+    AvxVnni,
+}
+
+/// <summary>
+/// An s8 matrix B [K, N] packed for <see cref="Int8Gemm"/>: panels of 16 columns, each a run of
+/// ⌈K/4⌉ groups of 16 columns × 4 consecutive k (64 bytes), zero past K and N; with the column sums
+/// Σₖ B[k, j] that the zero point of A needs.
+/// </summary>
+internal sealed class PackedInt8Matrix
+{
+    public const int PanelWidth = 16;
+
+    public PackedInt8Matrix(ReadOnlySpan<sbyte> b, int k, int n)
+    {
+        if (k < 1 || n < 1 || b.Length < (long)k * n)
+            throw new ArgumentException($"Int8Gemm: B needs K·N = {k}·{n} values (K, N ≥ 1), got {b.Length}");
+        if (k > Int8Gemm.MaxK)
+            throw new ArgumentException($"Int8Gemm: K = {k} exceeds {Int8Gemm.MaxK}, where s32 sums of 127·127 products could overflow");
+        K = k;
+        N = n;
+        KGroups = (k + 3) / 4;
+        Panels = (n + PanelWidth - 1) / PanelWidth;
+        Data = new sbyte[(long)Panels * KGroups * 64];
+        ColumnSums = new int[n];
+        for (int kk = 0; kk < k; kk++)
+        {
+            var row = b.Slice(kk * n, n);
+            int g = kk >> 2, t = kk & 3;
+            for (int j = 0; j < n; j++)
+            {
+                int p = j / PanelWidth, col = j % PanelWidth;
+                Data[((long)p * KGroups + g) * 64 + col * 4 + t] = row[j];
+                ColumnSums[j] += row[j];
+            }
+        }
+    }
+
+    public int K { get; }
+    public int N { get; }
+    public int KGroups { get; }
+    public int Panels { get; }
+
+    /// <summary>The packed bytes.</summary>
+    public sbyte[] Data { get; }
+
+    /// <summary>Σₖ B[k, j] for each column j.</summary>
+    public int[] ColumnSums { get; }
+}
+
+/// <summary>
+/// The int8 GEMM of quantized layers: C [M, N] (s32) = A [M, K] (u8, row stride lda) × B (s8, packed
+/// once by <see cref="PackedInt8Matrix"/>). Register-blocked 4 × 16 micro-kernels: AVX-VNNI
+/// (vpdpbusd), AVX2 (vpmaddubsw + vpmaddwd) and a scalar loop, picked at run time by
+/// <c>IsSupported</c>. Exact: every path gives the same integers provided each pair sum
+/// a₀b₀ + a₁b₁ fits in s16, which holds for A ≤ 127 (the quantizer's 7-bit activations, as
+/// PyTorch's x86 backend uses: vpmaddubsw saturates otherwise). A's rows are read four bytes at a
+/// time up to ⌈K/4⌉·4; the bytes past K multiply B's zero padding, but they must be readable: the
+/// buffer holds at least (M − 1)·lda + ⌈K/4⌉·4 bytes.
+/// </summary>
+internal static unsafe class Int8Gemm
+{
+    /// <summary>The largest K for which K·127·127 fits in s32.</summary>
+    public const int MaxK = 133_000;
+
+    private const int Mr = 4;
+
+    /// <summary>The fastest path this machine supports.</summary>
+    public static Int8Path BestPath { get; } = AvxVnni.IsSupported ? Int8Path.AvxVnni : Avx2.IsSupported ? Int8Path.Avx2 : Int8Path.Scalar;
+
+    /// <summary>Whether <paramref name="path"/> runs on this machine.</summary>
+    public static bool Supports(Int8Path path) => path switch
+    {
+        Int8Path.Scalar => true,
+        Int8Path.Avx2 => Avx2.IsSupported,
+        Int8Path.AvxVnni => AvxVnni.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>The bytes A must hold for <paramref name="m"/> rows of stride <paramref name="lda"/> over K.</summary>
+    public static long RequiredA(int m, int lda, int k) => m == 0 ? 0 : (long)(m - 1) * lda + (k + 3) / 4 * 4;
+
+    /// <summary>C rows [0, m) = A rows [0, m) × B, on <paramref name="path"/> (default the best).</summary>
+    public static void Multiply(int m, ReadOnlySpan<byte> a, int lda, PackedInt8Matrix b, Span<int> c, int ldc, Int8Path? path = null)
+    {
+        var p = path ?? BestPath;
+        if (!Supports(p))
+            throw new PlatformNotSupportedException($"Int8Gemm: the {p} path does not run on this machine");
+        if (m < 0 || lda < b.K || ldc < b.N)
+            throw new ArgumentException($"Int8Gemm: need M ≥ 0, lda ≥ K = {b.K} and ldc ≥ N = {b.N}; got M = {m}, lda = {lda}, ldc = {ldc}");
+        if (a.Length < RequiredA(m, lda, b.K))
+            throw new ArgumentException($"Int8Gemm: A needs {RequiredA(m, lda, b.K)} bytes for {m} rows (stride {lda}, K = {b.K} read in fours), got {a.Length}");
+        if (m > 0 && c.Length < (long)(m - 1) * ldc + b.N)
+            throw new ArgumentException($"Int8Gemm: C needs {(long)(m - 1) * ldc + b.N} values for {m} rows (stride {ldc}), got {c.Length}");
+        if (m == 0)
+            return;
+        int* tail = stackalloc int[Mr * PackedInt8Matrix.PanelWidth];
+        fixed (byte* pa = a)
+        fixed (sbyte* pb = b.Data)
+        fixed (int* pc = c)
+        {
+            // Row blocks whose A (block × K bytes) stays in L2 while every panel of B passes over it.
+            int block = Math.Max(Mr, Math.Min(m, 256 * 1024 / Math.Max(lda, 1)) / Mr * Mr);
+            for (int i0 = 0; i0 < m; i0 += block)
+            {
+                int i1 = Math.Min(m, i0 + block);
+                for (int panel = 0; panel < b.Panels; panel++)
+                {
+                    int j0 = panel * PackedInt8Matrix.PanelWidth, width = Math.Min(PackedInt8Matrix.PanelWidth, b.N - j0);
+                    sbyte* bp = pb + (long)panel * b.KGroups * 64;
+                    for (int i = i0; i < i1; i += Mr)
+                    {
+                        int rows = Math.Min(Mr, i1 - i);
+                        bool direct = rows == Mr && width == PackedInt8Matrix.PanelWidth;
+                        int* cp = direct ? pc + (long)i * ldc + j0 : tail;
+                        int cs = direct ? ldc : PackedInt8Matrix.PanelWidth;
+                        byte* a0 = pa + (long)i * lda;
+                        byte* a1 = rows > 1 ? a0 + lda : a0, a2 = rows > 2 ? a0 + 2L * lda : a0, a3 = rows > 3 ? a0 + 3L * lda : a0;
+                        switch (p)
+                        {
+                            case Int8Path.AvxVnni: KernelVnni(a0, a1, a2, a3, bp, b.KGroups, cp, cs); break;
+                            case Int8Path.Avx2: KernelAvx2(a0, a1, a2, a3, bp, b.KGroups, cp, cs); break;
+                            default: KernelScalar(a0, a1, a2, a3, bp, b.KGroups, cp, cs); break;
+                        }
+                        if (!direct)
+                        {
+                            for (int r = 0; r < rows; r++)
+                                new ReadOnlySpan<int>(tail + r * PackedInt8Matrix.PanelWidth, width).CopyTo(new Span<int>(pc + (long)(i + r) * ldc + j0, width));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KernelVnni(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int groups, int* c, int ldc)
+    {
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int g = 0; g < groups; g++, b += 64)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 32);
+            var av = Vector256.Create(*(int*)(a0 + 4 * g)).AsByte();
+            c00 = AvxVnni.MultiplyWideningAndAdd(c00, av, b0);
+            c01 = AvxVnni.MultiplyWideningAndAdd(c01, av, b1);
+            av = Vector256.Create(*(int*)(a1 + 4 * g)).AsByte();
+            c10 = AvxVnni.MultiplyWideningAndAdd(c10, av, b0);
+            c11 = AvxVnni.MultiplyWideningAndAdd(c11, av, b1);
+            av = Vector256.Create(*(int*)(a2 + 4 * g)).AsByte();
+            c20 = AvxVnni.MultiplyWideningAndAdd(c20, av, b0);
+            c21 = AvxVnni.MultiplyWideningAndAdd(c21, av, b1);
+            av = Vector256.Create(*(int*)(a3 + 4 * g)).AsByte();
+            c30 = AvxVnni.MultiplyWideningAndAdd(c30, av, b0);
+            c31 = AvxVnni.MultiplyWideningAndAdd(c31, av, b1);
+        }
+        Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KernelAvx2(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int groups, int* c, int ldc)
+    {
+        var ones = Vector256.Create((short)1);
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int g = 0; g < groups; g++, b += 64)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 32);
+            var av = Vector256.Create(*(int*)(a0 + 4 * g)).AsByte();
+            c00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b0), ones);
+            c01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b1), ones);
+            av = Vector256.Create(*(int*)(a1 + 4 * g)).AsByte();
+            c10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b0), ones);
+            c11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b1), ones);
+            av = Vector256.Create(*(int*)(a2 + 4 * g)).AsByte();
+            c20 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b0), ones);
+            c21 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b1), ones);
+            av = Vector256.Create(*(int*)(a3 + 4 * g)).AsByte();
+            c30 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b0), ones);
+            c31 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(av, b1), ones);
+        }
+        Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(int* c, int ldc, Vector256<int> c00, Vector256<int> c01, Vector256<int> c10, Vector256<int> c11,
+        Vector256<int> c20, Vector256<int> c21, Vector256<int> c30, Vector256<int> c31)
+    {
+        c00.Store(c); c01.Store(c + 8);
+        c10.Store(c + ldc); c11.Store(c + ldc + 8);
+        c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 8);
+        c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 8);
+    }
+
+    private static void KernelScalar(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int groups, int* c, int ldc)
+    {
+        byte** rows = stackalloc byte*[] { a0, a1, a2, a3 };
+        for (int r = 0; r < Mr; r++)
+        {
+            byte* a = rows[r];
+            for (int j = 0; j < PackedInt8Matrix.PanelWidth; j++)
+            {
+                int sum = 0;
+                for (int g = 0; g < groups; g++)
+                {
+                    sbyte* q = b + g * 64 + j * 4;
+                    byte* x = a + 4 * g;
+                    sum += x[0] * q[0] + x[1] * q[1] + x[2] * q[2] + x[3] * q[3];
+                }
+                c[r * ldc + j] = sum;
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using Strata.Autograd;
+using Strata.Kernels;
+
+namespace Strata.Ops;
+
+/// <summary>
+/// A quantized layer's integer weights packed for <see cref="Int8Gemm"/>, repacked only when the
+/// weight tensor's values change (a load or <c>SetWeights</c>): each call compares the values with the
+/// copy it packed from. Safe to share between threads.
+/// </summary>
+internal sealed class Int8WeightCache
+{
+    private readonly object _lock = new();
+    private float[] _from = [];
+    private PackedInt8Matrix? _packed;
+
+    public PackedInt8Matrix Get(ReadOnlySpan<float> kernel, int k, int n)
+    {
+        lock (_lock)
+        {
+            if (_packed is { } p && p.K == k && p.N == n && kernel.SequenceEqual(_from))
+                return p;
+            var q = new sbyte[kernel.Length];
+            for (int i = 0; i < q.Length; i++)
+            {
+                float v = kernel[i];
+                if (!(v >= -128 && v <= 127) || v != MathF.Round(v))
+                    throw new InvalidOperationException($"quantized layer: kernel element {i} is {v}, not an integer in [-128, 127]");
+                q[i] = (sbyte)v;
+            }
+            _packed = new PackedInt8Matrix(q, k, n);
+            _from = kernel.ToArray();
+            return _packed;
+        }
+    }
+}
+
+/// <summary>
+/// The one op of the quantized Dense and convolution layers: the input quantized to 7-bit codes
+/// (per tensor: calibrated, or from the batch's own range when dynamic), im2col for a convolution,
+/// the u8 × s8 → s32 GEMM, then per row the zero-point correction, the per-channel scales, the bias,
+/// ReLU and the output grid (<see cref="QuantizeKernels.Requantize"/>). Inputs: x, the integer kernel
+/// [K, N] (as floats), the kernel scales [N], the activation parameters [input scale, input zero
+/// point, output scale, output zero point] (input scale 0: dynamic; output scale 0: float output) and
+/// the bias [N] when there is one. Inference only: it has no gradient.
+/// </summary>
+internal sealed class QuantizedMatMulNode : OpNode
+{
+    private readonly Conv2DGeometry? _g;
+    private readonly bool _relu;
+    private readonly int _k, _n;
+    private readonly Int8WeightCache _cache;
+    private readonly Strips _work;
+
+    public QuantizedMatMulNode(Tensor x, Tensor kernel, Tensor scales, Tensor quant, Tensor? bias, Conv2DGeometry? g, bool relu,
+        Int8WeightCache cache, string op)
+        : base(op, bias is null ? [x, kernel, scales, quant] : [x, kernel, scales, quant, bias], OutputShapeOf(op, x, kernel, g))
+    {
+        _k = kernel.Shape[0];
+        _n = kernel.Shape[1];
+        if (scales.Shape.Size != _n || quant.Shape.Size != 4 || (bias is not null && bias.Shape.Size != _n))
+            throw new ArgumentException($"{op}: scales {scales.Shape} and bias {bias?.Shape} must have {_n} values, the activation parameters 4 (got {quant.Shape})");
+        _g = g;
+        _relu = relu;
+        _cache = cache;
+        _work = new Strips(this);
+    }
+
+    private static Shape OutputShapeOf(string op, Tensor x, Tensor kernel, Conv2DGeometry? g)
+    {
+        if (kernel.Rank != 2)
+            throw new ArgumentException($"{op}: the kernel must be [K, N], got {kernel.Shape}");
+        if (g is { } geo)
+        {
+            if (x.Rank != 4 || x.Shape[1] != geo.H || x.Shape[2] != geo.W || x.Shape[3] != geo.C || geo.K != kernel.Shape[0])
+                throw new ArgumentException($"{op}: input {x.Shape} does not fit [batch, {geo.H}, {geo.W}, {geo.C}] with a kernel of {geo.K} rows, got {kernel.Shape}");
+            return new Shape(x.Shape[0], geo.OH, geo.OW, kernel.Shape[1]);
+        }
+        if (x.Rank < 1 || x.Shape[-1] != kernel.Shape[0])
+            throw new ArgumentException($"{op}: input {x.Shape} does not fit the kernel {kernel.Shape} (last axis must be {kernel.Shape[0]})");
+        return new Shape([.. x.Shape.Dims[..^1], kernel.Shape[1]]);
+    }
+
+    public override string Attributes => $"{_g};{_relu}";
+
+    public override object? State => _cache;
+
+    public override void Forward()
+    {
+        var x = Inputs[0].Span;
+        var q = Inputs[3].Span;
+        _work.Input = q[0] == 0 ? QuantizeKernels.OfBatch(x) : new QuantParams(q[0], (int)q[1]);
+        _work.Output = q[2] == 0 ? null : new QuantParams(q[2], (int)q[3]);
+        _work.Packed = _cache.Get(Inputs[1].Span, _k, _n);
+        var scales = Inputs[2].Span;
+        _work.Multiplier = _work.Multiplier.Length == _n ? _work.Multiplier : new float[_n];
+        for (int j = 0; j < _n; j++)
+            _work.Multiplier[j] = _work.Input.Scale * scales[j];
+        int units = _g is null ? (_k == 0 ? 0 : Inputs[0].Size / _k) : Inputs[0].Shape[0]; // rows, or images
+        long macs = (long)Output.Size * _k;
+        int strips = Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, units), (int)Math.Min(int.MaxValue, macs >> 21)));
+        _work.Units = units;
+        _work.Count = strips;
+        WorkerPool.Run(_work, strips);
+    }
+
+    public override void Backward(Span<float> gy, GradSink grads) =>
+        throw new InvalidOperationException($"{Op}: a quantized layer has no gradient (quantize a trained model; fine-tune the float one)");
+
+    private sealed class Strips(QuantizedMatMulNode node) : WorkerPool.Work
+    {
+        public QuantParams Input;
+        public QuantParams? Output;
+        public PackedInt8Matrix Packed = null!;
+        public float[] Multiplier = [];
+        public int Units, Count;
+        private byte[][] _codes = [];
+        private byte[][] _cols = [];
+        private int[][] _acc = [];
+
+        // Rows (Dense) or images (convolution) [u0, u1) of this strip, in chunks whose codes and
+        // products stay in L2.
+        public override void Run(int strip)
+        {
+            int u0 = (int)((long)Units * strip / Count), u1 = (int)((long)Units * (strip + 1) / Count);
+            if (_codes.Length < Count)
+            {
+                lock (this)
+                {
+                    if (_codes.Length < Count)
+                    {
+                        Array.Resize(ref _codes, Count);
+                        Array.Resize(ref _cols, Count);
+                        Array.Resize(ref _acc, Count);
+                    }
+                }
+            }
+            var n = node;
+            int k = n._k, f = n._n;
+            var x = n.Inputs[0].Span;
+            var y = n.Output.Data;
+            var bias = n.Inputs.Length > 4 ? n.Inputs[4].Span : [];
+            if (n._g is not { } g)
+            {
+                int chunk = Math.Max(4, Math.Min(256, 128 * 1024 / Math.Max(k, 1)));
+                for (int r0 = u0; r0 < u1; r0 += chunk)
+                {
+                    int rows = Math.Min(chunk, u1 - r0);
+                    var codes = Buffer(ref _codes[strip], rows * k + 4);
+                    QuantizeKernels.Quantize(x.Slice(r0 * k, rows * k), codes, Input);
+                    Finish(codes, k, rows, y.Slice(r0 * f, rows * f), bias, strip);
+                }
+                return;
+            }
+            int image = g.H * g.W * g.C, pixels = g.OH * g.OW;
+            bool pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadTop == 0 && g.PadLeft == 0;
+            int per = Math.Max(1, Math.Min(u1 - u0, 1024 / Math.Max(pixels, 1)));
+            for (int i0 = u0; i0 < u1; i0 += per)
+            {
+                int images = Math.Min(per, u1 - i0), rows = images * pixels;
+                var codes = Buffer(ref _codes[strip], images * image + 4);
+                QuantizeKernels.Quantize(x.Slice(i0 * image, images * image), codes, Input);
+                var a = codes;
+                if (!pointwise)
+                {
+                    a = Buffer(ref _cols[strip], rows * g.K + 4);
+                    Im2Col.Expand<byte>(codes, a, g, 0, images, (byte)Input.ZeroPoint);
+                }
+                Finish(a, g.K, rows, y.Slice(i0 * pixels * f, rows * f), bias, strip);
+            }
+        }
+
+        private void Finish(byte[] a, int k, int rows, Span<float> y, ReadOnlySpan<float> bias, int strip)
+        {
+            int f = Packed.N;
+            var acc = Buffer(ref _acc[strip], rows * f);
+            Int8Gemm.Multiply(rows, a, k, Packed, acc, f);
+            for (int r = 0; r < rows; r++)
+                QuantizeKernels.Requantize(acc.AsSpan(r * f, f), Input.ZeroPoint, Packed.ColumnSums, Multiplier, bias, node._relu, Output, y.Slice(r * f, f));
+        }
+
+        private static T[] Buffer<T>(ref T[] b, int size)
+        {
+            if (b is null || b.Length < size)
+                b = new T[size];
+            return b;
+        }
+    }
+}
