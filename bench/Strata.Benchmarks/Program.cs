@@ -49,6 +49,18 @@ if (args.Length > 0 && args[0] == "gan")
     GanComparison.Run("data/mnist", threads, batch, samples, conditional);
     return;
 }
+//   quant [--threads N] [--rounds 7]
+if (args.Length > 0 && args[0] == "quant")
+{
+    int threads = 1, rounds = 7;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--rounds") rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+    }
+    QuantComparison.Run("data/mnist", threads, rounds);
+    return;
+}
 //   explain [--threads N] [--batch 100] [--steps 64]
 if (args.Length > 0 && args[0] == "explain")
 {
