@@ -6,6 +6,11 @@ namespace Strata.Compression;
 /// beginStep ≤ s, s ≤ endStep (or endStep = −1: no end) and (s − beginStep) is a multiple of the
 /// frequency; between those steps (and after endStep) the last masks stay in force.
 /// </summary>
+/// <remarks>
+/// Steps are the optimizer's <see cref="Optimizers.Optimizer.Iterations"/>: to prune a model that has
+/// already trained, start the schedule at its current count (or compile it afresh). The final sparsity
+/// is reached only when endStep − beginStep is a multiple of the frequency (as in TF-MOT).
+/// </remarks>
 public abstract class PruningSchedule
 {
     private protected PruningSchedule(long beginStep, long endStep, int frequency, bool openEnded)
