@@ -75,6 +75,29 @@ if (args.Length > 0 && args[0] == "explain")
     ExplainComparison.Run("data/mnist", threads, batch, steps);
     return;
 }
+//   prune [--threads N] [--epochs 5] [--finetune 6] [--cnn-epochs 0 (0: the shipped classifier)] [--cnn-finetune 3] [--sparsity 0.9] [--global false] [--only all|mlp|cnn] [--timing true]
+if (args.Length > 0 && args[0] == "prune")
+{
+    int threads = 1, epochs = 5, finetune = 6, cnnEpochs = 0, cnnFinetune = 3;
+    float sparsity = 0.9f;
+    bool timing = true, global = false;
+    string only = "all";
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        int Next() => int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        if (args[i] == "--threads") threads = Next();
+        else if (args[i] == "--epochs") epochs = Next();
+        else if (args[i] == "--finetune") finetune = Next();
+        else if (args[i] == "--cnn-epochs") cnnEpochs = Next();
+        else if (args[i] == "--cnn-finetune") cnnFinetune = Next();
+        else if (args[i] == "--sparsity") sparsity = float.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--only") only = args[++i];
+        else if (args[i] == "--timing") timing = bool.Parse(args[++i]);
+        else if (args[i] == "--global") global = bool.Parse(args[++i]);
+    }
+    PruningRun.Run("data/mnist", threads, epochs, finetune, cnnEpochs, cnnFinetune, timing, only, sparsity, global);
+    return;
+}
 //   rnn [--cell lstm|gru] [--threads N] [--batch 64] [--steps 100] [--inputs 128] [--units 256] [--batches 10]
 if (args.Length > 0 && args[0] == "rnn")
 {

@@ -59,8 +59,12 @@ public partial class Model
     /// <see cref="Load"/> resumes exactly. Written to a temporary name and renamed: a failed save leaves
     /// any previous file as it was.
     /// </summary>
+    /// <param name="path">The file to write.</param>
+    /// <param name="compressWeights">Deflate the weights entry: the file of a pruned model then shrinks with
+    /// its sparsity (its zeros cost almost nothing). <see cref="Load"/> reads both forms; a deflated entry
+    /// may inflate only to the size the architecture's weights need.</param>
     /// <exception cref="InvalidOperationException">The model is not built, is a subclass (its architecture is code), or uses an unregistered layer type.</exception>
-    public void Save(string path) => Serialization.ModelFile.Save(this, path);
+    public void Save(string path, bool compressWeights = false) => Serialization.ModelFile.Save(this, path, compressWeights);
 
     /// <summary>
     /// Loads a model saved by <see cref="Save"/>: rebuilds the layers through the

@@ -39,7 +39,11 @@ internal static class ModelFile
 
     // ---------------------------------------------------------------- saving
 
-    public static void Save(Model model, string path)
+    /// <param name="model">The model to save.</param>
+    /// <param name="path">The file to write.</param>
+    /// <param name="compressWeights">Deflate the weights entry (a pruned model's zeros then cost almost nothing);
+    /// the optimizer state is always stored.</param>
+    public static void Save(Model model, string path, bool compressWeights = false)
     {
         ArgumentNullException.ThrowIfNull(path);
         var config = Describe(model);
@@ -61,9 +65,10 @@ internal static class ModelFile
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
             WriteJson(zip, MetadataEntry, metadata);
             WriteJson(zip, ConfigEntry, config);
-            // Tensors are stored, not deflated: loading reads them straight into their arrays, and a
-            // stored entry cannot inflate past the file's size.
-            using (var s = zip.CreateEntry(WeightsEntry, CompressionLevel.NoCompression).Open())
+            // Tensors are stored, not deflated, unless asked: loading reads them straight into their arrays,
+            // and a stored entry cannot inflate past the file's size (a deflated weights entry is bounded
+            // by the size the architecture's weights need instead; see WeightsLimit).
+            using (var s = zip.CreateEntry(WeightsEntry, compressWeights ? CompressionLevel.Optimal : CompressionLevel.NoCompression).Open())
                 SafeTensors.Write(s, weights, new Dictionary<string, string> { ["format"] = "strata", ["model"] = model.Name }, model.Int8WeightKeys("Save"));
             EntryWritten?.Invoke(WeightsEntry);
             if (checkpoint)
@@ -96,6 +101,10 @@ internal static class ModelFile
             root["compile"] = compile;
         return root;
     }
+
+    /// <summary>The architecture alone as config.json text (no compile section): what <see cref="FromConfig"/> rebuilds.</summary>
+    /// <exception cref="InvalidOperationException">The model is a subclass or uses an unregistered layer type.</exception>
+    public static string ArchitectureJson(Model model) => Architecture(model).ToJsonString();
 
     /// <summary>The architecture alone: a Sequential's layers, a functional model's layers and nodes, a GAN's two networks.</summary>
     private static JsonObject Architecture(Model model)
@@ -288,7 +297,7 @@ internal static class ModelFile
             }
             if (!entries.TryGetValue(WeightsEntry, out var weightsEntry))
                 throw new InvalidDataException($"the entry {WeightsEntry} is missing");
-            model.AssignWeights(ReadTensors(weightsEntry), WeightsEntry);
+            model.AssignWeights(ReadTensors(weightsEntry, WeightsLimit(model)), WeightsEntry);
             if (classNames is not null)
                 model.ClassNames = classNames;
             if (!compile || !config.RootElement.TryGetProperty("compile", out var compileJson) || compileJson.ValueKind == JsonValueKind.Null)
@@ -357,11 +366,32 @@ internal static class ModelFile
         return bytes;
     }
 
-    private static SafeTensorsContent ReadTensors(ZipArchiveEntry entry)
+    /// <summary>
+    /// The most a deflated weights entry may inflate to: the model's float32 weights (its architecture,
+    /// already built, fixes how many) plus the safetensors length prefix and a header allowance — so a
+    /// deflated entry can never make the reader allocate more than the model itself holds.
+    /// </summary>
+    private static long WeightsLimit(Model model)
     {
-        // Tensors are written stored; a deflated tensor entry could inflate far past the file's size.
-        if (entry.Length != entry.CompressedLength)
-            throw new InvalidDataException($"{entry.FullName} is compressed ({entry.CompressedLength} bytes inflating to {entry.Length}); model files store tensors uncompressed");
+        long tensors = 0, values = 0;
+        foreach (var w in model.Weights)
+        {
+            tensors++;
+            values += w.Value.Size;
+        }
+        return 8 + 4 * values + (64 << 10) + 512 * tensors;
+    }
+
+    /// <param name="entry">A safetensors entry.</param>
+    /// <param name="deflatedLimit">When given, the entry may be deflated and inflate to at most this many bytes; otherwise it must be stored.</param>
+    private static SafeTensorsContent ReadTensors(ZipArchiveEntry entry, long? deflatedLimit = null)
+    {
+        // A stored entry cannot hold more than the file; a deflated one could inflate far past it, so only
+        // the weights entry may be deflated, and only up to what the architecture's weights need.
+        if (entry.Length != entry.CompressedLength && (deflatedLimit is not { } limit || entry.Length > limit))
+            throw new InvalidDataException(deflatedLimit is { } l
+                ? $"{entry.FullName} is compressed ({entry.CompressedLength} bytes inflating to {entry.Length}), more than the {l} bytes the model's weights can take"
+                : $"{entry.FullName} is compressed ({entry.CompressedLength} bytes inflating to {entry.Length}); model files store this entry uncompressed");
         try
         {
             using var s = new CheckedEntryStream(entry);
