@@ -59,7 +59,15 @@ public partial class Model
     /// any previous file as it was.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is not built, is a subclass (its architecture is code), or uses an unregistered layer type.</exception>
-    public void Save(string path) => Serialization.ModelFile.Save(this, path);
+    public void Save(string path)
+    {
+        if (SaveRefusal is { } why)
+            throw new InvalidOperationException(why);
+        Serialization.ModelFile.Save(this, path);
+    }
+
+    /// <summary>Why a kind of model has no file of its own and what to save instead (null: it saves).</summary>
+    private protected virtual string? SaveRefusal => null;
 
     /// <summary>
     /// Loads a model saved by <see cref="Save"/>: rebuilds the layers through the
