@@ -33,7 +33,6 @@ namespace Strata.Compression;
 /// </remarks>
 public sealed class Distiller : Model
 {
-    private readonly Layer[] _layers;
     private readonly ClassLogits _teacherLogits, _studentLogits;
     private Loss _distillationLoss = new KLDivergence();
 
@@ -64,8 +63,8 @@ public sealed class Distiller : Model
             throw new ArgumentException($"Distiller '{Name}': the teacher '{teacher.Name}' must be a trained model; it is not built", nameof(teacher));
         _teacherLogits = ClassLogits.Of(teacher, "teacher");
         _studentLogits = ClassLogits.Of(student, "student");
-        _layers = [.. student.Layers, .. teacher.Layers];
-        if (_layers.Distinct(ReferenceEqualityComparer.Instance).Count() != _layers.Length)
+        Layer[] both = [.. student.Layers, .. teacher.Layers];
+        if (both.Distinct(ReferenceEqualityComparer.Instance).Count() != both.Length)
             throw new ArgumentException($"Distiller '{Name}': the teacher and the student share a layer; the student needs its own");
 
         var tShapes = teacher.InputShapes;
@@ -119,8 +118,11 @@ public sealed class Distiller : Model
     /// <summary>What the student's logits are read from.</summary>
     public string StudentLogits => _studentLogits.Description;
 
-    /// <summary>The student's layers, then the teacher's.</summary>
-    public override IReadOnlyList<Layer> Layers => _layers;
+    /// <summary>
+    /// The student's layers: the distiller's weights, trainable weights and <see cref="Model.Summary"/> are the
+    /// student's (the teacher's layers are <see cref="Teacher"/>'s, outside the model that trains).
+    /// </summary>
+    public override IReadOnlyList<Layer> Layers => Student.Layers;
 
     public override int InputCount => Student.InputCount;
 
@@ -150,7 +152,7 @@ public sealed class Distiller : Model
     /// <param name="Student">The student loss on the true labels.</param>
     /// <param name="Distillation">The distillation loss between the softened distributions, times T².</param>
     /// <param name="Predictions">The student's outputs (what its Forward gives).</param>
-    public sealed record Losses(Tensor Total, Tensor Student, Tensor Distillation, Tensor Predictions);
+    public sealed record BatchLosses(Tensor Total, Tensor Student, Tensor Distillation, Tensor Predictions);
 
     /// <summary>
     /// The distillation losses of a batch: the teacher in inference mode without gradients, the student
@@ -162,7 +164,7 @@ public sealed class Distiller : Model
     /// <param name="training">Runs the student in training mode (dropout, batch statistics).</param>
     /// <exception cref="InvalidOperationException">Not compiled.</exception>
     /// <exception cref="ArgumentException">The networks' outputs differ in shape (both quoted), or the losses reject the shapes.</exception>
-    public Losses ComputeLosses(Tensor[] x, Tensor y, Tensor? sampleWeight = null, bool training = false)
+    public BatchLosses ComputeLosses(Tensor[] x, Tensor y, Tensor? sampleWeight = null, bool training = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
@@ -225,10 +227,6 @@ public sealed class Distiller : Model
     private static readonly string[] LogNames = ["loss", "student_loss", "distillation_loss", "predictions"];
 
     private protected override string CompileHint => "call Compile(optimizer, studentLoss, distillationLoss, metrics)";
-
-    /// <summary>The optimizer updates the student's weights only (the teacher has no optimizer state).</summary>
-    internal override IReadOnlyList<(string Prefix, Optimizer Optimizer, IReadOnlyList<Weight> Weights)> OptimizerGroups() =>
-        Optimizer is null ? [] : [("", Optimizer, [.. Student.Weights])];
 
     private protected override string SaveRefusal =>
         $"Save: Distiller '{Name}' is a training harness without a file of its own; save the trained student, distiller.Student.Save(path) " +

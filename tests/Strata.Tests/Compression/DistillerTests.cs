@@ -145,6 +145,19 @@ public sealed class DistillerTests : IDisposable
     }
 
     [Fact]
+    public void The_distillers_weights_and_summary_are_the_students()
+    {
+        var teacher = BlobTeacher();
+        var student = BlobStudent();
+        var d = new Distiller(teacher, student);
+        Assert.Equal(student.Weights.Select(w => w.Value), d.Weights.Select(w => w.Value));
+        Assert.Equal(student.TrainableWeights.Count(), d.TrainableWeights.Count());
+        var summary = d.Summary();
+        Assert.All(student.Layers, l => Assert.Contains(l.Name, summary));
+        Assert.All(teacher.Layers, l => Assert.DoesNotContain(l.Name + " (", summary));
+    }
+
+    [Fact]
     public void A_student_scoring_other_classes_is_rejected_quoting_both_shapes()
     {
         var teacher = BlobTeacher();
