@@ -186,7 +186,8 @@ public partial class Model
 
     private readonly Dictionary<string, Metrics.Mean> _stepMeans = new(StringComparer.Ordinal);
 
-    private Metrics.Mean StepMean(string name)
+    /// <summary>The running mean of a custom step's named result since the epoch began (created on first use; reset with the metrics).</summary>
+    private protected Metrics.Mean StepMean(string name)
     {
         if (!_stepMeans.TryGetValue(name, out var m))
             _stepMeans[name] = m = new Metrics.Mean(name);

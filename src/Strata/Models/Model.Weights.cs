@@ -64,7 +64,15 @@ public partial class Model
     /// its sparsity (its zeros cost almost nothing). <see cref="Load"/> reads both forms; a deflated entry
     /// may inflate only to the size the architecture's weights need.</param>
     /// <exception cref="InvalidOperationException">The model is not built, is a subclass (its architecture is code), or uses an unregistered layer type.</exception>
-    public void Save(string path, bool compressWeights = false) => Serialization.ModelFile.Save(this, path, compressWeights);
+    public void Save(string path, bool compressWeights = false)
+    {
+        if (SaveRefusal is { } why)
+            throw new InvalidOperationException(why);
+        Serialization.ModelFile.Save(this, path, compressWeights);
+    }
+
+    /// <summary>Why a kind of model has no file of its own and what to save instead (null: it saves).</summary>
+    private protected virtual string? SaveRefusal => null;
 
     /// <summary>
     /// Loads a model saved by <see cref="Save"/>: rebuilds the layers through the

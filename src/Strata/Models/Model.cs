@@ -146,7 +146,8 @@ public partial class Model
         InvalidatePlans(); // compiled steps hold the old loss and optimizer
     }
 
-    private Tensor AddRegularization(Tensor loss)
+    /// <summary>The loss plus the weight penalties of every layer that has them.</summary>
+    internal Tensor AddRegularization(Tensor loss)
     {
         foreach (var l in Layers)
         {
@@ -166,7 +167,7 @@ public partial class Model
     }
 
     /// <summary>The epoch's running values: the default step's loss and metrics, and the named results of traced custom steps.</summary>
-    private Logs CurrentLogs()
+    private protected Logs CurrentLogs()
     {
         var logs = new Logs();
         if (_lossTracker.Count > 0 || _stepMeans.Count == 0)
