@@ -13,6 +13,9 @@ public sealed class DistillerSnippetTests
     [Fact]
     public void The_distillation_snippet_runs()
     {
+        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        Assert.Contains("var distiller = new Distiller(teacher, student, temperature: 4, alpha: 0.1f);", readme);
+        Assert.Contains("float accuracy = distiller.Evaluate(testImages, testLabels)[\"accuracy\"];", readme);
         var (mnistImages, mnistLabels) = Mnist.Load(RepoPaths.Mnist, train: false);
         var images = mnistImages.Slice(..1024);
         var labels = Tensor.FromArray([.. mnistLabels[..1024].Select(l => (float)l)]);
