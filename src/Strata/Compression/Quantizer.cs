@@ -20,7 +20,7 @@ public enum CalibrationMethod
 /// <param name="Method">How activation ranges are calibrated.</param>
 /// <param name="Percentile">For <see cref="CalibrationMethod.Percentile"/>: the percentile kept at the top (and 100 − it at the bottom), in (50, 100].</param>
 /// <param name="BatchSize">Calibration batch size.</param>
-/// <param name="Layers">The names of the layers to quantize (null: every Dense, Conv2D and Conv1D).</param>
+/// <param name="Layers">The names of the layers to quantize (null: every Dense, and every Conv2D and Conv1D whose window holds at least <see cref="Quantizer.MinWindow"/> values).</param>
 public sealed record QuantizationOptions(CalibrationMethod Method = CalibrationMethod.MinMax, double Percentile = 99.99, int BatchSize = 256,
     IReadOnlyCollection<string>? Layers = null);
 
@@ -36,7 +36,10 @@ public sealed record QuantizationOptions(CalibrationMethod Method = CalibrationM
 /// </summary>
 public static class Quantizer
 {
-    private const int SamplesPerBatch = 1 << 16; // values kept per batch and activation for the percentile method
+    private const int SamplesPerBatch = 1 << 16;
+
+    /// <summary>The smallest convolution window (KH·KW·C values) quantized by default.</summary>
+    public const int MinWindow = 32; // values kept per batch and activation for the percentile method
 
     /// <summary>Static int8 quantization calibrated on <paramref name="calibration"/> (a sample of training inputs, [n, ...input shape]).</summary>
     /// <exception cref="ArgumentException">The model is not built, the calibration set is empty or of the wrong shape, a named layer cannot be quantized, or the options are out of range.</exception>
@@ -112,8 +115,11 @@ public static class Quantizer
     {
         bool Quantizable(Layer l) => l is Dense || (!dynamic && l is Conv2D or Conv1D);
         string kinds = dynamic ? "Dense" : "Dense, Conv2D and Conv1D";
+        // By default a convolution whose window holds fewer than MinWindow values (a first layer on 1–3
+        // channels) stays float: its int8 GEMM would be all overhead, and the float path has a direct kernel.
         if (names is null)
-            return new HashSet<Layer>(model.Layers.Where(Quantizable), ReferenceEqualityComparer.Instance);
+            return new HashSet<Layer>(model.Layers.Where(l => Quantizable(l)
+                && !(l is ConvolutionLayer c && c.Built && c.GeometryOf(c.InputShape).K < MinWindow)), ReferenceEqualityComparer.Instance);
         var set = new HashSet<Layer>(ReferenceEqualityComparer.Instance);
         foreach (var name in names)
         {
