@@ -107,6 +107,9 @@ internal static class QuantizeKernels
         }
     }
 
+    /// <summary>Whether a float holds an int8 value (an integer in [−128, 127]): what integer kernels and I8 files accept.</summary>
+    public static bool IsInt8(float v) => v >= -128 && v <= 127 && v == MathF.Round(v);
+
     /// <summary>The per-tensor parameters of a batch's own range (dynamic quantization).</summary>
     public static QuantParams OfBatch(ReadOnlySpan<float> x) =>
         x.IsEmpty ? new QuantParams(1f, 0) : QuantParams.FromRange(TensorPrimitives.Min(x), TensorPrimitives.Max(x));

@@ -24,7 +24,7 @@ internal sealed class Int8WeightCache
             for (int i = 0; i < q.Length; i++)
             {
                 float v = kernel[i];
-                if (!(v >= -128 && v <= 127) || v != MathF.Round(v))
+                if (!QuantizeKernels.IsInt8(v))
                     throw new InvalidOperationException($"quantized layer: kernel element {i} is {v}, not an integer in [-128, 127]");
                 q[i] = (sbyte)v;
             }

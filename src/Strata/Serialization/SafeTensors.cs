@@ -99,7 +99,7 @@ public static class SafeTensors
         for (int i = 0; i < values.Length; i++)
         {
             float v = values[i];
-            if (!(v >= -128 && v <= 127) || v != MathF.Round(v))
+            if (!Kernels.QuantizeKernels.IsInt8(v))
                 throw new ArgumentException($"safetensors: tensor '{name}' is written as I8 but element {i} is {v}, not an integer in [-128, 127]");
         }
     }

@@ -123,6 +123,21 @@ public class QuantizerTests
     }
 
     [Fact]
+    public void SafeTensorsWritesI8OneByteEachAndRefusesValuesThatAreNotInt8()
+    {
+        var t = Tensor.FromArray([-128f, 0f, 5f, 127f], 4);
+        var ms = new MemoryStream();
+        Strata.Serialization.SafeTensors.Write(ms, new Dictionary<string, Tensor> { ["w"] = t }, null, new HashSet<string> { "w" });
+        Assert.Contains("\"I8\"", System.Text.Encoding.UTF8.GetString(ms.ToArray()));
+        ms.Position = 0;
+        var back = Strata.Serialization.SafeTensors.Read(ms, ms.Length);
+        Assert.Equal(t.ToArray(), back.Tensors["w"].ToArray());
+        var bad = Tensor.FromArray([1f, 0.5f], 2);
+        var e = Assert.Throws<ArgumentException>(() => Strata.Serialization.SafeTensors.Write(new MemoryStream(), new Dictionary<string, Tensor> { ["b"] = bad }, null, new HashSet<string> { "b" }));
+        Assert.Contains("element 1 is 0.5", e.Message);
+    }
+
+    [Fact]
     public void BadInputIsNamed()
     {
         var unbuilt = new Sequential([new Dense(3)]);
