@@ -71,7 +71,7 @@ public sealed class QuantizedDense : Layer
 
     protected override void OnBuild(Shape inputShape)
     {
-        (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(this, [inputShape[-1], Units], Units, UseBias);
+        (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(AddNamed, [inputShape[-1], Units], Units, UseBias);
     }
 
     protected override Tensor Call(Tensor x, bool training) =>
@@ -79,7 +79,7 @@ public sealed class QuantizedDense : Layer
 
     public override LayerConfig GetConfig() => new QuantizedDenseConfig(Name, Units, Activation, UseBias, Dynamic);
 
-    internal Weight AddNamed(string name, int[] shape, bool int8)
+    private Weight AddNamed(string name, int[] shape, bool int8)
     {
         var w = AddWeight(name, shape, Initializers.Zeros, trainable: false);
         w.StoredAsInt8 = int8;
@@ -164,7 +164,7 @@ public sealed class QuantizedConvolution : Layer
 
     protected override void OnBuild(Shape inputShape)
     {
-        (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(this, [_g.K, Filters], Filters, UseBias);
+        (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(AddNamed, [_g.K, Filters], Filters, UseBias);
     }
 
     protected override Tensor Call(Tensor x, bool training)
@@ -177,7 +177,7 @@ public sealed class QuantizedConvolution : Layer
     public override LayerConfig GetConfig() => new QuantizedConvolutionConfig(Name, Source, Filters,
         [_g.H, _g.W, _g.C, _g.KH, _g.KW, _g.SH, _g.SW, _g.DH, _g.DW, _g.PadTop, _g.PadLeft, _g.OH, _g.OW], Activation, UseBias);
 
-    internal Weight AddNamed(string name, int[] shape, bool int8)
+    private Weight AddNamed(string name, int[] shape, bool int8)
     {
         var w = AddWeight(name, shape, Initializers.Zeros, trainable: false);
         w.StoredAsInt8 = int8;
@@ -188,14 +188,9 @@ public sealed class QuantizedConvolution : Layer
 /// <summary>What the quantized layers share: their weights and their call.</summary>
 internal static class QuantizedWeights
 {
-    public static (Weight Kernel, Weight Scales, Weight Quant, Weight? Bias) Add(Layer layer, int[] kernelShape, int units, bool useBias)
+    // add: the layer's own AddWeight (name, shape, stored as int8), non-trainable, zero-initialized.
+    public static (Weight Kernel, Weight Scales, Weight Quant, Weight? Bias) Add(Func<string, int[], bool, Weight> add, int[] kernelShape, int units, bool useBias)
     {
-        Func<string, int[], bool, Weight> add = layer switch
-        {
-            QuantizedDense d => d.AddNamed,
-            QuantizedConvolution c => c.AddNamed,
-            _ => throw new ArgumentException($"not a quantized layer: {layer.GetType().Name}"),
-        };
         var kernel = add("kernel", kernelShape, true);
         var scales = add("kernel_scale", [units], false);
         var quant = add("activation_quant", [4], false);
