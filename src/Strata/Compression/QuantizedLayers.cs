@@ -198,11 +198,17 @@ internal static class QuantizedWeights
         return (kernel, scales, quant, bias);
     }
 
+    /// <summary>Whether the layer's GEMM epilogue applies this activation as ReLU (plain ReLU only: no slope, cap or threshold).</summary>
+    public static bool FusesRelu(ActivationFunction activation) => activation.Name == "relu" && activation.GetConfig() is null;
+
+    /// <summary>Whether the activation runs inside the GEMM epilogue (linear or plain ReLU); any other runs after, in float.</summary>
+    public static bool Fuses(ActivationFunction activation) => activation.IsLinear || FusesRelu(activation);
+
     public static Tensor Run(Tensor x, Weight kernel, Weight scales, Weight quant, Weight? bias, Conv2DGeometry? g, ActivationFunction activation,
         Int8WeightCache cache, string op)
     {
-        bool relu = activation.Name == "relu" && activation.GetConfig() is null;
-        bool fused = relu || activation.IsLinear;
+        bool relu = FusesRelu(activation);
+        bool fused = Fuses(activation);
         var node = new QuantizedMatMulNode(x, kernel.Value, scales.Value, quant.Value, bias?.Value, g, relu, cache, fused && !activation.IsLinear ? $"{op}+relu" : op);
         var y = Tensor.Run(node);
         return fused ? y : activation.Apply(y);

@@ -72,7 +72,7 @@ public static class Quantizer
             {
                 var input = grid ?? stats[i].Input.Params(o);
                 var activation = ActivationOf(layer);
-                bool fused = activation.IsLinear || (activation.Name == "relu" && activation.GetConfig() is null);
+                bool fused = QuantizedWeights.Fuses(activation);
                 QuantParams? output = fused && !last ? stats[i].Output.Params(o) : null;
                 var q = Replace(layer, activation, dynamic: false);
                 result.Add(q);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
+using Strata.Compression;
 using Strata.Layers;
 using Strata.Models;
 using Strata.Onnx.Proto;
@@ -389,6 +390,10 @@ internal sealed partial class OnnxExporter
                 bool first = rank >= 3 && inputs.All(i => i.First is not null);
                 return first ? First(rank, Op(op, n, inputs.Select(i => Get(i, true)))) : Last(rank, Op(op, n, inputs.Select(i => Get(i, false))));
             }
+            case QuantizedDense qd:
+                return QuantizedDenseLayer(qd, v, rank);
+            case QuantizedConvolution qc:
+                return QuantizedConvolutionLayer(qc, v, rank);
             case Concatenate cat:
                 return Last(rank, Op("Concat", n, inputs.Select(i => Get(i, false)), Int("axis", cat.Axis)));
             default:
