@@ -45,7 +45,8 @@ internal static class OnnxPeer
         Compare(workload, model, tx, 1000, threads, rounds);
     }
 
-    private static void Compare(string workload, Model model, Tensor tx, int batch, int threads, int rounds)
+    /// <summary>Exports <paramref name="model"/> (float, or quantized in QDQ form) and prints both runtimes' medians and their ratio.</summary>
+    internal static void Compare(string workload, Model model, Tensor tx, int batch, int threads, int rounds)
     {
         var path = Path.Combine(Path.GetTempPath(), $"strata-peer-{Environment.ProcessId}.onnx");
         model.ExportOnnx(path);

@@ -49,16 +49,17 @@ if (args.Length > 0 && args[0] == "gan")
     GanComparison.Run("data/mnist", threads, batch, samples, conditional);
     return;
 }
-//   quant [--threads N] [--rounds 7]
+//   quant [--threads N] [--rounds 7] [--no-peer]   (--no-peer: skip ONNX Runtime on the exported models)
 if (args.Length > 0 && args[0] == "quant")
 {
     int threads = 1, rounds = 7;
+    bool peer = !args.Contains("--no-peer");
     for (int i = 1; i < args.Length - 1; i++)
     {
         if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--rounds") rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
     }
-    QuantComparison.Run("data/mnist", threads, rounds);
+    QuantComparison.Run("data/mnist", threads, rounds, peer);
     return;
 }
 //   explain [--threads N] [--batch 100] [--steps 64]

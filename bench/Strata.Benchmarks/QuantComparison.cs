@@ -15,7 +15,7 @@ using Strata.Optimizers;
 /// </summary>
 internal static class QuantComparison
 {
-    public static void Run(string dataDir, int threads, int rounds)
+    public static void Run(string dataDir, int threads, int rounds, bool peer)
     {
         KernelSettings.MaxThreads = threads;
         var (train, trainLabels) = Mnist.Load(dataDir, train: true);
@@ -26,12 +26,12 @@ internal static class QuantComparison
         var mlp = (Sequential)Presets.Create("mlp", [28, 28], 10, seed: 1);
         mlp.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), ["accuracy"]);
         mlp.Fit(train, Tensor.FromArray(trainLabels.Select(v => (float)v).ToArray(), trainLabels.Length), epochs: 2, batchSize: 128, seed: 1);
-        Report("mlp", mlp, calibration, test, testLabels, rounds, dynamic: true);
+        Report("mlp", mlp, calibration, test, testLabels, rounds, dynamic: true, peer);
         var cnn = (Sequential)Model.Load(Path.Combine(dataDir, "classifier.strata"));
-        Report("cnn", cnn, calibration, test, testLabels, rounds, dynamic: false);
+        Report("cnn", cnn, calibration, test, testLabels, rounds, dynamic: false, peer);
     }
 
-    private static void Report(string name, Sequential model, Tensor calibration, Tensor test, int[] labels, int rounds, bool dynamic)
+    private static void Report(string name, Sequential model, Tensor calibration, Tensor test, int[] labels, int rounds, bool dynamic, bool peer)
     {
         var variants = new List<(string, Model)> { ("float32", model), ("static int8", Quantizer.QuantizeStatic(model, calibration)) };
         if (dynamic)
@@ -53,6 +53,12 @@ internal static class QuantComparison
                 floatSize = size;
             }
             Console.WriteLine($"{name,-4} {kind,-13} accuracy {acc,6:F2}%  weights {size / 1024.0,7:F1} KiB ({(double)floatSize / size:F2}× smaller)  {rate,10:N0} samples/s ({rate / floatRate:F2}× float)");
+        }
+        if (peer)
+        {
+            // The same models exported to ONNX (the int8 one in QDQ form, which ONNX Runtime fuses into its integer kernels), alternating rounds.
+            foreach (var (kind, m) in variants.Where(v => v.Item1 != "dynamic int8"))
+                Strata.Benchmarks.OnnxPeer.Compare($"{name} {kind}", m, test, 1000, KernelSettings.MaxThreads, rounds);
         }
     }
 

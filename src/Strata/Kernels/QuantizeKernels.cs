@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Strata.Kernels;
 
@@ -44,27 +45,30 @@ internal static class QuantizeKernels
         if (q.Length < x.Length)
             throw new ArgumentException($"quantize: {x.Length} values need as many codes, got {q.Length}");
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Avx2.IsSupported)
         {
             var s = Vector256.Create(p.Scale);
             var zp = Vector256.Create((float)p.ZeroPoint);
             var hi = Vector256.Create((float)QuantParams.QMax);
+            var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7); // the packs interleave 128-bit lanes: put the four-code groups back in order
             for (; i <= x.Length - 32; i += 32)
             {
                 var a = Code(Vector256.Create(x.Slice(i, 8)), s, zp, hi);
                 var b = Code(Vector256.Create(x.Slice(i + 8, 8)), s, zp, hi);
                 var c = Code(Vector256.Create(x.Slice(i + 16, 8)), s, zp, hi);
                 var d = Code(Vector256.Create(x.Slice(i + 24, 8)), s, zp, hi);
-                var bytes = Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d));
-                bytes.AsByte().CopyTo(q.Slice(i, 32));
+                var bytes = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
+                Avx2.PermuteVar8x32(bytes.AsInt32(), order).AsByte().CopyTo(q.Slice(i, 32));
             }
         }
         for (; i < x.Length; i++)
             q[i] = (byte)p.Quantize(x[i]);
     }
 
+    // The code of each lane: round(x / scale) + zero point in [0, QMax]. The native min/max and
+    // conversion are exact here (the value is clamped first); NaN becomes 0 through MaxNative's order.
     private static Vector256<int> Code(Vector256<float> x, Vector256<float> scale, Vector256<float> zp, Vector256<float> hi) =>
-        Vector256.ConvertToInt32(Vector256.Clamp(Vector256.Round(x / scale) + zp, Vector256<float>.Zero, hi));
+        Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.MaxNative(Vector256.Round(x / scale) + zp, Vector256<float>.Zero), hi));
 
     /// <summary>
     /// One row of a quantized layer's output: y[j] = (acc[j] − zeroPointA·Σₖ B[k, j])·multiplier[j] + bias[j]
@@ -90,9 +94,9 @@ internal static class QuantizeKernels
                 if (!bias.IsEmpty)
                     v += Vector256.Create(bias.Slice(j, 8));
                 if (relu)
-                    v = Vector256.Max(v, zero);
+                    v = Vector256.MaxNative(v, zero);
                 if (output is not null)
-                    v = (Vector256.Clamp(Vector256.Round(v / os) + ozp, zero, hi) - ozp) * os;
+                    v = (Vector256.MinNative(Vector256.MaxNative(Vector256.Round(v / os) + ozp, zero), hi) - ozp) * os;
                 v.CopyTo(y.Slice(j, 8));
             }
         }
