@@ -78,7 +78,7 @@ internal static unsafe class Int8Gemm
     /// <summary>The largest K for which K·127·127 fits in s32.</summary>
     public const int MaxK = 133_000;
 
-    private const int Mr = 4;
+    private const int Mr = 4, MrVnni = 6; // rows per micro-kernel call: AVX2 and scalar, AVX-VNNI
 
     /// <summary>The fastest path this machine supports.</summary>
     public static Int8Path BestPath { get; } = AvxVnni.IsSupported ? Int8Path.AvxVnni : Avx2.IsSupported ? Int8Path.Avx2 : Int8Path.Scalar;
@@ -109,13 +109,15 @@ internal static unsafe class Int8Gemm
             throw new ArgumentException($"Int8Gemm: C needs {(long)(m - 1) * ldc + b.N} values for {m} rows (stride {ldc}), got {c.Length}");
         if (m == 0)
             return;
-        int* tail = stackalloc int[Mr * PackedInt8Matrix.PanelWidth];
+        int mr = p == Int8Path.AvxVnni ? MrVnni : Mr;
+        int* tail = stackalloc int[MrVnni * PackedInt8Matrix.PanelWidth];
+        byte** rowsOf = stackalloc byte*[MrVnni];
         fixed (byte* pa = a)
         fixed (sbyte* pb = b.Data)
         fixed (int* pc = c)
         {
             // Row blocks whose A (block × K bytes) stays in L2 while every panel of B passes over it.
-            int block = Math.Max(Mr, Math.Min(m, 256 * 1024 / Math.Max(lda, 1)) / Mr * Mr);
+            int block = Math.Max(mr, Math.Min(m, 256 * 1024 / Math.Max(lda, 1)) / mr * mr);
             for (int i0 = 0; i0 < m; i0 += block)
             {
                 int i1 = Math.Min(m, i0 + block);
@@ -123,19 +125,19 @@ internal static unsafe class Int8Gemm
                 {
                     int j0 = panel * PackedInt8Matrix.PanelWidth, width = Math.Min(PackedInt8Matrix.PanelWidth, b.N - j0);
                     sbyte* bp = pb + (long)panel * b.KGroups * 64;
-                    for (int i = i0; i < i1; i += Mr)
+                    for (int i = i0; i < i1; i += mr)
                     {
-                        int rows = Math.Min(Mr, i1 - i);
-                        bool direct = rows == Mr && width == PackedInt8Matrix.PanelWidth;
+                        int rows = Math.Min(mr, i1 - i);
+                        bool direct = rows == mr && width == PackedInt8Matrix.PanelWidth;
                         int* cp = direct ? pc + (long)i * ldc + j0 : tail;
                         int cs = direct ? ldc : PackedInt8Matrix.PanelWidth;
-                        byte* a0 = pa + (long)i * lda;
-                        byte* a1 = rows > 1 ? a0 + lda : a0, a2 = rows > 2 ? a0 + 2L * lda : a0, a3 = rows > 3 ? a0 + 3L * lda : a0;
+                        for (int r = 0; r < mr; r++)
+                            rowsOf[r] = pa + (long)(i + (r < rows ? r : 0)) * lda; // rows past the end repeat the first (their results are dropped)
                         switch (p)
                         {
-                            case Int8Path.AvxVnni: KernelVnni(a0, a1, a2, a3, bp, b.KGroups, cp, cs); break;
-                            case Int8Path.Avx2: KernelAvx2(a0, a1, a2, a3, bp, b.KGroups, cp, cs); break;
-                            default: KernelScalar(a0, a1, a2, a3, bp, b.KGroups, cp, cs); break;
+                            case Int8Path.AvxVnni: KernelVnni(rowsOf, bp, b.KGroups, cp, cs); break;
+                            case Int8Path.Avx2: KernelAvx2(rowsOf[0], rowsOf[1], rowsOf[2], rowsOf[3], bp, b.KGroups, cp, cs); break;
+                            default: KernelScalar(rowsOf[0], rowsOf[1], rowsOf[2], rowsOf[3], bp, b.KGroups, cp, cs); break;
                         }
                         if (!direct)
                         {
@@ -148,11 +150,14 @@ internal static unsafe class Int8Gemm
         }
     }
 
+    // Six rows × 16 columns: 12 accumulators, enough independent vpdpbusd chains to cover its latency
+    // on two ports; per group of 4 k: 2 loads of B, 6 broadcasts of A.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelVnni(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int groups, int* c, int ldc)
+    private static void KernelVnni(byte** rows, sbyte* b, int groups, int* c, int ldc)
     {
-        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
+        byte* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int g = 0; g < groups; g++, b += 64)
         {
             var b0 = Vector256.Load(b);
@@ -169,8 +174,16 @@ internal static unsafe class Int8Gemm
             av = Vector256.Create(*(int*)(a3 + 4 * g)).AsByte();
             c30 = AvxVnni.MultiplyWideningAndAdd(c30, av, b0);
             c31 = AvxVnni.MultiplyWideningAndAdd(c31, av, b1);
+            av = Vector256.Create(*(int*)(a4 + 4 * g)).AsByte();
+            c40 = AvxVnni.MultiplyWideningAndAdd(c40, av, b0);
+            c41 = AvxVnni.MultiplyWideningAndAdd(c41, av, b1);
+            av = Vector256.Create(*(int*)(a5 + 4 * g)).AsByte();
+            c50 = AvxVnni.MultiplyWideningAndAdd(c50, av, b0);
+            c51 = AvxVnni.MultiplyWideningAndAdd(c51, av, b1);
         }
         Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31);
+        c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 8);
+        c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
