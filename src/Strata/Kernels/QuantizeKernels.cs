@@ -5,8 +5,10 @@ using System.Runtime.Intrinsics.X86;
 namespace Strata.Kernels;
 
 /// <summary>
-/// The affine quantization of activations: q = clamp(round(x / scale) + zeroPoint, 0, <see cref="QMax"/>),
-/// x ≈ (q − zeroPoint)·scale, rounding half to even as ONNX's QuantizeLinear. Activations use 7 bits
+/// The affine quantization of activations: q = clamp(round(x · (1 / scale)) + zeroPoint, 0, <see cref="QMax"/>),
+/// x ≈ (q − zeroPoint)·scale, rounding half to even. Like PyTorch (and unlike ONNX's QuantizeLinear, which
+/// divides) it multiplies by the reciprocal: a division per value would bound the kernel; the two differ
+/// only where x / scale lies within one rounding of a half. Activations use 7 bits
 /// (0..127), so that <see cref="Int8Gemm"/>'s AVX2 pairs never saturate and every path gives the same
 /// integers (PyTorch's x86 backend reduces the range the same way).
 /// </summary>
@@ -30,7 +32,10 @@ internal readonly record struct QuantParams(float Scale, int ZeroPoint)
     }
 
     /// <summary>x's code.</summary>
-    public int Quantize(float x) => (int)Math.Clamp(MathF.Round(x / Scale, MidpointRounding.ToEven) + ZeroPoint, 0, QMax);
+    public int Quantize(float x) => (int)Math.Clamp(MathF.Round(x * Inverse, MidpointRounding.ToEven) + ZeroPoint, 0, QMax);
+
+    /// <summary>1 / scale, the factor every path quantizes with.</summary>
+    public float Inverse => 1f / Scale;
 
     /// <summary>A code's value.</summary>
     public float Dequantize(int q) => (q - ZeroPoint) * Scale;
@@ -47,7 +52,7 @@ internal static class QuantizeKernels
         int i = 0;
         if (Avx2.IsSupported)
         {
-            var s = Vector256.Create(p.Scale);
+            var s = Vector256.Create(p.Inverse);
             var zp = Vector256.Create((float)p.ZeroPoint);
             var hi = Vector256.Create((float)QuantParams.QMax);
             var order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7); // the packs interleave 128-bit lanes: put the four-code groups back in order
@@ -65,10 +70,10 @@ internal static class QuantizeKernels
             q[i] = (byte)p.Quantize(x[i]);
     }
 
-    // The code of each lane: round(x / scale) + zero point in [0, QMax]. The native min/max and
+    // The code of each lane: round(x · inverse scale) + zero point in [0, QMax]. The native min/max and
     // conversion are exact here (the value is clamped first); NaN becomes 0 through MaxNative's order.
-    private static Vector256<int> Code(Vector256<float> x, Vector256<float> scale, Vector256<float> zp, Vector256<float> hi) =>
-        Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.MaxNative(Vector256.Round(x / scale) + zp, Vector256<float>.Zero), hi));
+    private static Vector256<int> Code(Vector256<float> x, Vector256<float> inverse, Vector256<float> zp, Vector256<float> hi) =>
+        Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.MaxNative(Vector256.Round(x * inverse) + zp, Vector256<float>.Zero), hi));
 
     /// <summary>
     /// One row of a quantized layer's output: y[j] = (acc[j] − zeroPointA·Σₖ B[k, j])·multiplier[j] + bias[j]
@@ -85,6 +90,7 @@ internal static class QuantizeKernels
             var zpa = Vector256.Create(zeroPointA);
             var zero = Vector256<float>.Zero;
             var os = Vector256.Create(output?.Scale ?? 1f);
+            var oinv = Vector256.Create(output?.Inverse ?? 1f);
             var ozp = Vector256.Create((float)(output?.ZeroPoint ?? 0));
             var hi = Vector256.Create((float)QuantParams.QMax);
             for (; j <= n - 8; j += 8)
@@ -96,7 +102,7 @@ internal static class QuantizeKernels
                 if (relu)
                     v = Vector256.MaxNative(v, zero);
                 if (output is not null)
-                    v = (Vector256.MinNative(Vector256.MaxNative(Vector256.Round(v / os) + ozp, zero), hi) - ozp) * os;
+                    v = (Vector256.MinNative(Vector256.MaxNative(Vector256.Round(v * oinv) + ozp, zero), hi) - ozp) * os;
                 v.CopyTo(y.Slice(j, 8));
             }
         }
