@@ -259,12 +259,11 @@ internal static class CompressRun
         long parameters = weights.Sum(w => (long)w.Value.Size);
         long nonzero = weights.Sum(w => w.Value.Size - Zeros(w.Value.Span));
         long int8 = weights.Where(w => w.StoredAsInt8).Sum(w => (long)w.Value.Size);
-        string summary = model.Summary();
         model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy");
         var logs = model.Evaluate(x, y, InferenceBatch);
         var (median, min, max) = QuickBench.InferenceRate(model, x, InferenceBatch, repeats);
         return new ModelFigures(model.Name, path, fileBytes, parameters, nonzero, int8, logs["loss"],
-            logs.TryGetValue("accuracy", out float a) ? a : null, median, min, max, summary);
+            logs.TryGetValue("accuracy", out float a) ? a : null, median, min, max, model.Summary()); // after running: with its execution path
     }
 
     private static long Zeros(ReadOnlySpan<float> values)
