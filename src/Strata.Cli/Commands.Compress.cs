@@ -15,7 +15,7 @@ internal static partial class Commands
                 "(default: the teacher)",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var quantize = new Option<string?>("--quantize") { Description = "Post-training quantization to int8 (the one type: int8): weights per output channel, activations calibrated on training samples" };
+        var quantize = new Option<string?>("--quantize") { HelpName = "int8", Description = "Post-training quantization to int8 (the one type: int8): weights per output channel, activations calibrated on training samples" };
         quantize.Validators.Add(r =>
         {
             string? v = r.Tokens.Count > 0 ? r.Tokens[0].Value : null;
@@ -25,10 +25,11 @@ internal static partial class Commands
         var dynamic = new Option<bool>("--dynamic") { Description = "--quantize: dynamic quantization instead of static (Dense weights int8, each batch's inputs quantized by their own range at run time; no calibration)" };
         var calibration = Positive("--calibration", "--quantize: the training samples (the first N) that calibrate the activation ranges", 1000);
         var prune = OptionalFloat("--prune", "Magnitude pruning to this sparsity, in [0, 1): the share of each kernel's weights set to zero during --epochs of fine-tuning " +
-            "(0 → S along TF-MOT's polynomial decay over the first half of the steps, then held). With --structured: the share of the filters / units removed " +
+            "(rising from 0 along TF-MOT's polynomial decay over the first half of the steps, then held). With --structured: the share of the filters / units removed " +
             "from each Dense, Conv2D and Conv1D layer except the output layer, before fine-tuning", v => float.IsFinite(v) && v >= 0 && v < 1, "in [0, 1)");
+        prune.HelpName = "sparsity";
         var structured = new Option<bool>("--structured") { Description = "--prune: remove whole filters / units (smallest L1 norm) for a smaller, faster network, then fine-tune it" };
-        var distill = new Option<string?>("--distill-from") { Description = "Knowledge distillation: train --student on the labels and on this trained teacher's softened outputs (.strata)" };
+        var distill = new Option<string?>("--distill-from") { HelpName = "teacher.strata", Description = "Knowledge distillation: train --student on the labels and on this trained teacher's softened outputs (.strata)" };
         var student = new Option<string>("--student")
         {
             Description = $"--distill-from: the student, a preset ({string.Join(", ", Strata.Models.Presets.Names)}: sized to the teacher's input and classes) or a spec file " +
