@@ -87,6 +87,7 @@ internal static partial class Commands
         root.Subcommands.Add(EvaluateCommand());
         root.Subcommands.Add(PredictCommand());
         root.Subcommands.Add(ExplainCommand());
+        root.Subcommands.Add(CompressCommand());
         root.Subcommands.Add(SummaryCommand());
         root.Subcommands.Add(ExportCommand());
         root.Subcommands.Add(GanCommand());

@@ -114,16 +114,7 @@ internal static class QuickBench
         var y = Tensor.FromArray(labels[..samples].Select(v => (float)v).ToArray());
         var model = Presets.Create(workload, seed: 1);
         model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy");
-        model.Fit(x, y, epochs: 1, batchSize: batchSize, seed: 99); // warm-up
-        var rates = new List<double>();
-        var watch = new Stopwatch();
-        for (int r = 0; r < repeats; r++)
-        {
-            watch.Restart();
-            model.Fit(x, y, epochs: 1, batchSize: batchSize, seed: (ulong)r);
-            rates.Add(samples / watch.Elapsed.TotalSeconds);
-        }
-        var (median, min, max) = Stats(rates);
+        var (median, min, max) = Rates(r => model.Fit(x, y, epochs: 1, batchSize: batchSize, seed: r < 0 ? 99UL : (ulong)r), samples, repeats);
         return new JsonObject
         {
             ["workload"] = workload,
@@ -134,6 +125,33 @@ internal static class QuickBench
             ["batch_size"] = batchSize,
             ["samples"] = samples,
         };
+    }
+
+    /// <summary>
+    /// Inference samples/s of <paramref name="model"/> over <paramref name="x"/> (all of it per pass, through
+    /// <see cref="Model.Predict(Tensor, int)"/>): one untimed warm-up pass, then the median, minimum and maximum of
+    /// <paramref name="repeats"/> timed passes (<see cref="Rates"/>).
+    /// </summary>
+    public static (double Median, double Min, double Max) InferenceRate(Model model, Tensor x, int batchSize, int repeats) =>
+        Rates(_ => model.Predict(x, batchSize), x.Shape[0], repeats);
+
+    /// <summary>
+    /// Units of work per second: <paramref name="run"/>(−1) once untimed (the JIT's tiers settle, plans are
+    /// compiled), then <paramref name="run"/>(r) for r = 0..<paramref name="repeats"/> − 1, each timed, each
+    /// doing <paramref name="units"/> units; the median, minimum and maximum rate.
+    /// </summary>
+    public static (double Median, double Min, double Max) Rates(Action<int> run, double units, int repeats)
+    {
+        run(-1); // warm-up
+        var rates = new List<double>();
+        var watch = new Stopwatch();
+        for (int r = 0; r < repeats; r++)
+        {
+            watch.Restart();
+            run(r);
+            rates.Add(units / Math.Max(watch.Elapsed.TotalSeconds, 1e-9));
+        }
+        return Stats(rates);
     }
 
     private static double R(double v) => Math.Round(v, 1);

@@ -160,24 +160,10 @@ internal static class TrainRun
         console.Write(table);
 
         var timer = new EpochTimer();
-        var callbacks = new List<Callback> { timer, new ModelCheckpoint(modelPath, saveBestOnly: false) };
         var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
         var validationLoader = validation is null ? null : new DataLoader(validation, 256, shuffle: false);
-        History history;
-        if (console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
-        {
-            history = null!;
-            console.Progress().AutoClear(false).HideCompleted(false).Columns(LiveProgress.Columns()).Start(ctx =>
-            {
-                callbacks.Add(new LiveProgress(ctx, s.Epochs, train.Count, s.BatchSize, timer));
-                history = model.Fit(loader, s.Epochs, validationLoader, callbacks, initialEpoch: initialEpoch);
-            });
-        }
-        else
-        {
-            callbacks.Add(new PlainProgress(Console.Out, s.Epochs, train.Count, timer));
-            history = model.Fit(loader, s.Epochs, validationLoader, callbacks, initialEpoch: initialEpoch);
-        }
+        var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer,
+            [new ModelCheckpoint(modelPath, saveBestOnly: false)], validationLoader, initialEpoch);
 
         var evalWatch = Stopwatch.StartNew();
         var (tx, ty) = test.ToTensors();
@@ -248,6 +234,31 @@ internal static class TrainRun
         console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(modelPath))}[/]");
         console.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(files.Html))}[/]");
         return Commands.Ok;
+    }
+
+    /// <summary>
+    /// Fit with the progress display: the live bars on a terminal (<see cref="LiveProgress"/>), else a plain line
+    /// per epoch (<see cref="PlainProgress"/>). <paramref name="timer"/> goes first among the callbacks (so that the
+    /// others' work is not timed), then <paramref name="callbacks"/>, then the display.
+    /// </summary>
+    public static History FitWithProgress(Model model, DataLoader loader, int epochs, int samples, int batchSize, EpochTimer timer,
+        IEnumerable<Callback> callbacks, DataLoader? validation = null, int initialEpoch = 0)
+    {
+        var console = AnsiConsole.Console;
+        var all = new List<Callback> { timer };
+        all.AddRange(callbacks);
+        if (console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+        {
+            History history = null!;
+            console.Progress().AutoClear(false).HideCompleted(false).Columns(LiveProgress.Columns()).Start(ctx =>
+            {
+                all.Add(new LiveProgress(ctx, epochs, samples, batchSize, timer));
+                history = model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch);
+            });
+            return history;
+        }
+        all.Add(new PlainProgress(Console.Out, epochs, samples, timer));
+        return model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch);
     }
 
     /// <summary>A validation split, or the reason it cannot be made as a usage mistake.</summary>
@@ -331,14 +342,14 @@ internal static class TrainRun
     }
 
     /// <summary>A model spec file: the JSON of a saved model's config.json.</summary>
-    private static Model FromSpec(string path, ulong seed)
+    public static Model FromSpec(string path, ulong seed, string option = "--model")
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"--model: spec file '{path}' does not exist");
+            throw new FileNotFoundException($"{option}: spec file '{path}' does not exist");
         return Model.FromConfig(File.ReadAllText(path), seed);
     }
 
-    private static string Describe(Optimizer o) =>
+    public static string Describe(Optimizer o) =>
         string.Create(CultureInfo.InvariantCulture, $"{o.GetType().Name}, learning rate {o.LearningRate:G4}");
 
     public static double Median(IReadOnlyList<double> values)

@@ -415,6 +415,7 @@ public sealed class CliTests(CliFixture fx) : IClassFixture<CliFixture>
     [InlineData("evaluate", "--help")]
     [InlineData("predict", "--help")]
     [InlineData("explain", "--help")]
+    [InlineData("compress", "--help")]
     [InlineData("summary", "--help")]
     [InlineData("export", "--help")]
     [InlineData("bench", "--help")]
