@@ -204,7 +204,7 @@ internal static class CompressRun
     {
         var teacher = Path.GetFullPath(s.Teacher!) == Path.GetFullPath(beforePath) ? before : ModelCommands.Load(s.Teacher!, compile: false);
         if (!ReferenceEquals(teacher, before))
-            ModelChecks.Conform(teacher, data.Test, data.Description, data.ClassNames); // the teacher must take the same samples
+            train = ModelChecks.Conform(teacher, train, data.Description, data.ClassNames); // the teacher must take the same samples; the student takes its shape
         var shape = ModelChecks.InputShape(teacher);
         bool preset = Presets.Names.Contains(s.Student);
         var student = Refused($"--student {s.Student}", () => preset
@@ -260,6 +260,10 @@ internal static class CompressRun
         long nonzero = weights.Sum(w => w.Value.Size - Zeros(w.Value.Span));
         long int8 = weights.Where(w => w.StoredAsInt8).Sum(w => (long)w.Value.Size);
         model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy");
+        // The same samples in this model's input shape (a student takes the teacher's: [28, 28, 1] where the model it replaces took [28, 28]).
+        var input = ModelChecks.InputShape(model);
+        if (new Shape(x.Shape.Dims[1..]) != input && x.Shape.Size == (long)x.Shape[0] * input.Size)
+            x = x.Reshape([x.Shape[0], .. input.Dims]);
         var logs = model.Evaluate(x, y, InferenceBatch);
         var (median, min, max) = QuickBench.InferenceRate(model, x, InferenceBatch, repeats);
         return new ModelFigures(model.Name, path, fileBytes, parameters, nonzero, int8, logs["loss"],

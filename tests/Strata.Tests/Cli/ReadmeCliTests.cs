@@ -107,4 +107,37 @@ public sealed class ReadmeCliTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void The_compress_tour_runs_as_written()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        var tour = Regex.Match(readme, "### The command line\\n.*?into `--out`:\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(tour.Success, "the README's compress tour block was not found");
+        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, commands.Length);
+
+        var dir = Directory.CreateTempSubdirectory("strata-readme-compress-");
+        try
+        {
+            // From the repository root, as the tour says: the teacher is the classifier shipped in data/mnist.
+            var teacher = Path.Combine(dir.FullName, "data", "mnist", "classifier.strata");
+            Directory.CreateDirectory(Path.GetDirectoryName(teacher)!);
+            File.Copy(Path.Combine(RepoPaths.Mnist, "classifier.strata"), teacher);
+            foreach (var line in commands)
+            {
+                Assert.StartsWith("strata ", line);
+                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var r = CliRunner.Run(dir.FullName, args);
+                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+            }
+            foreach (var run in new[] { "small-int8", "small-sparse", "small-half", "student" })
+                foreach (var file in new[] { "model.strata", "report.html", "metrics.json" })
+                    Assert.True(File.Exists(Path.Combine(dir.FullName, "runs", run, file)), $"{file} is not in runs/{run}");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }
