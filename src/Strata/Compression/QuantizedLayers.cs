@@ -1,3 +1,4 @@
+using Strata.Autograd;
 using Strata.Kernels;
 using Strata.Layers;
 using Strata.Ops;
@@ -13,6 +14,13 @@ public sealed record QuantizedDenseConfig(string Name, int Units, ActivationFunc
 /// (input height, width, channels, window, strides, dilation, top/left padding, output height, width).
 /// </summary>
 public sealed record QuantizedConvolutionConfig(string Name, string Source, int Filters, int[] Geometry, ActivationFunction Activation,
+    bool UseBias) : LayerConfig(Name);
+
+/// <summary>
+/// The configuration of a <see cref="QuantizedDepthwiseConvolution"/>: its depth multiplier and its
+/// geometry for the input it was quantized for (as <see cref="QuantizedConvolutionConfig"/>'s).
+/// </summary>
+public sealed record QuantizedDepthwiseConvolutionConfig(string Name, int DepthMultiplier, int[] Geometry, ActivationFunction Activation,
     bool UseBias) : LayerConfig(Name);
 
 /// <summary>
@@ -111,10 +119,9 @@ public sealed class QuantizedConvolution : Layer
     {
         if (source is not ("Conv2D" or "Conv1D"))
             throw new ArgumentException($"QuantizedConvolution: the source layer must be Conv2D or Conv1D, got '{source}'");
-        if (geometry is not { Length: 13 } || geometry.Any(v => v < 0) || filters < 1)
-            throw new ArgumentException($"QuantizedConvolution: expected 13 non-negative geometry values and filters ≥ 1, got [{string.Join(", ", geometry ?? [])}] and {filters}");
-        var v = geometry;
-        _g = new Conv2DGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
+        if (filters < 1)
+            throw new ArgumentOutOfRangeException(nameof(filters), $"QuantizedConvolution: filters must be at least 1, got {filters}");
+        _g = QuantizedWeights.Geometry(geometry, "QuantizedConvolution");
         if (source == "Conv1D" && _g.H != 1)
             throw new ArgumentException($"QuantizedConvolution: a Conv1D geometry has height 1, got {_g.H}");
         Source = source;
@@ -124,7 +131,7 @@ public sealed class QuantizedConvolution : Layer
     }
 
     internal QuantizedConvolution(string source, int filters, Conv2DGeometry g, ActivationFunction activation, bool useBias, string? name)
-        : this(source, filters, [g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PadTop, g.PadLeft, g.OH, g.OW], activation, useBias, name)
+        : this(source, filters, QuantizedWeights.Values(g), activation, useBias, name)
     {
     }
 
@@ -174,8 +181,91 @@ public sealed class QuantizedConvolution : Layer
         return y.Reshape([n, .. ComputeOutputShape(SampleShape).Dims]);
     }
 
-    public override LayerConfig GetConfig() => new QuantizedConvolutionConfig(Name, Source, Filters,
-        [_g.H, _g.W, _g.C, _g.KH, _g.KW, _g.SH, _g.SW, _g.DH, _g.DW, _g.PadTop, _g.PadLeft, _g.OH, _g.OW], Activation, UseBias);
+    public override LayerConfig GetConfig() => new QuantizedConvolutionConfig(Name, Source, Filters, QuantizedWeights.Values(_g), Activation, UseBias);
+
+    private Weight AddNamed(string name, int[] shape, bool int8)
+    {
+        var w = AddWeight(name, shape, Initializers.Zeros, trainable: false);
+        w.StoredAsInt8 = int8;
+        return w;
+    }
+}
+
+/// <summary>
+/// A DepthwiseConv2D on int8 (NHWC): the input quantized per tensor with calibrated parameters, each
+/// output channel's window summed on the codes with s32 sums (<see cref="Int8Depthwise"/>), then the
+/// per-channel scale, the bias, ReLU and the output grid fused. Weights as
+/// <see cref="QuantizedDense"/>'s, the kernel as [KH, KW, C, multiplier] with one scale per output
+/// channel. Built by <see cref="Quantizer"/> for the input shape it was calibrated on; inference only.
+/// </summary>
+public sealed class QuantizedDepthwiseConvolution : Layer
+{
+    private readonly Int8WeightCache _cache = new();
+    private readonly Conv2DGeometry _g;
+    private Weight? _kernel, _scales, _quant, _bias;
+
+    /// <param name="depthMultiplier">Output channels per input channel.</param>
+    /// <param name="geometry">H, W, C, KH, KW, SH, SW, DH, DW, pad top, pad left, OH, OW.</param>
+    /// <param name="activation">Linear and ReLU are fused; others run after, in float.</param>
+    /// <param name="useBias">Whether there is a bias.</param>
+    /// <param name="name">Layer name.</param>
+    public QuantizedDepthwiseConvolution(int depthMultiplier, int[] geometry, ActivationFunction? activation = null, bool useBias = true,
+        string? name = null) : base(name)
+    {
+        _g = QuantizedWeights.Geometry(geometry, "QuantizedDepthwiseConvolution");
+        if (depthMultiplier < 1)
+            throw new ArgumentOutOfRangeException(nameof(depthMultiplier), $"QuantizedDepthwiseConvolution: the depth multiplier must be at least 1, got {depthMultiplier}");
+        DepthMultiplier = depthMultiplier;
+        Activation = activation ?? ActivationFunction.Linear;
+        UseBias = useBias;
+    }
+
+    internal QuantizedDepthwiseConvolution(int depthMultiplier, Conv2DGeometry g, ActivationFunction activation, bool useBias, string? name)
+        : this(depthMultiplier, QuantizedWeights.Values(g), activation, useBias, name)
+    {
+    }
+
+    public int DepthMultiplier { get; }
+    public ActivationFunction Activation { get; }
+    public bool UseBias { get; }
+
+    /// <summary>The integer kernel [KH, KW, C, multiplier].</summary>
+    public Weight Kernel => _kernel ?? throw new InvalidOperationException($"QuantizedDepthwiseConvolution '{Name}' is not built yet");
+
+    /// <summary>The scale of each output channel.</summary>
+    public Weight KernelScale => _scales ?? throw new InvalidOperationException($"QuantizedDepthwiseConvolution '{Name}' is not built yet");
+
+    /// <summary>[input scale, input zero point, output scale, output zero point].</summary>
+    public Weight ActivationQuant => _quant ?? throw new InvalidOperationException($"QuantizedDepthwiseConvolution '{Name}' is not built yet");
+
+    /// <summary>The float bias, or null.</summary>
+    public Weight? Bias => _bias;
+
+    /// <summary>The window: height, width, strides, dilation, padding.</summary>
+    internal Conv2DGeometry Geometry => _g;
+
+    public override Shape ComputeOutputShape(Shape inputShape)
+    {
+        ValidateInputShape(inputShape);
+        return new Shape(_g.OH, _g.OW, _g.C * DepthMultiplier);
+    }
+
+    protected override void ValidateInputShape(Shape inputShape)
+    {
+        if (inputShape != new Shape(_g.H, _g.W, _g.C))
+            throw new ArgumentException($"QuantizedDepthwiseConvolution '{Name}': quantized for input [batch, {_g.H}, {_g.W}, {_g.C}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
+    }
+
+    protected override void OnBuild(Shape inputShape)
+    {
+        (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(AddNamed, [_g.KH, _g.KW, _g.C, DepthMultiplier], _g.C * DepthMultiplier, UseBias);
+    }
+
+    protected override Tensor Call(Tensor x, bool training) =>
+        QuantizedWeights.Run(Activation, "quantized_depthwise", (relu, op) =>
+            new QuantizedDepthwiseNode(x, _kernel!.Value, _scales!.Value, _quant!.Value, _bias?.Value, _g, relu, _cache, op));
+
+    public override LayerConfig GetConfig() => new QuantizedDepthwiseConvolutionConfig(Name, DepthMultiplier, QuantizedWeights.Values(_g), Activation, UseBias);
 
     private Weight AddNamed(string name, int[] shape, bool int8)
     {
@@ -205,12 +295,25 @@ internal static class QuantizedWeights
     public static bool Fuses(ActivationFunction activation) => activation.IsLinear || FusesRelu(activation);
 
     public static Tensor Run(Tensor x, Weight kernel, Weight scales, Weight quant, Weight? bias, Conv2DGeometry? g, ActivationFunction activation,
-        Int8WeightCache cache, string op)
+        Int8WeightCache cache, string op) =>
+        Run(activation, op, (relu, name) => new QuantizedMatMulNode(x, kernel.Value, scales.Value, quant.Value, bias?.Value, g, relu, cache, name));
+
+    /// <summary>The layer's op (made with whether it fuses ReLU, and its name), then any activation it does not fuse, in float.</summary>
+    public static Tensor Run(ActivationFunction activation, string op, Func<bool, string, OpNode> node)
     {
-        bool relu = FusesRelu(activation);
         bool fused = Fuses(activation);
-        var node = new QuantizedMatMulNode(x, kernel.Value, scales.Value, quant.Value, bias?.Value, g, relu, cache, fused && !activation.IsLinear ? $"{op}+relu" : op);
-        var y = Tensor.Run(node);
+        var y = Tensor.Run(node(FusesRelu(activation), fused && !activation.IsLinear ? $"{op}+relu" : op));
         return fused ? y : activation.Apply(y);
     }
+
+    /// <summary>A window's geometry from its 13 stored values (H, W, C, KH, KW, SH, SW, DH, DW, pad top, pad left, OH, OW).</summary>
+    public static Conv2DGeometry Geometry(int[] v, string layer)
+    {
+        if (v is not { Length: 13 } || v.Any(x => x < 0) || v[..9].Any(x => x < 1) || v[11] < 1 || v[12] < 1)
+            throw new ArgumentException($"{layer}: expected 13 geometry values (sizes, window, strides and dilation ≥ 1, padding ≥ 0), got [{string.Join(", ", v ?? [])}]");
+        return new Conv2DGeometry(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
+    }
+
+    /// <summary>The 13 values <see cref="Geometry"/> reads.</summary>
+    public static int[] Values(Conv2DGeometry g) => [g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PadTop, g.PadLeft, g.OH, g.OW];
 }

@@ -20,7 +20,7 @@ public enum CalibrationMethod
 /// <param name="Method">How activation ranges are calibrated.</param>
 /// <param name="Percentile">For <see cref="CalibrationMethod.Percentile"/>: the percentile kept at the top (and 100 − it at the bottom), in (50, 100].</param>
 /// <param name="BatchSize">Calibration batch size.</param>
-/// <param name="Layers">The names of the layers to quantize (null: every Dense, and every Conv2D and Conv1D whose window holds at least <see cref="Quantizer.MinWindow"/> values).</param>
+/// <param name="Layers">The names of the layers to quantize (null: every Dense and DepthwiseConv2D, and every Conv2D and Conv1D whose window holds at least <see cref="Quantizer.MinWindow"/> values).</param>
 public sealed record QuantizationOptions(CalibrationMethod Method = CalibrationMethod.MinMax, double Percentile = 99.99, int BatchSize = 256,
     IReadOnlyCollection<string>? Layers = null);
 
@@ -28,7 +28,8 @@ public sealed record QuantizationOptions(CalibrationMethod Method = CalibrationM
 /// Post-training quantization of a trained <see cref="Sequential"/> model into a new one:
 /// <see cref="QuantizeStatic"/> (weights symmetric per output channel, activations per tensor from a
 /// calibration sample) and <see cref="QuantizeDynamic"/> (Dense layers; activations from each batch).
-/// Dense, Conv2D and Conv1D become <see cref="QuantizedDense"/> / <see cref="QuantizedConvolution"/>;
+/// Dense, Conv2D, Conv1D and DepthwiseConv2D become <see cref="QuantizedDense"/> / <see cref="QuantizedConvolution"/> /
+/// <see cref="QuantizedDepthwiseConvolution"/> (static only);
 /// max pooling, flatten, reshape, zero padding and dropout keep their float layers, which pass the
 /// values of one activation grid on unchanged, so the next quantized layer reads them exactly; every
 /// other layer stays float. The result is a <see cref="Model"/> like any other: Predict, Evaluate
@@ -113,8 +114,8 @@ public static class Quantizer
 
     private static HashSet<Layer> Selected(Sequential model, IReadOnlyCollection<string>? names, bool dynamic)
     {
-        bool Quantizable(Layer l) => l is Dense || (!dynamic && l is Conv2D or Conv1D);
-        string kinds = dynamic ? "Dense" : "Dense, Conv2D and Conv1D";
+        bool Quantizable(Layer l) => l is Dense || (!dynamic && l is Conv2D or Conv1D or DepthwiseConv2D);
+        string kinds = dynamic ? "Dense" : "Dense, Conv2D, Conv1D and DepthwiseConv2D";
         // By default a convolution whose window holds fewer than MinWindow values (a first layer on 1–3
         // channels) stays float: its int8 GEMM would be all overhead, and the float path has a direct kernel.
         if (names is null)
@@ -146,6 +147,7 @@ public static class Quantizer
     {
         Dense d => d.Activation,
         ConvolutionLayer c => c.Activation,
+        DepthwiseConv2D d => d.Activation,
         _ => throw new ArgumentException($"Quantizer: layer '{l.Name}' ({l.GetType().Name}) cannot be quantized"),
     };
 
@@ -154,6 +156,7 @@ public static class Quantizer
         Dense d => new QuantizedDense(d.Units, activation, d.UseBias, dynamic, d.Name),
         Conv2D or Conv1D => new QuantizedConvolution(layer is Conv1D ? "Conv1D" : "Conv2D", ((ConvolutionLayer)layer).Filters,
             ((ConvolutionLayer)layer).GeometryOf(layer.InputShape), activation, ((ConvolutionLayer)layer).UseBias, layer.Name),
+        DepthwiseConv2D d => new QuantizedDepthwiseConvolution(d.DepthMultiplier, d.Geometry(d.InputShape), activation, d.UseBias, d.Name),
         _ => throw new ArgumentException($"Quantizer: layer '{layer.Name}' ({layer.GetType().Name}) cannot be quantized"),
     };
 
@@ -176,15 +179,20 @@ public static class Quantizer
         return copy;
     }
 
-    // Weights symmetric per output channel: scale = max |w| / 127 over the channel's column, codes −127..127.
+    // Weights symmetric per output channel: scale = max |w| / 127 over the channel's column, codes −127..127
+    // (a depthwise kernel [KH, KW, C, M] is read as [KH·KW, C·M]: its columns are the output channels).
     private static void Fill(Layer q, Layer source, QuantParams? input, QuantParams? output)
     {
-        Weight kernel = source switch { Dense d => d.Kernel, ConvolutionLayer c => c.Kernel, _ => throw new InvalidOperationException() };
-        Weight? bias = source switch { Dense d => d.Bias, ConvolutionLayer c => c.Bias, _ => null };
+        Weight kernel = source switch
+        {
+            Dense d => d.Kernel, ConvolutionLayer c => c.Kernel, DepthwiseConv2D d => d.Kernel, _ => throw new InvalidOperationException(),
+        };
+        Weight? bias = source switch { Dense d => d.Bias, ConvolutionLayer c => c.Bias, DepthwiseConv2D d => d.Bias, _ => null };
         var (qk, qs, qa, qb) = q switch
         {
             QuantizedDense d => (d.Kernel, d.KernelScale, d.ActivationQuant, d.Bias),
             QuantizedConvolution c => (c.Kernel, c.KernelScale, c.ActivationQuant, c.Bias),
+            QuantizedDepthwiseConvolution d => (d.Kernel, d.KernelScale, d.ActivationQuant, d.Bias),
             _ => throw new InvalidOperationException(),
         };
         if (!q.Built)

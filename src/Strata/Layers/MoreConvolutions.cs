@@ -193,7 +193,8 @@ public sealed class DepthwiseConv2D : Layer
     public override LayerConfig GetConfig() => new DepthwiseConv2DConfig(Name, KernelSize, Strides, Padding, DepthMultiplier, DilationRate,
         Activation, UseBias, DepthwiseInitializer.Name, BiasInitializer.Name);
 
-    private Conv2DGeometry Geometry(Shape s)
+    /// <summary>The window's geometry on an input of shape <paramref name="s"/> [H, W, C].</summary>
+    internal Conv2DGeometry Geometry(Shape s)
     {
         if (s.Rank != 3 || s.Size == 0)
             throw new ArgumentException($"DepthwiseConv2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", s.ToArray())}]");

@@ -49,8 +49,7 @@ internal sealed partial class OnnxExporter
         var q = c.ActivationQuant.Value.Span;
         var scales = c.KernelScale.Value.Span;
         string x = QuantizedInput(Get(v, true), n, q[0], q[1]);
-        long bottom = Math.Max((g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1 - g.H - g.PadTop, 0);
-        long right = Math.Max((g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1 - g.W - g.PadLeft, 0);
+        var (bottom, right) = FarPads(g);
         string w;
         AttributeProto[] attributes;
         if (c.Source == "Conv1D")
@@ -70,6 +69,29 @@ internal sealed partial class OnnxExporter
             args.Add(Bias(n, b.Value.Span, q[0], scales));
         return QuantizedOutput(First(rank, Op("Conv", n, args, attributes)), c.Activation, n, q[2], q[3]);
     }
+
+    private Value QuantizedDepthwiseLayer(QuantizedDepthwiseConvolution d, Value v, int rank)
+    {
+        string n = d.Name;
+        var g = d.Geometry;
+        int m = d.DepthMultiplier;
+        var q = d.ActivationQuant.Value.Span;
+        var scales = d.KernelScale.Value.Span;
+        string x = QuantizedInput(Get(v, true), n, q[0], q[1]);
+        var (bottom, right) = FarPads(g);
+        var kernel = Permute(d.Kernel.Value.Span, [g.KH, g.KW, g.C, m], [2, 3, 0, 1]); // [KH, KW, C, M] → [C·M, 1, KH, KW]
+        var args = new List<string> { x, Int8Dequantized(n + "/kernel", kernel, [g.C * m, 1, g.KH, g.KW], scales, axis: 0) };
+        if (d.Bias is { } b)
+            args.Add(Bias(n, b.Value.Span, q[0], scales));
+        string y = Op("Conv", n, args, Ints("kernel_shape", g.KH, g.KW), Ints("strides", g.SH, g.SW), Ints("dilations", g.DH, g.DW),
+            Ints("pads", g.PadTop, g.PadLeft, bottom, right), Int("group", g.C));
+        return QuantizedOutput(First(rank, y), d.Activation, n, q[2], q[3]);
+    }
+
+    // The bottom and right padding the window's last position needs beyond the top and left the geometry holds.
+    private static (long Bottom, long Right) FarPads(Kernels.Conv2DGeometry g) =>
+        (Math.Max((g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1 - g.H - g.PadTop, 0),
+         Math.Max((g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1 - g.W - g.PadLeft, 0));
 
     /// <summary>The input on the layer's grid: Q → DQ with the calibrated parameters, or DynamicQuantizeLinear → DQ when the scale is 0 (dynamic).</summary>
     private string QuantizedInput(string x, string layer, float scale, float zeroPoint)

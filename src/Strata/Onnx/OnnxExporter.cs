@@ -394,6 +394,8 @@ internal sealed partial class OnnxExporter
                 return QuantizedDenseLayer(qd, v, rank);
             case QuantizedConvolution qc:
                 return QuantizedConvolutionLayer(qc, v, rank);
+            case QuantizedDepthwiseConvolution qw:
+                return QuantizedDepthwiseLayer(qw, v, rank);
             case Concatenate cat:
                 return Last(rank, Op("Concat", n, inputs.Select(i => Get(i, false)), Int("axis", cat.Axis)));
             default:

@@ -12,26 +12,51 @@ internal sealed class Int8WeightCache
 {
     private readonly object _lock = new();
     private float[] _from = [];
-    private PackedInt8Matrix? _packed;
+    private object? _value; // the packed matrix or the codes, made from _from
 
+    /// <summary>The kernel [k, n] packed for the GEMM.</summary>
     public PackedInt8Matrix Get(ReadOnlySpan<float> kernel, int k, int n)
     {
         lock (_lock)
         {
-            if (_packed is { } p && p.K == k && p.N == n && kernel.SequenceEqual(_from))
+            if (_value is PackedInt8Matrix p && p.K == k && p.N == n && kernel.SequenceEqual(_from))
                 return p;
-            var q = new sbyte[kernel.Length];
-            for (int i = 0; i < q.Length; i++)
-            {
-                float v = kernel[i];
-                if (!QuantizeKernels.IsInt8(v))
-                    throw new InvalidOperationException($"quantized layer: kernel element {i} is {v}, not an integer in [-128, 127]");
-                q[i] = (sbyte)v;
-            }
-            _packed = new PackedInt8Matrix(q, k, n);
-            _from = kernel.ToArray();
-            return _packed;
+            var packed = new PackedInt8Matrix(ToCodes(kernel), k, n);
+            Keep(kernel, packed);
+            return packed;
         }
+    }
+
+    /// <summary>The kernel's codes as they lie (the depthwise kernel's layout).</summary>
+    public sbyte[] Codes(ReadOnlySpan<float> kernel)
+    {
+        lock (_lock)
+        {
+            if (_value is sbyte[] c && c.Length == kernel.Length && kernel.SequenceEqual(_from))
+                return c;
+            var codes = ToCodes(kernel);
+            Keep(kernel, codes);
+            return codes;
+        }
+    }
+
+    private void Keep(ReadOnlySpan<float> kernel, object value)
+    {
+        _value = value;
+        _from = kernel.ToArray();
+    }
+
+    private static sbyte[] ToCodes(ReadOnlySpan<float> kernel)
+    {
+        var q = new sbyte[kernel.Length];
+        for (int i = 0; i < q.Length; i++)
+        {
+            float v = kernel[i];
+            if (!QuantizeKernels.IsInt8(v))
+                throw new InvalidOperationException($"quantized layer: kernel element {i} is {v}, not an integer in [-128, 127]");
+            q[i] = (sbyte)v;
+        }
+        return q;
     }
 }
 
@@ -184,6 +209,130 @@ internal sealed class QuantizedMatMulNode : OpNode
             if (b is null || b.Length < size)
                 b = new T[size];
             return b;
+        }
+    }
+}
+
+/// <summary>
+/// The op of the quantized depthwise convolution: the input quantized per tensor with calibrated
+/// parameters, <see cref="Int8Depthwise"/> over each output pixel's window, then per pixel the
+/// per-channel scales, the bias, ReLU and the output grid (<see cref="QuantizeKernels.Requantize"/>;
+/// the sums are already centred, so no zero-point correction). Inputs: x [n, H, W, C], the integer
+/// kernel [KH, KW, C, M] (as floats), the scales [C·M], the activation parameters [input scale, input
+/// zero point, output scale, output zero point] (output scale 0: float output) and the bias [C·M]
+/// when there is one. Inference only.
+/// </summary>
+internal sealed class QuantizedDepthwiseNode : OpNode
+{
+    private readonly Conv2DGeometry _g;
+    private readonly int _m;
+    private readonly bool _relu;
+    private readonly Int8WeightCache _cache;
+    private readonly Images _work;
+
+    public QuantizedDepthwiseNode(Tensor x, Tensor kernel, Tensor scales, Tensor quant, Tensor? bias, Conv2DGeometry g, bool relu,
+        Int8WeightCache cache, string op)
+        : base(op, bias is null ? [x, kernel, scales, quant] : [x, kernel, scales, quant, bias], OutputShapeOf(op, x, kernel, g))
+    {
+        _m = kernel.Shape[3];
+        int cm = g.C * _m;
+        if (scales.Shape.Size != cm || quant.Shape.Size != 4 || (bias is not null && bias.Shape.Size != cm))
+            throw new ArgumentException($"{op}: scales {scales.Shape} and bias {bias?.Shape} must have {cm} values, the activation parameters 4 (got {quant.Shape})");
+        if (quant.Span[0] <= 0)
+            throw new ArgumentException($"{op}: the input scale must be positive (a depthwise layer is quantized statically), got {quant.Span[0]}");
+        _g = g;
+        _relu = relu;
+        _cache = cache;
+        _work = new Images(this);
+    }
+
+    private static Shape OutputShapeOf(string op, Tensor x, Tensor kernel, Conv2DGeometry g)
+    {
+        if (kernel.Rank != 4 || kernel.Shape[0] != g.KH || kernel.Shape[1] != g.KW || kernel.Shape[2] != g.C)
+            throw new ArgumentException($"{op}: the kernel must be [{g.KH}, {g.KW}, {g.C}, multiplier], got {kernel.Shape}");
+        if (x.Rank != 4 || x.Shape[1] != g.H || x.Shape[2] != g.W || x.Shape[3] != g.C)
+            throw new ArgumentException($"{op}: input {x.Shape} does not fit [batch, {g.H}, {g.W}, {g.C}]");
+        return new Shape(x.Shape[0], g.OH, g.OW, g.C * kernel.Shape[3]);
+    }
+
+    public override string Attributes => $"{_g};{_relu}";
+
+    public override object? State => _cache;
+
+    public override void Forward()
+    {
+        var q = Inputs[3].Span;
+        _work.Input = new QuantParams(q[0], (int)q[1]);
+        _work.Output = q[2] == 0 ? null : new QuantParams(q[2], (int)q[3]);
+        _work.Codes = _cache.Codes(Inputs[1].Span);
+        var scales = Inputs[2].Span;
+        int cm = scales.Length;
+        if (_work.Multiplier.Length != cm)
+        {
+            _work.Multiplier = new float[cm];
+            _work.Zeros = new int[cm];
+        }
+        for (int j = 0; j < cm; j++)
+            _work.Multiplier[j] = _work.Input.Scale * scales[j];
+        int images = Inputs[0].Shape[0];
+        long macs = (long)Output.Size * _g.KH * _g.KW;
+        int strips = Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, images), (int)Math.Min(int.MaxValue, macs >> 21)));
+        _work.Units = images;
+        _work.Count = strips;
+        WorkerPool.Run(_work, strips);
+    }
+
+    public override void Backward(Span<float> gy, GradSink grads) =>
+        throw new InvalidOperationException($"{Op}: a quantized layer has no gradient (quantize a trained model; fine-tune the float one)");
+
+    private sealed class Images(QuantizedDepthwiseNode node) : WorkerPool.Work
+    {
+        public QuantParams Input;
+        public QuantParams? Output;
+        public sbyte[] Codes = [];
+        public float[] Multiplier = [];
+        public int[] Zeros = [];
+        public int Units, Count;
+        private byte[][] _codes = [];
+        private int[][] _acc = [];
+
+        public override void Run(int strip)
+        {
+            int u0 = (int)((long)Units * strip / Count), u1 = (int)((long)Units * (strip + 1) / Count);
+            if (_codes.Length < Count)
+            {
+                lock (this)
+                {
+                    if (_codes.Length < Count)
+                    {
+                        Array.Resize(ref _codes, Count);
+                        Array.Resize(ref _acc, Count);
+                    }
+                }
+            }
+            var n = node;
+            var g = n._g;
+            int image = g.H * g.W * g.C, cm = g.C * n._m, pixels = g.OH * g.OW;
+            var x = n.Inputs[0].Span;
+            var y = n.Output.Data;
+            var bias = n.Inputs.Length > 4 ? n.Inputs[4].Span : [];
+            if (_codes[strip] is null || _codes[strip].Length < image)
+                _codes[strip] = new byte[image];
+            if (_acc[strip] is null || _acc[strip].Length < cm)
+                _acc[strip] = new int[cm];
+            var codes = _codes[strip].AsSpan(0, image);
+            var acc = _acc[strip].AsSpan(0, cm);
+            for (int b = u0; b < u1; b++)
+            {
+                QuantizeKernels.Quantize(x.Slice(b * image, image), codes, Input);
+                for (int oh = 0; oh < g.OH; oh++)
+                    for (int ow = 0; ow < g.OW; ow++)
+                    {
+                        Int8Depthwise.Pixel(codes, Input.ZeroPoint, Codes, n._m, g, oh, ow, acc);
+                        QuantizeKernels.Requantize(acc, 0, Zeros, Multiplier, bias, n._relu, Output,
+                            y.Slice(((b * pixels) + oh * g.OW + ow) * cm, cm));
+                    }
+            }
         }
     }
 }

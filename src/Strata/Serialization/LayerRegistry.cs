@@ -84,6 +84,8 @@ public static class LayerRegistry
             c => new Compression.QuantizedDense(c.Units, c.Activation, c.UseBias, c.Dynamic, c.Name));
         Register<Compression.QuantizedConvolution, Compression.QuantizedConvolutionConfig>("QuantizedConvolution",
             c => new Compression.QuantizedConvolution(c.Source, c.Filters, c.Geometry, c.Activation, c.UseBias, c.Name));
+        Register<Compression.QuantizedDepthwiseConvolution, Compression.QuantizedDepthwiseConvolutionConfig>("QuantizedDepthwiseConvolution",
+            c => new Compression.QuantizedDepthwiseConvolution(c.DepthMultiplier, c.Geometry, c.Activation, c.UseBias, c.Name));
         Register<TextVectorization, TextVectorizationConfig>("TextVectorization", c => new TextVectorization(c.MaxTokens, c.Standardize, c.Split,
             c.Ngrams, c.OutputMode, c.OutputSequenceLength, c.PadToMaxTokens, c.Vocabulary, c.IdfWeights, c.Name));
     }
