@@ -37,7 +37,7 @@ internal static partial class Commands
             return Usage;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException
-            or InvalidOperationException or NotSupportedException or FormatException)
+            or InvalidOperationException or NotSupportedException or FormatException or InsufficientMemoryException)
         {
             // FileNotFoundException and DirectoryNotFoundException are IOExceptions.
             Console.Error.WriteLine($"strata: {OneLine(e.Message)}");

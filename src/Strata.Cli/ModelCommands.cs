@@ -205,6 +205,9 @@ internal static class ModelCommands
             }
             if (fields.Length != f && fields.Length != f + 1)
                 throw new InvalidDataException($"model/data mismatch: {path}, line {line} has {fields.Length} values; the model takes {f} features (or {f + 1} with the label last)");
+            int infinite = Array.FindIndex(values, v => !float.IsFinite(v));
+            if (infinite >= 0)
+                throw new InvalidDataException($"{path}, line {line}, column {infinite + 1}: '{fields[infinite].Trim()}' is outside float32's range (±{float.MaxValue:G9}) or not a number");
             yield return (line, values[..f]);
         }
     }

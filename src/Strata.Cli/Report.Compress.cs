@@ -139,8 +139,8 @@ internal static partial class Report
             ["parameters"] = f.Parameters,
             ["nonzero_parameters"] = f.NonzeroParameters,
             ["int8_parameters"] = f.Int8Parameters,
-            ["test_loss"] = f.Loss,
-            ["test_accuracy"] = f.Accuracy,
+            ["test_loss"] = TrainRun.Number(f.Loss),
+            ["test_accuracy"] = f.Accuracy is float fa ? TrainRun.Number(fa) : null,
             ["inference_samples_per_second"] = Math.Round(f.SamplesPerSecond, 1),
             ["inference_min"] = Math.Round(f.MinSamplesPerSecond, 1),
             ["inference_max"] = Math.Round(f.MaxSamplesPerSecond, 1),
@@ -172,7 +172,7 @@ internal static partial class Report
         if (r.Sparsity is { } sparsity)
             json["sparsity"] = new JsonObject(sparsity.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
         if (r.History is { } history)
-            json["history"] = new JsonObject(history.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)new JsonArray([.. history[k].Select(v => (JsonNode)v)]))));
+            json["history"] = new JsonObject(history.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)new JsonArray([.. history[k].Select(v => TrainRun.Number(v))]))));
         return json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
     }
 

@@ -12,7 +12,7 @@ internal sealed record RunResult(string Title, IReadOnlyList<(string Key, string
     Logs Test, Tensor TestImages, Tensor TestLabels, Tensor Probabilities, IReadOnlyList<string> ClassNames, bool Images,
     string Summary, IReadOnlyList<double> TrainSeconds, IReadOnlyList<double> EpochSeconds, double SamplesPerSecond,
     double EvaluateSeconds, DateTime Started, int Threads, int TrainSamples, IReadOnlyList<string>? TestTexts = null,
-    ExplanationSection? Explanations = null);
+    ExplanationSection? Explanations = null, string? Stopped = null);
 
 internal sealed record ReportFiles(string Html, IReadOnlyList<string> Pngs);
 
@@ -251,6 +251,8 @@ internal static partial class Report
         var sb = new StringBuilder();
         AppendHead(sb, run.Title);
         sb.Append($"<h1>{E(run.Title)}</h1>\n");
+        if (run.Stopped is { } stopped)
+            sb.Append($"<p class=\"warning\"><b>{E(stopped)}</b></p>\n");
         string acc = run.Test.TryGetValue("accuracy", out float a) ? Percent(a, 2) : "n/a";
         sb.Append($"<p class=\"headline\">Test accuracy <b>{acc}</b>, loss {F(run.Test["loss"], "0.0000")} on {run.TestLabels.Shape[0]:N0} test samples.</p>\n");
         sb.Append($"<p class=\"muted\">Run started {E(run.Started.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))}; " +
@@ -360,6 +362,7 @@ internal static partial class Report
             table.grid td, table.grid th { border: 1px solid #ddd; text-align: right; } th { background: #f4f4f4; }
             img { max-width: 100%; border: 1px solid #eee; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
             .muted { color: #777; font-size: 0.9em; }
+            .warning { color: #b22; border-left: 4px solid #b22; padding-left: 0.6em; }
             table.grid td.message { text-align: left; font-family: ui-monospace, monospace; font-size: 0.85em; white-space: pre-wrap; }
             </style>
             </head>

@@ -162,8 +162,24 @@ internal static class TrainRun
         var timer = new EpochTimer();
         var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
         var validationLoader = validation is null ? null : new DataLoader(validation, 256, shuffle: false);
-        var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer,
-            [new ModelCheckpoint(modelPath, saveBestOnly: false)], validationLoader, initialEpoch);
+        var guard = new TerminateOnNaN();
+        var checkpoint = new ModelCheckpoint(modelPath, saveBestOnly: false); // skips an epoch whose loss is not finite
+        var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer, [guard, checkpoint], validationLoader, initialEpoch);
+        string? stopped = null;
+        bool savedModel = guard.At is null || checkpoint.Saved.Count > 0;
+        if (guard.At is { } at)
+        {
+            // Diverged: stop at that batch, keep the last good checkpoint as the model, and still report.
+            int batches = (train.Count + s.BatchSize - 1) / s.BatchSize;
+            bool saved = checkpoint.Saved.Count > 0;
+            stopped = string.Create(CultureInfo.InvariantCulture,
+                $"training diverged: the {at.Key} became {at.Value} at epoch {at.Epoch + 1}, batch {at.Batch + 1} of {batches}; try a lower learning rate ({Describe(model.Optimizer!)} now, --learning-rate). ") +
+                (saved ? $"model.strata holds the model after epoch {at.Epoch}, the last with a finite loss; the test figures are that model's."
+                    : "No epoch of this run ended with a finite loss, so this run saved no model; the test figures are the diverged model's.");
+            console.MarkupLine($"[red]{Markup.Escape(stopped)}[/]");
+            if (saved)
+                model = Model.Load(modelPath);
+        }
 
         var evalWatch = Stopwatch.StartNew();
         var (tx, ty) = test.ToTensors();
@@ -194,15 +210,16 @@ internal static class TrainRun
             EvaluateSeconds: evalSeconds,
             Started: started,
             Threads: s.Threads,
-            TrainSamples: train.Count);
+            TrainSamples: train.Count,
+            Stopped: stopped);
         var files = Report.Write(s.Out, run);
 
         var metrics = new JsonObject
         {
             ["model"] = modelName,
             ["data"] = data.Description,
-            ["test_loss"] = results["loss"],
-            ["test_accuracy"] = results.TryGetValue("accuracy", out float acc) ? acc : null,
+            ["test_loss"] = Number(results["loss"]),
+            ["test_accuracy"] = results.TryGetValue("accuracy", out float acc) ? Number(acc) : null,
             ["train_samples_per_second"] = Math.Round(medianRate, 1),
             ["epoch_seconds"] = new JsonArray([.. timer.EpochSeconds.Select(v => (JsonNode)Math.Round(v, 4))]),
             ["train_seconds"] = new JsonArray([.. timer.TrainSeconds.Select(v => (JsonNode)Math.Round(v, 4))]),
@@ -214,11 +231,17 @@ internal static class TrainRun
             ["validation_samples"] = validation?.Count ?? 0,
             ["test_samples"] = test.Count,
             ["seed"] = s.Seed,
-            ["history"] = new JsonObject(history.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)new JsonArray([.. history[k].Select(v => (JsonNode)v)])))),
-            ["model_file"] = Path.GetFullPath(modelPath),
+            ["history"] = new JsonObject(history.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)new JsonArray([.. history[k].Select(v => Number(v))])))),
+            ["diverged"] = guard.At is not null,
+            ["stopped"] = stopped,
+            ["model_file"] = savedModel ? Path.GetFullPath(modelPath) : null,
             ["report"] = Path.GetFullPath(files.Html),
         };
-        string metricsText = metrics.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        string metricsText = metrics.ToJsonString(new System.Text.Json.JsonSerializerOptions
+        {
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // "1E+30", "model's": the file is read by people too
+        });
         WriteAtomically(Path.Combine(s.Out, "metrics.json"), metricsText);
         if (s.MetricsJson is { } mj)
             WriteAtomically(mj, metricsText);
@@ -231,10 +254,16 @@ internal static class TrainRun
             $"training: {timer.TrainSeconds.Sum():0.0} s over {timer.TrainSeconds.Count} epoch(s), median {EpochText.Rate(medianRate)}; evaluation {evalSeconds:0.0} s")));
         if (explanations is not null)
             console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"explanations: {explanations.Summary}, {explanations.Seconds:0.0} s")));
-        console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(modelPath))}[/]");
+        if (savedModel)
+            console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(modelPath))}[/]");
+        else
+            console.MarkupLine("model: none saved (training diverged before an epoch ended with a finite loss)");
         console.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(files.Html))}[/]");
-        return Commands.Ok;
+        return stopped is null ? Commands.Ok : Commands.Failed;
     }
+
+    /// <summary>A figure for metrics.json: JSON has no NaN or infinity, so a non-finite value is written as null.</summary>
+    internal static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
     /// <summary>
     /// Fit with the progress display: the live bars on a terminal (<see cref="LiveProgress"/>), else a plain line

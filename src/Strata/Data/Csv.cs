@@ -17,8 +17,9 @@ public sealed record CsvData(Tensor Features, Tensor Labels, string[] FeatureNam
 /// <summary>
 /// Reads numeric CSV tables: an optional header, a delimiter, one label column (numeric, or text that
 /// becomes class indices), every other column a float feature. Fields may be quoted ("a, b", with ""
-/// for a quote). Missing values (empty, NA, NaN, null, ?) and ragged rows are errors that name the
-/// file and the line (every missing value is listed, up to 20).
+/// for a quote). Missing values (empty, NA, NaN, null, ?), numbers beyond float32's range (1e39) or
+/// infinite, and ragged rows are errors that name the file, the line and the column (up to 20 listed);
+/// nothing is converted silently.
 /// </summary>
 public static class Csv
 {
@@ -81,6 +82,7 @@ public static class Csv
         var features = new float[rows.Count * nf];
         var missing = new List<string>();
         var bad = new List<string>();
+        var nonFinite = new List<string>();
         for (int r = 0; r < rows.Count; r++)
         {
             var (at, fields) = rows[r];
@@ -94,6 +96,8 @@ public static class Csv
                     missing.Add($"line {at} column '{header?[c] ?? (c + 1).ToString(CultureInfo.InvariantCulture)}'");
                 else if (!float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out features[r * nf + f]))
                     bad.Add($"line {at} column '{header?[c] ?? (c + 1).ToString(CultureInfo.InvariantCulture)}': '{v}'");
+                else if (!float.IsFinite(features[r * nf + f]))
+                    nonFinite.Add($"line {at} column '{header?[c] ?? (c + 1).ToString(CultureInfo.InvariantCulture)}': '{v}'");
                 f++;
             }
         }
@@ -101,6 +105,8 @@ public static class Csv
             throw new InvalidDataException($"CSV '{path}': {missing.Count} missing value(s): {string.Join("; ", missing.Take(20))}{(missing.Count > 20 ? "; ..." : "")}");
         if (bad.Count > 0)
             throw new InvalidDataException($"CSV '{path}': {bad.Count} non-numeric value(s): {string.Join("; ", bad.Take(20))}{(bad.Count > 20 ? "; ..." : "")}");
+        if (nonFinite.Count > 0)
+            throw new InvalidDataException($"CSV '{path}': {nonFinite.Count} value(s) outside float32's range (±{float.MaxValue:G9}) or infinite: {string.Join("; ", nonFinite.Take(20))}{(nonFinite.Count > 20 ? "; ..." : "")}");
 
         var labelText = rows.Select(r => r.Fields[label].Trim()).ToArray();
         var missingLabels = rows.Where(r => IsMissing(r.Fields[label].Trim())).Select(r => r.Line).ToArray();
@@ -111,6 +117,8 @@ public static class Csv
         bool numeric = true;
         for (int r = 0; r < labels.Length && numeric; r++)
             numeric = float.TryParse(labelText[r], NumberStyles.Float, CultureInfo.InvariantCulture, out labels[r]);
+        if (numeric && rows.Select((row, r) => (row.Line, Value: labels[r])).FirstOrDefault(p => !float.IsFinite(p.Value)) is { Line: > 0 } inf)
+            throw new InvalidDataException($"CSV '{path}' line {inf.Line} column '{header?[label] ?? (label + 1).ToString(CultureInfo.InvariantCulture)}': the label '{labelText[rows.FindIndex(x => x.Line == inf.Line)]}' is outside float32's range (±{float.MaxValue:G9}) or infinite");
         if (!numeric)
         {
             classes = labelText.Distinct().Order(StringComparer.Ordinal).ToArray();

@@ -22,7 +22,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
     private int _nextEpoch;
 
     /// <param name="dataset">The samples.</param>
-    /// <param name="batchSize">Samples per batch.</param>
+    /// <param name="batchSize">Samples per batch (a batch larger than the data set is the whole data set).</param>
     /// <param name="shuffle">Whether each epoch visits the samples in a new seeded order.</param>
     /// <param name="seed">Seeds the orders and the transform's draws.</param>
     /// <param name="dropLast">Whether to leave out a last batch shorter than <paramref name="batchSize"/>.</param>
@@ -40,7 +40,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
         if (prefetch < 1)
             throw new ArgumentOutOfRangeException(nameof(prefetch), $"DataLoader: prefetch must be ≥ 1, got {prefetch}");
         Dataset = dataset;
-        BatchSize = batchSize;
+        BatchSize = Math.Max(1, Math.Min(batchSize, dataset.Count)); // a batch beyond the data is all of it (its buffers are this size)
         Shuffle = shuffle;
         Seed = seed;
         DropLast = dropLast;

@@ -228,6 +228,7 @@ public abstract class Layer
     /// <summary>Creates a weight named "layer/name" initialized by <paramref name="initializer"/>.</summary>
     protected Weight AddWeight(string name, int[] shape, IInitializer initializer, Regularizer? regularizer = null, bool trainable = true)
     {
+        Models.MemoryBudget.CheckWeight($"{GetType().Name} '{Name}'", name, shape);
         // A model being loaded overwrites every weight from its file: no initializer work (or random draws) for them.
         var value = SkipInitialization ? Tensor.Zeros(shape) : initializer.Create(shape, Rng);
         var w = new Weight($"{WeightPrefix}{Name}/{name}", value, trainable, regularizer);

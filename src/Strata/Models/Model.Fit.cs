@@ -58,6 +58,7 @@ public partial class Model
         }
         if (validationData is { } vd)
             CheckSamples("Fit (validation data)", vd.X, vd.Y);
+        MemoryBudget.CheckBatch(this, Math.Min(batchSize, n), training: true, "Fit");
 
         var rng = new Rng(seed);
         var order = Enumerable.Range(0, n).ToArray();
@@ -106,6 +107,7 @@ public partial class Model
         CheckDataset("Fit", train.Dataset);
         if (validationData is not null)
             CheckDataset("Fit (validation data)", validationData.Dataset);
+        MemoryBudget.CheckBatch(this, Math.Min(train.BatchSize, train.Dataset.Count), training: true, "Fit");
         bool reuse = !OverridesTrainStep();
         IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch)
         {

@@ -151,6 +151,9 @@ public abstract class Optimizer
     /// <summary>The number of per-parameter state arrays (momentum, moments, ...).</summary>
     protected virtual int SlotCount => 0;
 
+    /// <summary>The state arrays kept per parameter (what memory estimates count).</summary>
+    internal int SlotsPerParameter => SlotCount;
+
     /// <summary>
     /// The name a state array is saved under (beside its weight's name); <c>slot0</c>, <c>slot1</c>, ... unless
     /// overridden. Names must differ from each other.

@@ -20,7 +20,13 @@ public readonly struct Shape : IEquatable<Shape>
                 throw new ArgumentException($"Shape: dimensions must be non-negative, got {Format(dims)}");
             size *= d;
             if (size > Array.MaxLength)
-                throw new ArgumentException($"Shape: {Format(dims)} has more than {Array.MaxLength} elements");
+            {
+                double all = 1;
+                foreach (int e in dims)
+                    all *= e;
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Shape: {Format(dims)} has {all:N0} elements ({Models.MemoryBudget.Bytes(all * sizeof(float))} as float32); a tensor holds at most {Array.MaxLength:N0}"));
+            }
         }
         _dims = dims.ToArray();
         Size = (int)size;

@@ -112,10 +112,28 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
     }
 }
 
-/// <summary>Stops training as soon as a batch loss (<c>loss</c>, or any <c>*_loss</c> such as a GAN's <c>d_loss</c> and <c>g_loss</c>) is NaN or infinite.</summary>
+/// <summary>
+/// Stops training as soon as a batch loss (<c>loss</c>, or any <c>*_loss</c> such as a GAN's <c>d_loss</c> and
+/// <c>g_loss</c>) is NaN or infinite: a check of the value the step already computed, at the batch where it
+/// happens. <see cref="ModelCheckpoint"/> skips the epoch that ends this way, so the last checkpoint saved is
+/// the last good model.
+/// </summary>
 public sealed class TerminateOnNaN : Callback
 {
+    private int _epoch;
+
     public bool Terminated { get; private set; }
+
+    /// <summary>The 0-based epoch and batch whose loss was not finite, the loss's name and its value (after <see cref="Terminated"/>).</summary>
+    public (int Epoch, int Batch, string Key, float Value)? At { get; private set; }
+
+    public override void OnTrainBegin()
+    {
+        Terminated = false;
+        At = null;
+    }
+
+    public override void OnEpochBegin(int epoch) => _epoch = epoch;
 
     public override void OnBatchEnd(int batch, Logs logs)
     {
@@ -124,8 +142,9 @@ public sealed class TerminateOnNaN : Callback
             if ((key == "loss" || key.EndsWith("_loss", StringComparison.Ordinal)) && !float.IsFinite(value))
             {
                 Terminated = true;
+                At = (_epoch, batch, key, value);
                 Model!.StopTraining = true;
-                Model.StopReason ??= $"TerminateOnNaN: '{key}' became {value} at batch {batch}";
+                Model.StopReason ??= $"TerminateOnNaN: '{key}' became {value} at epoch {_epoch + 1}, batch {batch + 1}";
                 return;
             }
         }
