@@ -129,20 +129,25 @@ internal static class QuickBench
 
     /// <summary>
     /// Inference samples/s of <paramref name="model"/> over <paramref name="x"/> (all of it per pass, through
-    /// <see cref="Model.Predict(Tensor, int)"/>): one untimed warm-up pass, then the median, minimum and maximum of
+    /// <see cref="Model.Predict(Tensor, int)"/>): untimed warm-up passes, then the median, minimum and maximum of
     /// <paramref name="repeats"/> timed passes (<see cref="Rates"/>).
     /// </summary>
     public static (double Median, double Min, double Max) InferenceRate(Model model, Tensor x, int batchSize, int repeats) =>
         Rates(_ => model.Predict(x, batchSize), x.Shape[0], repeats);
 
     /// <summary>
-    /// Units of work per second: <paramref name="run"/>(−1) once untimed (the JIT's tiers settle, plans are
-    /// compiled), then <paramref name="run"/>(r) for r = 0..<paramref name="repeats"/> − 1, each timed, each
+    /// Units of work per second: <paramref name="run"/>(−1) untimed, once and then again until half a second
+    /// has passed (plans are compiled, and .NET's background recompilation of hot methods with full
+    /// optimization, which starts after some thirty calls and a 100 ms delay, has run: one pass of a
+    /// small model would leave the first timed passes on unoptimized code), then <paramref name="run"/>(r) for r = 0..<paramref name="repeats"/> − 1, each timed, each
     /// doing <paramref name="units"/> units; the median, minimum and maximum rate.
     /// </summary>
     public static (double Median, double Min, double Max) Rates(Action<int> run, double units, int repeats)
     {
-        run(-1); // warm-up
+        var warm = Stopwatch.StartNew();
+        do
+            run(-1);
+        while (warm.Elapsed.TotalSeconds < 0.5);
         var rates = new List<double>();
         var watch = new Stopwatch();
         for (int r = 0; r < repeats; r++)
