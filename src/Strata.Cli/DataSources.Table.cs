@@ -107,15 +107,15 @@ internal static partial class DataSources
         for (int i = 0; i < values.Length; i++)
         {
             if (!double.TryParse(values[i], NumberStyles.Float, CultureInfo.InvariantCulture, out numbers[i]))
-                return (TaskKind.Classification, $"the label column '{name}' holds text ({distinct} distinct values)");
+                return (TaskKind.Classification, $"the label column '{name}' holds text: {distinct} distinct values");
         }
         int distinctNumbers = numbers.Distinct().Count();
         bool whole = numbers.All(v => v >= 0 && v == Math.Floor(v));
         if (whole && distinctNumbers <= MaxAutoClasses)
-            return (TaskKind.Classification, $"the label column '{name}' holds {distinctNumbers} distinct whole numbers (at most {MaxAutoClasses} make classes)");
+            return (TaskKind.Classification, $"the label column '{name}' holds {distinctNumbers} distinct whole numbers; up to {MaxAutoClasses} make classes");
         return (TaskKind.Regression, whole
-            ? $"the label column '{name}' holds {distinctNumbers} distinct numbers (more than {MaxAutoClasses} make a regression)"
-            : $"the label column '{name}' holds numbers that are not all whole numbers ≥ 0 ({distinctNumbers} distinct)");
+            ? $"the label column '{name}' holds {distinctNumbers} distinct numbers; more than {MaxAutoClasses} make a regression"
+            : $"the label column '{name}' holds numbers that are not all whole numbers ≥ 0, {distinctNumbers} distinct");
     }
 
     /// <summary>Which feature columns are text: those not all numbers, unless nearly all are (then the others are typos: an error).</summary>
