@@ -21,7 +21,14 @@ internal static class TabularModels
         int columns = train.SampleShape.Size;
         if (preset != "mlp")
         {
-            Presets.Create(preset, [columns], Math.Max(2, data.ClassNames.Count), seed); // throws with the preset's own reason
+            try
+            {
+                Presets.Create(preset, [columns], Math.Max(2, data.ClassNames.Count), seed); // throws with the preset's own reason
+            }
+            catch (ArgumentException error)
+            {
+                throw new InvalidDataException($"model/data mismatch: {error.Message}", error);
+            }
             throw new InvalidDataException($"model/data mismatch: the preset '{preset}' takes images; a table takes mlp");
         }
         var (x, y) = train.ToTensors();
