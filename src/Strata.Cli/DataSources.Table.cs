@@ -26,7 +26,8 @@ internal static partial class DataSources
 
     /// <param name="spec">The file and its options; <see cref="DataSpec.Task"/> null: chosen from the labels.</param>
     /// <param name="encoding">The columns a saved model takes (its <see cref="OneHotColumns"/>); null: learned from this file's training split.</param>
-    private static LoadedData LoadTable(DataSpec spec, OneHotColumns? encoding)
+    /// <param name="whole">Every row in <see cref="LoadedData.Train"/>, in file order (the test split empty): for permutation importance.</param>
+    public static LoadedData LoadTable(DataSpec spec, OneHotColumns? encoding, bool whole = false)
     {
         string source = spec.Source;
         var table = CsvTable.Read(source);
@@ -76,6 +77,8 @@ internal static partial class DataSources
         }
 
         var (y, classNames) = Labels(table, label, task, source);
+        if (whole)
+            return new LoadedData(Dataset.FromTensors(Tensor.FromArray(x, n, nf), y), Dataset.FromTensors(Tensor.Zeros(0, nf), Tensor.Zeros(0)), classNames, source, Images: false, featureNames);
         var all = Dataset.FromTensors(Tensor.FromArray(x, n, nf), y, task == TaskKind.Classification ? classNames : null);
         var (train, test) = all.Split(TestFraction, TestSplitSeed);
         int textColumns = isText.Count(t => t);

@@ -311,8 +311,9 @@ internal static class TrainRun
         {
             var task = TabularModels.IsRegression(model) ? TaskKind.Regression : TaskKind.Classification;
             (data, train, validation) = LoadSplits(s, s.Data with { Task = task }, encoding);
-            data = data with { TaskReason = $"as the resumed model: {data.TaskReason}" };
-            tabular = "as the resumed model" + (model.Layers.Any(l => l is Layers.Normalization) ? " (its Normalization and any OneHotColumns)" : "");
+            data = data with { TaskReason = "the resumed model's" };
+            var front = model.Layers.Where(l => l is Layers.Normalization or Layers.OneHotColumns).Select(l => l.GetType().Name).ToList();
+            tabular = front.Count > 0 ? $"the resumed model's {string.Join(" and ", front)}" : "none (the resumed model has none)";
         }
         else if (tabular is null)
         {
