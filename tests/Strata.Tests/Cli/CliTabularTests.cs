@@ -150,11 +150,38 @@ public sealed class CliTabularTests : IDisposable
         Assert.Equal($"strata: OneHotColumns 'one_hot_columns': {rows} line 2: text column 'colour' got 'mauve', a value the model was not trained on (expected one of 'blue', 'green', 'red')",
             Assert.Single(bad.ErrorLines));
 
+        // Permutation importance takes the table through the model's OneHotColumns: colour and size matter, weight does not.
+        var x = CliRunner.Run(_root, "explain", modelPath, "--data", csv, "--method", "permutation", "--out", Path.Combine(_root, "shop-explain"));
+        Assert.True(x.ExitCode == 0, x.ToString());
+        var ranked = x.Stdout.Split('\n').Where(l => l.StartsWith("colour ", StringComparison.Ordinal) || l.StartsWith("size ", StringComparison.Ordinal) || l.StartsWith("weight ", StringComparison.Ordinal))
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]).ToArray();
+        Assert.Equal("weight", ranked[^1]);
+        Assert.Equal(3, ranked.Length);
+
         // --task regression on text labels names the column and the value.
         var wrong = CliRunner.Run(_root, "train", "--model", "mlp", "--data", Table("breast_cancer.csv"), "--task", "regression", "--epochs", "1", "--out", Path.Combine(_root, "wrong"));
         Assert.True(wrong.ExitCode == 1, wrong.ToString());
         Assert.Contains("--task regression: the label column 'diagnosis'", Assert.Single(wrong.ErrorLines));
         Assert.Contains("got 'malignant' on line 2", wrong.ErrorLines[0]);
+    }
+
+    [Fact]
+    public void The_task_follows_the_labels_unless_task_is_given()
+    {
+        // 60 rows, label 0, 1 or 2 (whole numbers, 3 distinct): classes by default; --task regression makes them numbers.
+        string csv = Path.Combine(_root, "levels.csv");
+        File.WriteAllLines(csv, ["x,label", .. Enumerable.Range(0, 60).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i * 0.1:0.0},{i / 20}"))]);
+        var auto = CliRunner.Run(_root, "train", "--model", "mlp", "--data", csv, "--epochs", "1", "--validation-split", "0", "--out", Path.Combine(_root, "levels"));
+        Assert.True(auto.ExitCode == 0, auto.ToString());
+        Assert.Contains("classification (the label column 'label' holds 3 distinct whole numbers; up to 20 make classes)", Flat(auto.Stdout));
+        Assert.Equal("classification", CliRunner.ReadJson(Path.Combine(_root, "levels", "metrics.json")).GetProperty("task").GetString());
+        var given = CliRunner.Run(_root, "train", "--model", "mlp", "--data", csv, "--task", "regression", "--epochs", "1", "--validation-split", "0", "--out", Path.Combine(_root, "levels-r"));
+        Assert.True(given.ExitCode == 0, given.ToString());
+        Assert.Contains("regression (--task)", Flat(given.Stdout));
+        Assert.Equal("regression", CliRunner.ReadJson(Path.Combine(_root, "levels-r", "metrics.json")).GetProperty("task").GetString());
+        var images = CliRunner.Run(_root, "train", "--model", "mlp", "--task", "regression", "--epochs", "1");
+        Assert.True(images.ExitCode == 2, images.ToString());
+        Assert.Equal("strata: --task applies to a CSV file of features and a label; mnist is not one", Assert.Single(images.ErrorLines));
     }
 
     /// <summary>400 rows: size (0–1000), colour (red, green, blue), weight (0.001–0.01, unrelated) and price = size/10 + colour's offset + noise.</summary>
