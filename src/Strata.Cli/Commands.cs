@@ -136,7 +136,7 @@ internal static partial class Commands
     private static Option<string> DataOption(string defaultValue) =>
         new("--data")
         {
-            Description = "mnist, fashion-mnist, spam-assassin (the mail corpus shipped with Strata), a CSV file (numbers, or texts in a text column), " +
+            Description = "mnist, fashion-mnist, spam-assassin (the mail corpus shipped with Strata), a CSV file (a table of number and text columns and a label, or texts in a text column), " +
                 "a folder of MNIST IDX files, or a class-folder tree (root/<class>/<image or .txt file>; with train/ and test/ subfolders, those are the splits)",
             DefaultValueFactory = _ => defaultValue,
         };
