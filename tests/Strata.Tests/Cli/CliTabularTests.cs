@@ -115,6 +115,10 @@ public sealed class CliTabularTests : IDisposable
         Assert.True(e.ExitCode == 0, e.ToString());
         Assert.Contains(m.GetProperty("test_rmse").GetDouble().ToString("0.0000", CultureInfo.InvariantCulture), e.Stdout);
         Assert.DoesNotContain("Confusion", e.Stdout);
+
+        var c = CliRunner.Run(_root, "compress", modelPath, "--quantize", "int8", "--data", Table("diabetes.csv"), "--out", Path.Combine(_root, "diabetes-int8"));
+        Assert.True(c.ExitCode == 1, c.ToString());
+        Assert.Contains("is a regression (one number out); compress reports test accuracy and takes classifiers only", Assert.Single(c.ErrorLines));
     }
 
     [Fact]
