@@ -70,6 +70,38 @@ internal static class TabularModels
         return (new Sequential(layers, seed, "mlp"), front);
     }
 
+    /// <summary>
+    /// A CSV table as the model takes it: a resumed model's own task and text vocabularies (the file read again with
+    /// them); a spec file's model as it is, which cannot take text columns.
+    /// </summary>
+    public static (LoadedData, Dataset, Dataset?, string?) Conform(TrainSettings s, Model model, LoadedData data, Dataset train, Dataset? validation, string? tabular)
+    {
+        var encoding = TabularModels.Encoding(model);
+        if (s.Resume is not null)
+        {
+            var task = TabularModels.IsRegression(model) ? TaskKind.Regression : TaskKind.Classification;
+            (data, train, validation) = TrainRun.LoadSplits(s, s.Data with { Task = task }, encoding);
+            data = data with { TaskReason = "the resumed model's" };
+            var front = model.Layers.Where(l => l is Normalization or OneHotColumns).Select(l => l.GetType().Name).ToList();
+            tabular = front.Count > 0 ? $"the resumed model's {string.Join(" and ", front)}" : "none (the resumed model has none)";
+        }
+        else if (tabular is null)
+        {
+            if (data.Encoding is not null && encoding is null)
+                throw new InvalidDataException($"model/data mismatch: {data.Description} has text columns; the spec model '{model.Name}' takes numbers (train the mlp preset, which one-hot encodes them)");
+            tabular = "none (a spec file's model takes the columns as they are)";
+        }
+        return (data, train, validation, tabular);
+    }
+
+    /// <summary>The test split's mean squared error when every prediction is the training labels' mean (the baseline a regression must beat).</summary>
+    public static double MeanPredictorMse(Dataset train, Tensor testLabels)
+    {
+        var (_, y) = train.ToTensors();
+        double mean = y.ToArray().Average(v => (double)v);
+        return testLabels.ToArray().Average(v => (v - mean) * (v - mean));
+    }
+
     /// <summary>The model's OneHotColumns, when it takes a table with text columns.</summary>
     public static OneHotColumns? Encoding(Model model) => model.Layers.OfType<OneHotColumns>().FirstOrDefault();
 

@@ -124,7 +124,7 @@ internal static class TrainRun
             if (model.TextInput is not null)
                 throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes text (its first layer is TextVectorization); {data.Description} is not text");
             if (data.TaskReason is not null)
-                (data, train, validation, tabular) = ConformTable(s, model, data, train, validation, tabular);
+                (data, train, validation, tabular) = TabularModels.Conform(s, model, data, train, validation, tabular);
         }
         train = ModelChecks.Conform(model, train, data.Description, data.ClassNames);
         if (validation is not null)
@@ -237,7 +237,7 @@ internal static class TrainRun
         double? meanMse = null;
         if (regression)
         {
-            meanMse = MeanPredictorMse(train, ty);
+            meanMse = TabularModels.MeanPredictorMse(train, ty);
             metrics["test_mse"] = results["loss"];
             metrics["test_mae"] = results["mae"];
             metrics["test_rmse"] = results["rmse"];
@@ -288,7 +288,7 @@ internal static class TrainRun
     }
 
     /// <summary>The data, its training split cut to --samples and split for --validation-split.</summary>
-    private static (LoadedData Data, Dataset Train, Dataset? Validation) LoadSplits(TrainSettings s, DataSpec spec, Layers.OneHotColumns? encoding)
+    internal static (LoadedData Data, Dataset Train, Dataset? Validation) LoadSplits(TrainSettings s, DataSpec spec, Layers.OneHotColumns? encoding)
     {
         var data = DataSources.Load(spec, encoding);
         var train = data.Train;
@@ -298,38 +298,6 @@ internal static class TrainRun
         if (s.ValidationSplit > 0)
             (train, validation) = ValidationSplit(() => train.Split(s.ValidationSplit, s.Seed));
         return (data, train, validation);
-    }
-
-    /// <summary>
-    /// A CSV table as the model takes it: a resumed model's own task and text vocabularies (the file read again with
-    /// them); a spec file's model as it is, which cannot take text columns.
-    /// </summary>
-    private static (LoadedData, Dataset, Dataset?, string?) ConformTable(TrainSettings s, Model model, LoadedData data, Dataset train, Dataset? validation, string? tabular)
-    {
-        var encoding = TabularModels.Encoding(model);
-        if (s.Resume is not null)
-        {
-            var task = TabularModels.IsRegression(model) ? TaskKind.Regression : TaskKind.Classification;
-            (data, train, validation) = LoadSplits(s, s.Data with { Task = task }, encoding);
-            data = data with { TaskReason = "the resumed model's" };
-            var front = model.Layers.Where(l => l is Layers.Normalization or Layers.OneHotColumns).Select(l => l.GetType().Name).ToList();
-            tabular = front.Count > 0 ? $"the resumed model's {string.Join(" and ", front)}" : "none (the resumed model has none)";
-        }
-        else if (tabular is null)
-        {
-            if (data.Encoding is not null && encoding is null)
-                throw new InvalidDataException($"model/data mismatch: {data.Description} has text columns; the spec model '{model.Name}' takes numbers (train the mlp preset, which one-hot encodes them)");
-            tabular = "none (a spec file's model takes the columns as they are)";
-        }
-        return (data, train, validation, tabular);
-    }
-
-    /// <summary>The test split's mean squared error when every prediction is the training labels' mean (the baseline a regression must beat).</summary>
-    private static double MeanPredictorMse(Dataset train, Tensor testLabels)
-    {
-        var (_, y) = train.ToTensors();
-        double mean = y.ToArray().Average(v => (double)v);
-        return testLabels.ToArray().Average(v => (v - mean) * (v - mean));
     }
 
     /// <summary>A validation split, or the reason it cannot be made as a usage mistake.</summary>
