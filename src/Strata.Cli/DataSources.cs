@@ -32,8 +32,8 @@ internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<str
 
 /// <summary>
 /// Resolves --data: the MNIST files shipped in the repository, Debian's Fashion-MNIST, a folder of
-/// IDX files, a CSV file (the label column last or named; a fixed 20% held out as the test split) or
-/// a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out). Text
+/// IDX files, a CSV table (number and text columns, the label column last or named, the task chosen from
+/// the labels; a fixed 20% held out as the test split: DataSources.Table.cs) or a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out). Text
 /// sources (<see cref="IsText"/>: spam-assassin, a CSV file with a text column, a tree of .txt files)
 /// load through <see cref="LoadText"/>, in DataSources.Text.cs.
 /// </summary>
