@@ -136,7 +136,7 @@ internal static partial class Commands
     private static Option<string> DataOption(string defaultValue) =>
         new("--data")
         {
-            Description = "mnist, fashion-mnist, spam-assassin (the mail corpus shipped with Strata), a CSV file (numbers, or texts in a text column), " +
+            Description = "mnist, fashion-mnist, spam-assassin (the mail corpus shipped with Strata), a CSV file (a table of number and text columns and a label, or texts in a text column), " +
                 "a folder of MNIST IDX files, or a class-folder tree (root/<class>/<image or .txt file>; with train/ and test/ subfolders, those are the splits)",
             DefaultValueFactory = _ => defaultValue,
         };
@@ -189,11 +189,11 @@ internal static partial class Commands
 
     private sealed record TrainOptions(Option<int> Epochs, Option<int> BatchSize, Option<string> Optimizer, Option<float?> LearningRate,
         Option<bool> Augment, Option<float> ValidationSplit, Option<ulong> Seed, Option<int> Threads, Option<string> Out,
-        Option<string?> MetricsJson, Option<int> Samples, Option<int?> MaxTokens, Option<int?> SequenceLength, DataOptions Data)
+        Option<string?> MetricsJson, Option<int> Samples, Option<int?> MaxTokens, Option<int?> SequenceLength, DataOptions Data, Option<string?> Task)
     {
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Augment, ValidationSplit, Seed, Threads, Out, MetricsJson, Samples, MaxTokens, SequenceLength })
+            foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Augment, ValidationSplit, Seed, Threads, Out, MetricsJson, Samples, MaxTokens, SequenceLength, Task })
                 c.Options.Add(o);
             Data.AddTo(c);
         }
@@ -201,7 +201,14 @@ internal static partial class Commands
         public TrainSettings Read(ParseResult p, string model, string? resume)
         {
             ulong seed = p.GetValue(Seed);
-            return new TrainSettings(model, Data.Read(p), p.GetValue(Epochs), p.GetValue(BatchSize), p.GetValue(Optimizer)!,
+            var data = Data.Read(p);
+            if (p.GetValue(Task) is { } task)
+            {
+                if (!data.Source.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || DataSources.IsText(data))
+                    throw new UsageException($"--task applies to a CSV file of features and a label; {data.Source} is not one");
+                data = data with { Task = task == "regression" ? TaskKind.Regression : TaskKind.Classification };
+            }
+            return new TrainSettings(model, data, p.GetValue(Epochs), p.GetValue(BatchSize), p.GetValue(Optimizer)!,
                 p.GetValue(LearningRate), p.GetValue(Augment), p.GetValue(ValidationSplit), seed, p.GetValue(Threads), p.GetValue(Out)!,
                 resume, p.GetValue(MetricsJson), p.GetValue(Samples), p.GetValue(MaxTokens), p.GetValue(SequenceLength));
         }
@@ -235,7 +242,19 @@ internal static partial class Commands
             NonNegative("--samples", "Train on the first N training samples only (0: all)"),
             OptionalPositive("--max-tokens", $"Text presets: the vocabulary's size, special tokens included (default {Strata.Models.TextPresets.DefaultMaxTokens:D})"),
             OptionalPositive("--sequence-length", $"Text presets lstm, gru, rcnn: the tokens read per text, padded or cut (default {Strata.Models.TextPresets.DefaultSequenceLength:D}; bow counts every token)"),
-            DataOptionsFor("mnist"));
+            DataOptionsFor("mnist"),
+            TaskOption());
+    }
+
+    private static Option<string?> TaskOption()
+    {
+        var o = new Option<string?>("--task")
+        {
+            Description = "For a CSV file: classification (the label names classes) or regression (the label is a number to predict); " +
+                $"default: classification for text labels or at most {DataSources.MaxAutoClasses} distinct whole numbers, else regression",
+        };
+        o.AcceptOnlyFromAmong("classification", "regression");
+        return o;
     }
 
     private static Command DemoCommand()

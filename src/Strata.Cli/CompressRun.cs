@@ -78,7 +78,9 @@ internal static class CompressRun
         if ((s.Mode == CompressMode.Quantize || s.Structured) && before is not Sequential)
             throw new InvalidDataException($"{(s.Mode == CompressMode.Quantize ? "--quantize" : "--structured")}: model '{before.Name}' ({beforePath}) is a functional model; " +
                 $"{(s.Mode == CompressMode.Quantize ? "int8 quantization" : "structured pruning")} takes a Sequential model");
-        var data = DataSources.Load(s.Data);
+        if (TabularModels.IsRegression(before))
+            throw new InvalidDataException($"compress: model '{before.Name}' ({beforePath}) is a regression (one number out); compress reports test accuracy and takes classifiers only, for now");
+        var data = DataSources.Load(s.Data, TabularModels.Encoding(before)); // a table's text columns: the model's vocabularies
         var train = ModelChecks.Conform(before, data.Train, data.Description, data.ClassNames);
         if (s.Samples > 0 && s.Samples < train.Count)
             train = train.Subset([.. Enumerable.Range(0, s.Samples)]);

@@ -1,19 +1,39 @@
 using Strata.Data;
+using Strata.Layers;
 
 namespace Strata.Cli;
 
 /// <summary>What --data and its companion options asked for.</summary>
 internal sealed record DataSpec(string Source, (int Height, int Width)? ImageSize, ColorMode? ColorMode, string? LabelColumn, int TestSamples,
-    string? TextColumn = null);
+    string? TextColumn = null, TaskKind? Task = null);
 
 /// <summary>A data source's training and test splits. Images are scaled to [0, 1]; a CSV file's feature columns are named by its header.</summary>
 internal sealed record LoadedData(Dataset Train, Dataset Test, IReadOnlyList<string> ClassNames, string Description, bool Images,
-    IReadOnlyList<string>? FeatureNames = null);
+    IReadOnlyList<string>? FeatureNames = null)
+{
+    /// <summary>Classification (class indices [samples]) or regression (numbers [samples, 1], no class names).</summary>
+    public TaskKind Task { get; init; } = TaskKind.Classification;
+
+    /// <summary>Why <see cref="Task"/> was chosen (CSV files only).</summary>
+    public string? TaskReason { get; init; }
+
+    /// <summary>A CSV file's columns when some are text: the layer that one-hot encodes them, its vocabularies from the training split.</summary>
+    public OneHotColumns? Encoding { get; init; }
+
+    /// <summary>Text values of the test (and training) rows outside <see cref="Encoding"/>'s vocabularies, encoded as none of its values.</summary>
+    public int UnknownTestValues { get; init; }
+
+    /// <inheritdoc cref="UnknownTestValues"/>
+    public int UnknownTrainValues { get; init; }
+
+    /// <summary>A CSV file's label column.</summary>
+    public string? LabelName { get; init; }
+}
 
 /// <summary>
 /// Resolves --data: the MNIST files shipped in the repository, Debian's Fashion-MNIST, a folder of
-/// IDX files, a CSV file (the label column last or named; a fixed 20% held out as the test split) or
-/// a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out). Text
+/// IDX files, a CSV table (number and text columns, the label column last or named, the task chosen from
+/// the labels; a fixed 20% held out as the test split: DataSources.Table.cs) or a class-folder tree (train/ and test/ subfolders, or one tree of which 20% is held out). Text
 /// sources (<see cref="IsText"/>: spam-assassin, a CSV file with a text column, a tree of .txt files)
 /// load through <see cref="LoadText"/>, in DataSources.Text.cs.
 /// </summary>
@@ -28,15 +48,17 @@ internal static partial class DataSources
     /// </summary>
     private const ulong TestSplitSeed = 20261123;
 
-    public static LoadedData Load(DataSpec spec)
+    /// <param name="spec">What --data and its options say.</param>
+    /// <param name="encoding">For a CSV file: the columns a saved model takes (null: learned from the file's training split).</param>
+    public static LoadedData Load(DataSpec spec, OneHotColumns? encoding = null)
     {
-        var data = LoadAll(spec);
+        var data = LoadAll(spec, encoding);
         if (spec.TestSamples > 0 && spec.TestSamples < data.Test.Count)
             data = data with { Test = data.Test.Subset([.. Enumerable.Range(0, spec.TestSamples)]) };
         return data;
     }
 
-    private static LoadedData LoadAll(DataSpec spec)
+    private static LoadedData LoadAll(DataSpec spec, OneHotColumns? encoding)
     {
         string source = spec.Source;
         RejectTextColumn(spec); // a CSV file with --text-column is text, so this is not a CSV file
@@ -60,12 +82,7 @@ internal static partial class DataSources
         {
             if (!source.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new InvalidDataException($"--data: '{source}' is a file but not a .csv file (expected mnist, fashion-mnist, {SpamAssassinName}, a CSV file or a folder)");
-            var csv = LoadCsv(spec);
-            var all = csv.ToDataset();
-            var names = csv.ClassNames ?? ClassNamesOf(csv.Labels, source);
-            var (train, test) = all.Split(TestFraction, TestSplitSeed);
-            return new LoadedData(train, test, names, $"CSV {Display(source)} ({csv.Features.Shape[1]} features, {all.Count} rows, {TestFraction:P0} held out for testing)", Images: false,
-                FeatureNames: csv.FeatureNames);
+            return LoadTable(spec, encoding);
         }
         if (!Directory.Exists(source))
             throw new FileNotFoundException($"--data: '{source}' is neither mnist, fashion-mnist, {SpamAssassinName}, an existing CSV file nor an existing folder");

@@ -249,7 +249,18 @@ internal static class ExplainRun
             throw new InvalidDataException(model.TextInput is not null
                 ? $"model/data mismatch: model '{model.Name}' takes text; permutation importance shuffles the numeric feature columns of a CSV file"
                 : $"--data: '{source}' holds texts (a '{DataSources.DefaultTextColumn}' column); permutation importance shuffles numeric feature columns");
-        var csv = DataSources.LoadCsv(spec);
+        CsvData csv;
+        if (TabularModels.Encoding(model) is { } encoding)
+        {
+            // Text columns: encoded by the model's own OneHotColumns (a value it was not trained on is none of its values).
+            var task = TabularModels.IsRegression(model) ? TaskKind.Regression : TaskKind.Classification;
+            var (x, y) = DataSources.LoadTable(spec with { Task = task }, encoding, whole: true).Train.ToTensors();
+            csv = new CsvData(x, y.Reshape([y.Shape[0]]), [.. encoding.Columns.Select(c => c.Name)], null);
+        }
+        else
+        {
+            csv = DataSources.LoadCsv(spec);
+        }
         var input = ModelChecks.InputShape(model);
         int features = csv.Features.Shape[1];
         if (input.Rank != 1 || input[0] != features)

@@ -28,8 +28,11 @@ internal static class ModelCommands
     {
         KernelSettings.MaxThreads = threads;
         var model = Load(modelPath);
-        if (model.Loss is null)
-            model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy"); // for its loss and metrics; nothing is trained
+        bool regression = TabularModels.IsRegression(model);
+        if (model.Loss is null && regression)
+            model.Compile(new Adam(), new MeanSquaredError(), "mae", "rmse"); // for its loss and metrics; nothing is trained
+        else if (model.Loss is null)
+            model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy");
         (Dataset Test, IReadOnlyList<string> ClassNames, string Description) data;
         if (DataSources.IsText(spec))
         {
@@ -40,7 +43,9 @@ internal static class ModelCommands
         {
             if (model.TextInput is not null)
                 throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes text (its first layer is TextVectorization); {spec.Source} is not text");
-            var loaded = DataSources.Load(spec);
+            if (spec.Source.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+                spec = spec with { Task = regression ? TaskKind.Regression : TaskKind.Classification }; // the model's task, not the labels' guess
+            var loaded = DataSources.Load(spec, TabularModels.Encoding(model));
             data = (loaded.Test, loaded.ClassNames, loaded.Description);
         }
         var test = ModelChecks.Conform(model, data.Test, data.Description, data.ClassNames);
@@ -56,6 +61,11 @@ internal static class ModelCommands
         foreach (var (k, v) in results)
             table.AddRow(k, v.ToString("0.0000", CultureInfo.InvariantCulture));
         console.Write(table);
+        if (regression)
+        {
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.Count / Math.Max(seconds, 1e-9):N0} samples/s ({seconds:0.00} s, {threads} thread(s))"));
+            return Commands.Ok;
+        }
 
         int k2 = data.ClassNames.Count;
         var confusion = Report.Confusion([.. y.ToArray().Select(v => (int)v)], Report.ArgMax(probabilities), k2);
@@ -106,7 +116,8 @@ internal static class ModelCommands
             {
                 if (!csv)
                     throw new UsageException($"{command}: '{input}' is a CSV file; it takes image files (the rows of a CSV file are explained with --data FILE --method permutation)");
-                foreach (var (line, row) in CsvRows(input, shape))
+                var rows = TabularModels.Encoding(model) is { } encoding ? EncodedRows(input, encoding) : CsvRows(input, shape);
+                foreach (var (line, row) in rows)
                 {
                     names.Add($"{input}:{line}");
                     samples.Add(row);
@@ -154,6 +165,14 @@ internal static class ModelCommands
     /// <summary>One line per input: its name, the most probable class and its probability, then the next <paramref name="top"/> − 1.</summary>
     private static void PrintPredictions(Model model, List<string> names, Tensor probabilities, int top)
     {
+        if (TabularModels.IsRegression(model))
+        {
+            // A regression predicts one number per sample: printed as it is (7 significant digits, a float's).
+            var values = probabilities.ToArray();
+            for (int i = 0; i < names.Count; i++)
+                Console.WriteLine($"{names[i]}: {values[i].ToString("G7", CultureInfo.InvariantCulture)}");
+            return;
+        }
         int k = probabilities.Shape[probabilities.Rank - 1];
         var p = probabilities.ToArray();
         for (int i = 0; i < names.Count; i++)
@@ -195,7 +214,8 @@ internal static class ModelCommands
             var fields = text.Split(',');
             var values = new float[fields.Length];
             bool numeric = true;
-            for (int i = 0; i < fields.Length && numeric; i++)
+            int check = fields.Length == f + 1 ? f : fields.Length; // a label last may be text (a class name): it is not read
+            for (int i = 0; i < check && numeric; i++)
                 numeric = float.TryParse(fields[i].Trim().Trim('"'), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]);
             if (!numeric)
             {
@@ -209,6 +229,39 @@ internal static class ModelCommands
             if (infinite >= 0)
                 throw new InvalidDataException($"{path}, line {line}, column {infinite + 1}: '{fields[infinite].Trim()}' is outside float32's range (±{float.MaxValue:G9}) or not a number");
             yield return (line, values[..f]);
+        }
+    }
+
+    /// <summary>
+    /// The rows of a CSV file for a model that starts with <see cref="Layers.OneHotColumns"/>: a header that names the
+    /// model's columns picks them by name (in any order, other columns ignored); without one each row holds the
+    /// columns in the model's order, or those and the label last (ignored). Text values are encoded by the layer,
+    /// which rejects a value it was not trained on, naming the column, the value and the line.
+    /// </summary>
+    private static IEnumerable<(int Line, float[] Row)> EncodedRows(string path, Layers.OneHotColumns encoding)
+    {
+        var records = CsvTable.ReadRecords(path);
+        var names = encoding.Columns.Select(c => c.Name).ToArray();
+        int f = names.Length;
+        int[] map = [.. Enumerable.Range(0, f)];
+        int start = 0;
+        if (records.Count > 0 && records[0].Fields.Select(x => x.Trim()).ToList() is var first && names.All(first.Contains))
+        {
+            map = [.. names.Select(n => first.IndexOf(n))];
+            start = 1;
+        }
+        var fields = new string[f];
+        foreach (var (line, row) in records.Skip(start))
+        {
+            if (start == 0 && row.Length != f && row.Length != f + 1)
+                throw new InvalidDataException($"model/data mismatch: {path}, line {line} has {row.Length} values; the model takes the {f} columns {string.Join(", ", names)} (or {f + 1} with the label last), or a header naming them");
+            if (start == 1 && row.Length != records[0].Fields.Length)
+                throw new InvalidDataException($"{path}, line {line}: expected {records[0].Fields.Length} fields (as the header), got {row.Length}");
+            for (int i = 0; i < f; i++)
+                fields[i] = row[map[i]];
+            var values = new float[f];
+            encoding.Encode(fields, values, unknownAsNone: false, where: $"{path} line {line}");
+            yield return (line, values);
         }
     }
 

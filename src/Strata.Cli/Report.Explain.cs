@@ -253,7 +253,7 @@ internal static partial class Report
         var result = PermutationImportance.Compute(model, xs, ys, repeats: ImportanceRepeats, seed: 0, featureNames: featureNames);
         string caption = string.Create(CultureInfo.InvariantCulture,
             $"Permutation importance on {(rows == n ? "the" : $"the first {rows:N0} rows of the")} test split ({rows:N0} rows): how much {result.Metric} " +
-            $"({result.BaselineScore:0.0000} as given) drops when one feature's values are shuffled across the rows, the mean and standard deviation over {ImportanceRepeats} shuffles.");
+            $"({result.BaselineScore:0.0000} as given) {(result.HigherIsBetter ? "drops" : "rises")} when one feature's values are shuffled across the rows, the mean and standard deviation over {ImportanceRepeats} shuffles.");
         return new ExplanationSection($"permutation importance of {features} features on {rows:N0} test rows", caption, null, result, null, 0);
     }
 

@@ -12,7 +12,7 @@ internal sealed record RunResult(string Title, IReadOnlyList<(string Key, string
     Logs Test, Tensor TestImages, Tensor TestLabels, Tensor Probabilities, IReadOnlyList<string> ClassNames, bool Images,
     string Summary, IReadOnlyList<double> TrainSeconds, IReadOnlyList<double> EpochSeconds, double SamplesPerSecond,
     double EvaluateSeconds, DateTime Started, int Threads, int TrainSamples, IReadOnlyList<string>? TestTexts = null,
-    ExplanationSection? Explanations = null, string? Stopped = null);
+    ExplanationSection? Explanations = null, bool Regression = false, string? Stopped = null);
 
 internal sealed record ReportFiles(string Html, IReadOnlyList<string> Pngs);
 
@@ -48,6 +48,16 @@ internal static partial class Report
             using var plot = Curve(run, metric);
             Save(plot, $"{metric}.png", CurveWidth, CurveHeight, $"Training curve: {metric}", $"{metric} per epoch, training and validation");
         }
+        if (run.Regression)
+        {
+            // A regression has no classes: predicted against true values and the residuals take the confusion matrix's place.
+            foreach (var (plot, file, title, alt) in RegressionPlots(run))
+            {
+                using (plot)
+                    Save(plot, file, RegressionPlotSize, RegressionPlotSize, title, alt);
+            }
+            return WriteHtml(folder, run, sections, pngs, null);
+        }
         var predicted = ArgMax(run.Probabilities);
         var truth = run.TestLabels.ToArray().Select(v => (int)v).ToArray();
         int k = run.ClassNames.Count;
@@ -77,6 +87,11 @@ internal static partial class Report
                 Save(plot, PermutationFile, width, height, "Permutation importance", "the permutation importance of each feature on the test split");
         }
 
+        return WriteHtml(folder, run, sections, pngs, confusion);
+    }
+
+    private static ReportFiles WriteHtml(string folder, RunResult run, List<(string Title, string File, string Alt, byte[] Png)> sections, List<string> pngs, int[,]? confusion)
+    {
         string html = Html(run, sections, confusion);
         string htmlPath = Path.Combine(folder, "report.html");
         TrainRun.WriteAtomically(htmlPath, html);
@@ -244,7 +259,7 @@ internal static partial class Report
 
     // ------------------------------------------------------------------ HTML
 
-    private static string Html(RunResult run, List<(string Title, string File, string Alt, byte[] Png)> images, int[,] confusion)
+    private static string Html(RunResult run, List<(string Title, string File, string Alt, byte[] Png)> images, int[,]? confusion)
     {
         static string E(string s) => WebUtility.HtmlEncode(s);
         static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
@@ -254,7 +269,10 @@ internal static partial class Report
         if (run.Stopped is { } stopped)
             sb.Append($"<p class=\"warning\"><b>{E(stopped)}</b></p>\n");
         string acc = run.Test.TryGetValue("accuracy", out float a) ? Percent(a, 2) : "n/a";
-        sb.Append($"<p class=\"headline\">Test accuracy <b>{acc}</b>, loss {F(run.Test["loss"], "0.0000")} on {run.TestLabels.Shape[0]:N0} test samples.</p>\n");
+        if (run.Regression)
+            sb.Append($"<p class=\"headline\">Test RMSE <b>{F(run.Test["rmse"], "G5")}</b>, MAE {F(run.Test["mae"], "G5")}, MSE {F(run.Test["loss"], "G5")} on {run.TestLabels.Shape[0]:N0} test samples.</p>\n");
+        else
+            sb.Append($"<p class=\"headline\">Test accuracy <b>{acc}</b>, loss {F(run.Test["loss"], "0.0000")} on {run.TestLabels.Shape[0]:N0} test samples.</p>\n");
         sb.Append($"<p class=\"muted\">Run started {E(run.Started.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))}; " +
             "files: <a href=\"model.strata\">model.strata</a>, <a href=\"metrics.json\">metrics.json</a>" +
             string.Concat(images.Select(i => $", <a href=\"{E(i.File)}\">{E(i.File)}</a>")) + ".</p>\n");
@@ -279,9 +297,17 @@ internal static partial class Report
             sb.Append($"<td>{F(t, "0.00")}</td><td>{F(rate, "N0")}</td><td>{F(e < run.EpochSeconds.Count ? run.EpochSeconds[e] : 0, "0.00")}</td></tr>\n");
         }
         sb.Append("</table>\n");
-        string[] placed = ["confusion_matrix.png", "misclassified.png", ExplanationsFile, PermutationFile]; // each in its own section below
+        string[] placed = ["confusion_matrix.png", "misclassified.png", ExplanationsFile, PermutationFile, .. RegressionFiles]; // each in its own section below
         foreach (var (title, file, alt, png) in images.Where(i => !placed.Contains(i.File)))
             AppendImage(sb, title, file, alt, png);
+        if (confusion is null)
+        {
+            sb.Append("<h2>Predictions on the test split</h2>\n");
+            foreach (var (title, file, alt, png) in images.Where(i => RegressionFiles.Contains(i.File)))
+                AppendImage(sb, title, file, alt, png);
+            AppendTail(sb, run, images);
+            return sb.ToString();
+        }
 
         sb.Append("<h2>Confusion matrix</h2>\n");
         var cm = images.First(i => i.File == "confusion_matrix.png");
@@ -313,6 +339,15 @@ internal static partial class Report
         }
         if (run.TestTexts is { } texts)
             AppendMessages(sb, run, texts);
+        AppendTail(sb, run, images);
+        return sb.ToString();
+    }
+
+    /// <summary>The explanations, the model summary, the timing and the machine: the end of every report.</summary>
+    private static void AppendTail(StringBuilder sb, RunResult run, List<(string Title, string File, string Alt, byte[] Png)> images)
+    {
+        static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+        static string E(string s) => WebUtility.HtmlEncode(s);
         if (run.Explanations is { } explanations)
             AppendExplanations(sb, explanations, images);
 
@@ -328,7 +363,6 @@ internal static partial class Report
         if (run.Explanations is { } ex)
             rows.Add(("explanations", $"{F(ex.Seconds, "0.00")} s"));
         AppendMachine(sb, rows, run.Threads);
-        return sb.ToString();
     }
 
     /// <summary>The timing rows, then the machine's (threads, processor, cores, vector width, system, runtime, Strata), closing the page.</summary>

@@ -45,8 +45,10 @@ internal static class ModelChecks
     {
         var input = InputShape(model);
         int outputs = model.Layers[^1].OutputShape is { Rank: 1 } o ? o[0] : -1;
-        if (outputs != classNames.Count)
-            throw new InvalidDataException($"model/data mismatch: model '{model.Name}' outputs {(outputs < 0 ? $"shape {model.Layers[^1].OutputShape}" : $"{outputs} class scores")}; {dataName} has {classNames.Count} classes");
+        // A regression's data has no class names; its model outputs one number.
+        if (outputs != Math.Max(classNames.Count, 1))
+            throw new InvalidDataException($"model/data mismatch: model '{model.Name}' outputs {(outputs < 0 ? $"shape {model.Layers[^1].OutputShape}" : outputs == 1 ? "1 value" : $"{outputs} class scores")}; " +
+                (classNames.Count == 0 ? $"{dataName} is a regression (1 number per row)" : $"{dataName} has {classNames.Count} classes"));
         var sample = data.SampleShape;
         if (sample == input)
             return data;
@@ -82,6 +84,7 @@ internal static class TrainRun
         string modelName;
         IReadOnlyList<string>? testTexts = null;
         string? textSettings = null;
+        string? tabular = null; // what a CSV table's model has in front of the preset
         if (isText)
         {
             // Texts are cut and split first: the vocabulary is learned from the training part alone.
@@ -92,7 +95,7 @@ internal static class TrainRun
             TextDataset? validationTexts = null;
             if (s.ValidationSplit > 0)
                 (trainTexts, validationTexts) = ValidationSplit(() => DataSources.SplitTexts(trainTexts, s.ValidationSplit, s.Seed));
-            (model, initialEpoch, modelName) = CreateOrResume(s, () =>
+            (model, initialEpoch, modelName) = CreateOrResume(s, TaskKind.Classification, () =>
             {
                 var vectorizer = TextPresets.Vectorizer(s.Model, trainTexts.Texts, s.MaxTokens ?? TextPresets.DefaultMaxTokens,
                     s.SequenceLength ?? TextPresets.DefaultSequenceLength);
@@ -109,22 +112,26 @@ internal static class TrainRun
         }
         else
         {
-            data = DataSources.Load(s.Data);
-            train = data.Train;
-            if (s.Samples > 0 && s.Samples < train.Count)
-                train = train.Subset([.. Enumerable.Range(0, s.Samples)]);
-            if (s.ValidationSplit > 0)
-                (train, validation) = ValidationSplit(() => train.Split(s.ValidationSplit, s.Seed));
-            var sampleShape = train.SampleShape;
-            (model, initialEpoch, modelName) = CreateOrResume(s, () => CreatePreset(s.Model, sampleShape, data.ClassNames.Count, s.Seed));
+            (data, train, validation) = LoadSplits(s, s.Data, null);
+            var (loaded, trainPart) = (data, train); // for the preset (a lambda cannot capture the out variables)
+            (model, initialEpoch, modelName) = CreateOrResume(s, data.Task, () =>
+            {
+                if (loaded.TaskReason is null)
+                    return CreatePreset(s.Model, trainPart.SampleShape, loaded.ClassNames.Count, s.Seed);
+                (var m, tabular) = TabularModels.Create(s.Model, loaded, trainPart, s.Seed);
+                return m;
+            });
             if (model.TextInput is not null)
                 throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes text (its first layer is TextVectorization); {data.Description} is not text");
+            if (data.TaskReason is not null)
+                (data, train, validation, tabular) = TabularModels.Conform(s, model, data, train, validation, tabular);
         }
         train = ModelChecks.Conform(model, train, data.Description, data.ClassNames);
         if (validation is not null)
             validation = ModelChecks.Conform(model, validation, data.Description, data.ClassNames);
         var test = ModelChecks.Conform(model, data.Test, data.Description, data.ClassNames);
-        model.ClassNames = data.ClassNames;
+        bool regression = data.Task == TaskKind.Regression;
+        model.ClassNames = regression ? null : data.ClassNames;
 
         ISampleTransform? augment = null;
         if (s.Augment)
@@ -153,6 +160,13 @@ internal static class TrainRun
         };
         if (textSettings is not null)
             settings.Insert(2, ("text", textSettings));
+        if (data.TaskReason is not null)
+        {
+            settings.Insert(2, ("task", $"{(regression ? "regression" : "classification")} ({data.TaskReason})"));
+            settings.Insert(3, ("preprocessing", tabular ?? "none"));
+            if (data.UnknownTestValues > 0)
+                settings.Insert(4, ("unseen values", $"{data.UnknownTestValues} text value(s) of the test rows are not in the training vocabulary: encoded as none of its values"));
+        }
         console.Write(new Rule(demo ? "[bold]Strata demo[/]: the seed CNN on MNIST" : "[bold]Strata train[/]").LeftJustified());
         var table = new Table().HideHeaders().Border(TableBorder.None).AddColumn("").AddColumn("");
         foreach (var (k, v) in settings)
@@ -200,6 +214,7 @@ internal static class TrainRun
             TestLabels: ty,
             Probabilities: probabilities,
             ClassNames: data.ClassNames,
+            Regression: regression,
             Images: data.Images,
             TestTexts: testTexts,
             Explanations: explanations,
@@ -219,6 +234,7 @@ internal static class TrainRun
             ["model"] = modelName,
             ["data"] = data.Description,
             ["test_loss"] = Number(results["loss"]),
+            ["task"] = regression ? "regression" : "classification",
             ["test_accuracy"] = results.TryGetValue("accuracy", out float acc) ? Number(acc) : null,
             ["train_samples_per_second"] = Math.Round(medianRate, 1),
             ["epoch_seconds"] = new JsonArray([.. timer.EpochSeconds.Select(v => (JsonNode)Math.Round(v, 4))]),
@@ -237,6 +253,15 @@ internal static class TrainRun
             ["model_file"] = savedModel ? Path.GetFullPath(modelPath) : null,
             ["report"] = Path.GetFullPath(files.Html),
         };
+        double? meanMse = null;
+        if (regression)
+        {
+            meanMse = TabularModels.MeanPredictorMse(train, ty);
+            metrics["test_mse"] = Number(results["loss"]);
+            metrics["test_mae"] = Number(results["mae"]);
+            metrics["test_rmse"] = Number(results["rmse"]);
+            metrics["test_mse_of_training_mean"] = Number(meanMse.Value);
+        }
         string metricsText = metrics.ToJsonString(new System.Text.Json.JsonSerializerOptions
         {
             WriteIndented = true,
@@ -248,8 +273,9 @@ internal static class TrainRun
 
         console.Write(new Rule().LeftJustified());
         string accuracy = results.TryGetValue("accuracy", out float a) ? Report.Percent(a, 2) : "n/a";
-        console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[bold]test accuracy {accuracy}[/] (loss {results["loss"]:0.0000}) on {test.Count:N0} test samples"));
+        console.MarkupLine(regression
+            ? string.Create(CultureInfo.InvariantCulture, $"[bold]test RMSE {results["rmse"]:G5}[/], MAE {results["mae"]:G5} (MSE {results["loss"]:G5}; predicting the training mean: MSE {meanMse:G5}) on {test.Count:N0} test samples")
+            : string.Create(CultureInfo.InvariantCulture, $"[bold]test accuracy {accuracy}[/] (loss {results["loss"]:0.0000}) on {test.Count:N0} test samples"));
         console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"training: {timer.TrainSeconds.Sum():0.0} s over {timer.TrainSeconds.Count} epoch(s), median {EpochText.Rate(medianRate)}; evaluation {evalSeconds:0.0} s")));
         if (explanations is not null)
@@ -290,6 +316,19 @@ internal static class TrainRun
         return model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch);
     }
 
+    /// <summary>The data, its training split cut to --samples and split for --validation-split.</summary>
+    internal static (LoadedData Data, Dataset Train, Dataset? Validation) LoadSplits(TrainSettings s, DataSpec spec, Layers.OneHotColumns? encoding)
+    {
+        var data = DataSources.Load(spec, encoding);
+        var train = data.Train;
+        Dataset? validation = null;
+        if (s.Samples > 0 && s.Samples < train.Count)
+            train = train.Subset([.. Enumerable.Range(0, s.Samples)]);
+        if (s.ValidationSplit > 0)
+            (train, validation) = ValidationSplit(() => train.Split(s.ValidationSplit, s.Seed));
+        return (data, train, validation);
+    }
+
     /// <summary>A validation split, or the reason it cannot be made as a usage mistake.</summary>
     private static (TFirst, TLast) ValidationSplit<TFirst, TLast>(Func<(TFirst, TLast)> split)
     {
@@ -307,7 +346,7 @@ internal static class TrainRun
     /// The model of the run: the checkpoint of --resume, compiled as it was; else <paramref name="preset"/>
     /// (for a preset name) or the spec file, compiled with --optimizer and --learning-rate.
     /// </summary>
-    private static (Model Model, int InitialEpoch, string Name) CreateOrResume(TrainSettings s, Func<Model> preset)
+    private static (Model Model, int InitialEpoch, string Name) CreateOrResume(TrainSettings s, TaskKind task, Func<Model> preset)
     {
         if (s.Resume is { } checkpoint)
         {
@@ -321,7 +360,10 @@ internal static class TrainRun
         }
         bool isPreset = Presets.Names.Contains(s.Model) || TextPresets.IsTextPreset(s.Model);
         var created = isPreset ? preset() : FromSpec(s.Model, s.Seed);
-        created.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new SparseCategoricalCrossentropy(), "accuracy");
+        if (task == TaskKind.Regression)
+            created.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new MeanSquaredError(), "mae", "rmse");
+        else
+            created.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new SparseCategoricalCrossentropy(), "accuracy");
         return (created, 0, isPreset ? $"{s.Model} (preset)" : $"{created.Name} (spec {s.Model})");
     }
 

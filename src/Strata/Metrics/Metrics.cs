@@ -100,6 +100,24 @@ public sealed class MeanSquaredErrorMetric(string name = "mse") : MeanPerSample(
     }
 }
 
+/// <summary>
+/// Root mean squared error: √(Σᵢ wᵢ·mseᵢ / Σᵢ wᵢ), where mseᵢ is sample i's mean squared error, the square root
+/// taken once over everything accumulated (not per batch), as Keras' RootMeanSquaredError.
+/// </summary>
+public sealed class RootMeanSquaredErrorMetric(string name = "rmse") : MeanPerSample(name)
+{
+    public override bool HigherIsBetter => false;
+
+    public override float Result() => MathF.Sqrt(base.Result());
+
+    protected override float Score(Tensor yTrue, Tensor yPred, int i)
+    {
+        var t = Row(yTrue, i);
+        var p = Row(yPred, i);
+        return p.Length == 0 ? 0 : Summation.SumOfSquaredDifferences(p, t) / p.Length;
+    }
+}
+
 /// <summary>Counts of a binary decision at a threshold over every element (multi-label style, as Keras).</summary>
 public abstract class ConfusionMetric(string name, float threshold) : Metric(name)
 {

@@ -54,6 +54,7 @@ public static class LayerRegistry
         Register<SpatialDropout2D, SpatialDropoutConfig>("SpatialDropout2D", c => new SpatialDropout2D(c.Rate, c.Name));
         Register<Rescaling, RescalingConfig>("Rescaling", c => new Rescaling(c.Scale, c.Offset, c.Name));
         Register<Normalization, FeatureNormalizationConfig>("Normalization", c => new Normalization(c.Mean, c.Variance, c.Name));
+        Register<OneHotColumns, OneHotColumnsConfig>("OneHotColumns", c => new OneHotColumns(c.Columns, c.Name));
         Register<RandomFlip, RandomFlipConfig>("RandomFlip", c => new RandomFlip(c.Mode, c.Name));
         Register<RandomRotation, RandomWarpConfig>("RandomRotation", c => new RandomRotation(c.Factor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
         Register<RandomTranslation, RandomWarpConfig>("RandomTranslation",

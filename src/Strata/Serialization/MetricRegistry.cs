@@ -29,6 +29,7 @@ public static class MetricRegistry
         Register<TopKCategoricalAccuracy, TopKMetricConfig>("top_k_categorical_accuracy", c => new TopKCategoricalAccuracy(c.K, c.Sparse, c.Name));
         Register<MeanAbsoluteErrorMetric, MetricConfig>("mean_absolute_error", c => new MeanAbsoluteErrorMetric(c.Name));
         Register<MeanSquaredErrorMetric, MetricConfig>("mean_squared_error", c => new MeanSquaredErrorMetric(c.Name));
+        Register<RootMeanSquaredErrorMetric, MetricConfig>("root_mean_squared_error", c => new RootMeanSquaredErrorMetric(c.Name));
         Register<Precision, ThresholdMetricConfig>("precision", c => new Precision(c.Threshold, c.Name));
         Register<Recall, ThresholdMetricConfig>("recall", c => new Recall(c.Threshold, c.Name));
         Register<Auc, AucConfig>("auc", c => new Auc(c.Thresholds, c.Name));
@@ -42,12 +43,14 @@ public static class MetricRegistry
         RegisterName("sparse_top_k_categorical_accuracy", _ => new TopKCategoricalAccuracy(sparse: true));
         RegisterName("mean_absolute_error", _ => new MeanAbsoluteErrorMetric());
         RegisterName("mean_squared_error", _ => new MeanSquaredErrorMetric());
+        RegisterName("root_mean_squared_error", _ => new RootMeanSquaredErrorMetric());
         RegisterName("precision", _ => new Precision());
         RegisterName("recall", _ => new Recall());
         RegisterName("auc", _ => new Auc());
         RegisterAlias("acc", "accuracy");
         RegisterAlias("mae", "mean_absolute_error");
         RegisterAlias("mse", "mean_squared_error");
+        RegisterAlias("rmse", "root_mean_squared_error");
     }
 
     /// <summary>

@@ -89,6 +89,8 @@ public sealed class LayerHarnessTests
         // Preprocessing
         new("Rescaling", () => new Rescaling(0.5f, 0.1f), [[4]], 0, 0),
         new("Normalization", () => new Normalization([0.1f, -0.2f], [2f, 0.5f]), [[3, 2]], 2, 4),
+        new("OneHotColumns of number columns", () => new OneHotColumns([new("a"), new("b"), new("c")]), [[3]], 0, 0),
+        // Text columns take indices, which have no gradient and no weights for the harness to check: PreprocessingLayerTests.
         new("RandomFlip", () => new RandomFlip("horizontal"), [[5, 4, 2]], 0, 0) { IdentityInInference = true },
         new("RandomFlip on one channel", () => new RandomFlip(), [[4, 5]], 0, 0) { IdentityInInference = true },
         new("RandomRotation", () => new RandomRotation(0.1f, FillMode.Constant, Interpolation.Nearest, 0.5f), [[5, 4, 2]], 0, 0) { IdentityInInference = true },

@@ -49,6 +49,30 @@ public sealed class MetricTests
     }
 
     [Fact]
+    public void Root_mean_squared_error_takes_the_root_once_over_all_batches()
+    {
+        // Squared errors 1 and 4 in the first batch, 9 in the second: RMSE = √(14 / 3) = 2.16025; the mean of the
+        // per-batch roots, (√2.5 + 3) / 2 = 2.29057, would be wrong. MAE over the same: (1 + 2 + 3) / 3 = 2.
+        var rmse = new RootMeanSquaredErrorMetric();
+        var mae = new MeanAbsoluteErrorMetric();
+        foreach (var m in new Metric[] { rmse, mae })
+        {
+            m.Update(Tensor.FromArray([1f, 2f], 2, 1), Tensor.FromArray([2f, 4f], 2, 1));
+            m.Update(Tensor.FromArray([0f], 1, 1), Tensor.FromArray([3f], 1, 1));
+        }
+        Assert.Equal(2.16025f, rmse.Result(), 5);
+        Assert.Equal(2f, mae.Result(), 5);
+        Assert.False(rmse.HigherIsBetter);
+        rmse.Reset();
+        Assert.Equal(0f, rmse.Result());
+        // Compile takes it by name and by alias; it logs as "rmse" and a model file names its class.
+        var model = new Strata.Models.Sequential([new Strata.Layers.Input([1]), new Strata.Layers.Dense(1)]);
+        model.Compile(new Strata.Optimizers.Adam(), new Strata.Losses.MeanSquaredError(), "rmse", "root_mean_squared_error");
+        Assert.Equal(["rmse", "rmse"], model.Metrics.Select(m => m.Name));
+        Assert.True(Strata.Serialization.MetricRegistry.IsRegistered("root_mean_squared_error"));
+    }
+
+    [Fact]
     public void Auc_is_one_for_perfect_ranking_and_about_a_half_for_noise()
     {
         var perfect = new Auc();

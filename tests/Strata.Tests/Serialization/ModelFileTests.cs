@@ -41,6 +41,15 @@ internal static class ModelZoo
         new Dense(3, "softmax"),
     ], seed, "images");
 
+    /// <summary>A table's front as `strata train` builds it: [3 columns, the middle one text] → 2 outputs.</summary>
+    public static Sequential Table(ulong seed) => new(
+    [
+        new Input([3]),
+        new Normalization([1f, 0f, -2f], [4f, 1f, 9f]),
+        new OneHotColumns([new("x"), new("colour", ["blue", "green", "red"]), new("y")]),
+        new Dense(2),
+    ], seed, "table");
+
     /// <summary>Every 1-D layer: [12, 3] → 2 outputs.</summary>
     public static Sequential Sequences(ulong seed) => new(
     [
@@ -131,8 +140,11 @@ public sealed class ModelFileTests : IDisposable
         var xv = ((TextVectorization)vectorized.Layers[0]).Vectorize(["win free money", "meeting at noon", "free free"]);
         vectorized.Predict(xv);
 
+        var table = ModelZoo.Table(9);
+        var xtable = Tensor.FromArray([2.5f, 2, -1, 0, -1, 7, 1, 0, 1], 3, 3); // the text column's indices: red, none, blue
+
         var used = new HashSet<string>();
-        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (text, [xt]), (vectorized, [xv]), (graph, xg) })
+        foreach (var (model, x) in new (Model, Tensor[])[] { (images, [xi]), (sequences, [xs]), (text, [xt]), (vectorized, [xv]), (graph, xg), (table, [xtable]) })
         {
             var path = FilePath(model.Name + ".strata");
             model.Save(path);

@@ -59,6 +59,8 @@ public sealed class RegistryNameTests : IDisposable
             ["mse"] = (typeof(MeanSquaredErrorMetric), new MetricConfig("mse")),
             ["precision"] = (typeof(Precision), new ThresholdMetricConfig("precision", 0.5f)),
             ["recall"] = (typeof(Recall), new ThresholdMetricConfig("recall", 0.5f)),
+            ["rmse"] = (typeof(RootMeanSquaredErrorMetric), new MetricConfig("rmse")), // new, with the regression task of `strata train`
+            ["root_mean_squared_error"] = (typeof(RootMeanSquaredErrorMetric), new MetricConfig("rmse")),
             ["sparse_categorical_accuracy"] = (typeof(SparseCategoricalAccuracy), new MetricConfig("sparse_categorical_accuracy")),
             ["sparse_top_k_categorical_accuracy"] = (typeof(TopKCategoricalAccuracy), new TopKMetricConfig("sparse_top_k_categorical_accuracy", 5, true)),
             ["top_k_categorical_accuracy"] = (typeof(TopKCategoricalAccuracy), new TopKMetricConfig("top_k_categorical_accuracy", 5, false)),
@@ -117,7 +119,7 @@ public sealed class RegistryNameTests : IDisposable
         Assert.StartsWith("Compile: unknown metric 'acuracy'; expected one of ", e.Message);
         var listed = Regex.Match(e.Message, "expected one of (.*) \\(register").Groups[1].Value.Split(", ");
         Assert.Equal(["acc", "accuracy", "auc", "binary_accuracy", "categorical_accuracy", "mae", "mean", "mean_absolute_error", "mean_squared_error",
-            "mse", "precision", "recall", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"], BuiltIn(listed));
+            "mse", "precision", "recall", "rmse", "root_mean_squared_error", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"], BuiltIn(listed));
         Assert.Contains("test_max_abs_error", listed);
         Assert.Contains("test_wt", listed);
         Assert.Contains("MetricRegistry.Register", e.Message);

@@ -186,7 +186,7 @@ public sealed class RegistryTests : IDisposable
         Assert.Equal(["elu", "exponential", "gelu", "leaky_relu", "linear", "relu", "selu", "sigmoid", "softmax", "softplus", "swish", "tanh"],
             BuiltIn(ActivationRegistry.Names));
         Assert.Equal(["accuracy", "auc", "binary_accuracy", "categorical_accuracy", "mean", "mean_absolute_error", "mean_squared_error", "precision",
-            "recall", "sparse_categorical_accuracy", "top_k_categorical_accuracy"], BuiltIn(MetricRegistry.Names));
+            "recall", "root_mean_squared_error", "sparse_categorical_accuracy", "top_k_categorical_accuracy"], BuiltIn(MetricRegistry.Names));
     }
 
     /// <summary>Each built-in with settings away from its defaults, so that a dropped setting shows.</summary>
@@ -274,7 +274,7 @@ public sealed class RegistryTests : IDisposable
         [
             new Accuracy("a"), new BinaryAccuracy(0.3f, "b"), new CategoricalAccuracy("c"), new SparseCategoricalAccuracy("d"),
             new TopKCategoricalAccuracy(3, sparse: true, "e"), new MeanAbsoluteErrorMetric("f"), new MeanSquaredErrorMetric("g"),
-            new Precision(0.6f, "h"), new Recall(0.4f, "i"), new Auc(50, "j"), new Mean("k"),
+            new Precision(0.6f, "h"), new Recall(0.4f, "i"), new Auc(50, "j"), new Mean("k"), new RootMeanSquaredErrorMetric("l"),
         ];
         var names = new List<string>();
         foreach (var metric in metrics)
