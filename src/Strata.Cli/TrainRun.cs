@@ -74,11 +74,14 @@ internal static class TrainRun
         var started = DateTime.Now;
         bool isText = DataSources.IsText(s.Data);
         CheckModelForData(s, isText);
+        // Taken before anything is loaded, so that a second run on the same folder is refused at once.
+        using var folderLock = RunLock.Acquire(s.Out);
+        using var interruption = new Interruption();
         LoadedData data;
         Dataset train;
         Dataset? validation = null;
         Model model;
-        int initialEpoch = 0;
+        int initialEpoch = 0, initialBatch = 0;
         string modelName;
         IReadOnlyList<string>? testTexts = null;
         string? textSettings = null;
@@ -92,7 +95,7 @@ internal static class TrainRun
             TextDataset? validationTexts = null;
             if (s.ValidationSplit > 0)
                 (trainTexts, validationTexts) = ValidationSplit(() => DataSources.SplitTexts(trainTexts, s.ValidationSplit, s.Seed));
-            (model, initialEpoch, modelName) = CreateOrResume(s, () =>
+            (model, initialEpoch, initialBatch, modelName) = CreateOrResume(s, () =>
             {
                 var vectorizer = TextPresets.Vectorizer(s.Model, trainTexts.Texts, s.MaxTokens ?? TextPresets.DefaultMaxTokens,
                     s.SequenceLength ?? TextPresets.DefaultSequenceLength);
@@ -116,7 +119,7 @@ internal static class TrainRun
             if (s.ValidationSplit > 0)
                 (train, validation) = ValidationSplit(() => train.Split(s.ValidationSplit, s.Seed));
             var sampleShape = train.SampleShape;
-            (model, initialEpoch, modelName) = CreateOrResume(s, () => CreatePreset(s.Model, sampleShape, data.ClassNames.Count, s.Seed));
+            (model, initialEpoch, initialBatch, modelName) = CreateOrResume(s, () => CreatePreset(s.Model, sampleShape, data.ClassNames.Count, s.Seed));
             if (model.TextInput is not null)
                 throw new InvalidDataException($"model/data mismatch: model '{model.Name}' takes text (its first layer is TextVectorization); {data.Description} is not text");
         }
@@ -134,15 +137,16 @@ internal static class TrainRun
             augment = new ImageDataGenerator { RotationRange = 10, WidthShiftRange = 0.1f, HeightShiftRange = 0.1f, ZoomRange = 0.1f };
         }
 
-        Directory.CreateDirectory(s.Out);
         string modelPath = Path.Combine(s.Out, "model.strata");
+        var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
         var settings = new List<(string, string)>
         {
             ("model", modelName),
             ("data", data.Description),
             ("training samples", $"{train.Count:N0}" + (validation is null ? "" : $" (+ {validation.Count:N0} for validation)")),
             ("test samples", $"{test.Count:N0}"),
-            ("epochs", initialEpoch > 0 ? $"{s.Epochs} (from epoch {initialEpoch + 1})" : $"{s.Epochs}"),
+            ("epochs", initialBatch > 0 ? $"{s.Epochs} (from epoch {initialEpoch + 1}, batch {initialBatch + 1} of {loader.BatchCount})"
+                : initialEpoch > 0 ? $"{s.Epochs} (from epoch {initialEpoch + 1})" : $"{s.Epochs}"),
             ("batch size", $"{s.BatchSize}"),
             ("optimizer", Describe(model.Optimizer!)),
             ("loss", model.Loss!.GetType().Name),
@@ -160,10 +164,19 @@ internal static class TrainRun
         console.Write(table);
 
         var timer = new EpochTimer();
-        var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
         var validationLoader = validation is null ? null : new DataLoader(validation, 256, shuffle: false);
+        var lastBatch = new LastBatchLogs();
         var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer,
-            [new ModelCheckpoint(modelPath, saveBestOnly: false)], validationLoader, initialEpoch);
+            [new ModelCheckpoint(modelPath, saveBestOnly: false), lastBatch], validationLoader, initialEpoch, initialBatch, interruption.Token);
+        var stop = InterruptedRun.After(model, s, interruption, modelPath, loader.BatchCount, lastBatch, initialEpoch, initialBatch);
+        if (stop is { Trained: false })
+        {
+            foreach (var line in stop.Lines)
+                Console.Out.WriteLine(line);
+            return Commands.Interrupted;
+        }
+        if (stop is not null)
+            settings.Add(("interrupted", stop.Message));
 
         var evalWatch = Stopwatch.StartNew();
         var (tx, ty) = test.ToTensors();
@@ -218,6 +231,8 @@ internal static class TrainRun
             ["model_file"] = Path.GetFullPath(modelPath),
             ["report"] = Path.GetFullPath(files.Html),
         };
+        if (stop is not null)
+            metrics["interrupted"] = stop.Json();
         string metricsText = metrics.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
         WriteAtomically(Path.Combine(s.Out, "metrics.json"), metricsText);
         if (s.MetricsJson is { } mj)
@@ -233,6 +248,13 @@ internal static class TrainRun
             console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"explanations: {explanations.Summary}, {explanations.Seconds:0.0} s")));
         console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(modelPath))}[/]");
         console.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(files.Html))}[/]");
+        if (stop is not null)
+        {
+            Console.Out.Flush();
+            foreach (var line in stop.Lines)
+                Console.Out.WriteLine(line);
+            return Commands.Interrupted;
+        }
         return Commands.Ok;
     }
 
@@ -242,7 +264,8 @@ internal static class TrainRun
     /// others' work is not timed), then <paramref name="callbacks"/>, then the display.
     /// </summary>
     public static History FitWithProgress(Model model, DataLoader loader, int epochs, int samples, int batchSize, EpochTimer timer,
-        IEnumerable<Callback> callbacks, DataLoader? validation = null, int initialEpoch = 0)
+        IEnumerable<Callback> callbacks, DataLoader? validation = null, int initialEpoch = 0, int initialBatch = 0,
+        CancellationToken cancellationToken = default)
     {
         var console = AnsiConsole.Console;
         var all = new List<Callback> { timer };
@@ -253,12 +276,13 @@ internal static class TrainRun
             console.Progress().AutoClear(false).HideCompleted(false).Columns(LiveProgress.Columns()).Start(ctx =>
             {
                 all.Add(new LiveProgress(ctx, epochs, samples, batchSize, timer));
-                history = model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch);
+                history = model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch, initialBatch: initialBatch,
+                    cancellationToken: cancellationToken);
             });
             return history;
         }
         all.Add(new PlainProgress(Console.Out, epochs, samples, timer));
-        return model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch);
+        return model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch, initialBatch: initialBatch, cancellationToken: cancellationToken);
     }
 
     /// <summary>A validation split, or the reason it cannot be made as a usage mistake.</summary>
@@ -278,22 +302,23 @@ internal static class TrainRun
     /// The model of the run: the checkpoint of --resume, compiled as it was; else <paramref name="preset"/>
     /// (for a preset name) or the spec file, compiled with --optimizer and --learning-rate.
     /// </summary>
-    private static (Model Model, int InitialEpoch, string Name) CreateOrResume(TrainSettings s, Func<Model> preset)
+    private static (Model Model, int InitialEpoch, int InitialBatch, string Name) CreateOrResume(TrainSettings s, Func<Model> preset)
     {
         if (s.Resume is { } checkpoint)
         {
             var model = Model.Load(checkpoint);
-            if (model.Optimizer is null || model.CompletedEpochs == 0)
+            if (model.Optimizer is null || (model.CompletedEpochs == 0 && model.CompletedBatches == 0))
                 throw new InvalidDataException($"--resume: '{checkpoint}' is not a training checkpoint (it holds no optimizer state or completed epochs)");
-            int initialEpoch = model.CompletedEpochs;
+            int initialEpoch = model.CompletedEpochs, initialBatch = model.CompletedBatches;
             if (initialEpoch >= s.Epochs)
                 throw new UsageException($"--resume: '{checkpoint}' has already trained {initialEpoch} epoch(s); pass --epochs greater than {initialEpoch}");
-            return (model, initialEpoch, $"{model.Name} (resumed from {checkpoint} after epoch {initialEpoch})");
+            string where = initialBatch > 0 ? $"in epoch {initialEpoch + 1} after batch {initialBatch}" : $"after epoch {initialEpoch}";
+            return (model, initialEpoch, initialBatch, $"{model.Name} (resumed from {checkpoint} {where})");
         }
         bool isPreset = Presets.Names.Contains(s.Model) || TextPresets.IsTextPreset(s.Model);
         var created = isPreset ? preset() : FromSpec(s.Model, s.Seed);
         created.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new SparseCategoricalCrossentropy(), "accuracy");
-        return (created, 0, isPreset ? $"{s.Model} (preset)" : $"{created.Name} (spec {s.Model})");
+        return (created, 0, 0, isPreset ? $"{s.Model} (preset)" : $"{created.Name} (spec {s.Model})");
     }
 
     /// <summary>
