@@ -139,6 +139,9 @@ internal static class TrainRun
 
         string modelPath = Path.Combine(s.Out, "model.strata");
         var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
+        if (initialBatch >= loader.BatchCount)
+            throw new UsageException($"--resume: '{s.Resume}' stopped in epoch {initialEpoch + 1} after batch {initialBatch}, but this run's epochs have " +
+                $"{loader.BatchCount} batch(es) ({train.Count:N0} samples in batches of {s.BatchSize}); resume with the interrupted run's --batch-size, --samples and --validation-split");
         var settings = new List<(string, string)>
         {
             ("model", modelName),
@@ -185,7 +188,7 @@ internal static class TrainRun
         double evalSeconds = evalWatch.Elapsed.TotalSeconds; // model.strata: saved by the checkpoint after the last epoch
         var explanations = Report.Explanations(model, tx, ty, probabilities, data.ClassNames, data.Images, data.FeatureNames, testTexts);
 
-        var trainRates = timer.TrainSeconds.Select(t => train.Count / Math.Max(t, 1e-9)).ToList();
+        var trainRates = timer.TrainSeconds.Select((t, i) => timer.SamplesOf(i, train.Count, s.BatchSize) / Math.Max(t, 1e-9)).ToList();
         double medianRate = Median(trainRates);
         var run = new RunResult(
             Title: demo ? "Strata demo: the seed CNN on MNIST" : $"Strata: {modelName} on {data.Description}",
@@ -281,7 +284,7 @@ internal static class TrainRun
             });
             return history;
         }
-        all.Add(new PlainProgress(Console.Out, epochs, samples, timer));
+        all.Add(new PlainProgress(Console.Out, epochs, samples, timer, batchSize));
         return model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch, initialBatch: initialBatch, cancellationToken: cancellationToken);
     }
 

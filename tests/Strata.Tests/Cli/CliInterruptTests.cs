@@ -62,6 +62,12 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
             Assert.InRange(interrupted.GetProperty("partial_epoch").GetProperty("loss").GetDouble(), 0.01, 2.0);
             Assert.Contains($"interrupted by SIGINT in epoch 2 of 2 after batch {batch} of 563", File.ReadAllText(Path.Combine(stopped, "report.html")));
 
+            // Resuming with another batch size cannot continue at that batch: refused, and the checkpoint is left as it was.
+            var wrong = CliRunner.Run(_root, "train", "--resume", Path.Combine("stopped", "model.strata"), "--samples", "20000", "--test-samples", "500",
+                "--batch-size", "18000", "--epochs", "2", "--out", "wrong");
+            Assert.Equal(2, wrong.ExitCode);
+            Assert.Contains($"stopped in epoch 2 after batch {batch}, but this run's epochs have 1 batch(es) (18,000 samples in batches of 18000)", wrong.Stderr);
+
             // The printed command resumes it (run as printed, from the same folder).
             string command = ResumeLine().Match(r.Stdout).Groups[1].Value;
             Assert.Equal($"train --samples 20000 --test-samples 500 --threads 1 --seed 3 --epochs 2 --out stopped --resume {Path.Combine("stopped", "model.strata")}", command);
