@@ -28,8 +28,8 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
         }
     }
 
-    /// <summary>20,000 MNIST images in batches of 32 (563 per epoch, the last of 16): an epoch takes about a second, long enough to signal inside one.</summary>
-    private static readonly string[] Mnist = ["--model", "mlp", "--samples", "20000", "--test-samples", "500", "--threads", "1", "--seed", "3"];
+    /// <summary>10,000 MNIST images (9,000 after the validation split) in batches of 32: 282 per epoch, the last of 8; an epoch takes about half a second, long enough to signal inside one.</summary>
+    private static readonly string[] Mnist = ["--model", "mlp", "--samples", "10000", "--test-samples", "500", "--threads", "1", "--seed", "3"];
 
     [UnixFact]
     public void Ctrl_C_mid_epoch_saves_that_point_and_the_resumed_run_ends_as_an_uninterrupted_one()
@@ -46,7 +46,7 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
             var m = InterruptedLine().Match(r.Stdout);
             Assert.True(m.Success, r.ToString());
             int batch = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-            Assert.InRange(batch, 1, 562); // mid-epoch: after the first batch, before the last
+            Assert.InRange(batch, 1, 281); // mid-epoch: after the first batch, before the last
 
             // The checkpoint holds that point: epoch 1 done, `batch` batches of epoch 2.
             var checkpoint = Model.Load(Path.Combine(stopped, "model.strata"));
@@ -58,22 +58,22 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
             Assert.Equal("SIGINT", interrupted.GetProperty("signal").GetString());
             Assert.Equal(2, interrupted.GetProperty("epoch").GetInt32());
             Assert.Equal(batch, interrupted.GetProperty("batches_done").GetInt32());
-            Assert.Equal(563, interrupted.GetProperty("batches_per_epoch").GetInt32());
+            Assert.Equal(282, interrupted.GetProperty("batches_per_epoch").GetInt32());
             Assert.InRange(interrupted.GetProperty("partial_epoch").GetProperty("loss").GetDouble(), 0.01, 2.0);
-            Assert.Contains($"interrupted by SIGINT in epoch 2 of 2 after batch {batch} of 563", File.ReadAllText(Path.Combine(stopped, "report.html")));
+            Assert.Contains($"interrupted by SIGINT in epoch 2 of 2 after batch {batch} of 282", File.ReadAllText(Path.Combine(stopped, "report.html")));
 
             // Resuming with another batch size cannot continue at that batch: refused, and the checkpoint is left as it was.
-            var wrong = CliRunner.Run(_root, "train", "--resume", Path.Combine("stopped", "model.strata"), "--samples", "20000", "--test-samples", "500",
-                "--batch-size", "18000", "--epochs", "2", "--out", "wrong");
+            var wrong = CliRunner.Run(_root, "train", "--resume", Path.Combine("stopped", "model.strata"), "--samples", "10000", "--test-samples", "500",
+                "--batch-size", "9000", "--epochs", "2", "--out", "wrong");
             Assert.Equal(2, wrong.ExitCode);
-            Assert.Contains($"stopped in epoch 2 after batch {batch}, but this run's epochs have 1 batch(es) (18,000 samples in batches of 18000)", wrong.Stderr);
+            Assert.Contains($"stopped in epoch 2 after batch {batch}, but this run's epochs have 1 batch(es) (9,000 samples in batches of 9000)", wrong.Stderr);
 
             // The printed command resumes it (run as printed, from the same folder).
             string command = ResumeLine().Match(r.Stdout).Groups[1].Value;
-            Assert.Equal($"train --samples 20000 --test-samples 500 --threads 1 --seed 3 --epochs 2 --out stopped --resume {Path.Combine("stopped", "model.strata")}", command);
+            Assert.Equal($"train --samples 10000 --test-samples 500 --threads 1 --seed 3 --epochs 2 --out stopped --resume {Path.Combine("stopped", "model.strata")}", command);
             var resumed = CliRunner.Run(_root, command.Split(' '));
             Assert.True(resumed.ExitCode == 0, resumed.ToString());
-            Assert.Contains($"2 (from epoch 2, batch {batch + 1} of 563)", resumed.Stdout);
+            Assert.Contains($"2 (from epoch 2, batch {batch + 1} of 282)", resumed.Stdout);
         }
 
         var whole = CliRunner.Run(_root, ["train", .. Mnist, "--epochs", "2", "--out", "straight"]);
@@ -88,7 +88,7 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
         Assert.False(b.TryGetProperty("interrupted", out _));
     }
 
-    [GeneratedRegex(@"interrupted by SIGINT in epoch 2 of 2 after batch (\d+) of 563 \(that epoch so far: loss: \d\.\d{4} - accuracy: \d\.\d{4}\)\n")]
+    [GeneratedRegex(@"interrupted by SIGINT in epoch 2 of 2 after batch (\d+) of 282 \(that epoch so far: loss: \d\.\d{4} - accuracy: \d\.\d{4}\)\n")]
     private static partial Regex InterruptedLine();
 
     [GeneratedRegex(@"\nresume with: strata (.+)\n")]
@@ -137,8 +137,9 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
     public void A_second_run_on_the_same_folder_is_refused_at_once_while_the_first_runs()
     {
         string folder = Path.Combine(_root, "shared");
-        using var first = CliProcess.Start(_root, ["train", .. Mnist, "--epochs", "2", "--out", "shared"]);
-        first.WaitFor("Epoch 1/2", Minute);
+        // Four epochs: after the first there are seconds of training left, and the refusal needs no data loaded.
+        using var first = CliProcess.Start(_root, ["train", .. Mnist, "--epochs", "4", "--out", "shared"]);
+        first.WaitFor("Epoch 1/4", Minute);
         var second = CliRunner.Run(_root, "train", "--model", "mlp", "--epochs", "1", "--out", "shared");
         Assert.False(first.HasExited); // refused while the first was still training, not after it
         Assert.Equal(1, second.ExitCode);
@@ -149,8 +150,8 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
         // The first run is untouched by it and ends normally.
         var r = first.WaitForExit(Minute);
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Equal(2, Model.Load(Path.Combine(folder, "model.strata")).CompletedEpochs);
-        Assert.Equal(2, CliRunner.ReadJson(Path.Combine(folder, "metrics.json")).GetProperty("history").GetProperty("loss").GetArrayLength());
+        Assert.Equal(4, Model.Load(Path.Combine(folder, "model.strata")).CompletedEpochs);
+        Assert.Equal(4, CliRunner.ReadJson(Path.Combine(folder, "metrics.json")).GetProperty("history").GetProperty("loss").GetArrayLength());
         CheckIntact(folder);
     }
 
