@@ -225,7 +225,8 @@ internal static class ModelFile
         {
             // Saved mid-epoch (Fit was cancelled): where in the epoch, and its running figures so far.
             state["batches_completed"] = model.CompletedBatches;
-            state["epoch_metrics"] = new JsonObject(model.EpochMetricState().Select(kv =>
+            // A model loaded from such a checkpoint and saved again before training keeps the figures it was loaded with.
+            state["epoch_metrics"] = new JsonObject((model.PendingEpochMetrics ?? model.EpochMetricState()).Select(kv =>
                 KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray([.. kv.Value.Select(v => (JsonNode)v)]))));
         }
         if (model is Gan gan)

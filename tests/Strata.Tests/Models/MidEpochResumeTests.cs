@@ -71,6 +71,8 @@ public sealed class MidEpochResumeTests
         try
         {
             first.Save(path);
+            // Loaded and saved again before training (a copy, say): the position and the running figures stay.
+            Model.Load(path).Save(path);
             var resumed = Model.Load(path);
             Assert.Equal(stopEpoch, resumed.CompletedEpochs);
             Assert.Equal(stopBatch + 1, resumed.CompletedBatches);
