@@ -210,7 +210,8 @@ internal static class TrainRun
             EvaluateSeconds: evalSeconds,
             Started: started,
             Threads: s.Threads,
-            TrainSamples: train.Count);
+            TrainSamples: train.Count,
+            EpochSamples: [.. timer.TrainSeconds.Select((_, i) => timer.SamplesOf(i, train.Count, s.BatchSize))]);
         var files = Report.Write(s.Out, run);
 
         var metrics = new JsonObject
