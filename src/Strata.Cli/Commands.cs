@@ -11,11 +11,12 @@ internal sealed class UsageException(string message) : Exception(message);
 /// The command tree (System.CommandLine) and the exit-code policy: 0 on success; 2 for a usage
 /// mistake (unknown command or option, a value of the wrong type or out of range, an unknown
 /// preset); 1 for a failure while running (a missing file, unreadable data, a model that does not
-/// fit the data). Every failure is one line on stderr, starting "strata: ".
+/// fit the data); 130 for a training run stopped by Ctrl-C or SIGTERM that saved where it stopped
+/// (a second signal exits at once with 1). Every failure is one line on stderr, starting "strata: ".
 /// </summary>
 internal static partial class Commands
 {
-    public const int Ok = 0, Failed = 1, Usage = 2;
+    public const int Ok = 0, Failed = 1, Usage = 2, Interrupted = 130;
 
     public static int Run(string[] args)
     {

@@ -15,14 +15,29 @@ internal sealed class EpochTimer : Callback
 {
     private readonly Stopwatch _watch = new();
     private TimeSpan _lastBatch;
+    private int _firstBatch = -1;
 
     public List<double> TrainSeconds { get; } = [];
     public List<double> EpochSeconds { get; } = [];
 
+    /// <summary>Per timed epoch, the batch it started at: 0, or where a run resumed inside it.</summary>
+    public List<int> FirstBatches { get; } = [];
+
+    /// <summary>The samples timed epoch <paramref name="i"/> trained on (fewer than the epoch's when it was resumed mid-way).</summary>
+    public double SamplesOf(int i, int samples, int batchSize) =>
+        i < FirstBatches.Count ? Math.Max(samples - (double)FirstBatches[i] * batchSize, 1) : samples;
+
     public override void OnEpochBegin(int epoch)
     {
         _lastBatch = TimeSpan.Zero;
+        _firstBatch = -1;
         _watch.Restart();
+    }
+
+    public override void OnBatchBegin(int batch)
+    {
+        if (_firstBatch < 0)
+            _firstBatch = batch;
     }
 
     public override void OnBatchEnd(int batch, Logs logs) => _lastBatch = _watch.Elapsed;
@@ -31,6 +46,7 @@ internal sealed class EpochTimer : Callback
     {
         TrainSeconds.Add(_lastBatch.TotalSeconds);
         EpochSeconds.Add(_watch.Elapsed.TotalSeconds);
+        FirstBatches.Add(Math.Max(_firstBatch, 0));
     }
 }
 
@@ -79,7 +95,8 @@ internal sealed class LiveProgress(ProgressContext context, int totalEpochs, int
             return;
         _task.Value = samples;
         double train = timer.TrainSeconds.Count > 0 ? timer.TrainSeconds[^1] : 0;
-        _task.Description = Label(EpochText.Metrics(logs, abbreviate: true) + (train > 0 ? "  " + EpochText.Rate(samples / train) : ""));
+        double trained = timer.SamplesOf(timer.TrainSeconds.Count - 1, samples, batchSize);
+        _task.Description = Label(EpochText.Metrics(logs, abbreviate: true) + (train > 0 ? "  " + EpochText.Rate(trained / train) : ""));
         _task.StopTask();
     }
 
@@ -107,13 +124,14 @@ internal sealed class LiveProgress(ProgressContext context, int totalEpochs, int
 }
 
 /// <summary>Where the output is not a terminal (a log, a pipe, a test): one plain line per epoch.</summary>
-internal sealed class PlainProgress(TextWriter output, int totalEpochs, int samples, EpochTimer timer) : Callback
+internal sealed class PlainProgress(TextWriter output, int totalEpochs, int samples, EpochTimer timer, int batchSize = 0) : Callback
 {
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         double train = timer.TrainSeconds[^1], total = timer.EpochSeconds[^1];
+        double trained = timer.SamplesOf(timer.TrainSeconds.Count - 1, samples, batchSize);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Epoch {epoch + 1}/{totalEpochs} - {total:0.0} s - {EpochText.Rate(samples / Math.Max(train, 1e-9))} - {EpochText.Metrics(logs, abbreviate: false)}"));
+            $"Epoch {epoch + 1}/{totalEpochs} - {total:0.0} s - {EpochText.Rate(trained / Math.Max(train, 1e-9))} - {EpochText.Metrics(logs, abbreviate: false)}"));
         output.Flush();
     }
 }

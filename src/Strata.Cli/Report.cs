@@ -12,7 +12,7 @@ internal sealed record RunResult(string Title, IReadOnlyList<(string Key, string
     Logs Test, Tensor TestImages, Tensor TestLabels, Tensor Probabilities, IReadOnlyList<string> ClassNames, bool Images,
     string Summary, IReadOnlyList<double> TrainSeconds, IReadOnlyList<double> EpochSeconds, double SamplesPerSecond,
     double EvaluateSeconds, DateTime Started, int Threads, int TrainSamples, IReadOnlyList<string>? TestTexts = null,
-    ExplanationSection? Explanations = null, bool Regression = false, string? Stopped = null);
+    ExplanationSection? Explanations = null, bool Regression = false, string? Stopped = null, IReadOnlyList<double>? EpochSamples = null);
 
 internal sealed record ReportFiles(string Html, IReadOnlyList<string> Pngs);
 
@@ -293,7 +293,9 @@ internal static partial class Report
             foreach (var k in keys)
                 sb.Append($"<td>{F(run.History[k][e], "0.0000")}</td>");
             double t = e < run.TrainSeconds.Count ? run.TrainSeconds[e] : 0;
-            double rate = t > 0 ? run.TrainSamples / t : 0;
+            // A run resumed mid-epoch trained only the rest of its first epoch.
+            double samples = run.EpochSamples is { } es && e < es.Count ? es[e] : run.TrainSamples;
+            double rate = t > 0 ? samples / t : 0;
             sb.Append($"<td>{F(t, "0.00")}</td><td>{F(rate, "N0")}</td><td>{F(e < run.EpochSeconds.Count ? run.EpochSeconds[e] : 0, "0.00")}</td></tr>\n");
         }
         sb.Append("</table>\n");

@@ -76,11 +76,14 @@ internal static class TrainRun
         var started = DateTime.Now;
         bool isText = DataSources.IsText(s.Data);
         CheckModelForData(s, isText);
+        // Taken before anything is loaded, so that a second run on the same folder is refused at once.
+        using var folderLock = RunLock.Acquire(s.Out);
+        using var interruption = new Interruption();
         LoadedData data;
         Dataset train;
         Dataset? validation = null;
         Model model;
-        int initialEpoch = 0;
+        int initialEpoch = 0, initialBatch = 0;
         string modelName;
         IReadOnlyList<string>? testTexts = null;
         string? textSettings = null;
@@ -95,7 +98,7 @@ internal static class TrainRun
             TextDataset? validationTexts = null;
             if (s.ValidationSplit > 0)
                 (trainTexts, validationTexts) = ValidationSplit(() => DataSources.SplitTexts(trainTexts, s.ValidationSplit, s.Seed));
-            (model, initialEpoch, modelName) = CreateOrResume(s, TaskKind.Classification, () =>
+            (model, initialEpoch, initialBatch, modelName) = CreateOrResume(s, TaskKind.Classification, () =>
             {
                 var vectorizer = TextPresets.Vectorizer(s.Model, trainTexts.Texts, s.MaxTokens ?? TextPresets.DefaultMaxTokens,
                     s.SequenceLength ?? TextPresets.DefaultSequenceLength);
@@ -114,7 +117,7 @@ internal static class TrainRun
         {
             (data, train, validation) = LoadSplits(s, s.Data, null);
             var (loaded, trainPart) = (data, train); // for the preset (a lambda cannot capture the out variables)
-            (model, initialEpoch, modelName) = CreateOrResume(s, data.Task, () =>
+            (model, initialEpoch, initialBatch, modelName) = CreateOrResume(s, data.Task, () =>
             {
                 if (loaded.TaskReason is null)
                     return CreatePreset(s.Model, trainPart.SampleShape, loaded.ClassNames.Count, s.Seed);
@@ -141,15 +144,19 @@ internal static class TrainRun
             augment = new ImageDataGenerator { RotationRange = 10, WidthShiftRange = 0.1f, HeightShiftRange = 0.1f, ZoomRange = 0.1f };
         }
 
-        Directory.CreateDirectory(s.Out);
         string modelPath = Path.Combine(s.Out, "model.strata");
+        var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
+        if (initialBatch >= loader.BatchCount)
+            throw new UsageException($"--resume: '{s.Resume}' stopped in epoch {initialEpoch + 1} after batch {initialBatch}, but this run's epochs have " +
+                $"{loader.BatchCount} batch(es) ({train.Count:N0} samples in batches of {s.BatchSize}); resume with the interrupted run's --batch-size, --samples and --validation-split");
         var settings = new List<(string, string)>
         {
             ("model", modelName),
             ("data", data.Description),
             ("training samples", $"{train.Count:N0}" + (validation is null ? "" : $" (+ {validation.Count:N0} for validation)")),
             ("test samples", $"{test.Count:N0}"),
-            ("epochs", initialEpoch > 0 ? $"{s.Epochs} (from epoch {initialEpoch + 1})" : $"{s.Epochs}"),
+            ("epochs", initialBatch > 0 ? $"{s.Epochs} (from epoch {initialEpoch + 1}, batch {initialBatch + 1} of {loader.BatchCount})"
+                : initialEpoch > 0 ? $"{s.Epochs} (from epoch {initialEpoch + 1})" : $"{s.Epochs}"),
             ("batch size", $"{s.BatchSize}"),
             ("optimizer", Describe(model.Optimizer!)),
             ("loss", model.Loss!.GetType().Name),
@@ -174,20 +181,29 @@ internal static class TrainRun
         console.Write(table);
 
         var timer = new EpochTimer();
-        var loader = new DataLoader(train, s.BatchSize, shuffle: true, s.Seed, transform: augment, workers: 1);
         var validationLoader = validation is null ? null : new DataLoader(validation, 256, shuffle: false);
+        var lastBatch = new LastBatchLogs();
         var guard = new TerminateOnNaN();
         var checkpoint = new ModelCheckpoint(modelPath, saveBestOnly: false); // skips an epoch whose loss is not finite
-        var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer, [guard, checkpoint], validationLoader, initialEpoch);
+        var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer,
+            [guard, checkpoint, lastBatch], validationLoader, initialEpoch, initialBatch, interruption.Token);
+        var stop = InterruptedRun.After(model, s, interruption, modelPath, loader.BatchCount, lastBatch, initialEpoch, initialBatch);
+        if (stop is { Trained: false })
+        {
+            foreach (var line in stop.Lines)
+                Console.Out.WriteLine(line);
+            return Commands.Interrupted;
+        }
+        if (stop is not null)
+            settings.Add(("interrupted", stop.Message));
         string? stopped = null;
         bool savedModel = guard.At is null || checkpoint.Saved.Count > 0;
         if (guard.At is { } at)
         {
             // Diverged: stop at that batch, keep the last good checkpoint as the model, and still report.
-            int batches = (train.Count + s.BatchSize - 1) / s.BatchSize;
             bool saved = checkpoint.Saved.Count > 0;
             stopped = string.Create(CultureInfo.InvariantCulture,
-                $"training diverged: the {at.Key} became {at.Value} at epoch {at.Epoch + 1}, batch {at.Batch + 1} of {batches}; try a lower learning rate ({Describe(model.Optimizer!)} now, --learning-rate). ") +
+                $"training diverged: the {at.Key} became {at.Value} at epoch {at.Epoch + 1}, batch {at.Batch + 1} of {loader.BatchCount}; try a lower learning rate ({Describe(model.Optimizer!)} now, --learning-rate). ") +
                 (saved ? $"model.strata holds the model after epoch {at.Epoch}, the last with a finite loss; the test figures are that model's."
                     : "No epoch of this run ended with a finite loss, so this run saved no model; the test figures are the diverged model's.");
             console.MarkupLine($"[red]{Markup.Escape(stopped)}[/]");
@@ -202,7 +218,7 @@ internal static class TrainRun
         double evalSeconds = evalWatch.Elapsed.TotalSeconds; // model.strata: saved by the checkpoint after the last epoch
         var explanations = Report.Explanations(model, tx, ty, probabilities, data.ClassNames, data.Images, data.FeatureNames, testTexts);
 
-        var trainRates = timer.TrainSeconds.Select(t => train.Count / Math.Max(t, 1e-9)).ToList();
+        var trainRates = timer.TrainSeconds.Select((t, i) => timer.SamplesOf(i, train.Count, s.BatchSize) / Math.Max(t, 1e-9)).ToList();
         double medianRate = Median(trainRates);
         var run = new RunResult(
             Title: demo ? "Strata demo: the seed CNN on MNIST" : $"Strata: {modelName} on {data.Description}",
@@ -226,7 +242,8 @@ internal static class TrainRun
             Started: started,
             Threads: s.Threads,
             TrainSamples: train.Count,
-            Stopped: stopped);
+            Stopped: stopped,
+            EpochSamples: [.. timer.TrainSeconds.Select((_, i) => timer.SamplesOf(i, train.Count, s.BatchSize))]);
         var files = Report.Write(s.Out, run);
 
         var metrics = new JsonObject
@@ -262,6 +279,8 @@ internal static class TrainRun
             metrics["test_rmse"] = Number(results["rmse"]);
             metrics["test_mse_of_training_mean"] = Number(meanMse.Value);
         }
+        if (stop is not null)
+            metrics["interrupted"] = stop.Json();
         string metricsText = metrics.ToJsonString(new System.Text.Json.JsonSerializerOptions
         {
             WriteIndented = true,
@@ -285,6 +304,13 @@ internal static class TrainRun
         else
             console.MarkupLine("model: none saved (training diverged before an epoch ended with a finite loss)");
         console.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(files.Html))}[/]");
+        if (stop is not null)
+        {
+            Console.Out.Flush();
+            foreach (var line in stop.Lines)
+                Console.Out.WriteLine(line);
+            return Commands.Interrupted;
+        }
         return stopped is null ? Commands.Ok : Commands.Failed;
     }
 
@@ -297,7 +323,8 @@ internal static class TrainRun
     /// others' work is not timed), then <paramref name="callbacks"/>, then the display.
     /// </summary>
     public static History FitWithProgress(Model model, DataLoader loader, int epochs, int samples, int batchSize, EpochTimer timer,
-        IEnumerable<Callback> callbacks, DataLoader? validation = null, int initialEpoch = 0)
+        IEnumerable<Callback> callbacks, DataLoader? validation = null, int initialEpoch = 0, int initialBatch = 0,
+        CancellationToken cancellationToken = default)
     {
         var console = AnsiConsole.Console;
         var all = new List<Callback> { timer };
@@ -308,12 +335,13 @@ internal static class TrainRun
             console.Progress().AutoClear(false).HideCompleted(false).Columns(LiveProgress.Columns()).Start(ctx =>
             {
                 all.Add(new LiveProgress(ctx, epochs, samples, batchSize, timer));
-                history = model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch);
+                history = model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch, initialBatch: initialBatch,
+                    cancellationToken: cancellationToken);
             });
             return history;
         }
-        all.Add(new PlainProgress(Console.Out, epochs, samples, timer));
-        return model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch);
+        all.Add(new PlainProgress(Console.Out, epochs, samples, timer, batchSize));
+        return model.Fit(loader, epochs, validation, all, initialEpoch: initialEpoch, initialBatch: initialBatch, cancellationToken: cancellationToken);
     }
 
     /// <summary>The data, its training split cut to --samples and split for --validation-split.</summary>
@@ -346,17 +374,18 @@ internal static class TrainRun
     /// The model of the run: the checkpoint of --resume, compiled as it was; else <paramref name="preset"/>
     /// (for a preset name) or the spec file, compiled with --optimizer and --learning-rate.
     /// </summary>
-    private static (Model Model, int InitialEpoch, string Name) CreateOrResume(TrainSettings s, TaskKind task, Func<Model> preset)
+    private static (Model Model, int InitialEpoch, int InitialBatch, string Name) CreateOrResume(TrainSettings s, TaskKind task, Func<Model> preset)
     {
         if (s.Resume is { } checkpoint)
         {
             var model = Model.Load(checkpoint);
-            if (model.Optimizer is null || model.CompletedEpochs == 0)
+            if (model.Optimizer is null || (model.CompletedEpochs == 0 && model.CompletedBatches == 0))
                 throw new InvalidDataException($"--resume: '{checkpoint}' is not a training checkpoint (it holds no optimizer state or completed epochs)");
-            int initialEpoch = model.CompletedEpochs;
+            int initialEpoch = model.CompletedEpochs, initialBatch = model.CompletedBatches;
             if (initialEpoch >= s.Epochs)
                 throw new UsageException($"--resume: '{checkpoint}' has already trained {initialEpoch} epoch(s); pass --epochs greater than {initialEpoch}");
-            return (model, initialEpoch, $"{model.Name} (resumed from {checkpoint} after epoch {initialEpoch})");
+            string where = initialBatch > 0 ? $"in epoch {initialEpoch + 1} after batch {initialBatch}" : $"after epoch {initialEpoch}";
+            return (model, initialEpoch, initialBatch, $"{model.Name} (resumed from {checkpoint} {where})");
         }
         bool isPreset = Presets.Names.Contains(s.Model) || TextPresets.IsTextPreset(s.Model);
         var created = isPreset ? preset() : FromSpec(s.Model, s.Seed);
@@ -364,7 +393,7 @@ internal static class TrainRun
             created.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new MeanSquaredError(), "mae", "rmse");
         else
             created.Compile(OptimizerNames.Create(s.Optimizer, s.LearningRate), new SparseCategoricalCrossentropy(), "accuracy");
-        return (created, 0, isPreset ? $"{s.Model} (preset)" : $"{created.Name} (spec {s.Model})");
+        return (created, 0, 0, isPreset ? $"{s.Model} (preset)" : $"{created.Name} (spec {s.Model})");
     }
 
     /// <summary>

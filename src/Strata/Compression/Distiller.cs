@@ -14,7 +14,7 @@ namespace Strata.Compression;
 /// hard term's as T grows). Networks that end in a softmax give their logits from the values before it
 /// (see <see cref="TeacherLogits"/>). Only the student's weights are updated; the step (both
 /// forward passes, the loss, the backward pass, the update) runs on one compiled program after two
-/// traced calls, and <see cref="Model.Fit(Tensor, Tensor, int, int, bool, ulong, float, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, bool, Tensor?, int)"/>
+/// traced calls, and <see cref="Model.Fit(Tensor, Tensor, int, int, bool, ulong, float, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, bool, Tensor?, int, int, CancellationToken)"/>
 /// works as on any model (callbacks, progress, history, validation); the logs are <c>loss</c>,
 /// <c>student_loss</c>, <c>distillation_loss</c> and the compiled metrics of the student's predictions.
 /// <see cref="Model.Forward(Tensor, bool)"/>, <see cref="Model.Predict(Tensor, int)"/> and

@@ -96,8 +96,10 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
     /// <summary>
     /// Opens an epoch. With <paramref name="reuseBuffers"/> a batch's tensors are recycled once the
     /// next batch is taken (for a consumer that keeps nothing, like the default training step).
+    /// The stream starts at batch <paramref name="firstBatch"/> (a resume inside the epoch): the batches
+    /// before it are not read, and the later ones are those the whole epoch would give.
     /// </summary>
-    internal BatchStream Open(int epoch, bool reuseBuffers) => new(this, epoch, reuseBuffers);
+    internal BatchStream Open(int epoch, bool reuseBuffers, int firstBatch = 0) => new(this, epoch, reuseBuffers, firstBatch);
 
     /// <summary>A hash of three words (SplitMix64 steps): the seed of an epoch's order or of one sample's transform.</summary>
     internal static ulong Mix(ulong a, ulong b, ulong c)
@@ -148,18 +150,22 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
         private readonly Thread[] _threads = [];
         private (Tensor X, Tensor Y)? _held; // the caller's batch, recycled when it takes the next
         private (Tensor X, Tensor Y)? _last; // without workers: the batch to refill
+        private readonly int _first;
         private int _next;
 
         private readonly record struct Item((Tensor X, Tensor Y) Batch, ExceptionDispatchInfo? Error);
 
-        public BatchStream(DataLoader loader, int epoch, bool reuse)
+        public BatchStream(DataLoader loader, int epoch, bool reuse, int firstBatch)
         {
             _loader = loader;
             _epoch = epoch;
             _order = loader.Order(epoch);
             _batches = loader.BatchCount;
+            if (firstBatch < 0 || firstBatch > _batches)
+                throw new ArgumentOutOfRangeException(nameof(firstBatch), $"DataLoader: the first batch must be in [0, {_batches}], got {firstBatch}");
+            _first = _next = firstBatch;
             _reuse = reuse;
-            int workers = Math.Min(loader.Workers, _batches);
+            int workers = Math.Min(loader.Workers, _batches - firstBatch);
             if (workers == 0)
                 return;
             if (reuse)
@@ -199,7 +205,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
                     _last = batch;
                 return batch;
             }
-            var item = _queues[b % _queues.Length].Take(_cancel.Token);
+            var item = _queues[(b - _first) % _queues.Length].Take(_cancel.Token);
             item.Error?.Throw();
             _held = item.Batch;
             return item.Batch;
@@ -210,7 +216,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
             var queue = _queues[worker];
             try
             {
-                for (int b = worker; b < _batches; b += _queues.Length)
+                for (int b = _first + worker; b < _batches; b += _queues.Length)
                 {
                     int len = _loader.BatchLength(b);
                     var batch = _free is not null && len == _loader.BatchSize ? _free.Take(_cancel.Token) : _loader.NewBatch(len);

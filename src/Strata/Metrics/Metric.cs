@@ -38,6 +38,24 @@ public abstract class Metric(string name)
     /// <summary>Whether a larger result is better (accuracy, AUC) rather than worse (errors); tools that rank by a metric read it.</summary>
     public virtual bool HigherIsBetter => true;
 
+    /// <summary>
+    /// What has been accumulated, as numbers a mid-epoch checkpoint stores so that a resumed epoch's
+    /// result covers the whole epoch; null for a metric that cannot say (a custom one): its resumed
+    /// epoch then counts only the batches after the resume.
+    /// </summary>
+    internal virtual double[]? GetState() => null;
+
+    /// <summary>Restores <see cref="GetState"/>'s numbers.</summary>
+    /// <exception cref="ArgumentException">Not as many numbers as <see cref="GetState"/> gives.</exception>
+    internal virtual void SetState(double[] state) =>
+        throw new ArgumentException($"metric '{Name}': has no state to restore");
+
+    private protected void CheckState(double[] state, int expected)
+    {
+        if (state.Length != expected)
+            throw new ArgumentException($"metric '{Name}': expected a state of {expected} numbers, got {state.Length}");
+    }
+
     public override string ToString() => $"{Name}: {Result()}";
 
     /// <summary>Weight of sample i (1 without weights).</summary>
@@ -70,6 +88,14 @@ public class Mean(string name = "mean") : Metric(name)
     public double Count => _count;
 
     public override void Reset() => _total = _count = 0;
+
+    internal override double[]? GetState() => [_total, _count];
+
+    internal override void SetState(double[] state)
+    {
+        CheckState(state, 2);
+        (_total, _count) = (state[0], state[1]);
+    }
 }
 
 /// <summary>A mean of a per-sample score computed from (yTrue, yPred).</summary>

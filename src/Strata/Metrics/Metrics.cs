@@ -145,6 +145,14 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
     }
 
     public override void Reset() => TruePositives = FalsePositives = FalseNegatives = 0;
+
+    internal override double[]? GetState() => [TruePositives, FalsePositives, FalseNegatives];
+
+    internal override void SetState(double[] state)
+    {
+        CheckState(state, 3);
+        (TruePositives, FalsePositives, FalseNegatives) = (state[0], state[1], state[2]);
+    }
 }
 
 /// <summary>TP / (TP + FP) at a threshold.</summary>
@@ -227,5 +235,16 @@ public sealed class Auc : Metric
         Array.Clear(_tp);
         Array.Clear(_fp);
         _positives = _negatives = 0;
+    }
+
+    /// <summary>[positives, negatives, tp at each threshold..., fp at each threshold...].</summary>
+    internal override double[]? GetState() => [_positives, _negatives, .. _tp, .. _fp];
+
+    internal override void SetState(double[] state)
+    {
+        CheckState(state, 2 + 2 * _tp.Length);
+        (_positives, _negatives) = (state[0], state[1]);
+        state.AsSpan(2, _tp.Length).CopyTo(_tp);
+        state.AsSpan(2 + _tp.Length, _fp.Length).CopyTo(_fp);
     }
 }

@@ -11,7 +11,7 @@ namespace Strata.Models;
 /// <see cref="TrainStep(Tensor[], Tensor, Tensor?)"/> that first updates the discriminator on a batch of
 /// real samples and as many generated ones, then the generator through the discriminator, which that
 /// second update leaves unchanged. The step runs on one compiled program (both updates) after two
-/// traced calls. <see cref="Model.Fit(Tensor, Tensor, int, int, bool, ulong, float, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, bool, Tensor?, int)"/>
+/// traced calls. <see cref="Model.Fit(Tensor, Tensor, int, int, bool, ulong, float, ValueTuple{Tensor, Tensor}?, IEnumerable{Callback}?, bool, Tensor?, int, int, CancellationToken)"/>
 /// works on it as on any model (callbacks, progress, history, checkpoints: <see cref="Model.Save"/>
 /// writes both networks, both optimizers and the noise stream, so a run resumes bit for bit); the
 /// logs are <c>d_loss</c> and <c>g_loss</c>. <see cref="Model.Forward(Tensor, bool)"/> and

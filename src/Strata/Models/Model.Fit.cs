@@ -20,9 +20,10 @@ public partial class Model
     /// <exception cref="ArgumentException">x and y differ in sample count, or an option is out of range.</exception>
     public History Fit(Tensor x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
         float validationSplit = 0, (Tensor X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
-        bool verbose = false, Tensor? sampleWeight = null, int initialEpoch = 0) =>
+        bool verbose = false, Tensor? sampleWeight = null, int initialEpoch = 0, int initialBatch = 0,
+        CancellationToken cancellationToken = default) =>
         Fit([x], y, epochs, batchSize, shuffle, seed, validationSplit,
-            validationData is { } v ? ([v.X], v.Y) : null, callbacks, verbose, sampleWeight, initialEpoch);
+            validationData is { } v ? ([v.X], v.Y) : null, callbacks, verbose, sampleWeight, initialEpoch, initialBatch, cancellationToken);
 
     /// <summary>
     /// Trains a model with several inputs: <paramref name="x"/> holds one array per input, all with the
@@ -30,10 +31,19 @@ public partial class Model
     /// <paramref name="initialEpoch"/> resumes a run (Keras' initial_epoch): training covers epochs
     /// initialEpoch..epochs−1, and with the same seed the shuffles of the earlier epochs are replayed,
     /// so that a model restored from a checkpoint continues exactly as the uninterrupted run would.
+    /// <paramref name="initialBatch"/> resumes inside that epoch: its first initialBatch batches (of the
+    /// replayed order) are skipped, as after a checkpoint saved mid-epoch (<see cref="CompletedBatches"/>).
+    /// <paramref name="cancellationToken"/> stops training before the next batch once cancelled: the
+    /// epoch is left unfinished (no validation, no epoch end for the callbacks), <see cref="CompletedEpochs"/>
+    /// and <see cref="CompletedBatches"/> say where it stopped, and a <see cref="Save"/> then is a
+    /// mid-epoch checkpoint (it keeps the epoch's running loss and metrics, so the resumed epoch's
+    /// figures cover all its batches).
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">initialEpoch not in [0, epochs), or initialBatch not in [0, batches per epoch).</exception>
     public History Fit(Tensor[] x, Tensor y, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
         float validationSplit = 0, (Tensor[] X, Tensor Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
-        bool verbose = false, Tensor? sampleWeight = null, int initialEpoch = 0)
+        bool verbose = false, Tensor? sampleWeight = null, int initialEpoch = 0, int initialBatch = 0,
+        CancellationToken cancellationToken = default)
     {
         CheckFitOptions(epochs, batchSize, initialEpoch);
         CheckSamples("Fit", x, y);
@@ -67,12 +77,12 @@ public partial class Model
         // The default step reads each batch and keeps nothing: gather into buffers reused every step.
         // An overridden step may keep its batches, so it gets fresh tensors.
         var batchBuffers = OverridesTrainStep() ? null : new BatchBuffers(x, y, sampleWeight);
-        IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch)
+        IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch, int firstBatch)
         {
             if (shuffle)
                 rng.Shuffle(order.AsSpan());
             var bx = new Tensor[x.Length];
-            for (int start = 0; start < n; start += batchSize)
+            for (int start = firstBatch * batchSize; start < n; start += batchSize)
             {
                 int len = Math.Min(batchSize, n - start);
                 if (batchBuffers is not null)
@@ -88,19 +98,22 @@ public partial class Model
             }
         }
         Func<Logs>? validate = validationData is { } v ? () => Evaluate(v.X, v.Y, batchSize) : null;
-        return FitLoop(epochs, initialEpoch, (n + batchSize - 1) / batchSize, EpochBatches, validate, callbacks, verbose);
+        return FitLoop(epochs, initialEpoch, initialBatch, (n + batchSize - 1) / batchSize, EpochBatches, validate, callbacks, verbose,
+            cancellationToken);
     }
 
     /// <summary>
     /// Trains on the batches of a <see cref="DataLoader"/> (Keras' fit on a generator): each epoch takes
     /// the loader's batches for that epoch number (its seeded order and augmentation), prefetched by
     /// its workers while the model trains. <paramref name="validationData"/> is evaluated after each epoch.
-    /// With <paramref name="initialEpoch"/> a restored model resumes exactly where the saved run stopped.
+    /// With <paramref name="initialEpoch"/> (and <paramref name="initialBatch"/>, after a mid-epoch
+    /// checkpoint) a restored model resumes exactly where the saved run stopped; a cancelled
+    /// <paramref name="cancellationToken"/> stops before the next batch (see the tensor overload).
     /// </summary>
     /// <exception cref="InvalidOperationException">Compile was not called.</exception>
     /// <exception cref="ArgumentException">The loader's samples do not fit the model's input.</exception>
     public History Fit(DataLoader train, int epochs = 1, DataLoader? validationData = null, IEnumerable<Callback>? callbacks = null,
-        bool verbose = false, int initialEpoch = 0)
+        bool verbose = false, int initialEpoch = 0, int initialBatch = 0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         CheckFitOptions(epochs, 1, initialEpoch);
@@ -109,9 +122,9 @@ public partial class Model
             CheckDataset("Fit (validation data)", validationData.Dataset);
         MemoryBudget.CheckBatch(this, Math.Min(train.BatchSize, train.Dataset.Count), training: true, "Fit");
         bool reuse = !OverridesTrainStep();
-        IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch)
+        IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)> EpochBatches(int epoch, int firstBatch)
         {
-            using var stream = train.Open(epoch, reuse);
+            using var stream = train.Open(epoch, reuse, firstBatch);
             var bx = new Tensor[1];
             while (stream.Next() is { } batch)
             {
@@ -120,7 +133,7 @@ public partial class Model
             }
         }
         Func<Logs>? validate = validationData is null ? null : () => Evaluate(validationData);
-        return FitLoop(epochs, initialEpoch, train.BatchCount, EpochBatches, validate, callbacks, verbose);
+        return FitLoop(epochs, initialEpoch, initialBatch, train.BatchCount, EpochBatches, validate, callbacks, verbose, cancellationToken);
     }
 
     /// <summary>
@@ -130,10 +143,10 @@ public partial class Model
     /// </summary>
     public History Fit(Dataset train, int epochs = 1, int batchSize = 32, bool shuffle = true, ulong seed = 0,
         Dataset? validationData = null, IEnumerable<Callback>? callbacks = null, bool verbose = false, int initialEpoch = 0,
-        ISampleTransform? transform = null, int workers = 1) =>
+        ISampleTransform? transform = null, int workers = 1, int initialBatch = 0, CancellationToken cancellationToken = default) =>
         Fit(new DataLoader(train, batchSize, shuffle, seed, transform: transform, workers: workers), epochs,
             validationData is null ? null : new DataLoader(validationData, batchSize, shuffle: false, workers: workers),
-            callbacks, verbose, initialEpoch);
+            callbacks, verbose, initialEpoch, initialBatch, cancellationToken);
 
     private void CheckFitOptions(int epochs, int batchSize, int initialEpoch)
     {
@@ -153,10 +166,17 @@ public partial class Model
         CheckInputs(op, [Tensor.Zeros([1, .. data.SampleShape.Dims])]);
     }
 
-    /// <summary>The epoch loop shared by every Fit: callbacks, steps, validation, history.</summary>
-    private History FitLoop(int epochs, int initialEpoch, int batches, Func<int, IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)>> epochBatches,
-        Func<Logs>? validate, IEnumerable<Callback>? callbacks, bool verbose)
+    /// <summary>
+    /// The epoch loop shared by every Fit: callbacks, steps, validation, history. The first epoch starts
+    /// at <paramref name="initialBatch"/>; a cancelled token ends the loop before the next batch, the
+    /// epoch unfinished (see the tensor overload of Fit).
+    /// </summary>
+    private History FitLoop(int epochs, int initialEpoch, int initialBatch, int batches,
+        Func<int, int, IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)>> epochBatches, Func<Logs>? validate,
+        IEnumerable<Callback>? callbacks, bool verbose, CancellationToken cancellationToken)
     {
+        if (initialBatch < 0 || initialBatch >= batches)
+            throw new ArgumentOutOfRangeException(nameof(initialBatch), $"Fit: initialBatch must be in [0, batches per epoch = {batches}), got {initialBatch}");
         var history = new History();
         // User callbacks first, then History and the logger (as in Keras), so that values a callback
         // adds to the epoch logs (a learning rate, say) are recorded and shown.
@@ -170,25 +190,52 @@ public partial class Model
             cb.Model = this;
         StopTraining = false;
         StopReason = null;
+        // A mid-epoch checkpoint's running figures belong to the epoch it stopped in, and only when resumed there.
+        var pending = PendingEpochMetrics;
+        PendingEpochMetrics = null;
         foreach (var cb in all)
             cb.OnTrainBegin();
         var epochLogs = new Logs();
         for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
         {
+            int b = epoch == initialEpoch ? initialBatch : 0;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                if (epoch == initialEpoch)
+                    PendingEpochMetrics = pending; // nothing trained: a save now keeps the figures it was resumed with
+                Cancelled(epoch, b);
+                break;
+            }
             foreach (var cb in all)
                 cb.OnEpochBegin(epoch);
             ResetMetrics();
-            int b = 0;
-            foreach (var (bx, by, bw) in epochBatches(epoch))
+            if (b > 0 && pending is not null)
+                RestoreEpochMetrics(pending);
+            bool cancelled = false;
+            foreach (var (bx, by, bw) in epochBatches(epoch, b))
             {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    cancelled = true;
+                    break;
+                }
                 foreach (var cb in all)
                     cb.OnBatchBegin(b);
                 var logs = TrainStep(bx, by, bw);
+                // Where a checkpoint saved by a batch-end callback would resume.
+                CompletedEpochs = epoch;
+                CompletedBatches = b + 1;
                 foreach (var cb in all)
                     cb.OnBatchEnd(b, logs);
                 b++;
                 if (StopTraining)
                     break;
+            }
+            if (cancelled)
+            {
+                epochLogs = CurrentLogs();
+                Cancelled(epoch, b);
+                break;
             }
             epochLogs = CurrentLogs();
             if (validate is not null)
@@ -197,12 +244,21 @@ public partial class Model
                     epochLogs["val_" + k] = value;
             }
             CompletedEpochs = epoch + 1;
+            CompletedBatches = 0;
             foreach (var cb in all)
                 cb.OnEpochEnd(epoch, epochLogs);
         }
         foreach (var cb in all)
             cb.OnTrainEnd(epochLogs);
         return history;
+
+        void Cancelled(int epoch, int batch)
+        {
+            CompletedEpochs = epoch;
+            CompletedBatches = batch;
+            StopTraining = true;
+            StopReason = string.Create(CultureInfo.InvariantCulture, $"Fit: cancelled in epoch {epoch + 1} after batch {batch} of {batches}");
+        }
     }
 
     private bool OverridesTrainStep() =>

@@ -58,6 +58,19 @@ public partial class Model
     /// </summary>
     public int CompletedEpochs { get; internal set; }
 
+    /// <summary>
+    /// The batches of epoch <see cref="CompletedEpochs"/> (0-based) trained before Fit was cancelled
+    /// mid-epoch; 0 at an epoch's end. A checkpoint saved then resumes at that batch with
+    /// <c>Fit(..., initialEpoch: model.CompletedEpochs, initialBatch: model.CompletedBatches)</c>.
+    /// </summary>
+    public int CompletedBatches { get; internal set; }
+
+    /// <summary>
+    /// The running loss and metrics of a partial epoch as a loaded mid-epoch checkpoint held them
+    /// (keys "loss", "metric/NAME", "step/NAME"); Fit resumes the epoch's figures from them. Null otherwise.
+    /// </summary>
+    internal Dictionary<string, double[]>? PendingEpochMetrics { get; set; }
+
     /// <summary>For each of <see cref="Metrics"/>, the name Compile was given it by, or null when it was given as an object (what a model file records).</summary>
     internal IReadOnlyList<string?> MetricNames => _metricNames;
 
@@ -164,6 +177,40 @@ public partial class Model
             m.Reset();
         foreach (var m in _metrics)
             m.Reset();
+    }
+
+    /// <summary>The accumulated state of the epoch's running values (see <see cref="PendingEpochMetrics"/>); metrics that cannot say are left out.</summary>
+    internal Dictionary<string, double[]> EpochMetricState()
+    {
+        var state = new Dictionary<string, double[]>(StringComparer.Ordinal) { ["loss"] = _lossTracker.GetState()! };
+        foreach (var m in _metrics)
+        {
+            if (m.GetState() is { } s)
+                state["metric/" + m.Name] = s;
+        }
+        foreach (var (k, m) in _stepMeans)
+            state["step/" + k] = m.GetState()!;
+        return state;
+    }
+
+    /// <summary>Restores <see cref="EpochMetricState"/>'s values (after <see cref="ResetMetrics"/>).</summary>
+    /// <exception cref="ArgumentException">A state of the wrong length.</exception>
+    private void RestoreEpochMetrics(Dictionary<string, double[]> state)
+    {
+        foreach (var (key, value) in state)
+        {
+            if (key == "loss")
+                _lossTracker.SetState(value);
+            else if (key.StartsWith("metric/", StringComparison.Ordinal))
+                _metrics.FirstOrDefault(m => m.Name == key["metric/".Length..])?.SetState(value);
+            else if (key.StartsWith("step/", StringComparison.Ordinal))
+            {
+                string name = key["step/".Length..];
+                if (!_stepMeans.TryGetValue(name, out var m))
+                    _stepMeans[name] = m = new Mean(name);
+                m.SetState(value);
+            }
+        }
     }
 
     /// <summary>The epoch's running values: the default step's loss and metrics, and the named results of traced custom steps.</summary>

@@ -221,6 +221,14 @@ internal static class ModelFile
             ["epochs_completed"] = model.CompletedEpochs,
             ["layer_rng"] = new JsonArray([.. model.Layers.Select(l => RngJson(l.Rng))]),
         };
+        if (model.CompletedBatches > 0)
+        {
+            // Saved mid-epoch (Fit was cancelled): where in the epoch, and its running figures so far.
+            state["batches_completed"] = model.CompletedBatches;
+            // A model loaded from such a checkpoint and saved again before training keeps the figures it was loaded with.
+            state["epoch_metrics"] = new JsonObject((model.PendingEpochMetrics ?? model.EpochMetricState()).Select(kv =>
+                KeyValuePair.Create(kv.Key, (JsonNode?)new JsonArray([.. kv.Value.Select(v => (JsonNode)v)]))));
+        }
         if (model is Gan gan)
             state["noise_rng"] = RngJson(gan.Noise);
         return state;
@@ -641,6 +649,40 @@ internal static class ModelFile
         if (model is Gan gan)
             gan.Noise.SetState(noise!);
         model.CompletedEpochs = epochs;
+        model.CompletedBatches = 0;
+        model.PendingEpochMetrics = null;
+        if (t.TryGetProperty("batches_completed", out var b))
+        {
+            if (b.ValueKind != JsonValueKind.Number || !b.TryGetInt32(out int batches) || batches < 0)
+                throw new InvalidDataException($"{where}: batches_completed must be a non-negative integer, got {b.GetRawText()}");
+            model.CompletedBatches = batches;
+            model.PendingEpochMetrics = EpochMetrics(t, where);
+        }
+    }
+
+    /// <summary>A mid-epoch checkpoint's epoch_metrics: an object of arrays of finite numbers (at most a few thousand each).</summary>
+    private static Dictionary<string, double[]> EpochMetrics(JsonElement t, string where)
+    {
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        if (!t.TryGetProperty("epoch_metrics", out var m))
+            return result;
+        if (m.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{where}: epoch_metrics must be an object");
+        foreach (var p in m.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.Array || p.Value.GetArrayLength() > 1 << 16)
+                throw new InvalidDataException($"{where}: epoch_metrics '{p.Name}' must be an array of numbers");
+            var values = new double[p.Value.GetArrayLength()];
+            int k = 0;
+            foreach (var v in p.Value.EnumerateArray())
+            {
+                if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out values[k]) || !double.IsFinite(values[k]))
+                    throw new InvalidDataException($"{where}: epoch_metrics '{p.Name}' holds {v.GetRawText()}, not a finite number");
+                k++;
+            }
+            result[p.Name] = values;
+        }
+        return result;
     }
 
     private static uint[] RngState(JsonElement r, string where)
