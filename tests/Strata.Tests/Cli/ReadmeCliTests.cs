@@ -109,6 +109,44 @@ public sealed class ReadmeCliTests
     }
 
     [Fact]
+    public void The_table_tour_runs_as_written()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        var tour = Regex.Match(readme, "### The command line\\n.*?a number to predict\\):\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(tour.Success, "the README's table tour block was not found");
+        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, commands.Length);
+
+        var dir = Directory.CreateTempSubdirectory("strata-readme-table-");
+        try
+        {
+            // From the repository root, as the tour says: the tables shipped in data/tabular.
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "data", "tabular"));
+            foreach (var name in new[] { "breast_cancer.csv", "diabetes.csv" })
+                File.Copy(Path.Combine(RepoPaths.Root, "data", "tabular", name), Path.Combine(dir.FullName, "data", "tabular", name));
+            foreach (var line in commands)
+            {
+                Assert.StartsWith("strata ", line);
+                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var r = CliRunner.Run(dir.FullName, args);
+                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+                if (args[0] == "predict")
+                    Assert.Equal(442, r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => Regex.IsMatch(l, @"\d")));
+            }
+            var cancer = CliRunner.ReadJson(Path.Combine(dir.FullName, "runs", "cancer", "metrics.json"));
+            Assert.True(cancer.GetProperty("test_accuracy").GetDouble() >= 0.95, cancer.ToString());
+            var diabetes = CliRunner.ReadJson(Path.Combine(dir.FullName, "runs", "diabetes", "metrics.json"));
+            Assert.Equal("regression", diabetes.GetProperty("task").GetString());
+            Assert.True(diabetes.GetProperty("test_mse").GetDouble() <= 0.7 * diabetes.GetProperty("test_mse_of_training_mean").GetDouble(), diabetes.ToString());
+            Assert.True(File.Exists(Path.Combine(dir.FullName, "runs", "diabetes", "residuals.png")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_compress_tour_runs_as_written()
     {
         string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
