@@ -125,7 +125,7 @@ internal sealed class QuantizedMatMulNode : OpNode
         long macs = (long)Output.Size * _k;
         int strips = Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, units), (int)Math.Min(int.MaxValue, macs >> 21)));
         _work.Units = units;
-        _work.Count = strips;
+        _work.Prepare(strips);
         WorkerPool.Run(_work, strips);
     }
 
@@ -143,23 +143,20 @@ internal sealed class QuantizedMatMulNode : OpNode
         private byte[][] _cols = [];
         private int[][] _acc = [];
 
+        /// <summary>A slot per strip for each buffer; called before the strips run.</summary>
+        public void Prepare(int strips)
+        {
+            Count = strips;
+            StripSlots.Grow(ref _codes, strips);
+            StripSlots.Grow(ref _cols, strips);
+            StripSlots.Grow(ref _acc, strips);
+        }
+
         // Rows (Dense) or images (convolution) [u0, u1) of this strip, in chunks whose codes and
         // products stay in L2.
         public override void Run(int strip)
         {
             int u0 = (int)((long)Units * strip / Count), u1 = (int)((long)Units * (strip + 1) / Count);
-            if (_codes.Length < Count)
-            {
-                lock (this)
-                {
-                    if (_codes.Length < Count)
-                    {
-                        Array.Resize(ref _codes, Count);
-                        Array.Resize(ref _cols, Count);
-                        Array.Resize(ref _acc, Count);
-                    }
-                }
-            }
             var n = node;
             int k = n._k, f = n._n;
             var x = n.Inputs[0].Span;
@@ -278,7 +275,7 @@ internal sealed class QuantizedDepthwiseNode : OpNode
         long macs = (long)Output.Size * _g.KH * _g.KW;
         int strips = Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, images), (int)Math.Min(int.MaxValue, macs >> 21)));
         _work.Units = images;
-        _work.Count = strips;
+        _work.Prepare(strips);
         WorkerPool.Run(_work, strips);
     }
 
@@ -296,20 +293,17 @@ internal sealed class QuantizedDepthwiseNode : OpNode
         private byte[][] _codes = [];
         private int[][] _acc = [];
 
+        /// <summary>A slot per strip for each buffer; called before the strips run.</summary>
+        public void Prepare(int strips)
+        {
+            Count = strips;
+            StripSlots.Grow(ref _codes, strips);
+            StripSlots.Grow(ref _acc, strips);
+        }
+
         public override void Run(int strip)
         {
             int u0 = (int)((long)Units * strip / Count), u1 = (int)((long)Units * (strip + 1) / Count);
-            if (_codes.Length < Count)
-            {
-                lock (this)
-                {
-                    if (_codes.Length < Count)
-                    {
-                        Array.Resize(ref _codes, Count);
-                        Array.Resize(ref _acc, Count);
-                    }
-                }
-            }
             var n = node;
             var g = n._g;
             int image = g.H * g.W * g.C, cm = g.C * n._m, pixels = g.OH * g.OW;
@@ -334,5 +328,15 @@ internal sealed class QuantizedDepthwiseNode : OpNode
                     }
             }
         }
+    }
+}
+
+/// <summary>Per-strip buffer slots of the quantized ops, grown on the calling thread before the strips run (so the strips never resize them).</summary>
+internal static class StripSlots
+{
+    public static void Grow<T>(ref T[][] slots, int strips)
+    {
+        if (slots.Length < strips)
+            Array.Resize(ref slots, strips);
     }
 }
