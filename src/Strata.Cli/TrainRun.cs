@@ -187,7 +187,8 @@ internal static class TrainRun
         var checkpoint = new ModelCheckpoint(modelPath, saveBestOnly: false); // skips an epoch whose loss is not finite
         var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer,
             [guard, checkpoint, lastBatch], validationLoader, initialEpoch, initialBatch, interruption.Token);
-        var stop = InterruptedRun.After(model, s, interruption, modelPath, loader.BatchCount, lastBatch, initialEpoch, initialBatch);
+        // A run that diverged stops as a divergence even when a signal came after: its checkpoint is the last good epoch, not this point.
+        var stop = guard.At is null ? InterruptedRun.After(model, s, interruption, modelPath, loader.BatchCount, lastBatch, initialEpoch, initialBatch) : null;
         if (stop is { Trained: false })
         {
             foreach (var line in stop.Lines)
@@ -197,19 +198,23 @@ internal static class TrainRun
         if (stop is not null)
             settings.Add(("interrupted", stop.Message));
         string? stopped = null;
-        bool savedModel = guard.At is null || checkpoint.Saved.Count > 0;
+        string? goodModel = modelPath; // the model file the run leaves, or null
         if (guard.At is { } at)
         {
-            // Diverged: stop at that batch, keep the last good checkpoint as the model, and still report.
-            bool saved = checkpoint.Saved.Count > 0;
+            // Diverged: stop at that batch (or at the end of the epoch whose validation loss was not finite), keep the
+            // last good checkpoint as the model — this run's, or the one it resumed from — and still report.
+            goodModel = checkpoint.Saved.Count > 0 ? modelPath : s.Resume;
+            string where = at.Batch >= 0 ? $"at epoch {at.Epoch + 1}, batch {at.Batch + 1} of {loader.BatchCount}" : $"at the end of epoch {at.Epoch + 1}";
+            string lr = Describe(model.Optimizer!);
+            if (goodModel is not null)
+                model = Model.Load(goodModel);
             stopped = string.Create(CultureInfo.InvariantCulture,
-                $"training diverged: the {at.Key} became {at.Value} at epoch {at.Epoch + 1}, batch {at.Batch + 1} of {loader.BatchCount}; try a lower learning rate ({Describe(model.Optimizer!)} now, --learning-rate). ") +
-                (saved ? $"model.strata holds the model after epoch {at.Epoch}, the last with a finite loss; the test figures are that model's."
-                    : "No epoch of this run ended with a finite loss, so this run saved no model; the test figures are the diverged model's.");
+                $"training diverged: the {at.Key} became {at.Value} {where}; try a lower learning rate ({lr} now, --learning-rate{(s.Resume is null ? "" : "; it applies to a resumed run too")}). ") +
+                (goodModel is null ? "No epoch of this run ended with a finite loss, so this run saved no model; the test figures are the diverged model's."
+                    : $"{Path.GetFileName(goodModel)} ({goodModel}) holds the model after epoch {model.CompletedEpochs}, the last with a finite loss; the test figures are that model's.");
             console.MarkupLine($"[red]{Markup.Escape(stopped)}[/]");
-            if (saved)
-                model = Model.Load(modelPath);
         }
+        bool savedModel = goodModel is not null;
 
         var evalWatch = Stopwatch.StartNew();
         var (tx, ty) = test.ToTensors();
@@ -267,7 +272,7 @@ internal static class TrainRun
             ["history"] = new JsonObject(history.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)new JsonArray([.. history[k].Select(v => Number(v))])))),
             ["diverged"] = guard.At is not null,
             ["stopped"] = stopped,
-            ["model_file"] = savedModel ? Path.GetFullPath(modelPath) : null,
+            ["model_file"] = goodModel is null ? null : Path.GetFullPath(goodModel),
             ["report"] = Path.GetFullPath(files.Html),
         };
         double? meanMse = null;
@@ -300,7 +305,7 @@ internal static class TrainRun
         if (explanations is not null)
             console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"explanations: {explanations.Summary}, {explanations.Seconds:0.0} s")));
         if (savedModel)
-            console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(modelPath))}[/]");
+            console.MarkupLine($"model: [link]{Markup.Escape(Path.GetFullPath(goodModel!))}[/]");
         else
             console.MarkupLine("model: none saved (training diverged before an epoch ended with a finite loss)");
         console.MarkupLine($"report: [link]{Markup.Escape(Path.GetFullPath(files.Html))}[/]");
@@ -385,7 +390,14 @@ internal static class TrainRun
             if (initialEpoch >= s.Epochs)
                 throw new UsageException($"--resume: '{checkpoint}' has already trained {initialEpoch} epoch(s); pass --epochs greater than {initialEpoch}");
             string where = initialBatch > 0 ? $"in epoch {initialEpoch + 1} after batch {initialBatch}" : $"after epoch {initialEpoch}";
-            return (model, initialEpoch, initialBatch, $"{model.Name} (resumed from {checkpoint} {where})");
+            string rate = "";
+            if (s.LearningRate is float lr)
+            {
+                // The way out of a divergence: resume from the last good checkpoint with a lower rate.
+                model.Optimizer.LearningRate = lr;
+                rate = string.Create(CultureInfo.InvariantCulture, $", learning rate set to {lr:G4}");
+            }
+            return (model, initialEpoch, initialBatch, $"{model.Name} (resumed from {checkpoint} {where}{rate})");
         }
         bool isPreset = Presets.Names.Contains(s.Model) || TextPresets.IsTextPreset(s.Model);
         var created = isPreset ? preset() : FromSpec(s.Model, s.Seed);

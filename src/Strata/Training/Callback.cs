@@ -124,7 +124,7 @@ public sealed class TerminateOnNaN : Callback
 
     public bool Terminated { get; private set; }
 
-    /// <summary>The 0-based epoch and batch whose loss was not finite, the loss's name and its value (after <see cref="Terminated"/>).</summary>
+    /// <summary>The 0-based epoch and batch whose loss was not finite (batch −1: the epoch's validation loss), the loss's name and its value (after <see cref="Terminated"/>).</summary>
     public (int Epoch, int Batch, string Key, float Value)? At { get; private set; }
 
     public override void OnTrainBegin()
@@ -134,6 +134,24 @@ public sealed class TerminateOnNaN : Callback
     }
 
     public override void OnEpochBegin(int epoch) => _epoch = epoch;
+
+    /// <summary>A validation loss (<c>val_loss</c>) that is not finite ends training too, at the end of its epoch (batch −1 in <see cref="At"/>).</summary>
+    public override void OnEpochEnd(int epoch, Logs logs)
+    {
+        if (Terminated)
+            return;
+        foreach (var (key, value) in logs)
+        {
+            if ((key == "loss" || key.EndsWith("_loss", StringComparison.Ordinal)) && !float.IsFinite(value))
+            {
+                Terminated = true;
+                At = (epoch, -1, key, value);
+                Model!.StopTraining = true;
+                Model.StopReason ??= $"TerminateOnNaN: '{key}' became {value} at the end of epoch {epoch + 1}";
+                return;
+            }
+        }
+    }
 
     public override void OnBatchEnd(int batch, Logs logs)
     {

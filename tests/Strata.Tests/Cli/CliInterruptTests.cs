@@ -38,7 +38,8 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
         using (var run = CliProcess.Start(_root, ["train", .. Mnist, "--epochs", "2", "--out", "stopped"]))
         {
             run.WaitFor("Epoch 1/2", Minute);
-            Thread.Sleep(150); // well inside epoch 2
+            // Well inside epoch 2: a third of epoch 1's time (0.1 s on an idle machine, several times that under load).
+            Thread.Sleep(TimeSpan.FromSeconds(Math.Max(0.01, EpochSeconds(run.Stdout, "Epoch 1/2") / 3)));
             run.Signal(CliProcess.SIGINT);
             var r = run.WaitForExit(Minute);
             Assert.True(r.ExitCode == 130, r.ToString());
@@ -86,6 +87,14 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
         Assert.Equal(a.GetProperty("history").GetProperty("loss")[1].GetDouble(), b.GetProperty("history").GetProperty("loss")[0].GetDouble());
         Assert.Equal(a.GetProperty("history").GetProperty("accuracy")[1].GetDouble(), b.GetProperty("history").GetProperty("accuracy")[0].GetDouble());
         Assert.False(b.TryGetProperty("interrupted", out _));
+    }
+
+    /// <summary>The seconds an epoch's line reports ("Epoch 1/2 - 0.4 s - ...").</summary>
+    private static double EpochSeconds(string stdout, string epoch)
+    {
+        var m = Regex.Match(stdout, Regex.Escape(epoch) + @" - (\d+\.\d) s");
+        Assert.True(m.Success, $"no '{epoch} - N s' line in\n{stdout}");
+        return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
     [GeneratedRegex(@"interrupted by SIGINT in epoch 2 of 2 after batch (\d+) of 282 \(that epoch so far: loss: \d\.\d{4} - accuracy: \d\.\d{4}\)\n")]
@@ -137,9 +146,9 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
     public void A_second_run_on_the_same_folder_is_refused_at_once_while_the_first_runs()
     {
         string folder = Path.Combine(_root, "shared");
-        // Four epochs: after the first there are seconds of training left, and the refusal needs no data loaded.
-        using var first = CliProcess.Start(_root, ["train", .. Mnist, "--epochs", "4", "--out", "shared"]);
-        first.WaitFor("Epoch 1/4", Minute);
+        // Twenty epochs: after the first there are seconds of training left (19 × 0.1 s or more), and the refusal needs no data loaded.
+        using var first = CliProcess.Start(_root, ["train", .. Mnist, "--epochs", "20", "--out", "shared"]);
+        first.WaitFor("Epoch 1/20", Minute);
         var second = CliRunner.Run(_root, "train", "--model", "mlp", "--epochs", "1", "--out", "shared");
         Assert.False(first.HasExited); // refused while the first was still training, not after it
         Assert.Equal(1, second.ExitCode);
@@ -150,8 +159,8 @@ public sealed partial class CliInterruptTests(ITestOutputHelper output) : IDispo
         // The first run is untouched by it and ends normally.
         var r = first.WaitForExit(Minute);
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Equal(4, Model.Load(Path.Combine(folder, "model.strata")).CompletedEpochs);
-        Assert.Equal(4, CliRunner.ReadJson(Path.Combine(folder, "metrics.json")).GetProperty("history").GetProperty("loss").GetArrayLength());
+        Assert.Equal(20, Model.Load(Path.Combine(folder, "model.strata")).CompletedEpochs);
+        Assert.Equal(20, CliRunner.ReadJson(Path.Combine(folder, "metrics.json")).GetProperty("history").GetProperty("loss").GetArrayLength());
         CheckIntact(folder);
     }
 

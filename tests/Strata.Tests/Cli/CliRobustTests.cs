@@ -39,6 +39,37 @@ public sealed class CliRobustTests : IDisposable
     }
 
     [Fact]
+    public void A_resumed_run_that_diverges_keeps_its_checkpoint_and_a_lower_learning_rate_resumes_it()
+    {
+        string mnist = Path.Combine(RepoPaths.Root, "data", "mnist");
+        string[] common = ["--data", mnist, "--samples", "600", "--validation-split", "0", "--test-samples", "200"];
+        string good = Path.Combine(_root.FullName, "good");
+        var first = CliRunner.Run(_root.FullName, ["train", "--model", "mlp", .. common, "--epochs", "1", "--out", good]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        string checkpoint = Path.Combine(good, "model.strata");
+        byte[] before = File.ReadAllBytes(checkpoint);
+
+        string blown = Path.Combine(_root.FullName, "blown");
+        var r = CliRunner.Run(_root.FullName, ["train", "--resume", checkpoint, .. common, "--epochs", "3", "--learning-rate", "1e30", "--out", blown]);
+        Assert.True(r.ExitCode == 1, r.ToString());
+        string flat = string.Join(" ", r.Stdout.Split('\n', StringSplitOptions.TrimEntries));
+        Assert.Contains("learning rate set to 1E+30", flat);
+        Assert.Matches(@"training diverged: the loss became \S+ at epoch 2, batch \d+ of 19", flat);
+        Assert.Contains($"({checkpoint}) holds the model after epoch 1, the last with a finite loss", flat);
+        var metrics = CliRunner.ReadJson(Path.Combine(blown, "metrics.json"));
+        Assert.Equal(Path.GetFullPath(checkpoint), metrics.GetProperty("model_file").GetString());
+        Assert.Equal(JsonValueKind.Number, metrics.GetProperty("test_loss").ValueKind); // the resumed checkpoint's figures, finite
+        Assert.Equal(before, File.ReadAllBytes(checkpoint));
+        Assert.False(File.Exists(Path.Combine(blown, "model.strata")));
+
+        string lower = Path.Combine(_root.FullName, "lower");
+        var again = CliRunner.Run(_root.FullName, ["train", "--resume", checkpoint, .. common, "--epochs", "2", "--learning-rate", "1e-4", "--out", lower]);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("learning rate set to 0.0001", again.Stdout);
+        Assert.Equal(2, Strata.Models.Model.Load(Path.Combine(lower, "model.strata")).CompletedEpochs);
+    }
+
+    [Fact]
     public void Csv_values_beyond_float32_stop_the_run_naming_file_line_and_column()
     {
         string csv = Path.Combine(_root.FullName, "over.csv");

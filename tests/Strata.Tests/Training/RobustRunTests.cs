@@ -46,6 +46,21 @@ public class RobustRunTests
         }
     }
 
+    [Fact]
+    public void A_validation_loss_that_is_not_finite_ends_training_at_the_end_of_its_epoch()
+    {
+        var (x, y) = TestData.Blobs(60, 4);
+        var model = new Sequential([new Input([2]), new Dense(3, "softmax")], seed: 1);
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossentropy());
+        var bad = x.Clone();
+        bad.AsWritableSpan()[0] = float.PositiveInfinity; // one validation input that makes the validation loss NaN
+        var guard = new TerminateOnNaN();
+        var history = model.Fit(x, y, epochs: 5, batchSize: 10, validationData: (bad, y), callbacks: [guard]);
+        Assert.Equal((0, -1, "val_loss"), (guard.At!.Value.Epoch, guard.At.Value.Batch, guard.At.Value.Key));
+        Assert.Equal(1, history.Epochs);
+        Assert.Contains("at the end of epoch 1", model.StopReason);
+    }
+
     [Theory]
     [InlineData("1e39", "'1e39'")]
     [InlineData("-3.5e38", "'-3.5e38'")]
