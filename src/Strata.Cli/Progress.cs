@@ -15,7 +15,7 @@ internal sealed class EpochTimer : Callback
 {
     private readonly Stopwatch _watch = new();
     private TimeSpan _lastBatch;
-    private int _firstBatch = -1;
+    private int _firstBatch = -1, _endBatch;
 
     public List<double> TrainSeconds { get; } = [];
     public List<double> EpochSeconds { get; } = [];
@@ -23,14 +23,26 @@ internal sealed class EpochTimer : Callback
     /// <summary>Per timed epoch, the batch it started at: 0, or where a run resumed inside it.</summary>
     public List<int> FirstBatches { get; } = [];
 
-    /// <summary>The samples timed epoch <paramref name="i"/> trained on (fewer than the epoch's when it was resumed mid-way).</summary>
-    public double SamplesOf(int i, int samples, int batchSize) =>
-        i < FirstBatches.Count ? Math.Max(samples - (double)FirstBatches[i] * batchSize, 1) : samples;
+    /// <summary>Per timed epoch, the batch after its last one (fewer than the epoch's when training stopped inside it, as a divergence does).</summary>
+    public List<int> EndBatches { get; } = [];
+
+    /// <summary>
+    /// The samples timed epoch <paramref name="i"/> trained on: fewer than the epoch's when it was resumed mid-way
+    /// or stopped inside (its batches from the first to the last, each <paramref name="batchSize"/> but the epoch's last).
+    /// </summary>
+    public double SamplesOf(int i, int samples, int batchSize)
+    {
+        if (i >= FirstBatches.Count)
+            return samples;
+        double end = Math.Min((double)EndBatches[i] * batchSize, samples);
+        return Math.Max(end - (double)FirstBatches[i] * batchSize, 1);
+    }
 
     public override void OnEpochBegin(int epoch)
     {
         _lastBatch = TimeSpan.Zero;
         _firstBatch = -1;
+        _endBatch = 0;
         _watch.Restart();
     }
 
@@ -40,13 +52,18 @@ internal sealed class EpochTimer : Callback
             _firstBatch = batch;
     }
 
-    public override void OnBatchEnd(int batch, Logs logs) => _lastBatch = _watch.Elapsed;
+    public override void OnBatchEnd(int batch, Logs logs)
+    {
+        _lastBatch = _watch.Elapsed;
+        _endBatch = batch + 1;
+    }
 
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         TrainSeconds.Add(_lastBatch.TotalSeconds);
         EpochSeconds.Add(_watch.Elapsed.TotalSeconds);
         FirstBatches.Add(Math.Max(_firstBatch, 0));
+        EndBatches.Add(_endBatch);
     }
 }
 

@@ -18,7 +18,9 @@ internal static partial class Report
         double[] residual = [.. truth.Select((t, i) => t - predicted[i])];
 
         var scatter = new Plot();
-        double lo = Math.Min(truth.Min(), predicted.Min()), hi = Math.Max(truth.Max(), predicted.Max());
+        // A diverged model's predictions may be NaN or infinite: the axes span the finite values only.
+        var finite = truth.Concat(predicted).Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
+        double lo = finite.Min(), hi = Math.Max(finite.Max(), lo + 1e-9);
         var diagonal = scatter.Add.Line(lo, lo, hi, hi);
         diagonal.LineColor = Colors.Gray;
         diagonal.LinePattern = LinePattern.Dashed;

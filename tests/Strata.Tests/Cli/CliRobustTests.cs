@@ -35,6 +35,10 @@ public sealed class CliRobustTests : IDisposable
         Assert.Equal(JsonValueKind.Null, metrics.GetProperty("model_file").ValueKind);
         Assert.Contains(metrics.GetProperty("history").GetProperty("loss").EnumerateArray(), v => v.ValueKind == JsonValueKind.Null);
         Assert.StartsWith("training diverged", metrics.GetProperty("stopped").GetString());
+        // The rate counts the batches the diverged epoch trained, not the whole epoch.
+        int batch = int.Parse(System.Text.RegularExpressions.Regex.Match(flat, @"at epoch 1, batch (\d+) of 19").Groups[1].Value);
+        double seconds = metrics.GetProperty("train_seconds")[0].GetDouble(), rate = metrics.GetProperty("train_samples_per_second").GetDouble();
+        Assert.InRange(rate * seconds, batch * 32 * 0.98 - 1, batch * 32 * 1.02 + 1);
         Assert.Contains("training diverged", File.ReadAllText(Path.Combine(outDir, "report.html")));
     }
 
@@ -67,6 +71,21 @@ public sealed class CliRobustTests : IDisposable
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Contains("learning rate set to 0.0001", again.Stdout);
         Assert.Equal(2, Strata.Models.Model.Load(Path.Combine(lower, "model.strata")).CompletedEpochs);
+    }
+
+    [Fact]
+    public void A_regression_that_diverges_still_draws_its_report()
+    {
+        string outDir = Path.Combine(_root.FullName, "reg");
+        var r = CliRunner.Run(_root.FullName, "train", "--model", "mlp", "--data", Path.Combine(RepoPaths.Root, "data", "tabular", "diabetes.csv"),
+            "--epochs", "2", "--learning-rate", "1e30", "--out", outDir);
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("training diverged", r.Stdout);
+        var metrics = CliRunner.ReadJson(Path.Combine(outDir, "metrics.json"));
+        Assert.Equal("regression", metrics.GetProperty("task").GetString());
+        Assert.Equal(JsonValueKind.Null, metrics.GetProperty("test_mse").ValueKind);
+        foreach (var file in new[] { "report.html", "predicted_vs_true.png", "residuals.png" })
+            Assert.True(File.Exists(Path.Combine(outDir, file)), file);
     }
 
     [Fact]
