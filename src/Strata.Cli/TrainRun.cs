@@ -211,7 +211,9 @@ internal static class TrainRun
             stopped = string.Create(CultureInfo.InvariantCulture,
                 $"training diverged: the {at.Key} became {at.Value} {where}; try a lower learning rate ({lr} now, --learning-rate{(s.Resume is null ? "" : "; it applies to a resumed run too")}). ") +
                 (goodModel is null ? "No epoch of this run ended with a finite loss, so this run saved no model; the test figures are the diverged model's."
-                    : $"{Path.GetFileName(goodModel)} ({goodModel}) holds the model after epoch {model.CompletedEpochs}, the last with a finite loss; the test figures are that model's.");
+                    : $"{Path.GetFileName(goodModel)} ({goodModel}) holds the model " +
+                      (model.CompletedBatches > 0 ? $"in epoch {model.CompletedEpochs + 1} after batch {model.CompletedBatches}" : $"after epoch {model.CompletedEpochs}") +
+                      ", the last with a finite loss; the test figures are that model's.");
             console.MarkupLine($"[red]{Markup.Escape(stopped)}[/]");
         }
         bool savedModel = goodModel is not null;
