@@ -23,8 +23,6 @@ public sealed record CsvData(Tensor Features, Tensor Labels, string[] FeatureNam
 /// </summary>
 public static class Csv
 {
-    private static readonly string[] s_missing = ["", "na", "nan", "null", "?", "n/a"];
-
     /// <param name="path">The file.</param>
     /// <param name="labelColumn">The label column's name (with a header) or null for <paramref name="labelIndex"/>.</param>
     /// <param name="labelIndex">The label column's 0-based position (−1: the last column) when no name is given.</param>
@@ -105,8 +103,7 @@ public static class Csv
             throw new InvalidDataException($"CSV '{path}': {missing.Count} missing value(s): {string.Join("; ", missing.Take(20))}{(missing.Count > 20 ? "; ..." : "")}");
         if (bad.Count > 0)
             throw new InvalidDataException($"CSV '{path}': {bad.Count} non-numeric value(s): {string.Join("; ", bad.Take(20))}{(bad.Count > 20 ? "; ..." : "")}");
-        if (nonFinite.Count > 0)
-            throw new InvalidDataException($"CSV '{path}': {nonFinite.Count} value(s) outside float32's range (±{float.MaxValue:G9}) or infinite: {string.Join("; ", nonFinite.Take(20))}{(nonFinite.Count > 20 ? "; ..." : "")}");
+        CsvTable.ThrowIfNonFinite(path, nonFinite);
 
         var labelText = rows.Select(r => r.Fields[label].Trim()).ToArray();
         var missingLabels = rows.Where(r => IsMissing(r.Fields[label].Trim())).Select(r => r.Line).ToArray();
@@ -129,7 +126,7 @@ public static class Csv
         return new CsvData(Tensor.FromArray(features, rows.Count, nf), Tensor.FromArray(labels, rows.Count), featureNames, classes);
     }
 
-    private static bool IsMissing(string v) => s_missing.Contains(v.ToLowerInvariant());
+    private static bool IsMissing(string v) => CsvTable.IsMissing(v);
 
     /// <summary>Splits one line into fields, honouring double quotes.</summary>
     private static string[] Split(string text, char delimiter, string path, int line)

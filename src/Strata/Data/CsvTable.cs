@@ -60,8 +60,7 @@ public sealed class CsvTable
         }
         if (missing.Count > 0)
             throw new InvalidDataException($"CSV '{path}': {missing.Count} missing value(s): {string.Join("; ", missing.Take(20))}{(missing.Count > 20 ? "; ..." : "")}");
-        if (nonFinite.Count > 0)
-            throw new InvalidDataException($"CSV '{path}': {nonFinite.Count} value(s) outside float32's range (±{float.MaxValue:G9}) or infinite: {string.Join("; ", nonFinite.Take(20))}{(nonFinite.Count > 20 ? "; ..." : "")}");
+        ThrowIfNonFinite(path, nonFinite);
         return new CsvTable(path, header, rows);
     }
 
@@ -70,6 +69,13 @@ public sealed class CsvTable
     /// <exception cref="InvalidDataException">A quoted field is not closed.</exception>
     public static IReadOnlyList<(int Line, string[] Fields)> ReadRecords(string path, char delimiter = ',') =>
         File.Exists(path) ? CsvRecords.Read(path, delimiter) : throw new FileNotFoundException($"CSV: file '{path}' does not exist", path);
+
+    /// <summary>The error for numbers beyond float32's range or infinite (<paramref name="where"/>: "line L column 'c': 'v'", the first 20 listed), when there are any.</summary>
+    internal static void ThrowIfNonFinite(string path, IReadOnlyList<string> where)
+    {
+        if (where.Count > 0)
+            throw new InvalidDataException($"CSV '{path}': {where.Count} value(s) outside float32's range (±{float.MaxValue:G9}) or infinite: {string.Join("; ", where.Take(20))}{(where.Count > 20 ? "; ..." : "")}");
+    }
 
     /// <summary>Whether <paramref name="value"/> marks a missing value (<see cref="MissingMarkers"/>).</summary>
     public static bool IsMissing(string value) => MissingMarkers.Contains(value.Trim().ToLowerInvariant());

@@ -168,7 +168,7 @@ internal sealed class QuantizedMatMulNode : OpNode
                 for (int r0 = u0; r0 < u1; r0 += chunk)
                 {
                     int rows = Math.Min(chunk, u1 - r0);
-                    var codes = Buffer(ref _codes[strip], rows * k + 4);
+                    var codes = StripSlots.Buffer(ref _codes[strip], rows * k + 4);
                     QuantizeKernels.Quantize(x.Slice(r0 * k, rows * k), codes, Input);
                     Finish(codes, k, rows, y.Slice(r0 * f, rows * f), bias, strip);
                 }
@@ -180,12 +180,12 @@ internal sealed class QuantizedMatMulNode : OpNode
             for (int i0 = u0; i0 < u1; i0 += per)
             {
                 int images = Math.Min(per, u1 - i0), rows = images * pixels;
-                var codes = Buffer(ref _codes[strip], images * image + 4);
+                var codes = StripSlots.Buffer(ref _codes[strip], images * image + 4);
                 QuantizeKernels.Quantize(x.Slice(i0 * image, images * image), codes, Input);
                 var a = codes;
                 if (!pointwise)
                 {
-                    a = Buffer(ref _cols[strip], rows * g.K + 4);
+                    a = StripSlots.Buffer(ref _cols[strip], rows * g.K + 4);
                     Im2Col.Expand<byte>(codes, a, g, 0, images, (byte)Input.ZeroPoint);
                 }
                 Finish(a, g.K, rows, y.Slice(i0 * pixels * f, rows * f), bias, strip);
@@ -195,17 +195,10 @@ internal sealed class QuantizedMatMulNode : OpNode
         private void Finish(byte[] a, int k, int rows, Span<float> y, ReadOnlySpan<float> bias, int strip)
         {
             int f = Packed.N;
-            var acc = Buffer(ref _acc[strip], rows * f);
+            var acc = StripSlots.Buffer(ref _acc[strip], rows * f);
             Int8Gemm.Multiply(rows, a, k, Packed, acc, f);
             for (int r = 0; r < rows; r++)
                 QuantizeKernels.Requantize(acc.AsSpan(r * f, f), Input.ZeroPoint, Packed.ColumnSums, Multiplier, bias, node._relu, Output, y.Slice(r * f, f));
-        }
-
-        private static T[] Buffer<T>(ref T[] b, int size)
-        {
-            if (b is null || b.Length < size)
-                b = new T[size];
-            return b;
         }
     }
 }
@@ -310,12 +303,8 @@ internal sealed class QuantizedDepthwiseNode : OpNode
             var x = n.Inputs[0].Span;
             var y = n.Output.Data;
             var bias = n.Inputs.Length > 4 ? n.Inputs[4].Span : [];
-            if (_codes[strip] is null || _codes[strip].Length < image)
-                _codes[strip] = new byte[image];
-            if (_acc[strip] is null || _acc[strip].Length < cm)
-                _acc[strip] = new int[cm];
-            var codes = _codes[strip].AsSpan(0, image);
-            var acc = _acc[strip].AsSpan(0, cm);
+            var codes = StripSlots.Buffer(ref _codes[strip], image).AsSpan(0, image);
+            var acc = StripSlots.Buffer(ref _acc[strip], cm).AsSpan(0, cm);
             for (int b = u0; b < u1; b++)
             {
                 QuantizeKernels.Quantize(x.Slice(b * image, image), codes, Input);
@@ -338,5 +327,13 @@ internal static class StripSlots
     {
         if (slots.Length < strips)
             Array.Resize(ref slots, strips);
+    }
+
+    /// <summary>A strip's buffer of at least <paramref name="size"/> values, made or enlarged when needed.</summary>
+    public static T[] Buffer<T>(ref T[] b, int size)
+    {
+        if (b is null || b.Length < size)
+            b = new T[size];
+        return b;
     }
 }

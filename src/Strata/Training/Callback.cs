@@ -136,7 +136,11 @@ public sealed class TerminateOnNaN : Callback
     public override void OnEpochBegin(int epoch) => _epoch = epoch;
 
     /// <summary>A validation loss (<c>val_loss</c>) that is not finite ends training too, at the end of its epoch (batch −1 in <see cref="At"/>).</summary>
-    public override void OnEpochEnd(int epoch, Logs logs)
+    public override void OnEpochEnd(int epoch, Logs logs) => Check(logs, epoch, -1);
+
+    public override void OnBatchEnd(int batch, Logs logs) => Check(logs, _epoch, batch);
+
+    private void Check(Logs logs, int epoch, int batch)
     {
         if (Terminated)
             return;
@@ -145,24 +149,10 @@ public sealed class TerminateOnNaN : Callback
             if ((key == "loss" || key.EndsWith("_loss", StringComparison.Ordinal)) && !float.IsFinite(value))
             {
                 Terminated = true;
-                At = (epoch, -1, key, value);
+                At = (epoch, batch, key, value);
                 Model!.StopTraining = true;
-                Model.StopReason ??= $"TerminateOnNaN: '{key}' became {value} at the end of epoch {epoch + 1}";
-                return;
-            }
-        }
-    }
-
-    public override void OnBatchEnd(int batch, Logs logs)
-    {
-        foreach (var (key, value) in logs)
-        {
-            if ((key == "loss" || key.EndsWith("_loss", StringComparison.Ordinal)) && !float.IsFinite(value))
-            {
-                Terminated = true;
-                At = (_epoch, batch, key, value);
-                Model!.StopTraining = true;
-                Model.StopReason ??= $"TerminateOnNaN: '{key}' became {value} at epoch {_epoch + 1}, batch {batch + 1}";
+                Model.StopReason ??= batch >= 0 ? $"TerminateOnNaN: '{key}' became {value} at epoch {epoch + 1}, batch {batch + 1}"
+                    : $"TerminateOnNaN: '{key}' became {value} at the end of epoch {epoch + 1}";
                 return;
             }
         }
