@@ -4,14 +4,14 @@ using System.Runtime.Intrinsics;
 namespace Strata.Kernels;
 
 /// <summary>
-/// A two-input elementwise operator in scalar, Vector256 and Vector512 form, run by
-/// <see cref="ActivationKernels.Run{TOp}"/> (the TensorPrimitives operator-struct pattern).
+/// A two-input elementwise operator in scalar and vector form (the vector form written once over
+/// the width, see <see cref="ISimd{TV}"/>), run by <see cref="ActivationKernels.Run{TOp}"/> (the
+/// TensorPrimitives operator-struct pattern).
 /// </summary>
 internal interface IBinaryKernelOp
 {
     float Invoke(float x, float y);
-    Vector256<float> Invoke(Vector256<float> x, Vector256<float> y);
-    Vector512<float> Invoke(Vector512<float> x, Vector512<float> y);
+    TV Invoke<TV, TS>(TV x, TV y) where TV : struct where TS : struct, ISimd<TV>;
 }
 
 /// <summary>
@@ -46,66 +46,73 @@ internal static class ActivationKernels
         ref float py = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
         ref float pd = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(d);
         int n = d.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            // Four vectors per iteration: independent chains keep both FMA/ALU pipes busy.
-            for (; i <= n - 64; i += 64)
-            {
-                var r0 = op.Invoke(Vector512.LoadUnsafe(ref px, (nuint)i), Vector512.LoadUnsafe(ref py, (nuint)i));
-                var r1 = op.Invoke(Vector512.LoadUnsafe(ref px, (nuint)(i + 16)), Vector512.LoadUnsafe(ref py, (nuint)(i + 16)));
-                var r2 = op.Invoke(Vector512.LoadUnsafe(ref px, (nuint)(i + 32)), Vector512.LoadUnsafe(ref py, (nuint)(i + 32)));
-                var r3 = op.Invoke(Vector512.LoadUnsafe(ref px, (nuint)(i + 48)), Vector512.LoadUnsafe(ref py, (nuint)(i + 48)));
-                r0.StoreUnsafe(ref pd, (nuint)i);
-                r1.StoreUnsafe(ref pd, (nuint)(i + 16));
-                r2.StoreUnsafe(ref pd, (nuint)(i + 32));
-                r3.StoreUnsafe(ref pd, (nuint)(i + 48));
-            }
-            for (; i <= n - 16; i += 16)
-                op.Invoke(Vector512.LoadUnsafe(ref px, (nuint)i), Vector512.LoadUnsafe(ref py, (nuint)i)).StoreUnsafe(ref pd, (nuint)i);
-        }
-        if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            for (; i <= n - 8; i += 8)
-                op.Invoke(Vector256.LoadUnsafe(ref px, (nuint)i), Vector256.LoadUnsafe(ref py, (nuint)i)).StoreUnsafe(ref pd, (nuint)i);
-        }
+        if (V512.IsAccelerated)
+            i = Run<TOp, Vector512<float>, V512>(op, ref px, ref py, ref pd, n, i);
+        if (V256.IsAccelerated)
+            i = Run<TOp, Vector256<float>, V256>(op, ref px, ref py, ref pd, n, i);
+        if (V128.IsAccelerated)
+            i = Run<TOp, Vector128<float>, V128>(op, ref px, ref py, ref pd, n, i);
         // Scalar tail (and the whole span without SIMD); d may alias x or y: each element is read before it is written.
         for (; i < n; i++)
             d[i] = op.Invoke(x[i], y[i]);
     }
 
+    /// <summary>The vector loop of <see cref="Run{TOp}"/> at one width, from i; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Run<TOp, TV, TS>(TOp op, ref float px, ref float py, ref float pd, int n, int i)
+        where TOp : struct, IBinaryKernelOp where TV : struct where TS : struct, ISimd<TV>
+    {
+        int w = TS.Count;
+        // Four vectors per iteration: independent chains keep both FMA/ALU pipes busy.
+        for (; i <= n - 4 * w; i += 4 * w)
+        {
+            var r0 = op.Invoke<TV, TS>(TS.LoadUnsafe(ref px, (nuint)i), TS.LoadUnsafe(ref py, (nuint)i));
+            var r1 = op.Invoke<TV, TS>(TS.LoadUnsafe(ref px, (nuint)(i + w)), TS.LoadUnsafe(ref py, (nuint)(i + w)));
+            var r2 = op.Invoke<TV, TS>(TS.LoadUnsafe(ref px, (nuint)(i + 2 * w)), TS.LoadUnsafe(ref py, (nuint)(i + 2 * w)));
+            var r3 = op.Invoke<TV, TS>(TS.LoadUnsafe(ref px, (nuint)(i + 3 * w)), TS.LoadUnsafe(ref py, (nuint)(i + 3 * w)));
+            TS.StoreUnsafe(r0, ref pd, (nuint)i);
+            TS.StoreUnsafe(r1, ref pd, (nuint)(i + w));
+            TS.StoreUnsafe(r2, ref pd, (nuint)(i + 2 * w));
+            TS.StoreUnsafe(r3, ref pd, (nuint)(i + 3 * w));
+        }
+        for (; i <= n - w; i += w)
+            TS.StoreUnsafe(op.Invoke<TV, TS>(TS.LoadUnsafe(ref px, (nuint)i), TS.LoadUnsafe(ref py, (nuint)i)), ref pd, (nuint)i);
+        return i;
+    }
+
     private readonly struct ReluGrad : IBinaryKernelOp
     {
         public float Invoke(float x, float g) => x > 0 ? g : 0;
-        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> g) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), g, Vector256<float>.Zero);
-        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> g) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), g, Vector512<float>.Zero);
+        public TV Invoke<TV, TS>(TV x, TV g) where TV : struct where TS : struct, ISimd<TV> =>
+            TS.ConditionalSelect(TS.Greater(x, TS.Zero), g, TS.Zero);
     }
 
     private readonly struct Leaky(float alpha) : IBinaryKernelOp
     {
         public float Invoke(float x, float _) => x > 0 ? x : alpha * x;
-        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> _) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x, x * alpha);
-        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> _) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, x * alpha);
+        public TV Invoke<TV, TS>(TV x, TV _) where TV : struct where TS : struct, ISimd<TV> =>
+            TS.ConditionalSelect(TS.Greater(x, TS.Zero), x, TS.Multiply(x, alpha));
     }
 
     private readonly struct LeakyGrad(float alpha) : IBinaryKernelOp
     {
         public float Invoke(float x, float g) => x > 0 ? g : alpha * g;
-        public Vector256<float> Invoke(Vector256<float> x, Vector256<float> g) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), g, g * alpha);
-        public Vector512<float> Invoke(Vector512<float> x, Vector512<float> g) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), g, g * alpha);
+        public TV Invoke<TV, TS>(TV x, TV g) where TV : struct where TS : struct, ISimd<TV> =>
+            TS.ConditionalSelect(TS.Greater(x, TS.Zero), g, TS.Multiply(g, alpha));
     }
 
     private readonly struct SigmoidGrad : IBinaryKernelOp
     {
         public float Invoke(float y, float g) => g * y * (1 - y);
-        public Vector256<float> Invoke(Vector256<float> y, Vector256<float> g) => g * y * (Vector256<float>.One - y);
-        public Vector512<float> Invoke(Vector512<float> y, Vector512<float> g) => g * y * (Vector512<float>.One - y);
+        public TV Invoke<TV, TS>(TV y, TV g) where TV : struct where TS : struct, ISimd<TV> =>
+            TS.Multiply(TS.Multiply(g, y), TS.Subtract(TS.One, y));
     }
 
     private readonly struct TanhGrad : IBinaryKernelOp
     {
         public float Invoke(float y, float g) => g * (1 - y * y);
-        public Vector256<float> Invoke(Vector256<float> y, Vector256<float> g) => g * (Vector256<float>.One - y * y);
-        public Vector512<float> Invoke(Vector512<float> y, Vector512<float> g) => g * (Vector512<float>.One - y * y);
+        public TV Invoke<TV, TS>(TV y, TV g) where TV : struct where TS : struct, ISimd<TV> =>
+            TS.Multiply(g, TS.Subtract(TS.One, TS.Multiply(y, y)));
     }
 }
 

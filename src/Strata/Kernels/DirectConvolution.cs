@@ -34,26 +34,12 @@ internal static unsafe class DirectConvolution
                     float* xs = line + (ow0 * g.SW + offset) * g.C + c;
                     float* dst = yRow + (long)ow0 * f;
                     int j = 0;
-                    if (Vector512.IsHardwareAccelerated)
-                    {
-                        for (; j <= f - 16; j += 16)
-                        {
-                            var wv = Vector512.Load(wt + j);
-                            float* p = dst + j, q = xs;
-                            for (int i = 0; i < n; i++, p += f, q += step)
-                                Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Create(*q), wv, Vector512.Load(p)), p);
-                        }
-                    }
-                    if (Vector256.IsHardwareAccelerated)
-                    {
-                        for (; j <= f - 8; j += 8)
-                        {
-                            var wv = Vector256.Load(wt + j);
-                            float* p = dst + j, q = xs;
-                            for (int i = 0; i < n; i++, p += f, q += step)
-                                Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Create(*q), wv, Vector256.Load(p)), p);
-                        }
-                    }
+                    if (V512.IsAccelerated)
+                        j = ForwardTap<Vector512<float>, V512>(wt, xs, dst, f, n, step, j);
+                    if (V256.IsAccelerated)
+                        j = ForwardTap<Vector256<float>, V256>(wt, xs, dst, f, n, step, j);
+                    if (V128.IsAccelerated)
+                        j = ForwardTap<Vector128<float>, V128>(wt, xs, dst, f, n, step, j);
                     for (; j < f; j++)
                     {
                         float wj = wt[j];
@@ -86,37 +72,12 @@ internal static unsafe class DirectConvolution
                     float* xs = line + (ow0 * g.SW + offset) * g.C + c;
                     float* src = dyRow + (long)ow0 * f;
                     int j = 0;
-                    if (Vector512.IsHardwareAccelerated)
-                    {
-                        for (; j <= f - 16; j += 16)
-                        {
-                            // Four chains: one FMA chain alone would wait on its latency every pixel.
-                            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                            float* p = src + j, q = xs;
-                            int i = 0;
-                            for (; i <= n - 4; i += 4, p += 4 * f, q += 4 * step)
-                            {
-                                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[0]), Vector512.Load(p), a0);
-                                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[step]), Vector512.Load(p + f), a1);
-                                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q[2 * step]), Vector512.Load(p + 2 * f), a2);
-                                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q[3 * step]), Vector512.Load(p + 3 * f), a3);
-                            }
-                            for (; i < n; i++, p += f, q += step)
-                                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(*q), Vector512.Load(p), a0);
-                            Vector512.Store(Vector512.Load(dt + j) + ((a0 + a1) + (a2 + a3)), dt + j);
-                        }
-                    }
-                    if (Vector256.IsHardwareAccelerated)
-                    {
-                        for (; j <= f - 8; j += 8)
-                        {
-                            var acc = Vector256<float>.Zero;
-                            float* p = src + j, q = xs;
-                            for (int i = 0; i < n; i++, p += f, q += step)
-                                acc = Vector256.FusedMultiplyAdd(Vector256.Create(*q), Vector256.Load(p), acc);
-                            Vector256.Store(Vector256.Load(dt + j) + acc, dt + j);
-                        }
-                    }
+                    if (V512.IsAccelerated)
+                        j = GradientTap<Vector512<float>, V512>(xs, src, dt, f, n, step, j);
+                    if (V256.IsAccelerated)
+                        j = GradientTap<Vector256<float>, V256>(xs, src, dt, f, n, step, j);
+                    if (V128.IsAccelerated)
+                        j = GradientTap<Vector128<float>, V128>(xs, src, dt, f, n, step, j);
                     for (; j < f; j++)
                     {
                         float acc = 0;
@@ -128,6 +89,64 @@ internal static unsafe class DirectConvolution
                 }
             }
         }
+    }
+
+    // The vector loops, written once over the width: each covers whole vectors of the f columns from j
+    // and returns where it stopped.
+
+    /// <summary>dst[i·f + j..] += xs[i·step]·wt[j..] for the n pixels of one tap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ForwardTap<TV, TS>(float* wt, float* xs, float* dst, int f, int n, int step, int j)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        for (; j <= f - TS.Count; j += TS.Count)
+        {
+            var wv = TS.Load(wt + j);
+            float* p = dst + j, q = xs;
+            for (int i = 0; i < n; i++, p += f, q += step)
+                TS.Store(TS.FusedMultiplyAdd(TS.Create(*q), wv, TS.Load(p)), p);
+        }
+        return j;
+    }
+
+    /// <summary>dt[j..] += Σᵢ xs[i·step]·src[i·f + j..] over the n pixels of one tap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GradientTap<TV, TS>(float* xs, float* src, float* dt, int f, int n, int step, int j)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        for (; j <= f - TS.Count; j += TS.Count)
+        {
+            // Four chains: one FMA chain alone would wait on its latency every pixel.
+            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            float* p = src + j, q = xs;
+            int i = 0;
+            for (; i <= n - 4; i += 4, p += 4 * f, q += 4 * step)
+            {
+                a0 = TS.FusedMultiplyAdd(TS.Create(q[0]), TS.Load(p), a0);
+                a1 = TS.FusedMultiplyAdd(TS.Create(q[step]), TS.Load(p + f), a1);
+                a2 = TS.FusedMultiplyAdd(TS.Create(q[2 * step]), TS.Load(p + 2 * f), a2);
+                a3 = TS.FusedMultiplyAdd(TS.Create(q[3 * step]), TS.Load(p + 3 * f), a3);
+            }
+            for (; i < n; i++, p += f, q += step)
+                a0 = TS.FusedMultiplyAdd(TS.Create(*q), TS.Load(p), a0);
+            TS.Store(TS.Add(TS.Load(dt + j), TS.Add(TS.Add(a0, a1), TS.Add(a2, a3))), dt + j);
+        }
+        return j;
+    }
+
+    /// <summary>y[r·f + j..] = b[j..] (or += when <paramref name="add"/>) for whole vectors of columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BroadcastColumns<TV, TS>(float* y, int rows, int f, float* b, bool add, int j)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        for (; j <= f - TS.Count; j += TS.Count)
+        {
+            var bv = TS.Load(b + j);
+            float* p = y + j;
+            for (int r = 0; r < rows; r++, p += f)
+                TS.Store(add ? TS.Add(TS.Load(p), bv) : bv, p);
+        }
+        return j;
     }
 
     /// <summary>For tap column kw: iw = ow·SW + offset, inside the image for ow in [ow0, ow1).</summary>
@@ -144,26 +163,12 @@ internal static unsafe class DirectConvolution
     public static void BroadcastRows(float* y, int rows, int f, float* b, bool add)
     {
         int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= f - 16; j += 16)
-            {
-                var bv = Vector512.Load(b + j);
-                float* p = y + j;
-                for (int r = 0; r < rows; r++, p += f)
-                    Vector512.Store(add ? Vector512.Load(p) + bv : bv, p);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; j <= f - 8; j += 8)
-            {
-                var bv = Vector256.Load(b + j);
-                float* p = y + j;
-                for (int r = 0; r < rows; r++, p += f)
-                    Vector256.Store(add ? Vector256.Load(p) + bv : bv, p);
-            }
-        }
+        if (V512.IsAccelerated)
+            j = BroadcastColumns<Vector512<float>, V512>(y, rows, f, b, add, j);
+        if (V256.IsAccelerated)
+            j = BroadcastColumns<Vector256<float>, V256>(y, rows, f, b, add, j);
+        if (V128.IsAccelerated)
+            j = BroadcastColumns<Vector128<float>, V128>(y, rows, f, b, add, j);
         for (; j < f; j++)
         {
             float* p = y + j;

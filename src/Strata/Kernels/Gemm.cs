@@ -11,6 +11,8 @@ internal enum GemmKernelKind
     Auto,
     Avx512,
     Avx2,
+    /// <summary>128-bit vectors: SSE on x86, NEON on ARM64.</summary>
+    Vector128,
     Scalar,
 }
 
@@ -49,6 +51,7 @@ internal static unsafe partial class Gemm
     internal static GemmKernelKind SelectedKernel => ForcedKernel != GemmKernelKind.Auto ? ForcedKernel
         : Vector512.IsHardwareAccelerated ? GemmKernelKind.Avx512
         : Vector256.IsHardwareAccelerated ? GemmKernelKind.Avx2
+        : Vector128.IsHardwareAccelerated ? GemmKernelKind.Vector128
         : GemmKernelKind.Scalar;
 
     /// <summary>
@@ -74,6 +77,7 @@ internal static unsafe partial class Gemm
         {
             GemmKernelKind.Avx512 => (GemmMicroKernels.Mr512, GemmMicroKernels.Nr512),
             GemmKernelKind.Avx2 => (GemmMicroKernels.Mr256, GemmMicroKernels.Nr256),
+            GemmKernelKind.Vector128 => (GemmMicroKernels.Mr128, GemmMicroKernels.Nr128),
             _ => (GemmMicroKernels.MrScalar, GemmMicroKernels.NrScalar),
         };
         // Packing B costs one pass over it; it pays off when many row panels reuse it (tall C), and a
@@ -283,12 +287,12 @@ internal static unsafe partial class Gemm
                 // mr < 12 here: 8..11 rows = 8 direct + up to 3 via the tile; 4..7 = 4 direct + up to 3.
                 int done = mr >= 8 ? 8 : mr >= 4 ? 4 : 0;
                 if (done == 8)
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows8>(kc, ap, aStride, bp, bStride, cp, Ldc, accumulate);
+                    GemmMicroKernels.Kernel<Vector512<float>, V512, GemmMicroKernels.Rows8>(kc, ap, aStride, bp, bStride, cp, Ldc, accumulate);
                 else if (done == 4)
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap, aStride, bp, bStride, cp, Ldc, accumulate);
+                    GemmMicroKernels.Kernel<Vector512<float>, V512, GemmMicroKernels.Rows4>(kc, ap, aStride, bp, bStride, cp, Ldc, accumulate);
                 if (done < mr)
                 {
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows4>(kc, ap + done, aStride, bp, bStride, tile, Nr, false);
+                    GemmMicroKernels.Kernel<Vector512<float>, V512, GemmMicroKernels.Rows4>(kc, ap + done, aStride, bp, bStride, tile, Nr, false);
                     MergeTile(tile, cp + done * Ldc, mr - done, Nr, accumulate);
                 }
                 return;
@@ -315,10 +319,13 @@ internal static unsafe partial class Gemm
             switch (Kind)
             {
                 case GemmKernelKind.Avx512:
-                    GemmMicroKernels.Kernel512<GemmMicroKernels.Rows12>(kc, a, aStride, b, bStride, c, ldc, accumulate);
+                    GemmMicroKernels.Kernel<Vector512<float>, V512, GemmMicroKernels.Rows12>(kc, a, aStride, b, bStride, c, ldc, accumulate);
                     break;
                 case GemmKernelKind.Avx2:
-                    GemmMicroKernels.Kernel256(kc, a, aStride, b, bStride, c, ldc, accumulate);
+                    GemmMicroKernels.Kernel<Vector256<float>, V256, GemmMicroKernels.Rows6>(kc, a, aStride, b, bStride, c, ldc, accumulate);
+                    break;
+                case GemmKernelKind.Vector128:
+                    GemmMicroKernels.Kernel<Vector128<float>, V128, GemmMicroKernels.Rows6>(kc, a, aStride, b, bStride, c, ldc, accumulate);
                     break;
                 default:
                     GemmMicroKernels.KernelScalar(kc, a, aStride, b, bStride, c, ldc, accumulate);

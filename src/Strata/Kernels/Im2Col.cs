@@ -121,27 +121,54 @@ internal static unsafe class Im2Col
         int i = 0;
         if (src is null)
         {
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; i <= n - 16; i += 16)
-                    Vector512.Store(Vector512<float>.Zero, dst + i);
-            }
+            if (V512.IsAccelerated)
+                i = CopyVectors<Vector512<float>, V512>(null, dst, n, i);
+            if (V256.IsAccelerated)
+                i = CopyVectors<Vector256<float>, V256>(null, dst, n, i);
+            if (V128.IsAccelerated)
+                i = CopyVectors<Vector128<float>, V128>(null, dst, n, i);
             for (; i < n; i++)
                 dst[i] = 0;
             return;
         }
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= n - 16; i += 16)
-                Vector512.Store(Vector512.Load(src + i), dst + i);
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= n - 8; i += 8)
-                Vector256.Store(Vector256.Load(src + i), dst + i);
-        }
+        if (V512.IsAccelerated)
+            i = CopyVectors<Vector512<float>, V512>(src, dst, n, i);
+        if (V256.IsAccelerated)
+            i = CopyVectors<Vector256<float>, V256>(src, dst, n, i);
+        if (V128.IsAccelerated)
+            i = CopyVectors<Vector128<float>, V128>(src, dst, n, i);
         for (; i < n; i++)
             dst[i] = src[i];
+    }
+
+    /// <summary>dst[i..] = src[i..] (zeros when src is null) in whole vectors; returns where it stopped.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int CopyVectors<TV, TS>(float* src, float* dst, int n, int i) where TV : struct where TS : struct, ISimd<TV>
+    {
+        if (src is null)
+        {
+            for (; i <= n - TS.Count; i += TS.Count)
+                TS.Store(TS.Zero, dst + i);
+            return i;
+        }
+        for (; i <= n - TS.Count; i += TS.Count)
+            TS.Store(TS.Load(src + i), dst + i);
+        return i;
+    }
+
+    /// <summary>dst[ch..] = Σ over the sources of src[source + ch..], in whole vectors of channels; returns where it stopped.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int SumSources<TV, TS>(float* src, ReadOnlySpan<int> sources, float* dst, int c, int ch)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        for (; ch <= c - TS.Count; ch += TS.Count)
+        {
+            var acc = TS.Zero;
+            for (int i = 0; i < sources.Length; i++)
+                acc = TS.Add(acc, TS.Load(src + sources[i] + ch));
+            TS.Store(acc, dst + ch);
+        }
+        return ch;
     }
 
     /// <summary>
@@ -181,26 +208,12 @@ internal static unsafe class Im2Col
                         float* dst = pdx + (long)n * image + (ih * g.W + iw) * c;
                         float* src = pcol + colBase;
                         int ch = 0;
-                        if (Vector512.IsHardwareAccelerated)
-                        {
-                            for (; ch <= c - 16; ch += 16)
-                            {
-                                var acc = Vector512<float>.Zero;
-                                for (int i = 0; i < count; i++)
-                                    acc += Vector512.Load(src + sources[i] + ch);
-                                Vector512.Store(acc, dst + ch);
-                            }
-                        }
-                        if (Vector256.IsHardwareAccelerated)
-                        {
-                            for (; ch <= c - 8; ch += 8)
-                            {
-                                var acc = Vector256<float>.Zero;
-                                for (int i = 0; i < count; i++)
-                                    acc += Vector256.Load(src + sources[i] + ch);
-                                Vector256.Store(acc, dst + ch);
-                            }
-                        }
+                        if (V512.IsAccelerated)
+                            ch = SumSources<Vector512<float>, V512>(src, sources[..count], dst, c, ch);
+                        if (V256.IsAccelerated)
+                            ch = SumSources<Vector256<float>, V256>(src, sources[..count], dst, c, ch);
+                        if (V128.IsAccelerated)
+                            ch = SumSources<Vector128<float>, V128>(src, sources[..count], dst, c, ch);
                         for (; ch < c; ch++)
                         {
                             float acc = 0;

@@ -6,7 +6,7 @@ namespace Strata.Kernels;
 
 /// <summary>
 /// Fused optimizer updates: one pass over parameter, gradient and state instead of one per term.
-/// Every path (Vector512, Vector256, scalar) does the same operations in the same order, so the
+/// Every path (512-, 256- and 128-bit vectors, scalar) does the same operations in the same order, so the
 /// result does not depend on the vector width or the length; <see cref="OptimizerReference"/> is the
 /// plain loop each is tested against.
 /// </summary>
@@ -29,48 +29,12 @@ internal static class OptimizerKernels
         ref float pv = ref MemoryMarshal.GetReference(v);
         float ob1 = 1 - beta1, ob2 = 1 - beta2;
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var b1 = Vector512.Create(beta1);
-            var b2 = Vector512.Create(beta2);
-            var o1 = Vector512.Create(ob1);
-            var o2 = Vector512.Create(ob2);
-            var vlr = Vector512.Create(lr);
-            var c1 = Vector512.Create(invC1);
-            var c2 = Vector512.Create(invC2);
-            var ve = Vector512.Create(eps);
-            for (; i <= n - 16; i += 16)
-            {
-                var gi = Vector512.LoadUnsafe(ref pg, (nuint)i);
-                var mi = b1 * Vector512.LoadUnsafe(ref pm, (nuint)i) + o1 * gi;
-                var vi = b2 * Vector512.LoadUnsafe(ref pv, (nuint)i) + o2 * (gi * gi);
-                mi.StoreUnsafe(ref pm, (nuint)i);
-                vi.StoreUnsafe(ref pv, (nuint)i);
-                var wi = Vector512.LoadUnsafe(ref pw, (nuint)i) - vlr * (mi * c1) / (Vector512.Sqrt(vi * c2) + ve);
-                wi.StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var b1 = Vector256.Create(beta1);
-            var b2 = Vector256.Create(beta2);
-            var o1 = Vector256.Create(ob1);
-            var o2 = Vector256.Create(ob2);
-            var vlr = Vector256.Create(lr);
-            var c1 = Vector256.Create(invC1);
-            var c2 = Vector256.Create(invC2);
-            var ve = Vector256.Create(eps);
-            for (; i <= n - 8; i += 8)
-            {
-                var gi = Vector256.LoadUnsafe(ref pg, (nuint)i);
-                var mi = b1 * Vector256.LoadUnsafe(ref pm, (nuint)i) + o1 * gi;
-                var vi = b2 * Vector256.LoadUnsafe(ref pv, (nuint)i) + o2 * (gi * gi);
-                mi.StoreUnsafe(ref pm, (nuint)i);
-                vi.StoreUnsafe(ref pv, (nuint)i);
-                var wi = Vector256.LoadUnsafe(ref pw, (nuint)i) - vlr * (mi * c1) / (Vector256.Sqrt(vi * c2) + ve);
-                wi.StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
+        if (V512.IsAccelerated)
+            i = Adam<Vector512<float>, V512>(ref pw, ref pg, ref pm, ref pv, n, i, beta1, beta2, lr, invC1, invC2, eps);
+        if (V256.IsAccelerated)
+            i = Adam<Vector256<float>, V256>(ref pw, ref pg, ref pm, ref pv, n, i, beta1, beta2, lr, invC1, invC2, eps);
+        if (V128.IsAccelerated)
+            i = Adam<Vector128<float>, V128>(ref pw, ref pg, ref pm, ref pv, n, i, beta1, beta2, lr, invC1, invC2, eps);
         for (; i < n; i++)
         {
             float gi = Unsafe.Add(ref pg, i);
@@ -93,32 +57,12 @@ internal static class OptimizerKernels
         ref float pg = ref MemoryMarshal.GetReference(g);
         ref float pv = ref MemoryMarshal.GetReference(v);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vmu = Vector512.Create(mu);
-            var vlr = Vector512.Create(lr);
-            for (; i <= n - 16; i += 16)
-            {
-                var gi = Vector512.LoadUnsafe(ref pg, (nuint)i);
-                var vi = vmu * Vector512.LoadUnsafe(ref pv, (nuint)i) - vlr * gi;
-                vi.StoreUnsafe(ref pv, (nuint)i);
-                var step = nesterov ? vmu * vi - vlr * gi : vi;
-                (Vector512.LoadUnsafe(ref pw, (nuint)i) + step).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var vmu = Vector256.Create(mu);
-            var vlr = Vector256.Create(lr);
-            for (; i <= n - 8; i += 8)
-            {
-                var gi = Vector256.LoadUnsafe(ref pg, (nuint)i);
-                var vi = vmu * Vector256.LoadUnsafe(ref pv, (nuint)i) - vlr * gi;
-                vi.StoreUnsafe(ref pv, (nuint)i);
-                var step = nesterov ? vmu * vi - vlr * gi : vi;
-                (Vector256.LoadUnsafe(ref pw, (nuint)i) + step).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
+        if (V512.IsAccelerated)
+            i = SgdMomentum<Vector512<float>, V512>(ref pw, ref pg, ref pv, n, i, mu, lr, nesterov);
+        if (V256.IsAccelerated)
+            i = SgdMomentum<Vector256<float>, V256>(ref pw, ref pg, ref pv, n, i, mu, lr, nesterov);
+        if (V128.IsAccelerated)
+            i = SgdMomentum<Vector128<float>, V128>(ref pw, ref pg, ref pv, n, i, mu, lr, nesterov);
         for (; i < n; i++)
         {
             float gi = Unsafe.Add(ref pg, i);
@@ -145,48 +89,12 @@ internal static class OptimizerKernels
         ref float pm = ref MemoryMarshal.GetReference(m);
         float orho = 1 - rho;
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vr = Vector512.Create(rho);
-            var vo = Vector512.Create(orho);
-            var vmu = Vector512.Create(mu);
-            var vlr = Vector512.Create(lr);
-            var ve = Vector512.Create(eps);
-            for (; i <= n - 16; i += 16)
-            {
-                var gi = Vector512.LoadUnsafe(ref pg, (nuint)i);
-                var si = vr * Vector512.LoadUnsafe(ref ps, (nuint)i) + vo * (gi * gi);
-                si.StoreUnsafe(ref ps, (nuint)i);
-                var step = vlr * gi / (Vector512.Sqrt(si) + ve);
-                if (momentum)
-                {
-                    step = vmu * Vector512.LoadUnsafe(ref pm, (nuint)i) + step;
-                    step.StoreUnsafe(ref pm, (nuint)i);
-                }
-                (Vector512.LoadUnsafe(ref pw, (nuint)i) - step).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var vr = Vector256.Create(rho);
-            var vo = Vector256.Create(orho);
-            var vmu = Vector256.Create(mu);
-            var vlr = Vector256.Create(lr);
-            var ve = Vector256.Create(eps);
-            for (; i <= n - 8; i += 8)
-            {
-                var gi = Vector256.LoadUnsafe(ref pg, (nuint)i);
-                var si = vr * Vector256.LoadUnsafe(ref ps, (nuint)i) + vo * (gi * gi);
-                si.StoreUnsafe(ref ps, (nuint)i);
-                var step = vlr * gi / (Vector256.Sqrt(si) + ve);
-                if (momentum)
-                {
-                    step = vmu * Vector256.LoadUnsafe(ref pm, (nuint)i) + step;
-                    step.StoreUnsafe(ref pm, (nuint)i);
-                }
-                (Vector256.LoadUnsafe(ref pw, (nuint)i) - step).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
+        if (V512.IsAccelerated)
+            i = RmsProp<Vector512<float>, V512>(ref pw, ref pg, ref ps, ref pm, n, i, rho, mu, lr, eps, momentum);
+        if (V256.IsAccelerated)
+            i = RmsProp<Vector256<float>, V256>(ref pw, ref pg, ref ps, ref pm, n, i, rho, mu, lr, eps, momentum);
+        if (V128.IsAccelerated)
+            i = RmsProp<Vector128<float>, V128>(ref pw, ref pg, ref ps, ref pm, n, i, rho, mu, lr, eps, momentum);
         for (; i < n; i++)
         {
             float gi = Unsafe.Add(ref pg, i);
@@ -213,30 +121,12 @@ internal static class OptimizerKernels
         ref float pg = ref MemoryMarshal.GetReference(g);
         ref float pa = ref MemoryMarshal.GetReference(a);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vlr = Vector512.Create(lr);
-            var ve = Vector512.Create(eps);
-            for (; i <= n - 16; i += 16)
-            {
-                var gi = Vector512.LoadUnsafe(ref pg, (nuint)i);
-                var ai = Vector512.LoadUnsafe(ref pa, (nuint)i) + gi * gi;
-                ai.StoreUnsafe(ref pa, (nuint)i);
-                (Vector512.LoadUnsafe(ref pw, (nuint)i) - vlr * gi / (Vector512.Sqrt(ai) + ve)).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var vlr = Vector256.Create(lr);
-            var ve = Vector256.Create(eps);
-            for (; i <= n - 8; i += 8)
-            {
-                var gi = Vector256.LoadUnsafe(ref pg, (nuint)i);
-                var ai = Vector256.LoadUnsafe(ref pa, (nuint)i) + gi * gi;
-                ai.StoreUnsafe(ref pa, (nuint)i);
-                (Vector256.LoadUnsafe(ref pw, (nuint)i) - vlr * gi / (Vector256.Sqrt(ai) + ve)).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
+        if (V512.IsAccelerated)
+            i = Adagrad<Vector512<float>, V512>(ref pw, ref pg, ref pa, n, i, lr, eps);
+        if (V256.IsAccelerated)
+            i = Adagrad<Vector256<float>, V256>(ref pw, ref pg, ref pa, n, i, lr, eps);
+        if (V128.IsAccelerated)
+            i = Adagrad<Vector128<float>, V128>(ref pw, ref pg, ref pa, n, i, lr, eps);
         for (; i < n; i++)
         {
             float gi = Unsafe.Add(ref pg, i);
@@ -244,6 +134,79 @@ internal static class OptimizerKernels
             Unsafe.Add(ref pa, i) = ai;
             Unsafe.Add(ref pw, i) -= lr * gi / (MathF.Sqrt(ai) + eps);
         }
+    }
+
+    // The vector loops, written once over the width: each runs whole vectors from i and returns where it stopped.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Adam<TV, TS>(ref float pw, ref float pg, ref float pm, ref float pv, int n, int i,
+        float beta1, float beta2, float lr, float invC1, float invC2, float eps) where TV : struct where TS : struct, ISimd<TV>
+    {
+        TV b1 = TS.Create(beta1), b2 = TS.Create(beta2), o1 = TS.Create(1 - beta1), o2 = TS.Create(1 - beta2);
+        TV vlr = TS.Create(lr), c1 = TS.Create(invC1), c2 = TS.Create(invC2), ve = TS.Create(eps);
+        for (; i <= n - TS.Count; i += TS.Count)
+        {
+            var gi = TS.LoadUnsafe(ref pg, (nuint)i);
+            var mi = TS.Add(TS.Multiply(b1, TS.LoadUnsafe(ref pm, (nuint)i)), TS.Multiply(o1, gi));
+            var vi = TS.Add(TS.Multiply(b2, TS.LoadUnsafe(ref pv, (nuint)i)), TS.Multiply(o2, TS.Multiply(gi, gi)));
+            TS.StoreUnsafe(mi, ref pm, (nuint)i);
+            TS.StoreUnsafe(vi, ref pv, (nuint)i);
+            var step = TS.Divide(TS.Multiply(vlr, TS.Multiply(mi, c1)), TS.Add(TS.Sqrt(TS.Multiply(vi, c2)), ve));
+            TS.StoreUnsafe(TS.Subtract(TS.LoadUnsafe(ref pw, (nuint)i), step), ref pw, (nuint)i);
+        }
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SgdMomentum<TV, TS>(ref float pw, ref float pg, ref float pv, int n, int i, float mu, float lr, bool nesterov)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        TV vmu = TS.Create(mu), vlr = TS.Create(lr);
+        for (; i <= n - TS.Count; i += TS.Count)
+        {
+            var gi = TS.LoadUnsafe(ref pg, (nuint)i);
+            var vi = TS.Subtract(TS.Multiply(vmu, TS.LoadUnsafe(ref pv, (nuint)i)), TS.Multiply(vlr, gi));
+            TS.StoreUnsafe(vi, ref pv, (nuint)i);
+            var step = nesterov ? TS.Subtract(TS.Multiply(vmu, vi), TS.Multiply(vlr, gi)) : vi;
+            TS.StoreUnsafe(TS.Add(TS.LoadUnsafe(ref pw, (nuint)i), step), ref pw, (nuint)i);
+        }
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int RmsProp<TV, TS>(ref float pw, ref float pg, ref float ps, ref float pm, int n, int i,
+        float rho, float mu, float lr, float eps, bool momentum) where TV : struct where TS : struct, ISimd<TV>
+    {
+        TV vr = TS.Create(rho), vo = TS.Create(1 - rho), vmu = TS.Create(mu), vlr = TS.Create(lr), ve = TS.Create(eps);
+        for (; i <= n - TS.Count; i += TS.Count)
+        {
+            var gi = TS.LoadUnsafe(ref pg, (nuint)i);
+            var si = TS.Add(TS.Multiply(vr, TS.LoadUnsafe(ref ps, (nuint)i)), TS.Multiply(vo, TS.Multiply(gi, gi)));
+            TS.StoreUnsafe(si, ref ps, (nuint)i);
+            var step = TS.Divide(TS.Multiply(vlr, gi), TS.Add(TS.Sqrt(si), ve));
+            if (momentum)
+            {
+                step = TS.Add(TS.Multiply(vmu, TS.LoadUnsafe(ref pm, (nuint)i)), step);
+                TS.StoreUnsafe(step, ref pm, (nuint)i);
+            }
+            TS.StoreUnsafe(TS.Subtract(TS.LoadUnsafe(ref pw, (nuint)i), step), ref pw, (nuint)i);
+        }
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Adagrad<TV, TS>(ref float pw, ref float pg, ref float pa, int n, int i, float lr, float eps)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        TV vlr = TS.Create(lr), ve = TS.Create(eps);
+        for (; i <= n - TS.Count; i += TS.Count)
+        {
+            var gi = TS.LoadUnsafe(ref pg, (nuint)i);
+            var ai = TS.Add(TS.LoadUnsafe(ref pa, (nuint)i), TS.Multiply(gi, gi));
+            TS.StoreUnsafe(ai, ref pa, (nuint)i);
+            TS.StoreUnsafe(TS.Subtract(TS.LoadUnsafe(ref pw, (nuint)i), TS.Divide(TS.Multiply(vlr, gi), TS.Add(TS.Sqrt(ai), ve))), ref pw, (nuint)i);
+        }
+        return i;
     }
 }
 

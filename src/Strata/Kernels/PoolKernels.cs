@@ -31,34 +31,12 @@ internal static class PoolKernels
                     nuint o = (nuint)(((n * g.OH + oh) * g.OW + ow) * c);
                     float scale = max ? 1f : 1f / ((h1 - h0) * (w1 - w0));
                     int ch = 0;
-                    if (Vector512.IsHardwareAccelerated)
-                    {
-                        for (; ch <= c - 16; ch += 16)
-                        {
-                            var acc = max ? Vector512.Create(float.NegativeInfinity) : Vector512<float>.Zero;
-                            for (int ih = h0; ih < h1; ih++)
-                                for (int iw = w0; iw < w1; iw++)
-                                {
-                                    var v = Vector512.LoadUnsafe(ref px, (nuint)(((n * g.H + ih) * g.W + iw) * c + ch));
-                                    acc = max ? Vector512.Max(acc, v) : acc + v;
-                                }
-                            (max ? acc : acc * scale).StoreUnsafe(ref py, o + (nuint)ch);
-                        }
-                    }
-                    if (Vector256.IsHardwareAccelerated)
-                    {
-                        for (; ch <= c - 8; ch += 8)
-                        {
-                            var acc = max ? Vector256.Create(float.NegativeInfinity) : Vector256<float>.Zero;
-                            for (int ih = h0; ih < h1; ih++)
-                                for (int iw = w0; iw < w1; iw++)
-                                {
-                                    var v = Vector256.LoadUnsafe(ref px, (nuint)(((n * g.H + ih) * g.W + iw) * c + ch));
-                                    acc = max ? Vector256.Max(acc, v) : acc + v;
-                                }
-                            (max ? acc : acc * scale).StoreUnsafe(ref py, o + (nuint)ch);
-                        }
-                    }
+                    if (V512.IsAccelerated)
+                        ch = ForwardWindow<Vector512<float>, V512>(max, ref px, ref py, g, n, c, h0, h1, w0, w1, o, scale, ch);
+                    if (V256.IsAccelerated)
+                        ch = ForwardWindow<Vector256<float>, V256>(max, ref px, ref py, g, n, c, h0, h1, w0, w1, o, scale, ch);
+                    if (V128.IsAccelerated)
+                        ch = ForwardWindow<Vector128<float>, V128>(max, ref px, ref py, g, n, c, h0, h1, w0, w1, o, scale, ch);
                     for (; ch < c; ch++)
                     {
                         float acc = max ? float.NegativeInfinity : 0f;
@@ -106,54 +84,12 @@ internal static class PoolKernels
                     nuint o = (nuint)(((n * g.OH + oh) * g.OW + ow) * c);
                     float scale = max ? 1f : 1f / ((h1 - h0) * (w1 - w0));
                     int ch = 0;
-                    if (Vector512.IsHardwareAccelerated)
-                    {
-                        for (; ch <= c - 16; ch += 16)
-                        {
-                            var grad = Vector512.LoadUnsafe(ref pg, o + (nuint)ch);
-                            var best = max ? Vector512.LoadUnsafe(ref py, o + (nuint)ch) : default;
-                            var taken = Vector512<float>.Zero; // lanes whose winner has been found (all bits set)
-                            if (!max)
-                                grad *= scale;
-                            for (int ih = h0; ih < h1; ih++)
-                                for (int iw = w0; iw < w1; iw++)
-                                {
-                                    nuint i = (nuint)(((n * g.H + ih) * g.W + iw) * c + ch);
-                                    var share = grad;
-                                    if (max)
-                                    {
-                                        var wins = Vector512.AndNot(Vector512.Equals(Vector512.LoadUnsafe(ref px, i), best), taken);
-                                        share = grad & wins;
-                                        taken |= wins;
-                                    }
-                                    (disjoint ? share : Vector512.LoadUnsafe(ref pd, i) + share).StoreUnsafe(ref pd, i);
-                                }
-                        }
-                    }
-                    if (Vector256.IsHardwareAccelerated)
-                    {
-                        for (; ch <= c - 8; ch += 8)
-                        {
-                            var grad = Vector256.LoadUnsafe(ref pg, o + (nuint)ch);
-                            var best = max ? Vector256.LoadUnsafe(ref py, o + (nuint)ch) : default;
-                            var taken = Vector256<float>.Zero;
-                            if (!max)
-                                grad *= scale;
-                            for (int ih = h0; ih < h1; ih++)
-                                for (int iw = w0; iw < w1; iw++)
-                                {
-                                    nuint i = (nuint)(((n * g.H + ih) * g.W + iw) * c + ch);
-                                    var share = grad;
-                                    if (max)
-                                    {
-                                        var wins = Vector256.AndNot(Vector256.Equals(Vector256.LoadUnsafe(ref px, i), best), taken);
-                                        share = grad & wins;
-                                        taken |= wins;
-                                    }
-                                    (disjoint ? share : Vector256.LoadUnsafe(ref pd, i) + share).StoreUnsafe(ref pd, i);
-                                }
-                        }
-                    }
+                    if (V512.IsAccelerated)
+                        ch = BackwardWindow<Vector512<float>, V512>(max, disjoint, ref px, ref py, ref pg, ref pd, g, n, c, h0, h1, w0, w1, o, scale, ch);
+                    if (V256.IsAccelerated)
+                        ch = BackwardWindow<Vector256<float>, V256>(max, disjoint, ref px, ref py, ref pg, ref pd, g, n, c, h0, h1, w0, w1, o, scale, ch);
+                    if (V128.IsAccelerated)
+                        ch = BackwardWindow<Vector128<float>, V128>(max, disjoint, ref px, ref py, ref pg, ref pd, g, n, c, h0, h1, w0, w1, o, scale, ch);
                     for (; ch < c; ch++)
                     {
                         float grad = dy[(int)o + ch] * scale, best = max ? y[(int)o + ch] : 0f;
@@ -178,5 +114,55 @@ internal static class PoolKernels
                 }
             }
         }
+    }
+
+    // The vector loops over one window's channels, written once over the width: each covers whole
+    // vectors of channels from ch and returns where it stopped.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ForwardWindow<TV, TS>(bool max, ref float px, ref float py, in Conv2DGeometry g, int n, int c,
+        int h0, int h1, int w0, int w1, nuint o, float scale, int ch) where TV : struct where TS : struct, ISimd<TV>
+    {
+        for (; ch <= c - TS.Count; ch += TS.Count)
+        {
+            var acc = max ? TS.Create(float.NegativeInfinity) : TS.Zero;
+            for (int ih = h0; ih < h1; ih++)
+                for (int iw = w0; iw < w1; iw++)
+                {
+                    var v = TS.LoadUnsafe(ref px, (nuint)(((n * g.H + ih) * g.W + iw) * c + ch));
+                    acc = max ? TS.Max(acc, v) : TS.Add(acc, v);
+                }
+            TS.StoreUnsafe(max ? acc : TS.Multiply(acc, scale), ref py, o + (nuint)ch);
+        }
+        return ch;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BackwardWindow<TV, TS>(bool max, bool disjoint, ref float px, ref float py, ref float pg, ref float pd,
+        in Conv2DGeometry g, int n, int c, int h0, int h1, int w0, int w1, nuint o, float scale, int ch)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        for (; ch <= c - TS.Count; ch += TS.Count)
+        {
+            var grad = TS.LoadUnsafe(ref pg, o + (nuint)ch);
+            var best = max ? TS.LoadUnsafe(ref py, o + (nuint)ch) : TS.Zero;
+            var taken = TS.Zero; // lanes whose winner has been found (all bits set)
+            if (!max)
+                grad = TS.Multiply(grad, scale);
+            for (int ih = h0; ih < h1; ih++)
+                for (int iw = w0; iw < w1; iw++)
+                {
+                    nuint i = (nuint)(((n * g.H + ih) * g.W + iw) * c + ch);
+                    var share = grad;
+                    if (max)
+                    {
+                        var wins = TS.AndNot(TS.Equal(TS.LoadUnsafe(ref px, i), best), taken);
+                        share = TS.And(grad, wins);
+                        taken = TS.Or(taken, wins);
+                    }
+                    TS.StoreUnsafe(disjoint ? share : TS.Add(TS.LoadUnsafe(ref pd, i), share), ref pd, i);
+                }
+        }
+        return ch;
     }
 }

@@ -17,6 +17,8 @@ public sealed class GemmTests : IDisposable
     public static TheoryData<string> Kinds()
     {
         var data = new TheoryData<string> { nameof(GemmKernelKind.Scalar) };
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            data.Add(nameof(GemmKernelKind.Vector128));
         if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             data.Add(nameof(GemmKernelKind.Avx2));
         if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
