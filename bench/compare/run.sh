@@ -8,9 +8,26 @@ what="${1:-all}"
 shift || true
 threads=("$@")
 [ ${#threads[@]} -eq 0 ] && threads=(1 2)
+# PyTorch at its best: Debian's python3-torch runs on whatever libblas.so.3 the alternatives select,
+# the reference BLAS (about 10x slower) on a new machine. Install OpenBLAS when it is missing and refuse
+# to report a ratio against the reference BLAS.
+blas() { readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true; }
+if [[ "$(blas)" != *openblas* ]]; then
+  if command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
+    echo "compare: libblas.so.3 is $(blas); installing libopenblas0-pthread" >&2
+    apt-get install -y -qq libopenblas0-pthread >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libopenblas0-pthread >/dev/null 2>&1; } || true
+  fi
+  if [[ "$(blas)" != *openblas* ]]; then
+    echo "compare: libblas.so.3 is '$(blas)', not OpenBLAS: PyTorch would run on the reference BLAS (about 10x slower)." >&2
+    echo "compare: install libopenblas0-pthread (as root: apt-get install libopenblas0-pthread); no ratio reported." >&2
+    exit 2
+  fi
+fi
 dotnet build -c Release bench/Strata.Benchmarks -v q --nologo >/dev/null
 B=bench/Strata.Benchmarks/bin/Release/net10.0/Strata.Benchmarks.dll
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F)"
+echo "blas: $(blas)"
 echo "torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), dotnet $(dotnet --version)"
 # The workplace pins OpenBLAS to its AVX2 kernel at half speed; both peers run without that. PyTorch's
 # large per-op buffers go through glibc malloc, which by default returns them to the kernel with
