@@ -421,10 +421,7 @@ internal static class Machine
 {
     public static string Processor { get; } = ReadProcessor();
 
-    public static string VectorWidth =>
-        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512 (512-bit)"
-        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit (AVX2)"
-        : "128-bit or none";
+    public static string VectorWidth => Strata.Kernels.KernelSettings.VectorPath;
 
     private static string ReadProcessor()
     {

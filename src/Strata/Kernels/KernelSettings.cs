@@ -22,4 +22,15 @@ public static class KernelSettings
             s_maxThreads = value;
         }
     }
+
+    /// <summary>
+    /// The vector instruction set the float kernels (GEMM, convolution, pooling, optimizers,
+    /// activations) run on in this process: "AVX-512", "AVX2", "SSE (128-bit)", "NEON (128-bit)" or
+    /// "scalar". The widest the CPU and runtime allow; <c>DOTNET_EnableAVX512=0</c> selects the AVX2 path
+    /// and <c>DOTNET_EnableAVX=0</c> the 128-bit one on any x86 machine.
+    /// </summary>
+    public static string VectorPath => Simd.PathName;
+
+    /// <summary>The int8 matrix-product path of quantized layers here: "AvxVnni", "Avx2" or "Scalar".</summary>
+    public static string Int8Path => Int8Gemm.BestPath.ToString();
 }
