@@ -26,11 +26,14 @@ internal enum GemmKernelKind
 /// </summary>
 internal static unsafe partial class Gemm
 {
-    // Measured on Zen 5 (docs/PERFORMANCE.md): 320 beats 256 at 2048² (0.97 vs 0.90 of OpenBLAS) and ties elsewhere.
-    private const int Kc = 320;
+    // Measured on Zen 5 (docs/PERFORMANCE.md): kc 320 beats 256 at 2048² (0.97 vs 0.90 of OpenBLAS) and ties elsewhere.
     private const int PackBMinRows = 512;
-    private const int McPanels = 24;
-    private const int Nc = 4096;
+
+    /// <summary>The cache blocking: kc (depth of a block), mc in MR panels (rows of A per block), nc (columns of B per block).</summary>
+    internal readonly record struct Blocking(int Kc, int McPanels, int Nc);
+
+    /// <summary>The blocking every call uses (benchmarks override it to sweep the sizes).</summary>
+    internal static Blocking Blocks { get; set; } = new(320, 24, 4096);
     // Below this many multiply-adds a product stays on one thread: splitting it moves its operands
     // between cores' caches (the weights, just rewritten by the optimizer on the calling core), which
     // costs more than the second core saves. Measured with the MLP benchmark: with 2^18–2^22 it
@@ -208,7 +211,8 @@ internal static unsafe partial class Gemm
                         new ReadOnlySpan<float>(C + (long)i * Ldc + j0, j1 - j0), Beta,
                         new Span<float>(C + (long)i * Ldc + j0, j1 - j0));
             }
-            int mc = Mr * McPanels;
+            var (Kc, mcPanels, Nc) = Blocks;
+            int mc = Mr * mcPanels;
             var buffers = GemmBuffers.Get(mc, Kc, Nc, Mr, Nr);
             float* packA = buffers.A, packB = buffers.B, edgeB = buffers.EdgeB, tile = buffers.Tile;
             for (int jc = j0; jc < j1; jc += Nc)
