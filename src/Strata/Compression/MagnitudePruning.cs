@@ -52,6 +52,7 @@ public sealed class MagnitudePruning : Callback
     /// <summary>The layers being pruned (known once training begins).</summary>
     public IReadOnlyList<Layer> PrunedLayers => _layers ?? [];
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         var model = Model!;
@@ -68,6 +69,7 @@ public sealed class MagnitudePruning : Callback
         }
     }
 
+    /// <inheritdoc/>
     public override void OnBatchBegin(int batch)
     {
         long step = Model!.Optimizer!.Iterations;
@@ -80,6 +82,7 @@ public sealed class MagnitudePruning : Callback
         LastUpdateStep = step;
     }
 
+    /// <inheritdoc/>
     public override void OnBatchEnd(int batch, Logs logs)
     {
         if (_pruned is not null)

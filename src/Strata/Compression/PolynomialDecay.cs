@@ -31,12 +31,14 @@ public sealed class PolynomialDecay : PruningSchedule
     public float FinalSparsity { get; }
     public float Power { get; }
 
+    /// <inheritdoc/>
     public override float SparsityAt(long step)
     {
         double p = Math.Clamp((double)(step - BeginStep) / (EndStep - BeginStep), 0, 1);
         return (float)(FinalSparsity + (InitialSparsity - FinalSparsity) * Math.Pow(1 - p, Power));
     }
 
+    /// <inheritdoc/>
     public override string ToString() =>
         $"PolynomialDecay({InitialSparsity} → {FinalSparsity}, power {Power}, steps {BeginStep}..{EndStep}, every {Frequency})";
 }

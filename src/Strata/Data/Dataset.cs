@@ -104,14 +104,19 @@ public sealed class TensorDataset : Dataset
         _classNames = classNames;
     }
 
+    /// <inheritdoc/>
     public override int Count => _x.Shape[0];
 
+    /// <inheritdoc/>
     public override Shape SampleShape => new(_x.Shape.Dims[1..]);
 
+    /// <inheritdoc/>
     public override Shape TargetShape => new(_y.Shape.Dims[1..]);
 
+    /// <inheritdoc/>
     public override IReadOnlyList<string>? ClassNames => _classNames;
 
+    /// <inheritdoc/>
     public override void Read(int index, Span<float> sample, Span<float> target)
     {
         CheckIndex(index);

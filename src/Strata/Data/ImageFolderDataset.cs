@@ -63,12 +63,16 @@ public sealed class ImageFolderDataset : Dataset
     /// <summary>The image files with their class indices, in sample order.</summary>
     public IReadOnlyList<(string Path, int Label)> Files => _files;
 
+    /// <inheritdoc/>
     public override int Count => _files.Length;
 
+    /// <inheritdoc/>
     public override Shape SampleShape => new(Size.Height, Size.Width, ColorMode == ColorMode.Rgb ? 3 : 1);
 
+    /// <inheritdoc/>
     public override Shape TargetShape => LabelMode == LabelMode.Int ? Shape.Scalar : new Shape(_classNames.Length);
 
+    /// <inheritdoc/>
     public override IReadOnlyList<string> ClassNames => _classNames;
 
     /// <summary>Images per class, in class order.</summary>

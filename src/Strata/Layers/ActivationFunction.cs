@@ -81,13 +81,16 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     public bool Equals(ActivationFunction? other) =>
         other is not null && (ReferenceEquals(this, other) || (GetType() == other.GetType() && Name == other.Name && Equals(GetConfig(), other.GetConfig())));
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as ActivationFunction);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(GetType(), Name, GetConfig());
 
     public static bool operator ==(ActivationFunction? a, ActivationFunction? b) => a?.Equals(b) ?? b is null;
 
     public static bool operator !=(ActivationFunction? a, ActivationFunction? b) => !(a == b);
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }

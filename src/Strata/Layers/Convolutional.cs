@@ -65,10 +65,13 @@ public abstract class ConvolutionLayer : Layer
 
     private protected abstract Shape OutputShapeOf(in Conv2DGeometry g);
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => OutputShapeOf(Geometry(inputShape));
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _geometry = Geometry(inputShape);
@@ -79,6 +82,7 @@ public abstract class ConvolutionLayer : Layer
 
     // One fused op (convolution, bias, activation) when the activation's derivative follows from its
     // output; otherwise the activation runs as an op of its own.
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var g = _geometry;
@@ -142,6 +146,7 @@ public sealed class Conv2D : ConvolutionLayer
 
     private protected override Shape OutputShapeOf(in Conv2DGeometry g) => new(g.OH, g.OW, Filters);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Conv2DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
         Activation, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 
@@ -201,6 +206,7 @@ public sealed class Conv1D : ConvolutionLayer
 
     // With a mask, padded steps read as zeros, so a post-padded sequence convolves as the unpadded one
     // (whose borders are zero-padded) wherever the output mask keeps a step.
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training) => Call(Masks.Zeroed(x, mask), training);
 
     /// <summary>
@@ -217,6 +223,7 @@ public sealed class Conv1D : ConvolutionLayer
             : Masks.Strided(mask, Strides, outSteps);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Conv1DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
         Activation, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 
@@ -251,19 +258,23 @@ public abstract class Pooling2D : Layer
     public (int Height, int Width) Strides { get; }
     public Padding Padding { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         var g = Geometry(inputShape);
         return new Shape(g.OH, g.OW, inputShape[2]);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) => _geometry = Geometry(inputShape);
 
     private protected abstract bool IsMax { get; }
 
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Pooling2DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
     private Conv2DGeometry Geometry(Shape s)
@@ -292,6 +303,7 @@ public sealed class MaxPooling2D : Pooling2D
 
     private protected override bool IsMax => true;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Tensor.MaxPool2D(x, PoolSize, Strides, Padding);
 }
 
@@ -310,6 +322,7 @@ public sealed class AveragePooling2D : Pooling2D
 
     private protected override bool IsMax => false;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Tensor.AvgPool2D(x, PoolSize, Strides, Padding);
 }
 
@@ -324,23 +337,27 @@ public abstract class GlobalPooling2D(string? name) : Layer(name)
 {
     private Conv2DGeometry _geometry;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[2]);
 
     // One window over the whole image: the pooling op, [batch, 1, 1, C] read as [batch, C].
     private protected Tensor Pool(Tensor x) => Tensor.Pool2D(x, _geometry, IsMax).Reshape(x.Shape[0], x.Shape[3]);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) =>
         _geometry = Conv2DGeometry.Create(inputShape[0], inputShape[1], inputShape[2], inputShape[0], inputShape[1], 1, 1, 1, 1, same: false);
 
     private protected abstract bool IsMax { get; }
 
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3 || inputShape.Size == 0)
             throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);
 }
 
@@ -349,6 +366,7 @@ public sealed class GlobalAveragePooling2D(string? name = null) : GlobalPooling2
 {
     private protected override bool IsMax => false;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Pool(x);
 }
 
@@ -357,6 +375,7 @@ public sealed class GlobalMaxPooling2D(string? name = null) : GlobalPooling2D(na
 {
     private protected override bool IsMax => true;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Pool(x);
 }
 
@@ -382,17 +401,21 @@ public sealed class ZeroPadding2D : Layer
     public (int Top, int Bottom) Rows { get; }
     public (int Left, int Right) Columns { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) =>
         new(inputShape[0] + Rows.Top + Rows.Bottom, inputShape[1] + Columns.Left + Columns.Right, inputShape[2]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3)
             throw new ArgumentException($"ZeroPadding2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x.Pad([(0, 0), Rows, Columns, (0, 0)]);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ZeroPadding2DConfig(Name, Rows, Columns);
 }
 
@@ -413,14 +436,17 @@ public sealed class UpSampling2D : Layer
 
     public (int Height, int Width) Size { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[0] * Size.Height, inputShape[1] * Size.Width, inputShape[2]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3)
             throw new ArgumentException($"UpSampling2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var rows = Enumerable.Range(0, x.Shape[1] * Size.Height).Select(i => i / Size.Height).ToArray();
@@ -428,5 +454,6 @@ public sealed class UpSampling2D : Layer
         return x.IndexSelect(1, rows).IndexSelect(2, cols);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Size2DConfig(Name, "UpSampling2D", Size);
 }

@@ -253,6 +253,7 @@ public abstract class Layer
         return total;
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{GetType().Name} '{Name}'";
 
     private static string DefaultName(Type t)

@@ -72,6 +72,7 @@ public sealed class Conv2DTranspose : Layer
     /// <summary>The bias [filters], or null without bias.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         ValidateInputShape(inputShape);
@@ -79,12 +80,14 @@ public sealed class Conv2DTranspose : Layer
         return new Shape(g.H, g.W, Filters);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3 || inputShape.Size == 0)
             throw new ArgumentException($"Conv2DTranspose '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _kernel = AddWeight("kernel", [KernelSize.Height, KernelSize.Width, Filters, inputShape[2]], KernelInitializer);
@@ -92,6 +95,7 @@ public sealed class Conv2DTranspose : Layer
             _bias = AddWeight("bias", [Filters], BiasInitializer);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var y = Tensor.Conv2DTranspose(x, _kernel!.Value, Strides, Padding);
@@ -100,6 +104,7 @@ public sealed class Conv2DTranspose : Layer
         return Activation.Apply(y);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Conv2DTransposeConfig(Name, Filters, KernelSize, Strides, Padding, Activation, UseBias,
         KernelInitializer.Name, BiasInitializer.Name);
 }
@@ -167,14 +172,17 @@ public sealed class DepthwiseConv2D : Layer
     /// <summary>The bias [C·depth multiplier], or null without bias.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         var g = Geometry(inputShape);
         return new Shape(g.OH, g.OW, g.C * DepthMultiplier);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _kernel = AddWeight("depthwise_kernel", [KernelSize.Height, KernelSize.Width, inputShape[2], DepthMultiplier], DepthwiseInitializer);
@@ -182,6 +190,7 @@ public sealed class DepthwiseConv2D : Layer
             _bias = AddWeight("bias", [inputShape[2] * DepthMultiplier], BiasInitializer);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var y = Tensor.DepthwiseConv2D(x, _kernel!.Value, Strides, Padding, DilationRate);
@@ -190,6 +199,7 @@ public sealed class DepthwiseConv2D : Layer
         return Activation.Apply(y);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new DepthwiseConv2DConfig(Name, KernelSize, Strides, Padding, DepthMultiplier, DilationRate,
         Activation, UseBias, DepthwiseInitializer.Name, BiasInitializer.Name);
 
@@ -230,14 +240,17 @@ public abstract class SpatialDropout : Layer
     /// <summary>The per-sample rank the layer expects: 2 ([steps, C]) or 3 ([H, W, C]).</summary>
     private protected int InputRank { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != InputRank || inputShape.Size == 0)
             throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, {(InputRank == 2 ? "steps" : "height, width")}, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         if (!training || Rate == 0)
@@ -251,6 +264,7 @@ public abstract class SpatialDropout : Layer
         return x * Tensor.DropoutMask(new Shape(maskShape), Rate, Rng);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new SpatialDropoutConfig(Name, GetType().Name, Rate);
 }
 

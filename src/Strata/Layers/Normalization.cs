@@ -16,14 +16,17 @@ public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true
 
     public float Epsilon { get; } = epsilon > 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), $"LayerNormalization: epsilon must be positive, got {epsilon}");
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank < 1)
             throw new ArgumentException($"LayerNormalization '{Name}': expected input [batch, ..., features], got [batch]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         if (scale)
@@ -32,6 +35,7 @@ public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true
             _beta = AddWeight("beta", [inputShape[-1]], Initializers.Zeros);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var mean = x.Mean(-1, keepDims: true);
@@ -45,6 +49,7 @@ public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true
         return y;
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NormalizationConfig(Name, "LayerNormalization", Epsilon, 0, center, scale);
 }
 
@@ -82,14 +87,17 @@ public sealed class BatchNormalization : Layer
     /// <summary>The moving per-channel variance (after build).</summary>
     public Tensor MovingVariance => _movingVariance?.Value ?? throw new InvalidOperationException($"BatchNormalization '{Name}' is not built yet");
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank < 1)
             throw new ArgumentException($"BatchNormalization '{Name}': expected input [batch, ..., channels], got [batch]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         int c = inputShape[-1];
@@ -101,8 +109,10 @@ public sealed class BatchNormalization : Layer
         _movingVariance = AddWeight("moving_variance", [c], Initializers.Ones, trainable: false);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) =>
         Tensor.BatchNorm(x, _gamma?.Value, _beta?.Value, _movingMean!.Value, _movingVariance!.Value, Momentum, Epsilon, training);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NormalizationConfig(Name, "BatchNormalization", Epsilon, Momentum, Center, Scale);
 }

@@ -23,10 +23,13 @@ public sealed class Rescaling : Layer
 
     public float Offset { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x * Scale + Offset;
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RescalingConfig(Name, Scale, Offset);
 }
 
@@ -60,8 +63,10 @@ public sealed class Normalization : Layer
     /// <summary>The per-feature variances (after build).</summary>
     public ReadOnlySpan<float> Variance => (_varianceWeight ?? throw new InvalidOperationException($"Normalization '{Name}' is not built yet")).Value.Span;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank == 0 || inputShape.Size == 0)
@@ -70,6 +75,7 @@ public sealed class Normalization : Layer
             throw new ArgumentException($"Normalization '{Name}': {_mean.Length} means given, but the input's last axis has {inputShape[-1]} features");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         int c = inputShape[-1];
@@ -118,6 +124,7 @@ public sealed class Normalization : Layer
         }
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         // From the weights as ops (not constants), so that a compiled plan follows Adapt and loaded weights.
@@ -125,6 +132,7 @@ public sealed class Normalization : Layer
         return (x - _meanWeight!.Value) * scale;
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new FeatureNormalizationConfig(Name, "Normalization", _mean, _variance);
 }
 
@@ -150,8 +158,10 @@ public abstract class RandomImageLayer : Layer
     /// <summary>Floats of per-image transform parameters kept between forward and backward.</summary>
     private protected virtual int ParametersPerImage => 6;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank is not (2 or 3) || inputShape.Size == 0)
@@ -202,6 +212,7 @@ public abstract class RandomImageLayer : Layer
             Adjoint(dy.Slice(b * size, size), dx.Slice(b * size, size), parameters.Slice(b * np, np));
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         if (!training)
@@ -267,6 +278,7 @@ public sealed class RandomFlip : RandomImageLayer
         Store(ImageTransform.Map(Height, Width, flipHorizontal: h, flipVertical: v), p);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RandomFlipConfig(Name, Mode);
 }
 
@@ -313,6 +325,7 @@ public sealed class RandomRotation : RandomWarpLayer
     private protected override void Draw(Span<float> p) =>
         Store(ImageTransform.Map(Height, Width, rotation: Symmetric(Factor) * 2 * Math.PI), p);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => Config(Factor, 0);
 }
 
@@ -341,6 +354,7 @@ public sealed class RandomTranslation : RandomWarpLayer
         Store(ImageTransform.Map(Height, Width, shiftX: dx, shiftY: dy), p);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => Config(HeightFactor, WidthFactor);
 }
 
@@ -373,6 +387,7 @@ public sealed class RandomZoom : RandomWarpLayer
         Store(ImageTransform.Map(Height, Width, zoomX: zx, zoomY: zy), p);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => Config(HeightFactor, WidthFactor);
 }
 
@@ -403,5 +418,6 @@ public sealed class RandomContrast : RandomImageLayer
     private protected override void Adjoint(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> p) =>
         ImageTransform.Contrast(dy, dx, Channels, p[0]);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RandomContrastConfig(Name, Factor);
 }

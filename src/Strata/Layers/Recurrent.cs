@@ -104,17 +104,20 @@ public abstract class RecurrentLayer : Layer
     /// <summary>b [gates·units] ([2, 3·units] for the GRU), or null without bias.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => ReturnSequences ? new(inputShape[0], Units) : new(Units);
 
     /// <summary>Any number of steps, once built for its features.</summary>
     protected override bool AnySteps => true;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 2 || inputShape[0] < 1 || inputShape[1] < 1)
             throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, steps, features] with at least one step and feature, got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         int gh = GateCount * Units;
@@ -127,8 +130,10 @@ public abstract class RecurrentLayer : Layer
     /// <summary>The bias initializer as built (the LSTM's unit_forget_bias adds ones to the forget gate).</summary>
     private protected virtual IInitializer BiasFor(IInitializer initializer) => initializer;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => RunCore(x, null, null, training, states: false).Output;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training) => RunCore(x, mask, null, training, states: false).Output;
 
     /// <summary>With <see cref="ReturnSequences"/> the mask passes on (one entry per output step); else the output has no steps.</summary>
@@ -181,6 +186,7 @@ public abstract class RecurrentLayer : Layer
 
     private protected bool UnitForgetBiasFlag { get; init; }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RecurrentConfig(Name, Units, Activation, RecurrentActivation, UseBias, ReturnSequences,
         GoBackwards, Dropout, RecurrentDropout, KernelInitializer.Name, RecurrentInitializer.Name, BiasInitializer.Name,
         KernelRegularizer, RecurrentRegularizer, BiasRegularizer, UnitForgetBiasFlag, ReturnState);

@@ -26,20 +26,26 @@ public sealed class Activation(ActivationFunction function, string? name = null)
 
     public ActivationFunction Function { get; } = function;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Function.Apply(x);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ActivationConfig(Name, Function);
 }
 
 /// <summary>Flattens each sample: [batch, d1, d2, ...] → [batch, d1·d2·...].</summary>
 public sealed class Flatten(string? name = null) : Layer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape.Size);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x.Reshape(x.Shape[0], -1);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, "Flatten");
 }
 
@@ -55,6 +61,7 @@ public sealed class Reshape : Layer
 
     public int[] TargetShape { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         var dims = (int[])TargetShape.Clone();
@@ -72,10 +79,13 @@ public sealed class Reshape : Layer
         return s;
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => ComputeOutputShape(inputShape);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x.Reshape([x.Shape[0], .. ComputeOutputShape(InputShape).Dims]);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ShapeConfig(Name, TargetShape);
 }
 
@@ -97,8 +107,10 @@ public sealed class Dropout : Layer
 
     public float Rate { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         if (!training || Rate == 0)
@@ -106,6 +118,7 @@ public sealed class Dropout : Layer
         return x * Tensor.DropoutMask(x.Shape, Rate, Rng);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new DropoutConfig(Name, Rate);
 }
 
@@ -135,15 +148,19 @@ public sealed class Input : Layer
     /// <summary>The symbolic value this input stands for.</summary>
     public SymbolicTensor Output => _output ??= new SymbolicTensor(Shape, this, []);
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape != Shape)
             throw new ArgumentException($"Input '{Name}': expected input with shape [batch, {string.Join(", ", Shape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x;
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ShapeConfig(Name, Shape.ToArray());
 }

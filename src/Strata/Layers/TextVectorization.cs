@@ -301,8 +301,10 @@ public sealed class TextVectorization : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (OutputMode == TextOutputMode.Int && OutputSequenceLength is null)
@@ -315,6 +317,7 @@ public sealed class TextVectorization : Layer
     /// <summary>The identity: the texts were vectorized before they entered the model (Strata tensors hold floats, not strings).</summary>
     protected override Tensor Call(Tensor x, bool training) => x;
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig()
     {
         var state = _state;

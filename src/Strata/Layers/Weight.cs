@@ -34,5 +34,6 @@ public sealed class Weight
     /// <summary>The penalty added to the loss, if any.</summary>
     public Regularizer? Regularizer { get; }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Name} {Value.Shape}{(Trainable ? "" : " (non-trainable)")}";
 }

@@ -99,5 +99,6 @@ public abstract class Loss
     /// <summary>Keras' epsilon for clipping probabilities.</summary>
     protected const float Epsilon = 1e-7f;
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }

@@ -5,12 +5,14 @@ namespace Strata.Losses;
 /// <summary>Mean squared error: mean((y − ŷ)²) over each sample.</summary>
 public sealed class MeanSquaredError(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("mean_squared_error", reduction)
 {
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred) => MeanPerSample((yPred - yTrue).Square());
 }
 
 /// <summary>Mean absolute error: mean(|y − ŷ|) over each sample.</summary>
 public sealed class MeanAbsoluteError(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("mean_absolute_error", reduction)
 {
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred) => MeanPerSample((yPred - yTrue).Abs());
 }
 
@@ -26,8 +28,10 @@ public sealed class Huber : Loss
 
     public float Delta { get; }
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new HuberConfig(Delta, Reduction);
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var abs = (yPred - yTrue).Abs();
@@ -46,11 +50,13 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
 {
     public bool FromLogits { get; } = fromLogits;
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     /// <summary>Binary accuracy, thresholded at 0 on logits (σ(0) = ½) and at ½ on probabilities.</summary>
     public override Metric MatchingAccuracy(string name) => new BinaryAccuracy(FromLogits ? 0f : 0.5f, name);
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         if (FromLogits)
@@ -69,11 +75,13 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
 {
     public bool FromLogits { get; } = fromLogits;
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     /// <summary>Categorical accuracy: the top score against the one-hot target's class.</summary>
     public override Metric MatchingAccuracy(string name) => new CategoricalAccuracy(name);
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var logP = FromLogits
@@ -93,11 +101,13 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
 {
     public bool FromLogits { get; } = fromLogits;
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     /// <summary>Sparse categorical accuracy: the top score against the class index.</summary>
     public override Metric MatchingAccuracy(string name) => new SparseCategoricalAccuracy(name);
 
+    /// <inheritdoc/>
     protected override void Validate(Tensor yTrue, Tensor yPred)
     {
         if (yPred.Rank != 2)
@@ -107,6 +117,7 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
             throw new ArgumentException($"{Name}: targets must be class indices [{yPred.Shape[0]}], got {yTrue.Shape} for predictions {yPred.Shape}");
     }
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var labels = yTrue.Rank == 2 ? yTrue.Reshape(-1) : yTrue;
@@ -121,6 +132,7 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
 /// <summary>Kullback–Leibler divergence Σ y log(y / p) over the last axis, both clipped to [ε, 1].</summary>
 public sealed class KLDivergence(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("kl_divergence", reduction)
 {
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var y = yTrue.Clamp(Epsilon, 1);

@@ -5,6 +5,7 @@ namespace Strata.Metrics;
 /// <summary>Fraction of samples whose values all equal the targets exactly.</summary>
 public sealed class Accuracy(string name = "accuracy") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i) => Row(yTrue, i).SequenceEqual(Row(yPred, i)) ? 1 : 0;
 }
 
@@ -13,8 +14,10 @@ public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary
 {
     public float Threshold { get; } = threshold;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new ThresholdMetricConfig(Name, Threshold);
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -29,6 +32,7 @@ public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary
 /// <summary>Fraction of samples whose top score is the one-hot target's class.</summary>
 public sealed class CategoricalAccuracy(string name = "categorical_accuracy") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i) => ArgMax(Row(yTrue, i)) == ArgMax(Row(yPred, i)) ? 1 : 0;
 
     internal static int ArgMax(ReadOnlySpan<float> v)
@@ -46,6 +50,7 @@ public sealed class CategoricalAccuracy(string name = "categorical_accuracy") : 
 /// <summary>Fraction of samples whose top score is the integer target class.</summary>
 public sealed class SparseCategoricalAccuracy(string name = "sparse_categorical_accuracy") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i) =>
         CategoricalAccuracy.ArgMax(Row(yPred, i)) == (int)Row(yTrue, i)[0] ? 1 : 0;
 }
@@ -57,8 +62,10 @@ public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, stri
     public int K { get; } = k;
     public bool Sparse { get; } = sparse;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new TopKMetricConfig(Name, K, Sparse);
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var p = Row(yPred, i);
@@ -77,8 +84,10 @@ public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, stri
 /// <summary>Mean absolute error per sample, averaged.</summary>
 public sealed class MeanAbsoluteErrorMetric(string name = "mae") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     public override bool HigherIsBetter => false;
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -90,8 +99,10 @@ public sealed class MeanAbsoluteErrorMetric(string name = "mae") : MeanPerSample
 /// <summary>Mean squared error per sample, averaged.</summary>
 public sealed class MeanSquaredErrorMetric(string name = "mse") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     public override bool HigherIsBetter => false;
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -106,10 +117,13 @@ public sealed class MeanSquaredErrorMetric(string name = "mse") : MeanPerSample(
 /// </summary>
 public sealed class RootMeanSquaredErrorMetric(string name = "rmse") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     public override bool HigherIsBetter => false;
 
+    /// <inheritdoc/>
     public override float Result() => MathF.Sqrt(base.Result());
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -125,8 +139,10 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
 
     public float Threshold { get; } = threshold;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new ThresholdMetricConfig(Name, Threshold);
 
+    /// <inheritdoc/>
     public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
     {
         if (yTrue.Size != yPred.Size)
@@ -144,6 +160,7 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
         }
     }
 
+    /// <inheritdoc/>
     public override void Reset() => TruePositives = FalsePositives = FalseNegatives = 0;
 
     internal override double[]? GetState() => [TruePositives, FalsePositives, FalseNegatives];
@@ -158,12 +175,14 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
 /// <summary>TP / (TP + FP) at a threshold.</summary>
 public sealed class Precision(float threshold = 0.5f, string name = "precision") : ConfusionMetric(name, threshold)
 {
+    /// <inheritdoc/>
     public override float Result() => TruePositives + FalsePositives == 0 ? 0 : (float)(TruePositives / (TruePositives + FalsePositives));
 }
 
 /// <summary>TP / (TP + FN) at a threshold.</summary>
 public sealed class Recall(float threshold = 0.5f, string name = "recall") : ConfusionMetric(name, threshold)
 {
+    /// <inheritdoc/>
     public override float Result() => TruePositives + FalseNegatives == 0 ? 0 : (float)(TruePositives / (TruePositives + FalseNegatives));
 }
 
@@ -186,8 +205,10 @@ public sealed class Auc : Metric
 
     public int Thresholds => _tp.Length;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new AucConfig(Name, Thresholds);
 
+    /// <inheritdoc/>
     public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
     {
         if (yTrue.Size != yPred.Size)
@@ -213,6 +234,7 @@ public sealed class Auc : Metric
         }
     }
 
+    /// <inheritdoc/>
     public override float Result()
     {
         if (_positives == 0 || _negatives == 0)
@@ -230,6 +252,7 @@ public sealed class Auc : Metric
         return (float)area;
     }
 
+    /// <inheritdoc/>
     public override void Reset()
     {
         Array.Clear(_tp);

@@ -256,5 +256,6 @@ public abstract class Optimizer
         }
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Name}(learning rate {LearningRate})";
 }

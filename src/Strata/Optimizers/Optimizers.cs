@@ -22,12 +22,16 @@ public sealed class Sgd : Optimizer
     public float Momentum { get; }
     public bool Nesterov { get; }
 
+    /// <inheritdoc/>
     protected override int SlotCount => Momentum > 0 ? 1 : 0;
 
+    /// <inheritdoc/>
     protected override string SlotName(int slot) => "velocity";
 
+    /// <inheritdoc/>
     protected override OptimizerConfig CreateConfig() => new SgdConfig(Momentum, Nesterov);
 
+    /// <inheritdoc/>
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         if (Momentum == 0)
@@ -45,14 +49,19 @@ public sealed class Adagrad(float learningRate = 0.001f, float initialAccumulato
     public float InitialAccumulator { get; } = initialAccumulator;
     public float Epsilon { get; } = epsilon;
 
+    /// <inheritdoc/>
     protected override int SlotCount => 1;
 
+    /// <inheritdoc/>
     protected override float SlotInitialValue(int slot) => InitialAccumulator;
 
+    /// <inheritdoc/>
     protected override string SlotName(int slot) => "accumulator";
 
+    /// <inheritdoc/>
     protected override OptimizerConfig CreateConfig() => new AdagradConfig(InitialAccumulator, Epsilon);
 
+    /// <inheritdoc/>
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         OptimizerKernels.Adagrad(w, g, slots[0], lr, Epsilon);
@@ -71,12 +80,16 @@ public sealed class RmsProp(float learningRate = 0.001f, float rho = 0.9f, float
     public float Momentum { get; } = momentum;
     public float Epsilon { get; } = epsilon;
 
+    /// <inheritdoc/>
     protected override int SlotCount => Momentum > 0 ? 2 : 1;
 
+    /// <inheritdoc/>
     protected override string SlotName(int slot) => slot == 0 ? "mean_square" : "momentum";
 
+    /// <inheritdoc/>
     protected override OptimizerConfig CreateConfig() => new RmsPropConfig(Rho, Momentum, Epsilon);
 
+    /// <inheritdoc/>
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         OptimizerKernels.RmsProp(w, g, slots[0], Momentum > 0 ? slots[1] : [], Rho, Momentum, lr, Epsilon);
@@ -110,12 +123,16 @@ public class Adam : Optimizer
     public float Epsilon { get; }
     public float WeightDecay { get; }
 
+    /// <inheritdoc/>
     protected override int SlotCount => 2;
 
+    /// <inheritdoc/>
     protected override string SlotName(int slot) => slot == 0 ? "m" : "v";
 
+    /// <inheritdoc/>
     protected override OptimizerConfig CreateConfig() => new AdamConfig(Beta1, Beta2, Epsilon);
 
+    /// <inheritdoc/>
     protected override void UpdateStep(Span<float> w, ReadOnlySpan<float> g, float[][] slots, float lr)
     {
         long t = Iterations + 1;
@@ -132,5 +149,6 @@ public sealed class AdamW(float learningRate = 0.001f, float weightDecay = 0.004
     float? globalClipNorm = null)
     : Adam("adamw", learningRate, beta1, beta2, epsilon, weightDecay, schedule, clipValue, clipNorm, globalClipNorm)
 {
+    /// <inheritdoc/>
     protected override OptimizerConfig CreateConfig() => new AdamWConfig(Beta1, Beta2, Epsilon, WeightDecay);
 }

@@ -94,8 +94,10 @@ public readonly struct Shape : IEquatable<Shape>
 
     public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);
 
+    /// <inheritdoc/>
     public override int GetHashCode()
     {
         var h = new HashCode();

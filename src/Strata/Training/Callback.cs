@@ -11,6 +11,7 @@ public sealed class Logs : Dictionary<string, float>
     {
     }
 
+    /// <inheritdoc/>
     public override string ToString() =>
         string.Join(" - ", this.Select(kv => $"{kv.Key}: {kv.Value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)}"));
 }
@@ -51,6 +52,7 @@ public sealed class History : Callback
     /// <summary>The number of epochs recorded.</summary>
     public int Epochs => _values.Count == 0 ? 0 : _values.Values.First().Count;
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         foreach (var (k, v) in logs)
@@ -80,6 +82,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
 
     private bool Higher => higherIsBetter ?? ImprovesUpward(Monitor);
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         _best = Higher ? float.NegativeInfinity : float.PositiveInfinity;
@@ -88,6 +91,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
         StoppedEpoch = -1;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         if (!logs.TryGetValue(Monitor, out float value))
@@ -127,17 +131,20 @@ public sealed class TerminateOnNaN : Callback
     /// <summary>The 0-based epoch and batch whose loss was not finite (batch −1: the epoch's validation loss), the loss's name and its value (after <see cref="Terminated"/>).</summary>
     public (int Epoch, int Batch, string Key, float Value)? At { get; private set; }
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         Terminated = false;
         At = null;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch) => _epoch = epoch;
 
     /// <summary>A validation loss (<c>val_loss</c>) that is not finite ends training too, at the end of its epoch (batch −1 in <see cref="At"/>).</summary>
     public override void OnEpochEnd(int epoch, Logs logs) => Check(logs, epoch, -1);
 
+    /// <inheritdoc/>
     public override void OnBatchEnd(int batch, Logs logs) => Check(logs, _epoch, batch);
 
     private void Check(Logs logs, int epoch, int batch)
@@ -191,6 +198,7 @@ public sealed class ProgressLogger : Callback
     /// <summary>Batches per epoch (Fit sets it; 0 when unknown).</summary>
     public int StepsPerEpoch { get; set; }
 
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch)
     {
         _watch = System.Diagnostics.Stopwatch.StartNew();
@@ -200,6 +208,7 @@ public sealed class ProgressLogger : Callback
             _out.WriteLine($"Epoch {epoch + 1}/{TotalEpochs}");
     }
 
+    /// <inheritdoc/>
     public override void OnBatchEnd(int batch, Logs logs)
     {
         if (!_interactive)
@@ -215,6 +224,7 @@ public sealed class ProgressLogger : Callback
         Draw($"{Bar(done)} - {eta} - {logs}");
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         var elapsed = _watch.Elapsed;
@@ -231,6 +241,7 @@ public sealed class ProgressLogger : Callback
         _out.Flush();
     }
 
+    /// <inheritdoc/>
     public override void OnTrainEnd(Logs logs)
     {
         if (Model?.StopReason is { } why)

@@ -36,11 +36,13 @@ public sealed partial class ModelCheckpoint(string path, string monitor = "val_l
 
     private bool Higher => higherIsBetter ?? ImprovesUpward(Monitor);
 
+    /// <inheritdoc/>
     public override void OnTrainBegin() => _best = Higher ? float.NegativeInfinity : float.PositiveInfinity;
 
     /// <summary>The epochs (0-based) not saved because a loss in their logs was NaN or infinite.</summary>
     public List<int> Skipped { get; } = [];
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         foreach (var (key, value) in logs)

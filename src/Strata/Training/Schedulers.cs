@@ -8,12 +8,14 @@ namespace Strata.Training;
 /// </summary>
 public sealed class LearningRateScheduler(Func<int, float, float> schedule) : Callback
 {
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch)
     {
         foreach (var (_, opt) in RateOptimizers(Model!, nameof(LearningRateScheduler)))
             opt.LearningRate = schedule(epoch, opt.LearningRate);
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs) => LogRates(Model!, logs, nameof(LearningRateScheduler));
 
     /// <summary>Each optimizer of a model under its log key: "learning_rate" for the one optimizer, "discriminator_learning_rate" and the like for several.</summary>
@@ -63,12 +65,14 @@ public sealed class ReduceLROnPlateau : Callback
     public float MinLearningRate { get; }
     public bool HigherIsBetter { get; }
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         _best = HigherIsBetter ? float.NegativeInfinity : float.PositiveInfinity;
         _wait = _cooldownLeft = 0;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         if (!logs.TryGetValue(Monitor, out float value))
@@ -106,12 +110,14 @@ public sealed class CsvLogger(string path, char separator = ',') : Callback
     private readonly List<string> _lines = [];
     private string[]? _columns;
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         _lines.Clear();
         _columns = null;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         if (_columns is null)
