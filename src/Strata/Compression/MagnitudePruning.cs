@@ -36,11 +36,15 @@ public sealed class MagnitudePruning : Callback
         Global = global;
     }
 
+    /// <summary>When to recompute the masks and at which sparsity.</summary>
     public PruningSchedule Schedule { get; }
 
     /// <summary>The layers named for pruning, or null for every prunable layer.</summary>
     public IReadOnlyList<string>? LayerNames { get; }
 
+    /// <summary>
+    /// True: one magnitude threshold across all the pruned kernels (so some layers lose more than others); false: one threshold per layer.
+    /// </summary>
     public bool Global { get; }
 
     /// <summary>The sparsity of the masks in force (the schedule's value at their last update); null before any.</summary>

@@ -27,8 +27,11 @@ public sealed class PolynomialDecay : PruningSchedule
         Power = power;
     }
 
+    /// <summary>The sparsity at the begin step, in [0, 1).</summary>
     public float InitialSparsity { get; }
+    /// <summary>The sparsity from the end step on, in [0, 1).</summary>
     public float FinalSparsity { get; }
+    /// <summary>The exponent of the decay (&gt; 0; 1 is linear).</summary>
     public float Power { get; }
 
     /// <inheritdoc/>

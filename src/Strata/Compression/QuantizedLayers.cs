@@ -52,9 +52,17 @@ public sealed class QuantizedDense : Layer
         Dynamic = dynamic;
     }
 
+    /// <summary>Output size.</summary>
     public int Units { get; }
+    /// <summary>
+    /// The activation; linear and ReLU are fused into the integer GEMM, others run after it, in float.
+    /// </summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether there is a bias.</summary>
     public bool UseBias { get; }
+    /// <summary>
+    /// True: each batch is quantized with its own range (no calibrated input parameters).
+    /// </summary>
     public bool Dynamic { get; }
 
     /// <summary>The integer kernel [in, units].</summary>
@@ -140,9 +148,13 @@ public sealed class QuantizedConvolution : Layer
     {
     }
 
+    /// <summary>The float layer this one replaces: "Conv2D" or "Conv1D".</summary>
     public string Source { get; }
+    /// <summary>Output channels.</summary>
     public int Filters { get; }
+    /// <summary>The activation; linear and ReLU are fused, others run after, in float.</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether there is a bias per filter.</summary>
     public bool UseBias { get; }
 
     /// <summary>The integer kernel [KH·KW·C, filters].</summary>
@@ -235,8 +247,11 @@ public sealed class QuantizedDepthwiseConvolution : Layer
     {
     }
 
+    /// <summary>Output channels per input channel.</summary>
     public int DepthMultiplier { get; }
+    /// <summary>The activation; linear and ReLU are fused, others run after, in float.</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether there is a bias per output channel.</summary>
     public bool UseBias { get; }
 
     /// <summary>The integer kernel [KH, KW, C, multiplier].</summary>

@@ -52,12 +52,16 @@ public sealed class ImageFolderDataset : Dataset
         _files = [.. files];
     }
 
+    /// <summary>The folder holding one subfolder per class.</summary>
     public string Root { get; }
 
+    /// <summary>The size every image is resized to, in pixels.</summary>
     public (int Height, int Width) Size { get; }
 
+    /// <summary>Grayscale (1 channel) or RGB (3).</summary>
     public ColorMode ColorMode { get; }
 
+    /// <summary>Class indices (target shape []) or one-hot rows ([classes]).</summary>
     public LabelMode LabelMode { get; }
 
     /// <summary>The image files with their class indices, in sample order.</summary>

@@ -40,12 +40,23 @@ public abstract class ConvolutionLayer : Layer
         BiasRegularizer = biasRegularizer;
     }
 
+    /// <summary>Output channels (≥ 1).</summary>
     public int Filters { get; }
+    /// <summary>
+    /// The activation (default linear); the built-ins that fuse run inside the convolution's op.
+    /// </summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added per filter.</summary>
     public bool UseBias { get; }
+    /// <summary>
+    /// The kernel's initializer (default Glorot uniform; fans: KH·KW·C in, KH·KW·filters out).
+    /// </summary>
     public IInitializer KernelInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
+    /// <summary>Penalty on the kernel, or null.</summary>
     public Regularizer? KernelRegularizer { get; }
+    /// <summary>Penalty on the bias, or null.</summary>
     public Regularizer? BiasRegularizer { get; }
 
     /// <summary>The kernel (after build): [KH, KW, C, filters] for Conv2D, [K, C, filters] for Conv1D.</summary>
@@ -137,9 +148,13 @@ public sealed class Conv2D : ConvolutionLayer
     {
     }
 
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) KernelSize { get; }
+    /// <summary>Step between windows, in pixels (default 1×1).</summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
+    /// <summary>Spacing of the window's taps (default 1×1: adjacent pixels).</summary>
     public (int Height, int Width) DilationRate { get; }
 
     private protected override int[] KernelShape(in Conv2DGeometry g) => [g.KH, g.KW, g.C, Filters];
@@ -195,9 +210,13 @@ public sealed class Conv1D : ConvolutionLayer
         DilationRate = dilationRate;
     }
 
+    /// <summary>Window length, in steps.</summary>
     public int KernelSize { get; }
+    /// <summary>Step between windows (default 1).</summary>
     public int Strides { get; }
+    /// <summary>Valid (default), same or causal (output t sees inputs ≤ t only).</summary>
     public Padding Padding { get; }
+    /// <summary>Spacing of the window's taps (default 1: adjacent steps).</summary>
     public int DilationRate { get; }
 
     private protected override int[] KernelShape(in Conv2DGeometry g) => [g.KW, g.C, Filters];
@@ -254,8 +273,13 @@ public abstract class Pooling2D : Layer
         Padding = padding;
     }
 
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) PoolSize { get; }
+    /// <summary>
+    /// Step between windows (default: the window, so that windows do not overlap).
+    /// </summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
 
     /// <inheritdoc/>
@@ -291,6 +315,12 @@ public abstract class Pooling2D : Layer
 /// <summary>The maximum of each window, per channel (NHWC).</summary>
 public sealed class MaxPooling2D : Pooling2D
 {
+    /// <param name="poolSize">Window height and width.</param>
+    /// <param name="strides">Step between windows (default: the window).</param>
+    /// <param name="padding">Valid (default) or same.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A window or stride below 1.</exception>
+    /// <exception cref="ArgumentException">Causal padding.</exception>
     public MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid, string? name = null)
         : base(poolSize, strides, padding, name)
     {
@@ -310,6 +340,12 @@ public sealed class MaxPooling2D : Pooling2D
 /// <summary>The mean of each window, per channel (NHWC; with same padding, of the real positions only).</summary>
 public sealed class AveragePooling2D : Pooling2D
 {
+    /// <param name="poolSize">Window height and width.</param>
+    /// <param name="strides">Step between windows (default: the window).</param>
+    /// <param name="padding">Valid (default) or same (then each mean counts the real positions only).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A window or stride below 1.</exception>
+    /// <exception cref="ArgumentException">Causal padding.</exception>
     public AveragePooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid, string? name = null)
         : base(poolSize, strides, padding, name)
     {
@@ -398,7 +434,9 @@ public sealed class ZeroPadding2D : Layer
     {
     }
 
+    /// <summary>Zero rows added above and below.</summary>
     public (int Top, int Bottom) Rows { get; }
+    /// <summary>Zero columns added left and right.</summary>
     public (int Left, int Right) Columns { get; }
 
     /// <inheritdoc/>
@@ -422,6 +460,9 @@ public sealed class ZeroPadding2D : Layer
 /// <summary>Nearest-neighbour upsampling of NHWC images: each pixel repeated size.Height × size.Width times.</summary>
 public sealed class UpSampling2D : Layer
 {
+    /// <param name="size">How many times each pixel is repeated down and across (≥ 1).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor below 1.</exception>
     public UpSampling2D((int Height, int Width) size, string? name = null) : base(name)
     {
         if (size.Height < 1 || size.Width < 1)
@@ -434,6 +475,9 @@ public sealed class UpSampling2D : Layer
     {
     }
 
+    /// <summary>
+    /// The factors down and across: [H, W, C] → [H·size.Height, W·size.Width, C].
+    /// </summary>
     public (int Height, int Width) Size { get; }
 
     /// <inheritdoc/>

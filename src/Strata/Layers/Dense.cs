@@ -38,12 +38,21 @@ public sealed class Dense : Layer
         BiasRegularizer = biasRegularizer;
     }
 
+    /// <summary>Output size (≥ 1).</summary>
     public int Units { get; }
+    /// <summary>
+    /// The activation (default linear); the built-ins that fuse run inside the GEMM's op.
+    /// </summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added.</summary>
     public bool UseBias { get; }
+    /// <summary>The kernel's initializer (default Glorot uniform).</summary>
     public IInitializer KernelInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
+    /// <summary>Penalty on W, or null.</summary>
     public Regularizer? KernelRegularizer { get; }
+    /// <summary>Penalty on b, or null.</summary>
     public Regularizer? BiasRegularizer { get; }
 
     /// <summary>W [in, units] (after build).</summary>

@@ -15,6 +15,7 @@ public abstract class MergeLayer : Layer
     private Shape[] _inputShapes = [];
     private bool _building;
 
+    /// <param name="name">Layer name (default: derived from the type, made unique).</param>
     protected MergeLayer(string? name) : base(name)
     {
     }
@@ -229,6 +230,9 @@ public sealed class Minimum(string? name = null) : MergeLayer(name)
 /// </summary>
 public sealed class Concatenate : MergeLayer
 {
+    /// <param name="axis">The axis to join along, counting the batch axis (default −1, the last; 0 is refused).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Axis 0, the batch axis.</exception>
     public Concatenate(int axis = -1, string? name = null) : base(name)
     {
         if (axis == 0)

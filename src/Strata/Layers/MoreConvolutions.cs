@@ -57,13 +57,21 @@ public sealed class Conv2DTranspose : Layer
     {
     }
 
+    /// <summary>Output channels (≥ 1).</summary>
     public int Filters { get; }
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) KernelSize { get; }
+    /// <summary>The upsampling step (default 1×1): the output is about input × strides.</summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
+    /// <summary>The activation (default linear).</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added per filter.</summary>
     public bool UseBias { get; }
+    /// <summary>The kernel's initializer (default Glorot uniform).</summary>
     public IInitializer KernelInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
 
     /// <summary>The kernel [KH, KW, filters, C] (after build).</summary>
@@ -156,14 +164,23 @@ public sealed class DepthwiseConv2D : Layer
     {
     }
 
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) KernelSize { get; }
+    /// <summary>Step between windows, in pixels (default 1×1).</summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
+    /// <summary>Filters per input channel (≥ 1, default 1): C in, C·depthMultiplier out.</summary>
     public int DepthMultiplier { get; }
+    /// <summary>Spacing of the window's taps (default 1×1).</summary>
     public (int Height, int Width) DilationRate { get; }
+    /// <summary>The activation (default linear).</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added per output channel.</summary>
     public bool UseBias { get; }
+    /// <summary>The depthwise kernel's initializer (default Glorot uniform).</summary>
     public IInitializer DepthwiseInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
 
     /// <summary>The kernel [KH, KW, C, depth multiplier] (after build).</summary>
@@ -235,6 +252,7 @@ public abstract class SpatialDropout : Layer
         InputRank = inputRank;
     }
 
+    /// <summary>The fraction of channels dropped in training, in [0, 1).</summary>
     public float Rate { get; }
 
     /// <summary>The per-sample rank the layer expects: 2 ([steps, C]) or 3 ([H, W, C]).</summary>

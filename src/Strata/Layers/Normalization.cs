@@ -14,6 +14,7 @@ public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true
 
     private Weight? _gamma, _beta;
 
+    /// <summary>ε, added to the variance before the square root (default 10⁻³).</summary>
     public float Epsilon { get; } = epsilon > 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), $"LayerNormalization: epsilon must be positive, got {epsilon}");
 
     /// <inheritdoc/>
@@ -63,6 +64,12 @@ public sealed class BatchNormalization : Layer
 {
     private Weight? _gamma, _beta, _movingMean, _movingVariance;
 
+    /// <param name="momentum">Weight of the old value in the moving statistics, in [0, 1) (default 0.99).</param>
+    /// <param name="epsilon">ε, added to the variance before the square root (&gt; 0, default 10⁻³).</param>
+    /// <param name="center">Whether to add the learned offset β.</param>
+    /// <param name="scale">Whether to multiply by the learned scale γ.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A momentum outside [0, 1) or an epsilon that is not positive.</exception>
     public BatchNormalization(float momentum = 0.99f, float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null)
         : base(name)
     {
@@ -76,9 +83,15 @@ public sealed class BatchNormalization : Layer
         Scale = scale;
     }
 
+    /// <summary>
+    /// Weight of the old value in the moving statistics: m ← momentum·m + (1 − momentum)·batch value.
+    /// </summary>
     public float Momentum { get; }
+    /// <summary>ε, added to the variance before the square root.</summary>
     public float Epsilon { get; }
+    /// <summary>Whether the learned offset β is added.</summary>
     public bool Center { get; }
+    /// <summary>Whether the learned scale γ multiplies.</summary>
     public bool Scale { get; }
 
     /// <summary>The moving per-channel mean (after build).</summary>

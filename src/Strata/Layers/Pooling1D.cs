@@ -24,8 +24,11 @@ public abstract class Pooling1D : Layer
         Padding = padding;
     }
 
+    /// <summary>Window length, in steps.</summary>
     public int PoolSize { get; }
+    /// <summary>Step between windows (default: the window).</summary>
     public int Strides { get; }
+    /// <summary>Valid or same (causal is refused).</summary>
     public Padding Padding { get; }
 
     private protected abstract bool IsMax { get; }

@@ -3,6 +3,7 @@ using Strata.Kernels;
 
 namespace Strata.Layers;
 
+/// <summary>The configuration of a <see cref="Rescaling"/> layer.</summary>
 public sealed record RescalingConfig(string Name, float Scale, float Offset) : LayerConfig(Name);
 
 /// <summary>Config of a <see cref="Normalization"/> layer: the statistics given to its constructor, if any (adapted ones are weights).</summary>
@@ -11,6 +12,10 @@ public sealed record FeatureNormalizationConfig(string Name, string Kind, float[
 /// <summary>y = x · scale + offset (Keras' Rescaling): <c>new Rescaling(1 / 255f)</c> maps bytes to [0, 1].</summary>
 public sealed class Rescaling : Layer
 {
+    /// <param name="scale">The factor (finite).</param>
+    /// <param name="offset">Added after scaling (finite, default 0).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentException">A scale or offset that is not finite.</exception>
     public Rescaling(float scale, float offset = 0, string? name = null) : base(name)
     {
         if (!float.IsFinite(scale) || !float.IsFinite(offset))
@@ -19,8 +24,10 @@ public sealed class Rescaling : Layer
         Offset = offset;
     }
 
+    /// <summary>The factor x is multiplied by.</summary>
     public float Scale { get; }
 
+    /// <summary>Added after scaling.</summary>
     public float Offset { get; }
 
     /// <inheritdoc/>
@@ -253,6 +260,7 @@ public abstract class RandomImageLayer : Layer
     }
 }
 
+/// <summary>The configuration of a <see cref="RandomFlip"/> layer.</summary>
 public sealed record RandomFlipConfig(string Name, string Mode) : LayerConfig(Name);
 
 /// <summary>Flips each image left-right and/or top-bottom with probability ½ each (Keras' RandomFlip).</summary>
@@ -267,6 +275,9 @@ public sealed class RandomFlip : RandomImageLayer
         Mode = mode;
     }
 
+    /// <summary>
+    /// "horizontal" (left-right), "vertical" (top-bottom) or "horizontal_and_vertical".
+    /// </summary>
     public string Mode { get; }
 
     private protected override Interpolation Interpolation => Interpolation.Nearest;
@@ -282,6 +293,9 @@ public sealed class RandomFlip : RandomImageLayer
     public override LayerConfig GetConfig() => new RandomFlipConfig(Name, Mode);
 }
 
+/// <summary>
+/// The configuration of a <see cref="RandomRotation"/>, <see cref="RandomTranslation"/> or <see cref="RandomZoom"/> layer.
+/// </summary>
 public sealed record RandomWarpConfig(string Name, float Factor, float WidthFactor, FillMode FillMode, Interpolation Interpolation, float FillValue) : LayerConfig(Name);
 
 /// <summary>The random layers that warp geometry (rotation, translation, zoom): fill mode, interpolation and fill value.</summary>
@@ -313,6 +327,12 @@ public abstract class RandomWarpLayer : RandomImageLayer
 /// </summary>
 public sealed class RandomRotation : RandomWarpLayer
 {
+    /// <param name="factor">The largest rotation, as a fraction of a full turn, in [0, 1] (0.1 is ±36°).</param>
+    /// <param name="fillMode">What is read outside the image (default reflect).</param>
+    /// <param name="interpolation">Bilinear (default) or nearest.</param>
+    /// <param name="fillValue">The value read outside the image with <see cref="FillMode.Constant"/>.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 1].</exception>
     public RandomRotation(float factor, FillMode fillMode = FillMode.Reflect, Interpolation interpolation = Interpolation.Bilinear,
         float fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, name)
     {
@@ -320,6 +340,7 @@ public sealed class RandomRotation : RandomWarpLayer
         Factor = factor;
     }
 
+    /// <summary>The largest rotation, as a fraction of a full turn.</summary>
     public float Factor { get; }
 
     private protected override void Draw(Span<float> p) =>
@@ -335,6 +356,13 @@ public sealed class RandomRotation : RandomWarpLayer
 /// </summary>
 public sealed class RandomTranslation : RandomWarpLayer
 {
+    /// <param name="heightFactor">The largest vertical shift, as a fraction of the height, in [0, 1].</param>
+    /// <param name="widthFactor">The largest horizontal shift, as a fraction of the width, in [0, 1].</param>
+    /// <param name="fillMode">What is read outside the image (default reflect).</param>
+    /// <param name="interpolation">Bilinear (default) or nearest.</param>
+    /// <param name="fillValue">The value read outside the image with <see cref="FillMode.Constant"/>.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 1].</exception>
     public RandomTranslation(float heightFactor, float widthFactor, FillMode fillMode = FillMode.Reflect,
         Interpolation interpolation = Interpolation.Bilinear, float fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, name)
     {
@@ -344,8 +372,10 @@ public sealed class RandomTranslation : RandomWarpLayer
         WidthFactor = widthFactor;
     }
 
+    /// <summary>The largest vertical shift, as a fraction of the height.</summary>
     public float HeightFactor { get; }
 
+    /// <summary>The largest horizontal shift, as a fraction of the width.</summary>
     public float WidthFactor { get; }
 
     private protected override void Draw(Span<float> p)
@@ -365,6 +395,13 @@ public sealed class RandomTranslation : RandomWarpLayer
 /// </summary>
 public sealed class RandomZoom : RandomWarpLayer
 {
+    /// <param name="heightFactor">The largest zoom, in [0, 0.99]: the amount is drawn in [−heightFactor, heightFactor]; positive zooms out, negative in.</param>
+    /// <param name="widthFactor">The width's own factor, in [0, 0.99]; −1 (default): the height's draw, keeping the aspect ratio.</param>
+    /// <param name="fillMode">What is read outside the image (default reflect).</param>
+    /// <param name="interpolation">Bilinear (default) or nearest.</param>
+    /// <param name="fillValue">The value read outside the image with <see cref="FillMode.Constant"/>.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 0.99].</exception>
     public RandomZoom(float heightFactor, float widthFactor = -1, FillMode fillMode = FillMode.Reflect,
         Interpolation interpolation = Interpolation.Bilinear, float fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, name)
     {
@@ -375,6 +412,7 @@ public sealed class RandomZoom : RandomWarpLayer
         WidthFactor = widthFactor;
     }
 
+    /// <summary>The largest zoom of the height (a fraction: 0.2 is up to 20%).</summary>
     public float HeightFactor { get; }
 
     /// <summary>The width's factor, or −1 for "as the height".</summary>
@@ -391,6 +429,7 @@ public sealed class RandomZoom : RandomWarpLayer
     public override LayerConfig GetConfig() => Config(HeightFactor, WidthFactor);
 }
 
+/// <summary>The configuration of a <see cref="RandomContrast"/> layer.</summary>
 public sealed record RandomContrastConfig(string Name, float Factor) : LayerConfig(Name);
 
 /// <summary>
@@ -399,12 +438,16 @@ public sealed record RandomContrastConfig(string Name, float Factor) : LayerConf
 /// </summary>
 public sealed class RandomContrast : RandomImageLayer
 {
+    /// <param name="factor">The largest change of contrast, in [0, 1]: f is drawn in [1 − factor, 1 + factor].</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 1].</exception>
     public RandomContrast(float factor, string? name = null) : base(name)
     {
         CheckFactor("RandomContrast", nameof(factor), factor, 1);
         Factor = factor;
     }
 
+    /// <summary>The largest change of contrast: f is drawn in [1 − factor, 1 + factor].</summary>
     public float Factor { get; }
 
     private protected override int ParametersPerImage => 1;

@@ -44,10 +44,17 @@ public sealed class Embedding : Layer
         MaskZero = maskZero;
     }
 
+    /// <summary>Vocabulary size: the ids are 0..InputDim − 1.</summary>
     public int InputDim { get; }
+    /// <summary>The size of each embedding vector.</summary>
     public int OutputDim { get; }
+    /// <summary>The table's initializer (default uniform in [−0.05, 0.05], as in Keras).</summary>
     public IInitializer EmbeddingsInitializer { get; }
+    /// <summary>Penalty on the table, or null.</summary>
     public Regularizer? EmbeddingsRegularizer { get; }
+    /// <summary>
+    /// Whether id 0 is padding: the layer then emits a mask that is 0 there (the real tokens start at 1).
+    /// </summary>
     public bool MaskZero { get; }
 
     /// <summary>The table [input_dim, output_dim] (after build).</summary>
@@ -86,6 +93,9 @@ public sealed class Embedding : Layer
 /// </summary>
 public sealed class Masking(float maskValue = 0, string? name = null) : Layer(name)
 {
+    /// <summary>
+    /// The value whose steps are padding (default 0): a step whose features all equal it is masked.
+    /// </summary>
     public float MaskValue { get; } = maskValue;
 
     /// <inheritdoc/>
@@ -157,7 +167,13 @@ public sealed class Bidirectional : Layer
 
     /// <summary>The layer given to the constructor (its config is what the wrapper saves).</summary>
     public Layer Layer { get; }
+    /// <summary>
+    /// How the two directions' outputs are merged: concat (default), sum, mul or ave.
+    /// </summary>
     public string MergeMode { get; }
+    /// <summary>
+    /// The backward layer given to the constructor, or null when the backward direction is a copy of <see cref="Layer"/>.
+    /// </summary>
     public Layer? BackwardLayer { get; }
 
     /// <summary>The forward copy.</summary>
@@ -232,6 +248,10 @@ public sealed class TimeDistributed : Layer
 {
     private readonly Layer _inner;
 
+    /// <param name="layer">The layer applied to every step (not a merge layer or an input).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
+    /// <exception cref="ArgumentException">A layer with several inputs, or an input layer.</exception>
     public TimeDistributed(Layer layer, string? name = null) : base(name)
     {
         ArgumentNullException.ThrowIfNull(layer);

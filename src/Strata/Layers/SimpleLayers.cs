@@ -24,6 +24,7 @@ public sealed class Activation(ActivationFunction function, string? name = null)
     protected override bool PropagatesMask => true;
 
 
+    /// <summary>The activation applied.</summary>
     public ActivationFunction Function { get; } = function;
 
     /// <inheritdoc/>
@@ -52,6 +53,9 @@ public sealed class Flatten(string? name = null) : Layer(name)
 /// <summary>Reshapes each sample to a target shape (one entry may be −1).</summary>
 public sealed class Reshape : Layer
 {
+    /// <param name="targetShape">The per-sample shape to produce (no batch axis); one entry may be −1, inferred from the size.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentException">A zero or negative size other than one −1.</exception>
     public Reshape(int[] targetShape, string? name = null) : base(name)
     {
         if (targetShape.Count(d => d == -1) > 1 || targetShape.Any(d => d == 0 || d < -1))
@@ -59,6 +63,9 @@ public sealed class Reshape : Layer
         TargetShape = (int[])targetShape.Clone();
     }
 
+    /// <summary>
+    /// The per-sample target shape (a copy of the constructor's; −1 for the inferred axis).
+    /// </summary>
     public int[] TargetShape { get; }
 
     /// <inheritdoc/>
@@ -98,6 +105,9 @@ public sealed class Dropout : Layer
     /// <summary>Works on each step alike: a mask passes through.</summary>
     protected override bool PropagatesMask => true;
 
+    /// <param name="rate">The fraction of elements dropped in training, in [0, 1).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A rate outside [0, 1).</exception>
     public Dropout(float rate, string? name = null) : base(name)
     {
         if (!(rate >= 0 && rate < 1))
@@ -105,6 +115,7 @@ public sealed class Dropout : Layer
         Rate = rate;
     }
 
+    /// <summary>The fraction of elements dropped in training, in [0, 1).</summary>
     public float Rate { get; }
 
     /// <inheritdoc/>
@@ -130,6 +141,9 @@ public sealed class Input : Layer
 {
     private SymbolicTensor? _output;
 
+    /// <param name="shape">The per-sample shape (no batch axis), e.g. [28, 28, 1].</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentException">An empty shape or one of size 0.</exception>
     public Input(int[] shape, string? name = null) : base(name)
     {
         Shape = new Shape(shape);

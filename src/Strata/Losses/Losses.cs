@@ -19,6 +19,8 @@ public sealed class MeanAbsoluteError(LossReduction reduction = LossReduction.Su
 /// <summary>Huber: ½e² where |e| ≤ δ, else δ(|e| − ½δ); mean over each sample.</summary>
 public sealed class Huber : Loss
 {
+    /// <param name="delta">δ, where the loss turns from quadratic to linear (default 1).</param>
+    /// <param name="reduction">How the per-sample losses are reduced (default their mean over the batch).</param>
     public Huber(float delta = 1f, LossReduction reduction = LossReduction.SumOverBatchSize) : base("huber", reduction)
     {
         if (!(delta > 0))
@@ -26,6 +28,7 @@ public sealed class Huber : Loss
         Delta = delta;
     }
 
+    /// <summary>δ, where the loss turns from quadratic to linear.</summary>
     public float Delta { get; }
 
     /// <inheritdoc/>
@@ -48,6 +51,9 @@ public sealed class Huber : Loss
 public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("binary_crossentropy", reduction)
 {
+    /// <summary>
+    /// Whether predictions are logits (the sigmoid is applied inside, which is more stable) rather than probabilities.
+    /// </summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <inheritdoc/>
@@ -73,6 +79,9 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
 public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("categorical_crossentropy", reduction)
 {
+    /// <summary>
+    /// Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.
+    /// </summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <inheritdoc/>
@@ -99,6 +108,9 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
 public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("sparse_categorical_crossentropy", reduction)
 {
+    /// <summary>
+    /// Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.
+    /// </summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <inheritdoc/>

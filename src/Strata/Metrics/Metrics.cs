@@ -12,6 +12,9 @@ public sealed class Accuracy(string name = "accuracy") : MeanPerSample(name)
 /// <summary>Fraction of elements where (ŷ &gt; threshold) equals the 0/1 target, averaged per sample.</summary>
 public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary_accuracy") : MeanPerSample(name)
 {
+    /// <summary>
+    /// A prediction above it counts as 1 (default ½, for probabilities; 0 for logits).
+    /// </summary>
     public float Threshold { get; } = threshold;
 
     /// <inheritdoc/>
@@ -59,7 +62,9 @@ public sealed class SparseCategoricalAccuracy(string name = "sparse_categorical_
 public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, string? name = null)
     : MeanPerSample(name ?? (sparse ? "sparse_top_k_categorical_accuracy" : "top_k_categorical_accuracy"))
 {
+    /// <summary>How many of the highest scores may hold the target class (default 5).</summary>
     public int K { get; } = k;
+    /// <summary>Whether targets are class indices rather than one-hot rows.</summary>
     public bool Sparse { get; } = sparse;
 
     /// <inheritdoc/>
@@ -135,8 +140,10 @@ public sealed class RootMeanSquaredErrorMetric(string name = "rmse") : MeanPerSa
 /// <summary>Counts of a binary decision at a threshold over every element (multi-label style, as Keras).</summary>
 public abstract class ConfusionMetric(string name, float threshold) : Metric(name)
 {
+    /// <summary>The counts accumulated since the last <see cref="Metric.Reset"/>.</summary>
     protected double TruePositives, FalsePositives, FalseNegatives;
 
+    /// <summary>A prediction above it counts as positive (default ½).</summary>
     public float Threshold { get; } = threshold;
 
     /// <inheritdoc/>
@@ -195,6 +202,9 @@ public sealed class Auc : Metric
     private readonly double[] _tp, _fp;
     private double _positives, _negatives;
 
+    /// <param name="thresholds">How many evenly spaced thresholds in [0, 1] the curve is built from (≥ 2, default 200).</param>
+    /// <param name="name">The metric's name in the logs.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than 2 thresholds.</exception>
     public Auc(int thresholds = 200, string name = "auc") : base(name)
     {
         if (thresholds < 2)
@@ -203,6 +213,7 @@ public sealed class Auc : Metric
         _fp = new double[thresholds];
     }
 
+    /// <summary>How many evenly spaced thresholds in [0, 1] the curve is built from.</summary>
     public int Thresholds => _tp.Length;
 
     /// <inheritdoc/>

@@ -92,6 +92,7 @@ public readonly struct Shape : IEquatable<Shape>
         return new Shape(dims);
     }
 
+    /// <summary>Equal when the dimensions are equal, one by one.</summary>
     public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);
 
     /// <inheritdoc/>
@@ -106,10 +107,13 @@ public readonly struct Shape : IEquatable<Shape>
         return h.ToHashCode();
     }
 
+    /// <summary>Equal when the dimensions are equal, one by one.</summary>
     public static bool operator ==(Shape a, Shape b) => a.Equals(b);
 
+    /// <summary>Not <c>==</c>.</summary>
     public static bool operator !=(Shape a, Shape b) => !a.Equals(b);
 
+    /// <summary>The shape with these dimensions: <c>Shape s = [2, 3];</c>.</summary>
     public static implicit operator Shape(int[] dims) => new(dims);
 
     /// <summary>"[2, 3]".</summary>

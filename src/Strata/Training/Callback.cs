@@ -3,10 +3,13 @@ namespace Strata.Training;
 /// <summary>The values of one epoch or batch: "loss", metric names, and "val_"-prefixed validation values.</summary>
 public sealed class Logs : Dictionary<string, float>
 {
+    /// <summary>Empty logs (keys compared ordinally).</summary>
     public Logs() : base(StringComparer.Ordinal)
     {
     }
 
+    /// <summary>A copy of <paramref name="values"/> (keys compared ordinally).</summary>
+    /// <param name="values">The values to copy.</param>
     public Logs(IDictionary<string, float> values) : base(values, StringComparer.Ordinal)
     {
     }
@@ -25,11 +28,24 @@ public abstract class Callback
     /// <summary>The model being trained (set by Fit before TrainBegin).</summary>
     public Strata.Models.Model? Model { get; internal set; }
 
+    /// <summary>Called once before the first epoch (<see cref="Model"/> is set).</summary>
     public virtual void OnTrainBegin() { }
+    /// <summary>Called once after the last epoch, also when training stopped early.</summary>
+    /// <param name="logs">The last epoch's logs.</param>
     public virtual void OnTrainEnd(Logs logs) { }
+    /// <summary>Called at the start of each epoch.</summary>
+    /// <param name="epoch">The epoch, 0-based.</param>
     public virtual void OnEpochBegin(int epoch) { }
+    /// <summary>Called at the end of each epoch, after validation.</summary>
+    /// <param name="epoch">The epoch, 0-based.</param>
+    /// <param name="logs">The epoch's mean training values and the "val_" validation values; a callback may add entries.</param>
     public virtual void OnEpochEnd(int epoch, Logs logs) { }
+    /// <summary>Called before each training batch.</summary>
+    /// <param name="batch">The batch within the epoch, 0-based.</param>
     public virtual void OnBatchBegin(int batch) { }
+    /// <summary>Called after each training batch.</summary>
+    /// <param name="batch">The batch within the epoch, 0-based.</param>
+    /// <param name="logs">The batch's values: the loss and the metrics.</param>
     public virtual void OnBatchEnd(int batch, Logs logs) { }
 
     /// <summary>Whether a monitored value improves upward, from its name: accuracy, AUC, precision and recall do; losses and errors do not.</summary>
@@ -75,6 +91,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
     private int _wait;
     private float[][]? _bestWeights;
 
+    /// <summary>The log value watched (default "val_loss").</summary>
     public string Monitor { get; } = monitor;
 
     /// <summary>The epoch (0-based) at which training stopped, or −1.</summary>
@@ -126,6 +143,9 @@ public sealed class TerminateOnNaN : Callback
 {
     private int _epoch;
 
+    /// <summary>
+    /// True once a non-finite loss stopped training (<see cref="At"/> says where).
+    /// </summary>
     public bool Terminated { get; private set; }
 
     /// <summary>The 0-based epoch and batch whose loss was not finite (batch −1: the epoch's validation loss), the loss's name and its value (after <see cref="Terminated"/>).</summary>

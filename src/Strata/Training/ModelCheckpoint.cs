@@ -25,7 +25,9 @@ public sealed partial class ModelCheckpoint(string path, string monitor = "val_l
 {
     private float _best;
 
+    /// <summary>Where to save; fields such as {epoch} are filled in per epoch.</summary>
     public string Path { get; } = path ?? throw new ArgumentNullException(nameof(path));
+    /// <summary>The log value that decides "best" (default "val_loss").</summary>
     public string Monitor { get; } = monitor;
 
     /// <summary>The best value of <see cref="Monitor"/> seen so far (±∞ before the first).</summary>

@@ -43,6 +43,14 @@ public sealed class ReduceLROnPlateau : Callback
     private float _best;
     private int _wait, _cooldownLeft;
 
+    /// <param name="monitor">The log value watched (default "val_loss").</param>
+    /// <param name="factor">The factor the rate is multiplied by, in (0, 1) (default 0.1).</param>
+    /// <param name="patience">Epochs without improvement before the rate is reduced (default 10).</param>
+    /// <param name="minDelta">The least change that counts as an improvement (default 10⁻⁴).</param>
+    /// <param name="cooldown">Epochs to wait after a reduction before counting again (default 0).</param>
+    /// <param name="minLearningRate">The rate is never reduced below this (default 0).</param>
+    /// <param name="higherIsBetter">Whether larger is better; by default true when the name contains "acc".</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside (0, 1).</exception>
     public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, float minDelta = 1e-4f,
         int cooldown = 0, float minLearningRate = 0, bool? higherIsBetter = null)
     {
@@ -57,12 +65,19 @@ public sealed class ReduceLROnPlateau : Callback
         HigherIsBetter = higherIsBetter ?? monitor.Contains("acc");
     }
 
+    /// <summary>The log value watched.</summary>
     public string Monitor { get; }
+    /// <summary>The factor the rate is multiplied by, in (0, 1).</summary>
     public float Factor { get; }
+    /// <summary>Epochs without improvement before the rate is reduced.</summary>
     public int Patience { get; }
+    /// <summary>The least change that counts as an improvement.</summary>
     public float MinDelta { get; }
+    /// <summary>Epochs to wait after a reduction before counting again.</summary>
     public int Cooldown { get; }
+    /// <summary>The rate is never reduced below this.</summary>
     public float MinLearningRate { get; }
+    /// <summary>Whether larger values of <see cref="Monitor"/> are better.</summary>
     public bool HigherIsBetter { get; }
 
     /// <inheritdoc/>
