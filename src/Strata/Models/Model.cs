@@ -109,7 +109,7 @@ public partial class Model
     public Optimizer? Optimizer { get; private set; }
     /// <summary>The loss set by Compile; null before.</summary>
     public Loss? Loss { get; private set; }
-    /// <summary>The metrics set by Compile, in the order of the logs.</summary>
+    /// <summary>The metrics set by Compile (empty before).</summary>
     public IReadOnlyList<Metric> Metrics => _metrics;
 
     /// <summary>Set by a callback to end Fit after the current epoch.</summary>

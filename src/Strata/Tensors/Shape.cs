@@ -113,7 +113,7 @@ public readonly struct Shape : IEquatable<Shape>
     /// <summary>Not <c>==</c>.</summary>
     public static bool operator !=(Shape a, Shape b) => !a.Equals(b);
 
-    /// <summary>The shape with these dimensions: <c>Shape s = [2, 3];</c>.</summary>
+    /// <summary>The shape with these dimensions, so that an <c>int[]</c> can be given where a shape is expected.</summary>
     public static implicit operator Shape(int[] dims) => new(dims);
 
     /// <summary>"[2, 3]".</summary>
