@@ -54,15 +54,11 @@ public sealed class QuantizedDense : Layer
 
     /// <summary>Output size.</summary>
     public int Units { get; }
-    /// <summary>
-    /// The activation; linear and ReLU are fused into the integer GEMM, others run after it, in float.
-    /// </summary>
+    /// <summary>The activation; linear and ReLU are fused into the integer GEMM, others run after it, in float.</summary>
     public ActivationFunction Activation { get; }
     /// <summary>Whether there is a bias.</summary>
     public bool UseBias { get; }
-    /// <summary>
-    /// True: each batch is quantized with its own range (no calibrated input parameters).
-    /// </summary>
+    /// <summary>True: each batch is quantized with its own range (no calibrated input parameters).</summary>
     public bool Dynamic { get; }
 
     /// <summary>The integer kernel [in, units].</summary>

@@ -11,9 +11,7 @@ namespace Strata
         Nearest,
         /// <summary>A constant value (the fill value) is read.</summary>
         Constant,
-        /// <summary>
-        /// The image is mirrored about its edge (the edge pixel is repeated once).
-        /// </summary>
+        /// <summary>The image is mirrored about its edge (the edge pixel is repeated once).</summary>
         Reflect,
         /// <summary>The image repeats, as if tiled.</summary>
         Wrap,

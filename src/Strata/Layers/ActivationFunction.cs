@@ -100,9 +100,7 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(GetType(), Name, GetConfig());
 
-    /// <summary>
-    /// Equal when of the same type, with the same name and config (two nulls are equal).
-    /// </summary>
+    /// <summary>Equal when of the same type, with the same name and config (two nulls are equal).</summary>
     public static bool operator ==(ActivationFunction? a, ActivationFunction? b) => a?.Equals(b) ?? b is null;
 
     /// <summary>Not <c>==</c>.</summary>

@@ -42,15 +42,11 @@ public abstract class ConvolutionLayer : Layer
 
     /// <summary>Output channels (≥ 1).</summary>
     public int Filters { get; }
-    /// <summary>
-    /// The activation (default linear); the built-ins that fuse run inside the convolution's op.
-    /// </summary>
+    /// <summary>The activation (default linear); the built-ins that fuse run inside the convolution's op.</summary>
     public ActivationFunction Activation { get; }
     /// <summary>Whether a bias is added per filter.</summary>
     public bool UseBias { get; }
-    /// <summary>
-    /// The kernel's initializer (default Glorot uniform; fans: KH·KW·C in, KH·KW·filters out).
-    /// </summary>
+    /// <summary>The kernel's initializer (default Glorot uniform; fans: KH·KW·C in, KH·KW·filters out).</summary>
     public IInitializer KernelInitializer { get; }
     /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
@@ -275,9 +271,7 @@ public abstract class Pooling2D : Layer
 
     /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) PoolSize { get; }
-    /// <summary>
-    /// Step between windows (default: the window, so that windows do not overlap).
-    /// </summary>
+    /// <summary>Step between windows (default: the window, so that windows do not overlap).</summary>
     public (int Height, int Width) Strides { get; }
     /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
@@ -475,9 +469,7 @@ public sealed class UpSampling2D : Layer
     {
     }
 
-    /// <summary>
-    /// The factors down and across: [H, W, C] → [H·size.Height, W·size.Width, C].
-    /// </summary>
+    /// <summary>The factors down and across: [H, W, C] → [H·size.Height, W·size.Width, C].</summary>
     public (int Height, int Width) Size { get; }
 
     /// <inheritdoc/>

@@ -40,9 +40,7 @@ public sealed class Dense : Layer
 
     /// <summary>Output size (≥ 1).</summary>
     public int Units { get; }
-    /// <summary>
-    /// The activation (default linear); the built-ins that fuse run inside the GEMM's op.
-    /// </summary>
+    /// <summary>The activation (default linear); the built-ins that fuse run inside the GEMM's op.</summary>
     public ActivationFunction Activation { get; }
     /// <summary>Whether a bias is added.</summary>
     public bool UseBias { get; }

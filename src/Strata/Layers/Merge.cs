@@ -15,7 +15,7 @@ public abstract class MergeLayer : Layer
     private Shape[] _inputShapes = [];
     private bool _building;
 
-    /// <param name="name">Layer name (default: derived from the type, made unique).</param>
+    /// <param name="name">A name; by default the layer's kind with a counter ("add", "add_1", ...).</param>
     protected MergeLayer(string? name) : base(name)
     {
     }

@@ -83,9 +83,7 @@ public sealed class BatchNormalization : Layer
         Scale = scale;
     }
 
-    /// <summary>
-    /// Weight of the old value in the moving statistics: m ← momentum·m + (1 − momentum)·batch value.
-    /// </summary>
+    /// <summary>Weight of the old value in the moving statistics: m ← momentum·m + (1 − momentum)·batch value.</summary>
     public float Momentum { get; }
     /// <summary>ε, added to the variance before the square root.</summary>
     public float Epsilon { get; }

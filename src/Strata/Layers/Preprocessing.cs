@@ -275,9 +275,7 @@ public sealed class RandomFlip : RandomImageLayer
         Mode = mode;
     }
 
-    /// <summary>
-    /// "horizontal" (left-right), "vertical" (top-bottom) or "horizontal_and_vertical".
-    /// </summary>
+    /// <summary>"horizontal" (left-right), "vertical" (top-bottom) or "horizontal_and_vertical".</summary>
     public string Mode { get; }
 
     private protected override Interpolation Interpolation => Interpolation.Nearest;

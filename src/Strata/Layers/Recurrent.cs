@@ -249,9 +249,7 @@ public sealed class Lstm : RecurrentLayer
         UnitForgetBiasFlag = unitForgetBias;
     }
 
-    /// <summary>
-    /// Whether the forget gate's bias starts at 1 (Keras' unit_forget_bias), so that the cell remembers at first.
-    /// </summary>
+    /// <summary>Whether the forget gate's bias starts at 1 (Keras' unit_forget_bias), so that the cell remembers at first.</summary>
     public bool UnitForgetBias { get; }
 
     private protected override IInitializer BiasFor(IInitializer initializer) =>

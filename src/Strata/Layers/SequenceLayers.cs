@@ -52,9 +52,7 @@ public sealed class Embedding : Layer
     public IInitializer EmbeddingsInitializer { get; }
     /// <summary>Penalty on the table, or null.</summary>
     public Regularizer? EmbeddingsRegularizer { get; }
-    /// <summary>
-    /// Whether id 0 is padding: the layer then emits a mask that is 0 there (the real tokens start at 1).
-    /// </summary>
+    /// <summary>Whether id 0 is padding: the layer then emits a mask that is 0 there (the real tokens start at 1).</summary>
     public bool MaskZero { get; }
 
     /// <summary>The table [input_dim, output_dim] (after build).</summary>
@@ -93,9 +91,7 @@ public sealed class Embedding : Layer
 /// </summary>
 public sealed class Masking(float maskValue = 0, string? name = null) : Layer(name)
 {
-    /// <summary>
-    /// The value whose steps are padding (default 0): a step whose features all equal it is masked.
-    /// </summary>
+    /// <summary>The value whose steps are padding (default 0): a step whose features all equal it is masked.</summary>
     public float MaskValue { get; } = maskValue;
 
     /// <inheritdoc/>
@@ -167,9 +163,7 @@ public sealed class Bidirectional : Layer
 
     /// <summary>The layer given to the constructor (its config is what the wrapper saves).</summary>
     public Layer Layer { get; }
-    /// <summary>
-    /// How the two directions' outputs are merged: concat (default), sum, mul or ave.
-    /// </summary>
+    /// <summary>How the two directions' outputs are merged: concat (default), sum, mul or ave.</summary>
     public string MergeMode { get; }
     /// <summary>
     /// The backward layer given to the constructor, or null when the backward direction is a copy of <see cref="Layer"/>.

@@ -63,9 +63,7 @@ public sealed class Reshape : Layer
         TargetShape = (int[])targetShape.Clone();
     }
 
-    /// <summary>
-    /// The per-sample target shape (a copy of the constructor's; −1 for the inferred axis).
-    /// </summary>
+    /// <summary>The per-sample target shape (a copy of the constructor's; −1 for the inferred axis).</summary>
     public int[] TargetShape { get; }
 
     /// <inheritdoc/>

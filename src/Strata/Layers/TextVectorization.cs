@@ -83,15 +83,11 @@ public sealed class TextVectorization : Layer
 
     /// <summary>The vocabulary's largest size, special tokens included; null: no limit.</summary>
     public int? MaxTokens { get; }
-    /// <summary>
-    /// How texts are standardized before splitting (lower case, punctuation stripped, ...).
-    /// </summary>
+    /// <summary>How texts are standardized before splitting (lower case, punctuation stripped, ...).</summary>
     public TextStandardization Standardize { get; }
     /// <summary>How texts are split into tokens.</summary>
     public TextSplit Split { get; }
-    /// <summary>
-    /// n: every 2..n-gram (tokens joined by a space) is added after the tokens; null: tokens only.
-    /// </summary>
+    /// <summary>n: every 2..n-gram (tokens joined by a space) is added after the tokens; null: tokens only.</summary>
     public int? Ngrams { get; }
     /// <summary>int (token ids), multi_hot, count or tf_idf.</summary>
     public TextOutputMode OutputMode { get; }
@@ -99,9 +95,7 @@ public sealed class TextVectorization : Layer
     /// In int mode, the length every text is padded or truncated to (needed inside a model); null: the longest text of the batch.
     /// </summary>
     public int? OutputSequenceLength { get; }
-    /// <summary>
-    /// multi_hot / count / tf_idf: output <see cref="MaxTokens"/> columns even when the vocabulary is smaller.
-    /// </summary>
+    /// <summary>multi_hot / count / tf_idf: output <see cref="MaxTokens"/> columns even when the vocabulary is smaller.</summary>
     public bool PadToMaxTokens { get; }
 
     /// <summary>Whether the layer has a vocabulary (adapted or given).</summary>

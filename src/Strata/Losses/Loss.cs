@@ -41,9 +41,7 @@ public abstract class Loss
     /// <summary>The Keras name.</summary>
     public string Name { get; }
 
-    /// <summary>
-    /// How the weighted per-sample losses are reduced: their mean over the batch (default), their sum, or none.
-    /// </summary>
+    /// <summary>How the weighted per-sample losses are reduced: their mean over the batch (default), their sum, or none.</summary>
     public LossReduction Reduction { get; }
 
     /// <summary>The settings a model file saves, as the config type the loss is registered with (by default its reduction).</summary>

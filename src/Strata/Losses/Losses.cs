@@ -51,9 +51,7 @@ public sealed class Huber : Loss
 public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("binary_crossentropy", reduction)
 {
-    /// <summary>
-    /// Whether predictions are logits (the sigmoid is applied inside, which is more stable) rather than probabilities.
-    /// </summary>
+    /// <summary>Whether predictions are logits (the sigmoid is applied inside, which is more stable) rather than probabilities.</summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <inheritdoc/>
@@ -79,9 +77,7 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
 public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("categorical_crossentropy", reduction)
 {
-    /// <summary>
-    /// Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.
-    /// </summary>
+    /// <summary>Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.</summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <inheritdoc/>
@@ -108,9 +104,7 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
 public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("sparse_categorical_crossentropy", reduction)
 {
-    /// <summary>
-    /// Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.
-    /// </summary>
+    /// <summary>Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.</summary>
     public bool FromLogits { get; } = fromLogits;
 
     /// <inheritdoc/>

@@ -12,9 +12,7 @@ public sealed class Accuracy(string name = "accuracy") : MeanPerSample(name)
 /// <summary>Fraction of elements where (ŷ &gt; threshold) equals the 0/1 target, averaged per sample.</summary>
 public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary_accuracy") : MeanPerSample(name)
 {
-    /// <summary>
-    /// A prediction above it counts as 1 (default ½, for probabilities; 0 for logits).
-    /// </summary>
+    /// <summary>A prediction above it counts as 1 (default ½, for probabilities; 0 for logits).</summary>
     public float Threshold { get; } = threshold;
 
     /// <inheritdoc/>

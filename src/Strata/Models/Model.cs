@@ -47,9 +47,7 @@ public partial class Model
         _graph = new FunctionalGraph(inputs, output, seed, Name);
     }
 
-    /// <summary>
-    /// The model's name (default "model"), used in messages, summaries and model files.
-    /// </summary>
+    /// <summary>The model's name (default "model"), used in messages, summaries and model files.</summary>
     public string Name { get; }
 
     /// <summary>The graph of a functional model; null otherwise.</summary>

@@ -16,9 +16,7 @@ public enum Padding
     Valid,
     /// <summary>Zero padding around the input so that output = ⌈input / stride⌉.</summary>
     Same,
-    /// <summary>
-    /// 1-D convolutions only: all the padding on the left, so output t sees inputs ≤ t.
-    /// </summary>
+    /// <summary>1-D convolutions only: all the padding on the left, so output t sees inputs ≤ t.</summary>
     Causal,
 }
 

@@ -58,15 +58,11 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>
-    /// Clamps each gradient element to [−v, v] before the update; null: no clamping.
-    /// </summary>
+    /// <summary>Clamps each gradient element to [−v, v] before the update; null: no clamping.</summary>
     public float? ClipValue { get; }
     /// <summary>Rescales each gradient tensor whose L2 norm exceeds this; null: none.</summary>
     public float? ClipNorm { get; }
-    /// <summary>
-    /// Rescales all gradients together when their joint L2 norm exceeds this; null: none.
-    /// </summary>
+    /// <summary>Rescales all gradients together when their joint L2 norm exceeds this; null: none.</summary>
     public float? GlobalClipNorm { get; }
 
     /// <summary>The number of updates applied so far.</summary>

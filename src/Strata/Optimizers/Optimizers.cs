@@ -27,9 +27,7 @@ public sealed class Sgd : Optimizer
         Nesterov = nesterov;
     }
 
-    /// <summary>
-    /// μ, the weight of the previous velocity, in [0, 1); 0: plain gradient descent.
-    /// </summary>
+    /// <summary>μ, the weight of the previous velocity, in [0, 1); 0: plain gradient descent.</summary>
     public float Momentum { get; }
     /// <summary>Whether the step uses Nesterov momentum: w ← w + μv − lr·g.</summary>
     public bool Nesterov { get; }

@@ -143,9 +143,7 @@ public sealed class TerminateOnNaN : Callback
 {
     private int _epoch;
 
-    /// <summary>
-    /// True once a non-finite loss stopped training (<see cref="At"/> says where).
-    /// </summary>
+    /// <summary>True once a non-finite loss stopped training (<see cref="At"/> says where).</summary>
     public bool Terminated { get; private set; }
 
     /// <summary>The 0-based epoch and batch whose loss was not finite (batch −1: the epoch's validation loss), the loss's name and its value (after <see cref="Terminated"/>).</summary>
