@@ -21,6 +21,6 @@ public sealed class ConstantSparsity : PruningSchedule
     /// <inheritdoc/>
     public override float SparsityAt(long step) => Sparsity;
 
-    /// <inheritdoc/>
+    /// <summary>The settings: "ConstantSparsity(0.5, steps 0.., every 100)".</summary>
     public override string ToString() => $"ConstantSparsity({Sparsity}, steps {BeginStep}..{(EndStep == -1 ? "" : EndStep)}, every {Frequency})";
 }

@@ -41,7 +41,7 @@ public sealed class PolynomialDecay : PruningSchedule
         return (float)(FinalSparsity + (InitialSparsity - FinalSparsity) * Math.Pow(1 - p, Power));
     }
 
-    /// <inheritdoc/>
+    /// <summary>The settings: "PolynomialDecay(0 → 0.8, power 3, steps 0..1000, every 100)".</summary>
     public override string ToString() =>
         $"PolynomialDecay({InitialSparsity} → {FinalSparsity}, power {Power}, steps {BeginStep}..{EndStep}, every {Frequency})";
 }

@@ -94,10 +94,10 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     public bool Equals(ActivationFunction? other) =>
         other is not null && (ReferenceEquals(this, other) || (GetType() == other.GetType() && Name == other.Name && Equals(GetConfig(), other.GetConfig())));
 
-    /// <inheritdoc/>
+    /// <summary>Equal to another activation of the same type, name and config.</summary>
     public override bool Equals(object? obj) => Equals(obj as ActivationFunction);
 
-    /// <inheritdoc/>
+    /// <summary>A hash of the type, name and config, consistent with equality.</summary>
     public override int GetHashCode() => HashCode.Combine(GetType(), Name, GetConfig());
 
     /// <summary>Equal when of the same type, with the same name and config (two nulls are equal).</summary>
@@ -106,6 +106,6 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     /// <summary>Not <c>==</c>.</summary>
     public static bool operator !=(ActivationFunction? a, ActivationFunction? b) => !(a == b);
 
-    /// <inheritdoc/>
+    /// <summary>The registered name ("relu").</summary>
     public override string ToString() => Name;
 }

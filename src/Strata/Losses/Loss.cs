@@ -102,6 +102,6 @@ public abstract class Loss
     /// <summary>Keras' epsilon for clipping probabilities.</summary>
     protected const float Epsilon = 1e-7f;
 
-    /// <inheritdoc/>
+    /// <summary>The Keras name.</summary>
     public override string ToString() => Name;
 }

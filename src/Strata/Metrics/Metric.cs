@@ -56,7 +56,7 @@ public abstract class Metric(string name)
             throw new ArgumentException($"metric '{Name}': expected a state of {expected} numbers, got {state.Length}");
     }
 
-    /// <inheritdoc/>
+    /// <summary>The name and the current result: "accuracy: 0.9875".</summary>
     public override string ToString() => $"{Name}: {Result()}";
 
     /// <summary>Weight of sample i (1 without weights).</summary>

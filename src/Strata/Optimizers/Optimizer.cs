@@ -260,6 +260,6 @@ public abstract class Optimizer
         }
     }
 
-    /// <inheritdoc/>
+    /// <summary>The name and the current rate: "adam(learning rate 0.001)".</summary>
     public override string ToString() => $"{Name}(learning rate {LearningRate})";
 }

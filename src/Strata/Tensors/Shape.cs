@@ -95,10 +95,10 @@ public readonly struct Shape : IEquatable<Shape>
     /// <summary>Equal when the dimensions are equal, one by one.</summary>
     public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);
 
-    /// <inheritdoc/>
+    /// <summary>Equal to another <see cref="Shape"/> with the same dimensions.</summary>
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);
 
-    /// <inheritdoc/>
+    /// <summary>A hash of the dimensions, consistent with <see cref="Equals(Shape)"/>.</summary>
     public override int GetHashCode()
     {
         var h = new HashCode();

@@ -14,7 +14,7 @@ public sealed class Logs : Dictionary<string, float>
     {
     }
 
-    /// <inheritdoc/>
+    /// <summary>The values as Fit prints them: "loss: 0.1234 - accuracy: 0.9650".</summary>
     public override string ToString() =>
         string.Join(" - ", this.Select(kv => $"{kv.Key}: {kv.Value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)}"));
 }
