@@ -22,6 +22,7 @@ public static class GradMode
     /// <summary>Restores recording when disposed.</summary>
     public readonly struct Scope : IDisposable
     {
+        /// <summary>Ends the scope: recording resumes unless an outer <see cref="Disable"/> scope is still open.</summary>
         public void Dispose() => t_disabledDepth--;
     }
 }

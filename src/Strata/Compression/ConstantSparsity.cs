@@ -18,7 +18,9 @@ public sealed class ConstantSparsity : PruningSchedule
     /// <summary>The target sparsity.</summary>
     public float Sparsity { get; }
 
+    /// <inheritdoc/>
     public override float SparsityAt(long step) => Sparsity;
 
+    /// <summary>The settings: "ConstantSparsity(0.5, steps 0.., every 100)".</summary>
     public override string ToString() => $"ConstantSparsity({Sparsity}, steps {BeginStep}..{(EndStep == -1 ? "" : EndStep)}, every {Frequency})";
 }

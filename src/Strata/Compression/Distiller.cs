@@ -124,6 +124,7 @@ public sealed class Distiller : Model
     /// </summary>
     public override IReadOnlyList<Layer> Layers => Student.Layers;
 
+    /// <inheritdoc/>
     public override int InputCount => Student.InputCount;
 
     /// <summary>Runs the student.</summary>

@@ -36,11 +36,15 @@ public sealed class MagnitudePruning : Callback
         Global = global;
     }
 
+    /// <summary>When to recompute the masks and at which sparsity.</summary>
     public PruningSchedule Schedule { get; }
 
     /// <summary>The layers named for pruning, or null for every prunable layer.</summary>
     public IReadOnlyList<string>? LayerNames { get; }
 
+    /// <summary>
+    /// True: one magnitude threshold across all the pruned kernels (so some layers lose more than others); false: one threshold per layer.
+    /// </summary>
     public bool Global { get; }
 
     /// <summary>The sparsity of the masks in force (the schedule's value at their last update); null before any.</summary>
@@ -52,6 +56,7 @@ public sealed class MagnitudePruning : Callback
     /// <summary>The layers being pruned (known once training begins).</summary>
     public IReadOnlyList<Layer> PrunedLayers => _layers ?? [];
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         var model = Model!;
@@ -68,6 +73,7 @@ public sealed class MagnitudePruning : Callback
         }
     }
 
+    /// <inheritdoc/>
     public override void OnBatchBegin(int batch)
     {
         long step = Model!.Optimizer!.Iterations;
@@ -80,6 +86,7 @@ public sealed class MagnitudePruning : Callback
         LastUpdateStep = step;
     }
 
+    /// <inheritdoc/>
     public override void OnBatchEnd(int batch, Logs logs)
     {
         if (_pruned is not null)

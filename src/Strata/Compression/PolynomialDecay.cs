@@ -27,16 +27,21 @@ public sealed class PolynomialDecay : PruningSchedule
         Power = power;
     }
 
+    /// <summary>The sparsity at the begin step, in [0, 1).</summary>
     public float InitialSparsity { get; }
+    /// <summary>The sparsity from the end step on, in [0, 1).</summary>
     public float FinalSparsity { get; }
+    /// <summary>The exponent of the decay (&gt; 0; 1 is linear).</summary>
     public float Power { get; }
 
+    /// <inheritdoc/>
     public override float SparsityAt(long step)
     {
         double p = Math.Clamp((double)(step - BeginStep) / (EndStep - BeginStep), 0, 1);
         return (float)(FinalSparsity + (InitialSparsity - FinalSparsity) * Math.Pow(1 - p, Power));
     }
 
+    /// <summary>The settings: "PolynomialDecay(0 → 0.8, power 3, steps 0..1000, every 100)".</summary>
     public override string ToString() =>
         $"PolynomialDecay({InitialSparsity} → {FinalSparsity}, power {Power}, steps {BeginStep}..{EndStep}, every {Frequency})";
 }

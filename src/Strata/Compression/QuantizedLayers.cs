@@ -52,9 +52,13 @@ public sealed class QuantizedDense : Layer
         Dynamic = dynamic;
     }
 
+    /// <summary>Output size.</summary>
     public int Units { get; }
+    /// <summary>The activation; linear and ReLU are fused into the integer GEMM, others run after it, in float.</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether there is a bias.</summary>
     public bool UseBias { get; }
+    /// <summary>True: each batch is quantized with its own range (no calibrated input parameters).</summary>
     public bool Dynamic { get; }
 
     /// <summary>The integer kernel [in, units].</summary>
@@ -69,22 +73,27 @@ public sealed class QuantizedDense : Layer
     /// <summary>The float bias, or null.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new([.. inputShape.Dims[..^1], Units]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank < 1 || inputShape[-1] < 1)
             throw new ArgumentException($"QuantizedDense '{Name}': expected input with a non-empty last axis, got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(AddNamed, [inputShape[-1], Units], Units, UseBias);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) =>
         QuantizedWeights.Run(x, _kernel!, _scales!, _quant!, _bias, null, Activation, _cache, "quantized_dense");
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new QuantizedDenseConfig(Name, Units, Activation, UseBias, Dynamic);
 
     private Weight AddNamed(string name, int[] shape, bool int8)
@@ -135,9 +144,13 @@ public sealed class QuantizedConvolution : Layer
     {
     }
 
+    /// <summary>The float layer this one replaces: "Conv2D" or "Conv1D".</summary>
     public string Source { get; }
+    /// <summary>Output channels.</summary>
     public int Filters { get; }
+    /// <summary>The activation; linear and ReLU are fused, others run after, in float.</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether there is a bias per filter.</summary>
     public bool UseBias { get; }
 
     /// <summary>The integer kernel [KH·KW·C, filters].</summary>
@@ -157,23 +170,27 @@ public sealed class QuantizedConvolution : Layer
 
     private Shape SampleShape => Source == "Conv1D" ? new Shape(_g.W, _g.C) : new Shape(_g.H, _g.W, _g.C);
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         ValidateInputShape(inputShape);
         return Source == "Conv1D" ? new Shape(_g.OW, Filters) : new Shape(_g.OH, _g.OW, Filters);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape != SampleShape)
             throw new ArgumentException($"QuantizedConvolution '{Name}': quantized for input [batch, {string.Join(", ", SampleShape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(AddNamed, [_g.K, Filters], Filters, UseBias);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         int n = x.Shape[0];
@@ -181,6 +198,7 @@ public sealed class QuantizedConvolution : Layer
         return y.Reshape([n, .. ComputeOutputShape(SampleShape).Dims]);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new QuantizedConvolutionConfig(Name, Source, Filters, QuantizedWeights.Values(_g), Activation, UseBias);
 
     private Weight AddNamed(string name, int[] shape, bool int8)
@@ -225,8 +243,11 @@ public sealed class QuantizedDepthwiseConvolution : Layer
     {
     }
 
+    /// <summary>Output channels per input channel.</summary>
     public int DepthMultiplier { get; }
+    /// <summary>The activation; linear and ReLU are fused, others run after, in float.</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether there is a bias per output channel.</summary>
     public bool UseBias { get; }
 
     /// <summary>The integer kernel [KH, KW, C, multiplier].</summary>
@@ -244,27 +265,32 @@ public sealed class QuantizedDepthwiseConvolution : Layer
     /// <summary>The window: height, width, strides, dilation, padding.</summary>
     internal Conv2DGeometry Geometry => _g;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         ValidateInputShape(inputShape);
         return new Shape(_g.OH, _g.OW, _g.C * DepthMultiplier);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape != new Shape(_g.H, _g.W, _g.C))
             throw new ArgumentException($"QuantizedDepthwiseConvolution '{Name}': quantized for input [batch, {_g.H}, {_g.W}, {_g.C}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         (_kernel, _scales, _quant, _bias) = QuantizedWeights.Add(AddNamed, [_g.KH, _g.KW, _g.C, DepthMultiplier], _g.C * DepthMultiplier, UseBias);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) =>
         QuantizedWeights.Run(Activation, "quantized_depthwise", (relu, op) =>
             new QuantizedDepthwiseNode(x, _kernel!.Value, _scales!.Value, _quant!.Value, _bias?.Value, _g, relu, _cache, op));
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new QuantizedDepthwiseConvolutionConfig(Name, DepthMultiplier, QuantizedWeights.Values(_g), Activation, UseBias);
 
     private Weight AddNamed(string name, int[] shape, bool int8)

@@ -49,20 +49,28 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
         Prefetch = prefetch;
     }
 
+    /// <summary>The samples.</summary>
     public Dataset Dataset { get; }
 
+    /// <summary>Samples per batch (a batch larger than the data set is the whole data set).</summary>
     public int BatchSize { get; }
 
+    /// <summary>Whether each epoch visits the samples in a new seeded order.</summary>
     public bool Shuffle { get; }
 
+    /// <summary>Seeds the orders and the transform's draws: the same seed gives the same batches.</summary>
     public ulong Seed { get; }
 
+    /// <summary>Whether a last batch shorter than <see cref="BatchSize"/> is left out.</summary>
     public bool DropLast { get; }
 
+    /// <summary>Applied to every sample as it is read (null: none).</summary>
     public ISampleTransform? Transform { get; }
 
+    /// <summary>Background threads assembling batches (0: on the caller's thread, no prefetch).</summary>
     public int Workers { get; }
 
+    /// <summary>Batches each worker may have ready ahead of the caller.</summary>
     public int Prefetch { get; }
 
     /// <summary>Batches per epoch.</summary>
@@ -89,6 +97,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
             yield return batch;
     }
 
+    /// <summary>The batches of the next epoch: each enumeration (each <c>foreach</c>) moves on one epoch, starting at 0.</summary>
     public IEnumerator<(Tensor X, Tensor Y)> GetEnumerator() => Epoch(_nextEpoch++).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

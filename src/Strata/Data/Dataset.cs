@@ -104,14 +104,19 @@ public sealed class TensorDataset : Dataset
         _classNames = classNames;
     }
 
+    /// <inheritdoc/>
     public override int Count => _x.Shape[0];
 
+    /// <inheritdoc/>
     public override Shape SampleShape => new(_x.Shape.Dims[1..]);
 
+    /// <inheritdoc/>
     public override Shape TargetShape => new(_y.Shape.Dims[1..]);
 
+    /// <inheritdoc/>
     public override IReadOnlyList<string>? ClassNames => _classNames;
 
+    /// <inheritdoc/>
     public override void Read(int index, Span<float> sample, Span<float> target)
     {
         CheckIndex(index);
@@ -178,5 +183,9 @@ internal sealed class FunctionDataset(int count, Shape sampleShape, Shape target
 /// </summary>
 public interface ISampleTransform
 {
+    /// <summary>Changes <paramref name="sample"/> in place.</summary>
+    /// <param name="sample">One sample's values, laid out as <paramref name="sampleShape"/> (HWC for images).</param>
+    /// <param name="sampleShape">The shape of one sample (no batch axis).</param>
+    /// <param name="rng">The generator to draw from, seeded per (seed, epoch, sample index).</param>
     void Apply(Span<float> sample, Shape sampleShape, Rng rng);
 }

@@ -52,23 +52,31 @@ public sealed class ImageFolderDataset : Dataset
         _files = [.. files];
     }
 
+    /// <summary>The folder holding one subfolder per class.</summary>
     public string Root { get; }
 
+    /// <summary>The size every image is resized to, in pixels.</summary>
     public (int Height, int Width) Size { get; }
 
+    /// <summary>Grayscale (1 channel) or RGB (3).</summary>
     public ColorMode ColorMode { get; }
 
+    /// <summary>Class indices (target shape []) or one-hot rows ([classes]).</summary>
     public LabelMode LabelMode { get; }
 
     /// <summary>The image files with their class indices, in sample order.</summary>
     public IReadOnlyList<(string Path, int Label)> Files => _files;
 
+    /// <inheritdoc/>
     public override int Count => _files.Length;
 
+    /// <inheritdoc/>
     public override Shape SampleShape => new(Size.Height, Size.Width, ColorMode == ColorMode.Rgb ? 3 : 1);
 
+    /// <inheritdoc/>
     public override Shape TargetShape => LabelMode == LabelMode.Int ? Shape.Scalar : new Shape(_classNames.Length);
 
+    /// <inheritdoc/>
     public override IReadOnlyList<string> ClassNames => _classNames;
 
     /// <summary>Images per class, in class order.</summary>

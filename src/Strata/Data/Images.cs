@@ -18,7 +18,9 @@ public enum ColorMode
 /// <summary>How class targets are given: a class index (shape []) or a one-hot row (shape [classes]).</summary>
 public enum LabelMode
 {
+    /// <summary>The class index, a scalar target (for sparse categorical losses).</summary>
     Int,
+    /// <summary>A one-hot row of length classes (for categorical losses).</summary>
     Categorical,
 }
 

@@ -7,5 +7,6 @@ namespace Strata.Data;
 /// <param name="Text">Subject, sender and the start of the decoded body (<see cref="SpamAssassin.ClassifierText"/>).</param>
 public sealed record SpamAssassinMessage(string Group, string Id, int Label, string Text)
 {
+    /// <summary>True when <see cref="Label"/> is 1 (spam).</summary>
     public bool IsSpam => Label == 1;
 }

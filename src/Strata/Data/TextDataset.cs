@@ -46,8 +46,10 @@ public sealed partial class TextDataset : IReadOnlyList<(string Text, int Label)
     /// <summary>The class names, index by index.</summary>
     public IReadOnlyList<string> ClassNames => _classNames;
 
+    /// <summary>The number of texts.</summary>
     public int Count => _texts.Length;
 
+    /// <summary>The text at <paramref name="index"/> and its class index.</summary>
     public (string Text, int Label) this[int index] => (_texts[index], _labels[index]);
 
     /// <summary>Texts per class, in class order.</summary>
@@ -136,6 +138,7 @@ public sealed partial class TextDataset : IReadOnlyList<(string Text, int Label)
         }, _classNames);
     }
 
+    /// <summary>The (text, label) pairs, in order.</summary>
     public IEnumerator<(string Text, int Label)> GetEnumerator()
     {
         for (int i = 0; i < Count; i++)

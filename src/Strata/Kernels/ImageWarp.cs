@@ -7,16 +7,22 @@ namespace Strata
     /// </summary>
     public enum FillMode
     {
+        /// <summary>The nearest edge pixel is repeated.</summary>
         Nearest,
+        /// <summary>A constant value (the fill value) is read.</summary>
         Constant,
+        /// <summary>The image is mirrored about its edge (the edge pixel is repeated once).</summary>
         Reflect,
+        /// <summary>The image repeats, as if tiled.</summary>
         Wrap,
     }
 
     /// <summary>How a warp samples between pixel centres.</summary>
     public enum Interpolation
     {
+        /// <summary>The nearest source pixel.</summary>
         Nearest,
+        /// <summary>A weighted mean of the four source pixels around the coordinate.</summary>
         Bilinear,
     }
 

@@ -29,15 +29,25 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     /// <summary>The registered (Keras) name.</summary>
     public string Name { get; }
 
+    /// <summary>f(x) = x (the default of Dense and the convolutions).</summary>
     public static ActivationFunction Linear { get; } = new LinearActivation();
+    /// <summary>f(x) = eˣ.</summary>
     public static ActivationFunction Exponential { get; } = new PointwiseActivation("exponential", Ops.PointwiseKind.Exp);
+    /// <summary>f(x) = 1 / (1 + e⁻ˣ), in (0, 1).</summary>
     public static ActivationFunction Sigmoid { get; } = new PointwiseActivation("sigmoid", Ops.PointwiseKind.Sigmoid);
+    /// <summary>f(x) = tanh x, in (−1, 1).</summary>
     public static ActivationFunction Tanh { get; } = new PointwiseActivation("tanh", Ops.PointwiseKind.Tanh);
+    /// <summary>f(x) = max(x, 0).</summary>
     public static ActivationFunction Relu { get; } = new PointwiseActivation("relu", Ops.PointwiseKind.Relu);
+    /// <summary>Softmax over the last axis: yᵢ = e^xᵢ / Σⱼ e^xⱼ, each row sums to 1.</summary>
     public static ActivationFunction Softmax { get; } = new SoftmaxActivation();
+    /// <summary>SELU: λ·x for x &gt; 0, λ·α·(eˣ − 1) otherwise (λ ≈ 1.0507, α ≈ 1.6733).</summary>
     public static ActivationFunction Selu { get; } = new PointwiseActivation("selu", Ops.PointwiseKind.Selu);
+    /// <summary>GELU, exact form (Keras' default): x·Φ(x) = ½x(1 + erf(x/√2)).</summary>
     public static ActivationFunction Gelu { get; } = new PointwiseActivation("gelu", Ops.PointwiseKind.Gelu);
+    /// <summary>Swish (SiLU): x·sigmoid(x).</summary>
     public static ActivationFunction Swish { get; } = new PointwiseActivation("swish", Ops.PointwiseKind.Swish);
+    /// <summary>Softplus: log(1 + eˣ).</summary>
     public static ActivationFunction Softplus { get; } = new PointwiseActivation("softplus", Ops.PointwiseKind.Softplus);
 
     /// <summary>Leaky ReLU with the given negative slope (Keras' default 0.2 for the activation).</summary>
@@ -50,6 +60,8 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     /// <exception cref="ArgumentException">An unknown name; the message lists the registered ones.</exception>
     public static ActivationFunction Parse(string? name) => ActivationRegistry.FromName(name);
 
+    /// <summary>Converts a name with <see cref="Parse"/>: <c>new Dense(10, "softmax")</c>.</summary>
+    /// <exception cref="ArgumentException">An unknown name.</exception>
     public static implicit operator ActivationFunction(string name) => Parse(name);
 
     /// <summary>Applies the activation: y = f(x), same shape, written from tensor ops.</summary>
@@ -78,16 +90,22 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     internal virtual void BackwardFromOutput(ReadOnlySpan<float> y, Span<float> dy, int rows, int width) =>
         throw new InvalidOperationException($"Activation '{Name}' cannot be fused into a layer's op");
 
+    /// <summary>Equal when of the same type, with the same name and config.</summary>
     public bool Equals(ActivationFunction? other) =>
         other is not null && (ReferenceEquals(this, other) || (GetType() == other.GetType() && Name == other.Name && Equals(GetConfig(), other.GetConfig())));
 
+    /// <summary>Equal to another activation of the same type, name and config.</summary>
     public override bool Equals(object? obj) => Equals(obj as ActivationFunction);
 
+    /// <summary>A hash of the type, name and config, consistent with equality.</summary>
     public override int GetHashCode() => HashCode.Combine(GetType(), Name, GetConfig());
 
+    /// <summary>Equal when of the same type, with the same name and config (two nulls are equal).</summary>
     public static bool operator ==(ActivationFunction? a, ActivationFunction? b) => a?.Equals(b) ?? b is null;
 
+    /// <summary>Not <c>==</c>.</summary>
     public static bool operator !=(ActivationFunction? a, ActivationFunction? b) => !(a == b);
 
+    /// <summary>The registered name ("relu").</summary>
     public override string ToString() => Name;
 }

@@ -40,12 +40,19 @@ public abstract class ConvolutionLayer : Layer
         BiasRegularizer = biasRegularizer;
     }
 
+    /// <summary>Output channels (≥ 1).</summary>
     public int Filters { get; }
+    /// <summary>The activation (default linear); the built-ins that fuse run inside the convolution's op.</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added per filter.</summary>
     public bool UseBias { get; }
+    /// <summary>The kernel's initializer (default Glorot uniform; fans: KH·KW·C in, KH·KW·filters out).</summary>
     public IInitializer KernelInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
+    /// <summary>Penalty on the kernel, or null.</summary>
     public Regularizer? KernelRegularizer { get; }
+    /// <summary>Penalty on the bias, or null.</summary>
     public Regularizer? BiasRegularizer { get; }
 
     /// <summary>The kernel (after build): [KH, KW, C, filters] for Conv2D, [K, C, filters] for Conv1D.</summary>
@@ -65,10 +72,13 @@ public abstract class ConvolutionLayer : Layer
 
     private protected abstract Shape OutputShapeOf(in Conv2DGeometry g);
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => OutputShapeOf(Geometry(inputShape));
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _geometry = Geometry(inputShape);
@@ -79,6 +89,7 @@ public abstract class ConvolutionLayer : Layer
 
     // One fused op (convolution, bias, activation) when the activation's derivative follows from its
     // output; otherwise the activation runs as an op of its own.
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var g = _geometry;
@@ -133,15 +144,20 @@ public sealed class Conv2D : ConvolutionLayer
     {
     }
 
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) KernelSize { get; }
+    /// <summary>Step between windows, in pixels (default 1×1).</summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
+    /// <summary>Spacing of the window's taps (default 1×1: adjacent pixels).</summary>
     public (int Height, int Width) DilationRate { get; }
 
     private protected override int[] KernelShape(in Conv2DGeometry g) => [g.KH, g.KW, g.C, Filters];
 
     private protected override Shape OutputShapeOf(in Conv2DGeometry g) => new(g.OH, g.OW, Filters);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Conv2DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
         Activation, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 
@@ -190,9 +206,13 @@ public sealed class Conv1D : ConvolutionLayer
         DilationRate = dilationRate;
     }
 
+    /// <summary>Window length, in steps.</summary>
     public int KernelSize { get; }
+    /// <summary>Step between windows (default 1).</summary>
     public int Strides { get; }
+    /// <summary>Valid (default), same or causal (output t sees inputs ≤ t only).</summary>
     public Padding Padding { get; }
+    /// <summary>Spacing of the window's taps (default 1: adjacent steps).</summary>
     public int DilationRate { get; }
 
     private protected override int[] KernelShape(in Conv2DGeometry g) => [g.KW, g.C, Filters];
@@ -201,6 +221,7 @@ public sealed class Conv1D : ConvolutionLayer
 
     // With a mask, padded steps read as zeros, so a post-padded sequence convolves as the unpadded one
     // (whose borders are zero-padded) wherever the output mask keeps a step.
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training) => Call(Masks.Zeroed(x, mask), training);
 
     /// <summary>
@@ -217,6 +238,7 @@ public sealed class Conv1D : ConvolutionLayer
             : Masks.Strided(mask, Strides, outSteps);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Conv1DConfig(Name, Filters, KernelSize, Strides, Padding, DilationRate,
         Activation, UseBias, KernelInitializer.Name, BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 
@@ -247,23 +269,30 @@ public abstract class Pooling2D : Layer
         Padding = padding;
     }
 
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) PoolSize { get; }
+    /// <summary>Step between windows (default: the window, so that windows do not overlap).</summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         var g = Geometry(inputShape);
         return new Shape(g.OH, g.OW, inputShape[2]);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) => _geometry = Geometry(inputShape);
 
     private protected abstract bool IsMax { get; }
 
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Pooling2DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
     private Conv2DGeometry Geometry(Shape s)
@@ -280,6 +309,12 @@ public abstract class Pooling2D : Layer
 /// <summary>The maximum of each window, per channel (NHWC).</summary>
 public sealed class MaxPooling2D : Pooling2D
 {
+    /// <param name="poolSize">Window height and width.</param>
+    /// <param name="strides">Step between windows (default: the window).</param>
+    /// <param name="padding">Valid (default) or same.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A window or stride below 1.</exception>
+    /// <exception cref="ArgumentException">Causal padding.</exception>
     public MaxPooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid, string? name = null)
         : base(poolSize, strides, padding, name)
     {
@@ -292,12 +327,19 @@ public sealed class MaxPooling2D : Pooling2D
 
     private protected override bool IsMax => true;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Tensor.MaxPool2D(x, PoolSize, Strides, Padding);
 }
 
 /// <summary>The mean of each window, per channel (NHWC; with same padding, of the real positions only).</summary>
 public sealed class AveragePooling2D : Pooling2D
 {
+    /// <param name="poolSize">Window height and width.</param>
+    /// <param name="strides">Step between windows (default: the window).</param>
+    /// <param name="padding">Valid (default) or same (then each mean counts the real positions only).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A window or stride below 1.</exception>
+    /// <exception cref="ArgumentException">Causal padding.</exception>
     public AveragePooling2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, Padding padding = Padding.Valid, string? name = null)
         : base(poolSize, strides, padding, name)
     {
@@ -310,6 +352,7 @@ public sealed class AveragePooling2D : Pooling2D
 
     private protected override bool IsMax => false;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Tensor.AvgPool2D(x, PoolSize, Strides, Padding);
 }
 
@@ -324,23 +367,27 @@ public abstract class GlobalPooling2D(string? name) : Layer(name)
 {
     private Conv2DGeometry _geometry;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[2]);
 
     // One window over the whole image: the pooling op, [batch, 1, 1, C] read as [batch, C].
     private protected Tensor Pool(Tensor x) => Tensor.Pool2D(x, _geometry, IsMax).Reshape(x.Shape[0], x.Shape[3]);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) =>
         _geometry = Conv2DGeometry.Create(inputShape[0], inputShape[1], inputShape[2], inputShape[0], inputShape[1], 1, 1, 1, 1, same: false);
 
     private protected abstract bool IsMax { get; }
 
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3 || inputShape.Size == 0)
             throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);
 }
 
@@ -349,6 +396,7 @@ public sealed class GlobalAveragePooling2D(string? name = null) : GlobalPooling2
 {
     private protected override bool IsMax => false;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Pool(x);
 }
 
@@ -357,6 +405,7 @@ public sealed class GlobalMaxPooling2D(string? name = null) : GlobalPooling2D(na
 {
     private protected override bool IsMax => true;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Pool(x);
 }
 
@@ -379,26 +428,35 @@ public sealed class ZeroPadding2D : Layer
     {
     }
 
+    /// <summary>Zero rows added above and below.</summary>
     public (int Top, int Bottom) Rows { get; }
+    /// <summary>Zero columns added left and right.</summary>
     public (int Left, int Right) Columns { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) =>
         new(inputShape[0] + Rows.Top + Rows.Bottom, inputShape[1] + Columns.Left + Columns.Right, inputShape[2]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3)
             throw new ArgumentException($"ZeroPadding2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x.Pad([(0, 0), Rows, Columns, (0, 0)]);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ZeroPadding2DConfig(Name, Rows, Columns);
 }
 
 /// <summary>Nearest-neighbour upsampling of NHWC images: each pixel repeated size.Height × size.Width times.</summary>
 public sealed class UpSampling2D : Layer
 {
+    /// <param name="size">How many times each pixel is repeated down and across (≥ 1).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor below 1.</exception>
     public UpSampling2D((int Height, int Width) size, string? name = null) : base(name)
     {
         if (size.Height < 1 || size.Width < 1)
@@ -411,16 +469,20 @@ public sealed class UpSampling2D : Layer
     {
     }
 
+    /// <summary>The factors down and across: [H, W, C] → [H·size.Height, W·size.Width, C].</summary>
     public (int Height, int Width) Size { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[0] * Size.Height, inputShape[1] * Size.Width, inputShape[2]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3)
             throw new ArgumentException($"UpSampling2D '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var rows = Enumerable.Range(0, x.Shape[1] * Size.Height).Select(i => i / Size.Height).ToArray();
@@ -428,5 +490,6 @@ public sealed class UpSampling2D : Layer
         return x.IndexSelect(1, rows).IndexSelect(2, cols);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Size2DConfig(Name, "UpSampling2D", Size);
 }

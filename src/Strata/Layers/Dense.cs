@@ -38,12 +38,19 @@ public sealed class Dense : Layer
         BiasRegularizer = biasRegularizer;
     }
 
+    /// <summary>Output size (≥ 1).</summary>
     public int Units { get; }
+    /// <summary>The activation (default linear); the built-ins that fuse run inside the GEMM's op.</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added.</summary>
     public bool UseBias { get; }
+    /// <summary>The kernel's initializer (default Glorot uniform).</summary>
     public IInitializer KernelInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
+    /// <summary>Penalty on W, or null.</summary>
     public Regularizer? KernelRegularizer { get; }
+    /// <summary>Penalty on b, or null.</summary>
     public Regularizer? BiasRegularizer { get; }
 
     /// <summary>W [in, units] (after build).</summary>
@@ -52,14 +59,17 @@ public sealed class Dense : Layer
     /// <summary>b [units], or null without bias.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new([.. inputShape.Dims[..^1], Units]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank < 1 || inputShape[-1] < 1)
             throw new ArgumentException($"Dense '{Name}': expected input with a non-empty last axis, got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _kernel = AddWeight("kernel", [inputShape[-1], Units], KernelInitializer, KernelRegularizer);
@@ -69,10 +79,12 @@ public sealed class Dense : Layer
 
     // One fused op (GEMM, bias, activation) when the activation's derivative follows from its output;
     // otherwise the activation runs as an op of its own.
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Activation.FusesFromOutput
         ? Tensor.Linear(x, _kernel!.Value, _bias?.Value, Activation)
         : Activation.Apply(Tensor.Linear(x, _kernel!.Value, _bias?.Value, ActivationFunction.Linear));
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new DenseConfig(Name, Units, Activation, UseBias, KernelInitializer.Name,
         BiasInitializer.Name, KernelRegularizer, BiasRegularizer);
 }

@@ -16,7 +16,9 @@ public interface IInitializer
 /// <summary>The Keras initializers: Glorot, He and LeCun (uniform and normal), zeros, ones, random normal / uniform.</summary>
 public static class Initializers
 {
+    /// <summary>Every element 0 (the default for biases).</summary>
     public static IInitializer Zeros { get; } = new Constant("zeros", 0);
+    /// <summary>Every element 1 (the default for normalization scales).</summary>
     public static IInitializer Ones { get; } = new Constant("ones", 1);
     /// <summary>U(−l, l), l = √(6 / (fan_in + fan_out)).</summary>
     public static IInitializer GlorotUniform { get; } = new VarianceScaling("glorot_uniform", 1, FanMode.Average, Normal: false);

@@ -253,6 +253,7 @@ public abstract class Layer
         return total;
     }
 
+    /// <summary>The kind and name, as error messages quote a layer: "Dense 'dense_1'".</summary>
     public override string ToString() => $"{GetType().Name} '{Name}'";
 
     private static string DefaultName(Type t)

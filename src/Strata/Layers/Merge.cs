@@ -15,6 +15,7 @@ public abstract class MergeLayer : Layer
     private Shape[] _inputShapes = [];
     private bool _building;
 
+    /// <param name="name">A name; by default the layer's kind with a counter ("add", "add_1", ...).</param>
     protected MergeLayer(string? name) : base(name)
     {
     }
@@ -86,6 +87,7 @@ public abstract class MergeLayer : Layer
     /// <summary>The output shape (per sample) for the inputs' shapes (per sample).</summary>
     public abstract Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes);
 
+    /// <inheritdoc/>
     public sealed override Shape ComputeOutputShape(Shape inputShape) => ComputeOutputShape(_inputShapes);
 
     /// <summary>Checks the inputs' shapes; by default they must all be equal.</summary>
@@ -98,12 +100,14 @@ public abstract class MergeLayer : Layer
     /// <summary>The math on a batch of each input.</summary>
     protected abstract Tensor Merge(IReadOnlyList<Tensor> inputs);
 
+    /// <inheritdoc/>
     protected sealed override void ValidateInputShape(Shape inputShape)
     {
         if (!_building)
             throw new ArgumentException($"Layer '{Name}': a merge layer takes at least 2 inputs, got 1");
     }
 
+    /// <inheritdoc/>
     protected sealed override Tensor Call(Tensor x, bool training) =>
         throw new ArgumentException($"Layer '{Name}': a merge layer takes at least 2 inputs, got 1");
 
@@ -137,18 +141,23 @@ public abstract class MergeLayer : Layer
 /// <summary>Element-wise sum of its inputs (the usual skip connection).</summary>
 public sealed class Add(string? name = null) : MergeLayer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
+    /// <inheritdoc/>
     protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Add);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Add");
 }
 
 /// <summary>The first input minus the second (exactly two inputs).</summary>
 public sealed class Subtract(string? name = null) : MergeLayer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
+    /// <inheritdoc/>
     protected override void ValidateInputShapes(IReadOnlyList<Shape> inputShapes)
     {
         if (inputShapes.Count != 2)
@@ -156,48 +165,62 @@ public sealed class Subtract(string? name = null) : MergeLayer(name)
         base.ValidateInputShapes(inputShapes);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => inputs[0] - inputs[1];
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Subtract");
 }
 
 /// <summary>Element-wise product of its inputs.</summary>
 public sealed class Multiply(string? name = null) : MergeLayer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
+    /// <inheritdoc/>
     protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Mul);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Multiply");
 }
 
 /// <summary>Element-wise mean of its inputs.</summary>
 public sealed class Average(string? name = null) : MergeLayer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
+    /// <inheritdoc/>
     protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Add) * (1f / inputs.Count);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Average");
 }
 
 /// <summary>Element-wise maximum of its inputs.</summary>
 public sealed class Maximum(string? name = null) : MergeLayer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
+    /// <inheritdoc/>
     protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Maximum);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Maximum");
 }
 
 /// <summary>Element-wise minimum of its inputs.</summary>
 public sealed class Minimum(string? name = null) : MergeLayer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes) => inputShapes[0];
 
+    /// <inheritdoc/>
     protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Fold(inputs, Tensor.Minimum);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new MergeConfig(Name, "Minimum");
 }
 
@@ -207,6 +230,9 @@ public sealed class Minimum(string? name = null) : MergeLayer(name)
 /// </summary>
 public sealed class Concatenate : MergeLayer
 {
+    /// <param name="axis">The axis to join along, counting the batch axis (default −1, the last; 0 is refused).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Axis 0, the batch axis.</exception>
     public Concatenate(int axis = -1, string? name = null) : base(name)
     {
         if (axis == 0)
@@ -217,6 +243,7 @@ public sealed class Concatenate : MergeLayer
     /// <summary>The axis, counting the batch axis.</summary>
     public int Axis { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(IReadOnlyList<Shape> inputShapes)
     {
         int a = SampleAxis(inputShapes[0].Rank);
@@ -225,6 +252,7 @@ public sealed class Concatenate : MergeLayer
         return new Shape(dims);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShapes(IReadOnlyList<Shape> inputShapes)
     {
         int rank = inputShapes[0].Rank;
@@ -239,8 +267,10 @@ public sealed class Concatenate : MergeLayer
         }
     }
 
+    /// <inheritdoc/>
     protected override Tensor Merge(IReadOnlyList<Tensor> inputs) => Tensor.Concat(inputs, SampleAxis(inputs[0].Rank - 1) + 1);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ConcatenateConfig(Name, Axis);
 
     /// <summary>The axis within a sample of the given rank.</summary>

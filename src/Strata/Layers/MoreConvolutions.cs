@@ -57,13 +57,21 @@ public sealed class Conv2DTranspose : Layer
     {
     }
 
+    /// <summary>Output channels (≥ 1).</summary>
     public int Filters { get; }
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) KernelSize { get; }
+    /// <summary>The upsampling step (default 1×1): the output is about input × strides.</summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
+    /// <summary>The activation (default linear).</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added per filter.</summary>
     public bool UseBias { get; }
+    /// <summary>The kernel's initializer (default Glorot uniform).</summary>
     public IInitializer KernelInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
 
     /// <summary>The kernel [KH, KW, filters, C] (after build).</summary>
@@ -72,6 +80,7 @@ public sealed class Conv2DTranspose : Layer
     /// <summary>The bias [filters], or null without bias.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         ValidateInputShape(inputShape);
@@ -79,12 +88,14 @@ public sealed class Conv2DTranspose : Layer
         return new Shape(g.H, g.W, Filters);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 3 || inputShape.Size == 0)
             throw new ArgumentException($"Conv2DTranspose '{Name}': expected input [batch, height, width, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _kernel = AddWeight("kernel", [KernelSize.Height, KernelSize.Width, Filters, inputShape[2]], KernelInitializer);
@@ -92,6 +103,7 @@ public sealed class Conv2DTranspose : Layer
             _bias = AddWeight("bias", [Filters], BiasInitializer);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var y = Tensor.Conv2DTranspose(x, _kernel!.Value, Strides, Padding);
@@ -100,6 +112,7 @@ public sealed class Conv2DTranspose : Layer
         return Activation.Apply(y);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Conv2DTransposeConfig(Name, Filters, KernelSize, Strides, Padding, Activation, UseBias,
         KernelInitializer.Name, BiasInitializer.Name);
 }
@@ -151,14 +164,23 @@ public sealed class DepthwiseConv2D : Layer
     {
     }
 
+    /// <summary>Window height and width, in pixels.</summary>
     public (int Height, int Width) KernelSize { get; }
+    /// <summary>Step between windows, in pixels (default 1×1).</summary>
     public (int Height, int Width) Strides { get; }
+    /// <summary>Valid (default) or same.</summary>
     public Padding Padding { get; }
+    /// <summary>Filters per input channel (≥ 1, default 1): C in, C·depthMultiplier out.</summary>
     public int DepthMultiplier { get; }
+    /// <summary>Spacing of the window's taps (default 1×1).</summary>
     public (int Height, int Width) DilationRate { get; }
+    /// <summary>The activation (default linear).</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>Whether a bias is added per output channel.</summary>
     public bool UseBias { get; }
+    /// <summary>The depthwise kernel's initializer (default Glorot uniform).</summary>
     public IInitializer DepthwiseInitializer { get; }
+    /// <summary>The bias's initializer (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
 
     /// <summary>The kernel [KH, KW, C, depth multiplier] (after build).</summary>
@@ -167,14 +189,17 @@ public sealed class DepthwiseConv2D : Layer
     /// <summary>The bias [C·depth multiplier], or null without bias.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         var g = Geometry(inputShape);
         return new Shape(g.OH, g.OW, g.C * DepthMultiplier);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _kernel = AddWeight("depthwise_kernel", [KernelSize.Height, KernelSize.Width, inputShape[2], DepthMultiplier], DepthwiseInitializer);
@@ -182,6 +207,7 @@ public sealed class DepthwiseConv2D : Layer
             _bias = AddWeight("bias", [inputShape[2] * DepthMultiplier], BiasInitializer);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var y = Tensor.DepthwiseConv2D(x, _kernel!.Value, Strides, Padding, DilationRate);
@@ -190,6 +216,7 @@ public sealed class DepthwiseConv2D : Layer
         return Activation.Apply(y);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new DepthwiseConv2DConfig(Name, KernelSize, Strides, Padding, DepthMultiplier, DilationRate,
         Activation, UseBias, DepthwiseInitializer.Name, BiasInitializer.Name);
 
@@ -225,19 +252,23 @@ public abstract class SpatialDropout : Layer
         InputRank = inputRank;
     }
 
+    /// <summary>The fraction of channels dropped in training, in [0, 1).</summary>
     public float Rate { get; }
 
     /// <summary>The per-sample rank the layer expects: 2 ([steps, C]) or 3 ([H, W, C]).</summary>
     private protected int InputRank { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != InputRank || inputShape.Size == 0)
             throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, {(InputRank == 2 ? "steps" : "height, width")}, channels], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         if (!training || Rate == 0)
@@ -251,6 +282,7 @@ public abstract class SpatialDropout : Layer
         return x * Tensor.DropoutMask(new Shape(maskShape), Rate, Rng);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new SpatialDropoutConfig(Name, GetType().Name, Rate);
 }
 

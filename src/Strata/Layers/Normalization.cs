@@ -14,16 +14,20 @@ public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true
 
     private Weight? _gamma, _beta;
 
+    /// <summary>ε, added to the variance before the square root (default 10⁻³).</summary>
     public float Epsilon { get; } = epsilon > 0 ? epsilon : throw new ArgumentOutOfRangeException(nameof(epsilon), $"LayerNormalization: epsilon must be positive, got {epsilon}");
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank < 1)
             throw new ArgumentException($"LayerNormalization '{Name}': expected input [batch, ..., features], got [batch]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         if (scale)
@@ -32,6 +36,7 @@ public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true
             _beta = AddWeight("beta", [inputShape[-1]], Initializers.Zeros);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var mean = x.Mean(-1, keepDims: true);
@@ -45,6 +50,7 @@ public sealed class LayerNormalization(float epsilon = 1e-3f, bool center = true
         return y;
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NormalizationConfig(Name, "LayerNormalization", Epsilon, 0, center, scale);
 }
 
@@ -58,6 +64,12 @@ public sealed class BatchNormalization : Layer
 {
     private Weight? _gamma, _beta, _movingMean, _movingVariance;
 
+    /// <param name="momentum">Weight of the old value in the moving statistics, in [0, 1) (default 0.99).</param>
+    /// <param name="epsilon">ε, added to the variance before the square root (&gt; 0, default 10⁻³).</param>
+    /// <param name="center">Whether to add the learned offset β.</param>
+    /// <param name="scale">Whether to multiply by the learned scale γ.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A momentum outside [0, 1) or an epsilon that is not positive.</exception>
     public BatchNormalization(float momentum = 0.99f, float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null)
         : base(name)
     {
@@ -71,9 +83,13 @@ public sealed class BatchNormalization : Layer
         Scale = scale;
     }
 
+    /// <summary>Weight of the old value in the moving statistics: m ← momentum·m + (1 − momentum)·batch value.</summary>
     public float Momentum { get; }
+    /// <summary>ε, added to the variance before the square root.</summary>
     public float Epsilon { get; }
+    /// <summary>Whether the learned offset β is added.</summary>
     public bool Center { get; }
+    /// <summary>Whether the learned scale γ multiplies.</summary>
     public bool Scale { get; }
 
     /// <summary>The moving per-channel mean (after build).</summary>
@@ -82,14 +98,17 @@ public sealed class BatchNormalization : Layer
     /// <summary>The moving per-channel variance (after build).</summary>
     public Tensor MovingVariance => _movingVariance?.Value ?? throw new InvalidOperationException($"BatchNormalization '{Name}' is not built yet");
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank < 1)
             throw new ArgumentException($"BatchNormalization '{Name}': expected input [batch, ..., channels], got [batch]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         int c = inputShape[-1];
@@ -101,8 +120,10 @@ public sealed class BatchNormalization : Layer
         _movingVariance = AddWeight("moving_variance", [c], Initializers.Ones, trainable: false);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) =>
         Tensor.BatchNorm(x, _gamma?.Value, _beta?.Value, _movingMean!.Value, _movingVariance!.Value, Momentum, Epsilon, training);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NormalizationConfig(Name, "BatchNormalization", Epsilon, Momentum, Center, Scale);
 }

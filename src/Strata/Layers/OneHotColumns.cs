@@ -114,16 +114,20 @@ public sealed class OneHotColumns : Layer
         return unknown;
     }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(_width);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 1 || inputShape[0] != _columns.Length)
             throw new ArgumentException($"OneHotColumns '{Name}': expected input [batch, {_columns.Length}] (one value per column), got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Tensor.Run(new OneHotNode(this, x));
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() =>
         new OneHotColumnsConfig(Name, [.. _columns.Select(c => c with { Vocabulary = (string[]?)c.Vocabulary?.Clone() })]);
 

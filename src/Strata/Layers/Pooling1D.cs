@@ -24,18 +24,25 @@ public abstract class Pooling1D : Layer
         Padding = padding;
     }
 
+    /// <summary>Window length, in steps.</summary>
     public int PoolSize { get; }
+    /// <summary>Step between windows (default: the window).</summary>
     public int Strides { get; }
+    /// <summary>Valid or same (causal is refused).</summary>
     public Padding Padding { get; }
 
     private protected abstract bool IsMax { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(Geometry(inputShape).OW, inputShape[1]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) => _geometry = Geometry(inputShape);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         var g = _geometry;
@@ -47,6 +54,7 @@ public abstract class Pooling1D : Layer
 
     // Masked steps take no part: a maximum over the kept steps, a mean of the kept steps; a window
     // with none gives 0 (and is masked).
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training)
     {
         var keep = Masks.PerStep(ComputeMask(x, mask)!);
@@ -61,6 +69,7 @@ public abstract class Pooling1D : Layer
         : Padding == Padding.Valid ? Masks.AllInWindow(mask, PoolSize, Strides) : Masks.AnyInWindow(mask, PoolSize, Strides);
 
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new Pooling1DConfig(Name, GetType().Name, PoolSize, Strides, Padding);
 
     private Conv2DGeometry Geometry(Shape s)
@@ -93,11 +102,13 @@ public abstract class GlobalPooling1D(string? name) : Layer(name)
 {
     private Conv2DGeometry _geometry;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape[1]);
 
     /// <summary>Sequences of any length (the whole sequence is one window).</summary>
     protected override bool AnySteps => true;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 2 || inputShape.Size == 0)
@@ -105,14 +116,17 @@ public abstract class GlobalPooling1D(string? name) : Layer(name)
     }
 
     // In a plan: one window over the whole sequence.
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) =>
         _geometry = Conv2DGeometry.Create(1, inputShape[0], inputShape[1], 1, inputShape[0], 1, 1, 1, 1, same: false);
 
     private protected abstract bool IsMax { get; }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => IsMax ? x.Max([1]) : x.Mean([1]);
 
     // Over the kept steps only (Keras' masked pooling); a sequence with none gives 0.
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training)
     {
         var any = mask.Max([1]).Unsqueeze(-1);
@@ -122,6 +136,7 @@ public abstract class GlobalPooling1D(string? name) : Layer(name)
     }
 
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, GetType().Name);
 }
 

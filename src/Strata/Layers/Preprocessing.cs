@@ -3,6 +3,7 @@ using Strata.Kernels;
 
 namespace Strata.Layers;
 
+/// <summary>The configuration of a <see cref="Rescaling"/> layer.</summary>
 public sealed record RescalingConfig(string Name, float Scale, float Offset) : LayerConfig(Name);
 
 /// <summary>Config of a <see cref="Normalization"/> layer: the statistics given to its constructor, if any (adapted ones are weights).</summary>
@@ -11,6 +12,10 @@ public sealed record FeatureNormalizationConfig(string Name, string Kind, float[
 /// <summary>y = x · scale + offset (Keras' Rescaling): <c>new Rescaling(1 / 255f)</c> maps bytes to [0, 1].</summary>
 public sealed class Rescaling : Layer
 {
+    /// <param name="scale">The factor (finite).</param>
+    /// <param name="offset">Added after scaling (finite, default 0).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentException">A scale or offset that is not finite.</exception>
     public Rescaling(float scale, float offset = 0, string? name = null) : base(name)
     {
         if (!float.IsFinite(scale) || !float.IsFinite(offset))
@@ -19,14 +24,19 @@ public sealed class Rescaling : Layer
         Offset = offset;
     }
 
+    /// <summary>The factor x is multiplied by.</summary>
     public float Scale { get; }
 
+    /// <summary>Added after scaling.</summary>
     public float Offset { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x * Scale + Offset;
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RescalingConfig(Name, Scale, Offset);
 }
 
@@ -60,8 +70,10 @@ public sealed class Normalization : Layer
     /// <summary>The per-feature variances (after build).</summary>
     public ReadOnlySpan<float> Variance => (_varianceWeight ?? throw new InvalidOperationException($"Normalization '{Name}' is not built yet")).Value.Span;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank == 0 || inputShape.Size == 0)
@@ -70,6 +82,7 @@ public sealed class Normalization : Layer
             throw new ArgumentException($"Normalization '{Name}': {_mean.Length} means given, but the input's last axis has {inputShape[-1]} features");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         int c = inputShape[-1];
@@ -118,6 +131,7 @@ public sealed class Normalization : Layer
         }
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         // From the weights as ops (not constants), so that a compiled plan follows Adapt and loaded weights.
@@ -125,6 +139,7 @@ public sealed class Normalization : Layer
         return (x - _meanWeight!.Value) * scale;
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new FeatureNormalizationConfig(Name, "Normalization", _mean, _variance);
 }
 
@@ -150,8 +165,10 @@ public abstract class RandomImageLayer : Layer
     /// <summary>Floats of per-image transform parameters kept between forward and backward.</summary>
     private protected virtual int ParametersPerImage => 6;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank is not (2 or 3) || inputShape.Size == 0)
@@ -202,6 +219,7 @@ public abstract class RandomImageLayer : Layer
             Adjoint(dy.Slice(b * size, size), dx.Slice(b * size, size), parameters.Slice(b * np, np));
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         if (!training)
@@ -242,6 +260,7 @@ public abstract class RandomImageLayer : Layer
     }
 }
 
+/// <summary>The configuration of a <see cref="RandomFlip"/> layer.</summary>
 public sealed record RandomFlipConfig(string Name, string Mode) : LayerConfig(Name);
 
 /// <summary>Flips each image left-right and/or top-bottom with probability ½ each (Keras' RandomFlip).</summary>
@@ -256,6 +275,7 @@ public sealed class RandomFlip : RandomImageLayer
         Mode = mode;
     }
 
+    /// <summary>"horizontal" (left-right), "vertical" (top-bottom) or "horizontal_and_vertical".</summary>
     public string Mode { get; }
 
     private protected override Interpolation Interpolation => Interpolation.Nearest;
@@ -267,9 +287,13 @@ public sealed class RandomFlip : RandomImageLayer
         Store(ImageTransform.Map(Height, Width, flipHorizontal: h, flipVertical: v), p);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RandomFlipConfig(Name, Mode);
 }
 
+/// <summary>
+/// The configuration of a <see cref="RandomRotation"/>, <see cref="RandomTranslation"/> or <see cref="RandomZoom"/> layer.
+/// </summary>
 public sealed record RandomWarpConfig(string Name, float Factor, float WidthFactor, FillMode FillMode, Interpolation Interpolation, float FillValue) : LayerConfig(Name);
 
 /// <summary>The random layers that warp geometry (rotation, translation, zoom): fill mode, interpolation and fill value.</summary>
@@ -301,6 +325,12 @@ public abstract class RandomWarpLayer : RandomImageLayer
 /// </summary>
 public sealed class RandomRotation : RandomWarpLayer
 {
+    /// <param name="factor">The largest rotation, as a fraction of a full turn, in [0, 1] (0.1 is ±36°).</param>
+    /// <param name="fillMode">What is read outside the image (default reflect).</param>
+    /// <param name="interpolation">Bilinear (default) or nearest.</param>
+    /// <param name="fillValue">The value read outside the image with <see cref="FillMode.Constant"/>.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 1].</exception>
     public RandomRotation(float factor, FillMode fillMode = FillMode.Reflect, Interpolation interpolation = Interpolation.Bilinear,
         float fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, name)
     {
@@ -308,11 +338,13 @@ public sealed class RandomRotation : RandomWarpLayer
         Factor = factor;
     }
 
+    /// <summary>The largest rotation, as a fraction of a full turn.</summary>
     public float Factor { get; }
 
     private protected override void Draw(Span<float> p) =>
         Store(ImageTransform.Map(Height, Width, rotation: Symmetric(Factor) * 2 * Math.PI), p);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => Config(Factor, 0);
 }
 
@@ -322,6 +354,13 @@ public sealed class RandomRotation : RandomWarpLayer
 /// </summary>
 public sealed class RandomTranslation : RandomWarpLayer
 {
+    /// <param name="heightFactor">The largest vertical shift, as a fraction of the height, in [0, 1].</param>
+    /// <param name="widthFactor">The largest horizontal shift, as a fraction of the width, in [0, 1].</param>
+    /// <param name="fillMode">What is read outside the image (default reflect).</param>
+    /// <param name="interpolation">Bilinear (default) or nearest.</param>
+    /// <param name="fillValue">The value read outside the image with <see cref="FillMode.Constant"/>.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 1].</exception>
     public RandomTranslation(float heightFactor, float widthFactor, FillMode fillMode = FillMode.Reflect,
         Interpolation interpolation = Interpolation.Bilinear, float fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, name)
     {
@@ -331,8 +370,10 @@ public sealed class RandomTranslation : RandomWarpLayer
         WidthFactor = widthFactor;
     }
 
+    /// <summary>The largest vertical shift, as a fraction of the height.</summary>
     public float HeightFactor { get; }
 
+    /// <summary>The largest horizontal shift, as a fraction of the width.</summary>
     public float WidthFactor { get; }
 
     private protected override void Draw(Span<float> p)
@@ -341,6 +382,7 @@ public sealed class RandomTranslation : RandomWarpLayer
         Store(ImageTransform.Map(Height, Width, shiftX: dx, shiftY: dy), p);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => Config(HeightFactor, WidthFactor);
 }
 
@@ -351,6 +393,13 @@ public sealed class RandomTranslation : RandomWarpLayer
 /// </summary>
 public sealed class RandomZoom : RandomWarpLayer
 {
+    /// <param name="heightFactor">The largest zoom, in [0, 0.99]: the amount is drawn in [−heightFactor, heightFactor]; positive zooms out, negative in.</param>
+    /// <param name="widthFactor">The width's own factor, in [0, 0.99]; −1 (default): the height's draw, keeping the aspect ratio.</param>
+    /// <param name="fillMode">What is read outside the image (default reflect).</param>
+    /// <param name="interpolation">Bilinear (default) or nearest.</param>
+    /// <param name="fillValue">The value read outside the image with <see cref="FillMode.Constant"/>.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 0.99].</exception>
     public RandomZoom(float heightFactor, float widthFactor = -1, FillMode fillMode = FillMode.Reflect,
         Interpolation interpolation = Interpolation.Bilinear, float fillValue = 0, string? name = null) : base(fillMode, interpolation, fillValue, name)
     {
@@ -361,6 +410,7 @@ public sealed class RandomZoom : RandomWarpLayer
         WidthFactor = widthFactor;
     }
 
+    /// <summary>The largest zoom of the height (a fraction: 0.2 is up to 20%).</summary>
     public float HeightFactor { get; }
 
     /// <summary>The width's factor, or −1 for "as the height".</summary>
@@ -373,9 +423,11 @@ public sealed class RandomZoom : RandomWarpLayer
         Store(ImageTransform.Map(Height, Width, zoomX: zx, zoomY: zy), p);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => Config(HeightFactor, WidthFactor);
 }
 
+/// <summary>The configuration of a <see cref="RandomContrast"/> layer.</summary>
 public sealed record RandomContrastConfig(string Name, float Factor) : LayerConfig(Name);
 
 /// <summary>
@@ -384,12 +436,16 @@ public sealed record RandomContrastConfig(string Name, float Factor) : LayerConf
 /// </summary>
 public sealed class RandomContrast : RandomImageLayer
 {
+    /// <param name="factor">The largest change of contrast, in [0, 1]: f is drawn in [1 − factor, 1 + factor].</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside [0, 1].</exception>
     public RandomContrast(float factor, string? name = null) : base(name)
     {
         CheckFactor("RandomContrast", nameof(factor), factor, 1);
         Factor = factor;
     }
 
+    /// <summary>The largest change of contrast: f is drawn in [1 − factor, 1 + factor].</summary>
     public float Factor { get; }
 
     private protected override int ParametersPerImage => 1;
@@ -403,5 +459,6 @@ public sealed class RandomContrast : RandomImageLayer
     private protected override void Adjoint(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> p) =>
         ImageTransform.Contrast(dy, dx, Channels, p[0]);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RandomContrastConfig(Name, Factor);
 }

@@ -60,9 +60,13 @@ public abstract class RecurrentLayer : Layer
         BiasRegularizer = biasRegularizer;
     }
 
+    /// <summary>Size of the state h and of each output step.</summary>
     public int Units { get; }
+    /// <summary>The candidate and output activation (default tanh).</summary>
     public ActivationFunction Activation { get; }
+    /// <summary>The gate activation (default sigmoid; unused by SimpleRnn).</summary>
     public ActivationFunction RecurrentActivation { get; }
+    /// <summary>Whether the cell has a bias b.</summary>
     public bool UseBias { get; }
 
     /// <summary>Output every step [batch, steps, units] rather than the last [batch, units].</summary>
@@ -83,11 +87,17 @@ public abstract class RecurrentLayer : Layer
     /// <summary>Fraction of the state h₋₁ dropped before the recurrent kernel in training (one mask per sequence).</summary>
     public float RecurrentDropout { get; }
 
+    /// <summary>Initializer of the input kernel W (default Glorot uniform).</summary>
     public IInitializer KernelInitializer { get; }
+    /// <summary>Initializer of the recurrent kernel U (default orthogonal).</summary>
     public IInitializer RecurrentInitializer { get; }
+    /// <summary>Initializer of the bias (default zeros).</summary>
     public IInitializer BiasInitializer { get; }
+    /// <summary>Penalty on W, or null.</summary>
     public Regularizer? KernelRegularizer { get; }
+    /// <summary>Penalty on U, or null.</summary>
     public Regularizer? RecurrentRegularizer { get; }
+    /// <summary>Penalty on b, or null.</summary>
     public Regularizer? BiasRegularizer { get; }
 
     /// <summary>The cell this layer runs.</summary>
@@ -104,17 +114,20 @@ public abstract class RecurrentLayer : Layer
     /// <summary>b [gates·units] ([2, 3·units] for the GRU), or null without bias.</summary>
     public Weight? Bias => _bias;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => ReturnSequences ? new(inputShape[0], Units) : new(Units);
 
     /// <summary>Any number of steps, once built for its features.</summary>
     protected override bool AnySteps => true;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 2 || inputShape[0] < 1 || inputShape[1] < 1)
             throw new ArgumentException($"{GetType().Name} '{Name}': expected input [batch, steps, features] with at least one step and feature, got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         int gh = GateCount * Units;
@@ -127,8 +140,10 @@ public abstract class RecurrentLayer : Layer
     /// <summary>The bias initializer as built (the LSTM's unit_forget_bias adds ones to the forget gate).</summary>
     private protected virtual IInitializer BiasFor(IInitializer initializer) => initializer;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => RunCore(x, null, null, training, states: false).Output;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training) => RunCore(x, mask, null, training, states: false).Output;
 
     /// <summary>With <see cref="ReturnSequences"/> the mask passes on (one entry per output step); else the output has no steps.</summary>
@@ -181,6 +196,7 @@ public abstract class RecurrentLayer : Layer
 
     private protected bool UnitForgetBiasFlag { get; init; }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new RecurrentConfig(Name, Units, Activation, RecurrentActivation, UseBias, ReturnSequences,
         GoBackwards, Dropout, RecurrentDropout, KernelInitializer.Name, RecurrentInitializer.Name, BiasInitializer.Name,
         KernelRegularizer, RecurrentRegularizer, BiasRegularizer, UnitForgetBiasFlag, ReturnState);
@@ -201,6 +217,25 @@ public sealed class SimpleRnn(int units, ActivationFunction? activation = null, 
 /// </summary>
 public sealed class Lstm : RecurrentLayer
 {
+    /// <param name="units">Size of the state and of the output (≥ 1).</param>
+    /// <param name="activation">The candidate and output activation (default tanh).</param>
+    /// <param name="recurrentActivation">The gate activation (default sigmoid).</param>
+    /// <param name="useBias">Whether the cell has a bias.</param>
+    /// <param name="returnSequences">Output every step [batch, steps, units] rather than the last [batch, units].</param>
+    /// <param name="returnState">Keras' return_state, kept in the config; the states come from <see cref="RecurrentLayer.Run"/>.</param>
+    /// <param name="goBackwards">Process the steps last to first.</param>
+    /// <param name="dropout">Fraction of the input features dropped in training, in [0, 1).</param>
+    /// <param name="recurrentDropout">Fraction of the state dropped before the recurrent kernel in training, in [0, 1).</param>
+    /// <param name="unitForgetBias">Start the forget gate's bias at 1 (default), as Keras does.</param>
+    /// <param name="kernelInitializer">Initializer of W (default Glorot uniform).</param>
+    /// <param name="recurrentInitializer">Initializer of U (default orthogonal).</param>
+    /// <param name="biasInitializer">Initializer of b (default zeros).</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="recurrentRegularizer">Penalty on U.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Units below 1, or a dropout outside [0, 1).</exception>
+    /// <exception cref="ArgumentException">An activation the fused cell cannot run (softmax, or one whose derivative needs its input).</exception>
     public Lstm(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, float dropout = 0, float recurrentDropout = 0,
         bool unitForgetBias = true, IInitializer? kernelInitializer = null, IInitializer? recurrentInitializer = null,
@@ -214,6 +249,7 @@ public sealed class Lstm : RecurrentLayer
         UnitForgetBiasFlag = unitForgetBias;
     }
 
+    /// <summary>Whether the forget gate's bias starts at 1 (Keras' unit_forget_bias), so that the cell remembers at first.</summary>
     public bool UnitForgetBias { get; }
 
     private protected override IInitializer BiasFor(IInitializer initializer) =>
@@ -239,6 +275,26 @@ public sealed class Lstm : RecurrentLayer
 /// </summary>
 public sealed class Gru : RecurrentLayer
 {
+    /// <param name="units">Size of the state and of the output (≥ 1).</param>
+    /// <param name="activation">The candidate and output activation (default tanh).</param>
+    /// <param name="recurrentActivation">The gate activation (default sigmoid).</param>
+    /// <param name="useBias">Whether the cell has a bias.</param>
+    /// <param name="returnSequences">Output every step [batch, steps, units] rather than the last [batch, units].</param>
+    /// <param name="returnState">Keras' return_state, kept in the config; the states come from <see cref="RecurrentLayer.Run"/>.</param>
+    /// <param name="goBackwards">Process the steps last to first.</param>
+    /// <param name="dropout">Fraction of the input features dropped in training, in [0, 1).</param>
+    /// <param name="recurrentDropout">Fraction of the state dropped before the recurrent kernel in training, in [0, 1).</param>
+    /// <param name="resetAfter">Keras' reset_after; only true (the default, the reset gate applied after the recurrent kernel) is implemented.</param>
+    /// <param name="kernelInitializer">Initializer of W (default Glorot uniform).</param>
+    /// <param name="recurrentInitializer">Initializer of U (default orthogonal).</param>
+    /// <param name="biasInitializer">Initializer of b (default zeros).</param>
+    /// <param name="kernelRegularizer">Penalty on W.</param>
+    /// <param name="recurrentRegularizer">Penalty on U.</param>
+    /// <param name="biasRegularizer">Penalty on b.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Units below 1, or a dropout outside [0, 1).</exception>
+    /// <exception cref="ArgumentException">An activation the fused cell cannot run (softmax, or one whose derivative needs its input).</exception>
+    /// <exception cref="NotSupportedException"><paramref name="resetAfter"/> is false.</exception>
     public Gru(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, float dropout = 0, float recurrentDropout = 0,
         bool resetAfter = true, IInitializer? kernelInitializer = null, IInitializer? recurrentInitializer = null,

@@ -44,34 +44,44 @@ public sealed class Embedding : Layer
         MaskZero = maskZero;
     }
 
+    /// <summary>Vocabulary size: the ids are 0..InputDim − 1.</summary>
     public int InputDim { get; }
+    /// <summary>The size of each embedding vector.</summary>
     public int OutputDim { get; }
+    /// <summary>The table's initializer (default uniform in [−0.05, 0.05], as in Keras).</summary>
     public IInitializer EmbeddingsInitializer { get; }
+    /// <summary>Penalty on the table, or null.</summary>
     public Regularizer? EmbeddingsRegularizer { get; }
+    /// <summary>Whether id 0 is padding: the layer then emits a mask that is 0 there (the real tokens start at 1).</summary>
     public bool MaskZero { get; }
 
     /// <summary>The table [input_dim, output_dim] (after build).</summary>
     public Weight Embeddings => _embeddings ?? throw new InvalidOperationException($"Embedding '{Name}' is not built yet");
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new([.. inputShape.Dims, OutputDim]);
 
     /// <summary>Id sequences of any length.</summary>
     protected override bool AnySteps => true;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (MaskZero && inputShape.Rank != 1)
             throw new ArgumentException($"Embedding '{Name}': with mask_zero the input must be ids [batch, steps], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) =>
         _embeddings = AddWeight("embeddings", [InputDim, OutputDim], EmbeddingsInitializer, EmbeddingsRegularizer);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => _embeddings!.Value.Gather(x, $"Embedding '{Name}' (input_dim {InputDim})");
 
     /// <summary>With mask_zero: 1 where the id is not 0.</summary>
     public override Tensor? ComputeMask(Tensor x, Tensor? mask) => MaskZero ? Tensor.NotEqual(x, Tensor.Scalar(0)) : mask;
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new EmbeddingConfig(Name, InputDim, OutputDim, EmbeddingsInitializer.Name, EmbeddingsRegularizer, MaskZero);
 }
 
@@ -81,24 +91,32 @@ public sealed class Embedding : Layer
 /// </summary>
 public sealed class Masking(float maskValue = 0, string? name = null) : Layer(name)
 {
+    /// <summary>The value whose steps are padding (default 0): a step whose features all equal it is masked.</summary>
     public float MaskValue { get; } = maskValue;
 
+    /// <inheritdoc/>
     protected override bool AnySteps => true;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank != 2)
             throw new ArgumentException($"Masking '{Name}': expected input [batch, steps, features], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Masks.Zeroed(x, ComputeMask(x, null)!);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training) => Call(x, training);
 
+    /// <inheritdoc/>
     public override Tensor? ComputeMask(Tensor x, Tensor? mask) => Tensor.NotEqual(x, Tensor.Scalar(MaskValue)).Max([-1]);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new MaskingConfig(Name, MaskValue);
 }
 
@@ -145,7 +163,11 @@ public sealed class Bidirectional : Layer
 
     /// <summary>The layer given to the constructor (its config is what the wrapper saves).</summary>
     public Layer Layer { get; }
+    /// <summary>How the two directions' outputs are merged: concat (default), sum, mul or ave.</summary>
     public string MergeMode { get; }
+    /// <summary>
+    /// The backward layer given to the constructor, or null when the backward direction is a copy of <see cref="Layer"/>.
+    /// </summary>
     public Layer? BackwardLayer { get; }
 
     /// <summary>The forward copy.</summary>
@@ -154,6 +176,7 @@ public sealed class Bidirectional : Layer
     /// <summary>The backward copy.</summary>
     public RecurrentLayer BackwardCopy => _backward;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         var f = _forward.ComputeOutputShape(inputShape);
@@ -161,20 +184,26 @@ public sealed class Bidirectional : Layer
         return new([.. f.Dims[..^1], units]);
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => _forward.CheckInputShape(inputShape);
 
+    /// <inheritdoc/>
     protected override bool AnySteps => true;
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape)
     {
         _forward.Build(inputShape);
         _backward.Build(inputShape);
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Merge(x, null, training);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, Tensor mask, bool training) => Merge(x, mask, training);
 
+    /// <inheritdoc/>
     public override Tensor? ComputeMask(Tensor x, Tensor? mask) => _forward.ReturnSequences ? mask : null;
 
     private Tensor Merge(Tensor x, Tensor? mask, bool training)
@@ -201,6 +230,7 @@ public sealed class Bidirectional : Layer
         return y.IndexSelect(1, idx);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new BidirectionalConfig(Name, Layer, MergeMode, BackwardLayer);
 }
 
@@ -212,6 +242,10 @@ public sealed class TimeDistributed : Layer
 {
     private readonly Layer _inner;
 
+    /// <param name="layer">The layer applied to every step (not a merge layer or an input).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
+    /// <exception cref="ArgumentException">A layer with several inputs, or an input layer.</exception>
     public TimeDistributed(Layer layer, string? name = null) : base(name)
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -223,10 +257,13 @@ public sealed class TimeDistributed : Layer
     /// <summary>The layer applied at each step.</summary>
     public Layer Layer => _inner;
 
+    /// <inheritdoc/>
     protected override bool PropagatesMask => true;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new([inputShape[0], .. _inner.ComputeOutputShape(Step(inputShape)).Dims]);
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape.Rank < 2)
@@ -234,10 +271,12 @@ public sealed class TimeDistributed : Layer
         _inner.CheckInputShape(Step(inputShape));
     }
 
+    /// <inheritdoc/>
     protected override void OnBuild(Shape inputShape) => _inner.Build(Step(inputShape));
 
     private static Shape Step(Shape s) => new(s.Dims[1..]);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         int n = x.Shape[0], t = x.Shape[1];
@@ -246,5 +285,6 @@ public sealed class TimeDistributed : Layer
         return y.Reshape([n, t, .. y.Shape.Dims[1..]]);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new TimeDistributedConfig(Name, _inner);
 }

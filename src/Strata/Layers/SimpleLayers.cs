@@ -24,28 +24,38 @@ public sealed class Activation(ActivationFunction function, string? name = null)
     protected override bool PropagatesMask => true;
 
 
+    /// <summary>The activation applied.</summary>
     public ActivationFunction Function { get; } = function;
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => Function.Apply(x);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ActivationConfig(Name, Function);
 }
 
 /// <summary>Flattens each sample: [batch, d1, d2, ...] → [batch, d1·d2·...].</summary>
 public sealed class Flatten(string? name = null) : Layer(name)
 {
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => new(inputShape.Size);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x.Reshape(x.Shape[0], -1);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new NamedLayerConfig(Name, "Flatten");
 }
 
 /// <summary>Reshapes each sample to a target shape (one entry may be −1).</summary>
 public sealed class Reshape : Layer
 {
+    /// <param name="targetShape">The per-sample shape to produce (no batch axis); one entry may be −1, inferred from the size.</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentException">A zero or negative size other than one −1.</exception>
     public Reshape(int[] targetShape, string? name = null) : base(name)
     {
         if (targetShape.Count(d => d == -1) > 1 || targetShape.Any(d => d == 0 || d < -1))
@@ -53,8 +63,10 @@ public sealed class Reshape : Layer
         TargetShape = (int[])targetShape.Clone();
     }
 
+    /// <summary>The per-sample target shape (a copy of the constructor's; −1 for the inferred axis).</summary>
     public int[] TargetShape { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         var dims = (int[])TargetShape.Clone();
@@ -72,10 +84,13 @@ public sealed class Reshape : Layer
         return s;
     }
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape) => ComputeOutputShape(inputShape);
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x.Reshape([x.Shape[0], .. ComputeOutputShape(InputShape).Dims]);
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ShapeConfig(Name, TargetShape);
 }
 
@@ -88,6 +103,9 @@ public sealed class Dropout : Layer
     /// <summary>Works on each step alike: a mask passes through.</summary>
     protected override bool PropagatesMask => true;
 
+    /// <param name="rate">The fraction of elements dropped in training, in [0, 1).</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A rate outside [0, 1).</exception>
     public Dropout(float rate, string? name = null) : base(name)
     {
         if (!(rate >= 0 && rate < 1))
@@ -95,10 +113,13 @@ public sealed class Dropout : Layer
         Rate = rate;
     }
 
+    /// <summary>The fraction of elements dropped in training, in [0, 1).</summary>
     public float Rate { get; }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training)
     {
         if (!training || Rate == 0)
@@ -106,6 +127,7 @@ public sealed class Dropout : Layer
         return x * Tensor.DropoutMask(x.Shape, Rate, Rng);
     }
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new DropoutConfig(Name, Rate);
 }
 
@@ -117,6 +139,9 @@ public sealed class Input : Layer
 {
     private SymbolicTensor? _output;
 
+    /// <param name="shape">The per-sample shape (no batch axis), e.g. [28, 28, 1].</param>
+    /// <param name="name">Layer name.</param>
+    /// <exception cref="ArgumentException">An empty shape or one of size 0.</exception>
     public Input(int[] shape, string? name = null) : base(name)
     {
         Shape = new Shape(shape);
@@ -135,15 +160,19 @@ public sealed class Input : Layer
     /// <summary>The symbolic value this input stands for.</summary>
     public SymbolicTensor Output => _output ??= new SymbolicTensor(Shape, this, []);
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (inputShape != Shape)
             throw new ArgumentException($"Input '{Name}': expected input with shape [batch, {string.Join(", ", Shape.ToArray())}], got [batch, {string.Join(", ", inputShape.ToArray())}]");
     }
 
+    /// <inheritdoc/>
     protected override Tensor Call(Tensor x, bool training) => x;
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig() => new ShapeConfig(Name, Shape.ToArray());
 }

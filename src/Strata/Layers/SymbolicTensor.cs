@@ -23,5 +23,6 @@ public sealed class SymbolicTensor
     /// <summary>The values the layer consumes (none for an input).</summary>
     public IReadOnlyList<SymbolicTensor> Inputs { get; }
 
+    /// <summary>The shape and the producing layer: "SymbolicTensor([batch, 128] from 'dense')".</summary>
     public override string ToString() => $"SymbolicTensor([batch, {string.Join(", ", Shape.ToArray())}] from '{Layer.Name}')";
 }

@@ -81,12 +81,21 @@ public sealed class TextVectorization : Layer
             throw new ArgumentException($"{this}: idf weights were given without a vocabulary");
     }
 
+    /// <summary>The vocabulary's largest size, special tokens included; null: no limit.</summary>
     public int? MaxTokens { get; }
+    /// <summary>How texts are standardized before splitting (lower case, punctuation stripped, ...).</summary>
     public TextStandardization Standardize { get; }
+    /// <summary>How texts are split into tokens.</summary>
     public TextSplit Split { get; }
+    /// <summary>n: every 2..n-gram (tokens joined by a space) is added after the tokens; null: tokens only.</summary>
     public int? Ngrams { get; }
+    /// <summary>int (token ids), multi_hot, count or tf_idf.</summary>
     public TextOutputMode OutputMode { get; }
+    /// <summary>
+    /// In int mode, the length every text is padded or truncated to (needed inside a model); null: the longest text of the batch.
+    /// </summary>
     public int? OutputSequenceLength { get; }
+    /// <summary>multi_hot / count / tf_idf: output <see cref="MaxTokens"/> columns even when the vocabulary is smaller.</summary>
     public bool PadToMaxTokens { get; }
 
     /// <summary>Whether the layer has a vocabulary (adapted or given).</summary>
@@ -301,8 +310,10 @@ public sealed class TextVectorization : Layer
         }
     }
 
+    /// <inheritdoc/>
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <inheritdoc/>
     protected override void ValidateInputShape(Shape inputShape)
     {
         if (OutputMode == TextOutputMode.Int && OutputSequenceLength is null)
@@ -315,6 +326,7 @@ public sealed class TextVectorization : Layer
     /// <summary>The identity: the texts were vectorized before they entered the model (Strata tensors hold floats, not strings).</summary>
     protected override Tensor Call(Tensor x, bool training) => x;
 
+    /// <inheritdoc/>
     public override LayerConfig GetConfig()
     {
         var state = _state;

@@ -30,6 +30,8 @@ public sealed record CrossentropyConfig(bool FromLogits, LossReduction Reduction
 /// </summary>
 public abstract class Loss
 {
+    /// <param name="name">The Keras name (<see cref="Name"/>), used in logs and model files.</param>
+    /// <param name="reduction">How the per-sample losses become the loss (<see cref="Reduction"/>).</param>
     protected Loss(string name, LossReduction reduction)
     {
         Name = name;
@@ -39,6 +41,7 @@ public abstract class Loss
     /// <summary>The Keras name.</summary>
     public string Name { get; }
 
+    /// <summary>How the weighted per-sample losses are reduced: their mean over the batch (default), their sum, or none.</summary>
     public LossReduction Reduction { get; }
 
     /// <summary>The settings a model file saves, as the config type the loss is registered with (by default its reduction).</summary>
@@ -99,5 +102,6 @@ public abstract class Loss
     /// <summary>Keras' epsilon for clipping probabilities.</summary>
     protected const float Epsilon = 1e-7f;
 
+    /// <summary>The Keras name.</summary>
     public override string ToString() => Name;
 }

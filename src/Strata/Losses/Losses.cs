@@ -5,18 +5,22 @@ namespace Strata.Losses;
 /// <summary>Mean squared error: mean((y − ŷ)²) over each sample.</summary>
 public sealed class MeanSquaredError(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("mean_squared_error", reduction)
 {
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred) => MeanPerSample((yPred - yTrue).Square());
 }
 
 /// <summary>Mean absolute error: mean(|y − ŷ|) over each sample.</summary>
 public sealed class MeanAbsoluteError(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("mean_absolute_error", reduction)
 {
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred) => MeanPerSample((yPred - yTrue).Abs());
 }
 
 /// <summary>Huber: ½e² where |e| ≤ δ, else δ(|e| − ½δ); mean over each sample.</summary>
 public sealed class Huber : Loss
 {
+    /// <param name="delta">δ, where the loss turns from quadratic to linear (default 1).</param>
+    /// <param name="reduction">How the per-sample losses are reduced (default their mean over the batch).</param>
     public Huber(float delta = 1f, LossReduction reduction = LossReduction.SumOverBatchSize) : base("huber", reduction)
     {
         if (!(delta > 0))
@@ -24,10 +28,13 @@ public sealed class Huber : Loss
         Delta = delta;
     }
 
+    /// <summary>δ, where the loss turns from quadratic to linear.</summary>
     public float Delta { get; }
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new HuberConfig(Delta, Reduction);
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var abs = (yPred - yTrue).Abs();
@@ -44,13 +51,16 @@ public sealed class Huber : Loss
 public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("binary_crossentropy", reduction)
 {
+    /// <summary>Whether predictions are logits (the sigmoid is applied inside, which is more stable) rather than probabilities.</summary>
     public bool FromLogits { get; } = fromLogits;
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     /// <summary>Binary accuracy, thresholded at 0 on logits (σ(0) = ½) and at ½ on probabilities.</summary>
     public override Metric MatchingAccuracy(string name) => new BinaryAccuracy(FromLogits ? 0f : 0.5f, name);
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         if (FromLogits)
@@ -67,13 +77,16 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
 public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("categorical_crossentropy", reduction)
 {
+    /// <summary>Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.</summary>
     public bool FromLogits { get; } = fromLogits;
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     /// <summary>Categorical accuracy: the top score against the one-hot target's class.</summary>
     public override Metric MatchingAccuracy(string name) => new CategoricalAccuracy(name);
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var logP = FromLogits
@@ -91,13 +104,16 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
 public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("sparse_categorical_crossentropy", reduction)
 {
+    /// <summary>Whether predictions are logits (the softmax is applied inside, which is more stable) rather than probabilities.</summary>
     public bool FromLogits { get; } = fromLogits;
 
+    /// <inheritdoc/>
     public override LossConfig GetConfig() => new CrossentropyConfig(FromLogits, Reduction);
 
     /// <summary>Sparse categorical accuracy: the top score against the class index.</summary>
     public override Metric MatchingAccuracy(string name) => new SparseCategoricalAccuracy(name);
 
+    /// <inheritdoc/>
     protected override void Validate(Tensor yTrue, Tensor yPred)
     {
         if (yPred.Rank != 2)
@@ -107,6 +123,7 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
             throw new ArgumentException($"{Name}: targets must be class indices [{yPred.Shape[0]}], got {yTrue.Shape} for predictions {yPred.Shape}");
     }
 
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var labels = yTrue.Rank == 2 ? yTrue.Reshape(-1) : yTrue;
@@ -121,6 +138,7 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
 /// <summary>Kullback–Leibler divergence Σ y log(y / p) over the last axis, both clipped to [ε, 1].</summary>
 public sealed class KLDivergence(LossReduction reduction = LossReduction.SumOverBatchSize) : Loss("kl_divergence", reduction)
 {
+    /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
         var y = yTrue.Clamp(Epsilon, 1);

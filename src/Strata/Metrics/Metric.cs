@@ -56,6 +56,7 @@ public abstract class Metric(string name)
             throw new ArgumentException($"metric '{Name}': expected a state of {expected} numbers, got {state.Length}");
     }
 
+    /// <summary>The name and the current result: "accuracy: 0.9875".</summary>
     public override string ToString() => $"{Name}: {Result()}";
 
     /// <summary>Weight of sample i (1 without weights).</summary>
@@ -82,11 +83,13 @@ public class Mean(string name = "mean") : Metric(name)
             Add(v[i], WeightOf(sampleWeight, i));
     }
 
+    /// <inheritdoc/>
     public override float Result() => _count == 0 ? 0 : (float)(_total / _count);
 
     /// <summary>The total weight added since the last reset (0: no values).</summary>
     public double Count => _count;
 
+    /// <inheritdoc/>
     public override void Reset() => _total = _count = 0;
 
     internal override double[]? GetState() => [_total, _count];
@@ -101,6 +104,7 @@ public class Mean(string name = "mean") : Metric(name)
 /// <summary>A mean of a per-sample score computed from (yTrue, yPred).</summary>
 public abstract class MeanPerSample(string name) : Mean(name)
 {
+    /// <inheritdoc/>
     public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
     {
         if (yPred.Rank < 1)

@@ -5,16 +5,20 @@ namespace Strata.Metrics;
 /// <summary>Fraction of samples whose values all equal the targets exactly.</summary>
 public sealed class Accuracy(string name = "accuracy") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i) => Row(yTrue, i).SequenceEqual(Row(yPred, i)) ? 1 : 0;
 }
 
 /// <summary>Fraction of elements where (ŷ &gt; threshold) equals the 0/1 target, averaged per sample.</summary>
 public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary_accuracy") : MeanPerSample(name)
 {
+    /// <summary>A prediction above it counts as 1 (default ½, for probabilities; 0 for logits).</summary>
     public float Threshold { get; } = threshold;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new ThresholdMetricConfig(Name, Threshold);
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -29,6 +33,7 @@ public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary
 /// <summary>Fraction of samples whose top score is the one-hot target's class.</summary>
 public sealed class CategoricalAccuracy(string name = "categorical_accuracy") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i) => ArgMax(Row(yTrue, i)) == ArgMax(Row(yPred, i)) ? 1 : 0;
 
     internal static int ArgMax(ReadOnlySpan<float> v)
@@ -46,6 +51,7 @@ public sealed class CategoricalAccuracy(string name = "categorical_accuracy") : 
 /// <summary>Fraction of samples whose top score is the integer target class.</summary>
 public sealed class SparseCategoricalAccuracy(string name = "sparse_categorical_accuracy") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i) =>
         CategoricalAccuracy.ArgMax(Row(yPred, i)) == (int)Row(yTrue, i)[0] ? 1 : 0;
 }
@@ -54,11 +60,15 @@ public sealed class SparseCategoricalAccuracy(string name = "sparse_categorical_
 public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, string? name = null)
     : MeanPerSample(name ?? (sparse ? "sparse_top_k_categorical_accuracy" : "top_k_categorical_accuracy"))
 {
+    /// <summary>How many of the highest scores may hold the target class (default 5).</summary>
     public int K { get; } = k;
+    /// <summary>Whether targets are class indices rather than one-hot rows.</summary>
     public bool Sparse { get; } = sparse;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new TopKMetricConfig(Name, K, Sparse);
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var p = Row(yPred, i);
@@ -77,8 +87,10 @@ public sealed class TopKCategoricalAccuracy(int k = 5, bool sparse = false, stri
 /// <summary>Mean absolute error per sample, averaged.</summary>
 public sealed class MeanAbsoluteErrorMetric(string name = "mae") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     public override bool HigherIsBetter => false;
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -90,8 +102,10 @@ public sealed class MeanAbsoluteErrorMetric(string name = "mae") : MeanPerSample
 /// <summary>Mean squared error per sample, averaged.</summary>
 public sealed class MeanSquaredErrorMetric(string name = "mse") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     public override bool HigherIsBetter => false;
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -106,10 +120,13 @@ public sealed class MeanSquaredErrorMetric(string name = "mse") : MeanPerSample(
 /// </summary>
 public sealed class RootMeanSquaredErrorMetric(string name = "rmse") : MeanPerSample(name)
 {
+    /// <inheritdoc/>
     public override bool HigherIsBetter => false;
 
+    /// <inheritdoc/>
     public override float Result() => MathF.Sqrt(base.Result());
 
+    /// <inheritdoc/>
     protected override float Score(Tensor yTrue, Tensor yPred, int i)
     {
         var t = Row(yTrue, i);
@@ -121,12 +138,16 @@ public sealed class RootMeanSquaredErrorMetric(string name = "rmse") : MeanPerSa
 /// <summary>Counts of a binary decision at a threshold over every element (multi-label style, as Keras).</summary>
 public abstract class ConfusionMetric(string name, float threshold) : Metric(name)
 {
+    /// <summary>The counts accumulated since the last <see cref="Metric.Reset"/>.</summary>
     protected double TruePositives, FalsePositives, FalseNegatives;
 
+    /// <summary>A prediction above it counts as positive (default ½).</summary>
     public float Threshold { get; } = threshold;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new ThresholdMetricConfig(Name, Threshold);
 
+    /// <inheritdoc/>
     public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
     {
         if (yTrue.Size != yPred.Size)
@@ -144,6 +165,7 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
         }
     }
 
+    /// <inheritdoc/>
     public override void Reset() => TruePositives = FalsePositives = FalseNegatives = 0;
 
     internal override double[]? GetState() => [TruePositives, FalsePositives, FalseNegatives];
@@ -158,12 +180,14 @@ public abstract class ConfusionMetric(string name, float threshold) : Metric(nam
 /// <summary>TP / (TP + FP) at a threshold.</summary>
 public sealed class Precision(float threshold = 0.5f, string name = "precision") : ConfusionMetric(name, threshold)
 {
+    /// <inheritdoc/>
     public override float Result() => TruePositives + FalsePositives == 0 ? 0 : (float)(TruePositives / (TruePositives + FalsePositives));
 }
 
 /// <summary>TP / (TP + FN) at a threshold.</summary>
 public sealed class Recall(float threshold = 0.5f, string name = "recall") : ConfusionMetric(name, threshold)
 {
+    /// <inheritdoc/>
     public override float Result() => TruePositives + FalseNegatives == 0 ? 0 : (float)(TruePositives / (TruePositives + FalseNegatives));
 }
 
@@ -176,6 +200,9 @@ public sealed class Auc : Metric
     private readonly double[] _tp, _fp;
     private double _positives, _negatives;
 
+    /// <param name="thresholds">How many evenly spaced thresholds in [0, 1] the curve is built from (≥ 2, default 200).</param>
+    /// <param name="name">The metric's name in the logs.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than 2 thresholds.</exception>
     public Auc(int thresholds = 200, string name = "auc") : base(name)
     {
         if (thresholds < 2)
@@ -184,10 +211,13 @@ public sealed class Auc : Metric
         _fp = new double[thresholds];
     }
 
+    /// <summary>How many evenly spaced thresholds in [0, 1] the curve is built from.</summary>
     public int Thresholds => _tp.Length;
 
+    /// <inheritdoc/>
     public override MetricConfig GetConfig() => new AucConfig(Name, Thresholds);
 
+    /// <inheritdoc/>
     public override void Update(Tensor yTrue, Tensor yPred, Tensor? sampleWeight = null)
     {
         if (yTrue.Size != yPred.Size)
@@ -213,6 +243,7 @@ public sealed class Auc : Metric
         }
     }
 
+    /// <inheritdoc/>
     public override float Result()
     {
         if (_positives == 0 || _negatives == 0)
@@ -230,6 +261,7 @@ public sealed class Auc : Metric
         return (float)area;
     }
 
+    /// <inheritdoc/>
     public override void Reset()
     {
         Array.Clear(_tp);

@@ -122,6 +122,7 @@ public class Gan : Model
     /// <summary>One-sided label smoothing: real samples are labelled 1 − this in the discriminator's update (generated ones stay 0).</summary>
     public float LabelSmoothing { get; private set; }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<Layer> Layers => _layers;
 
     /// <summary>Runs the generator.</summary>

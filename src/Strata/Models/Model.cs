@@ -47,6 +47,7 @@ public partial class Model
         _graph = new FunctionalGraph(inputs, output, seed, Name);
     }
 
+    /// <summary>The model's name (default "model"), used in messages, summaries and model files.</summary>
     public string Name { get; }
 
     /// <summary>The graph of a functional model; null otherwise.</summary>
@@ -102,8 +103,11 @@ public partial class Model
     /// <summary>The weights that training updates.</summary>
     public IEnumerable<Weight> TrainableWeights => Layers.SelectMany(l => l.TrainableWeights);
 
+    /// <summary>The optimizer set by Compile; null before.</summary>
     public Optimizer? Optimizer { get; private set; }
+    /// <summary>The loss set by Compile; null before.</summary>
     public Loss? Loss { get; private set; }
+    /// <summary>The metrics set by Compile (empty before).</summary>
     public IReadOnlyList<Metric> Metrics => _metrics;
 
     /// <summary>Set by a callback to end Fit after the current epoch.</summary>

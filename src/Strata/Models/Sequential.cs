@@ -19,6 +19,7 @@ public sealed class Sequential : Model
             Add(l);
     }
 
+    /// <inheritdoc/>
     public override IReadOnlyList<Layer> Layers => _layers;
 
     /// <summary>Appends a layer (built with the previous layer's output shape when that is known).</summary>
@@ -46,6 +47,7 @@ public sealed class Sequential : Model
         }
     }
 
+    /// <inheritdoc/>
     public override Tensor Forward(Tensor x, bool training = false)
     {
         if (_layers.Count == 0)

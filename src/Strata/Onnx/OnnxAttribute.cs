@@ -10,10 +10,13 @@ public sealed class OnnxAttribute
 
     internal AttributeProto Proto { get; }
 
+    /// <summary>A float attribute.</summary>
     public static OnnxAttribute Float(string name, float value) => new(new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value });
 
+    /// <summary>An integer attribute.</summary>
     public static OnnxAttribute Int(string name, long value) => new(new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value });
 
+    /// <summary>A list-of-integers attribute (axes, pads, strides...).</summary>
     public static OnnxAttribute Ints(string name, params long[] values)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
@@ -21,6 +24,7 @@ public sealed class OnnxAttribute
         return new(a);
     }
 
+    /// <summary>A string attribute (UTF-8).</summary>
     public static OnnxAttribute String(string name, string value) =>
         new(new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) });
 }

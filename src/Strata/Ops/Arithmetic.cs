@@ -48,10 +48,19 @@ public sealed partial class Tensor
     /// <summary>Matrix product with another tensor (see <see cref="MatMul(Tensor, Tensor, bool, bool)"/>).</summary>
     public Tensor MatMul(Tensor other) => MatMul(this, other);
 
+    /// <summary>Elementwise a + b with broadcasting (<see cref="Add(Tensor, Tensor)"/>).</summary>
     public static Tensor operator +(Tensor a, Tensor b) => Add(a, b);
+
+    /// <summary>Elementwise a − b with broadcasting (<see cref="Sub(Tensor, Tensor)"/>).</summary>
     public static Tensor operator -(Tensor a, Tensor b) => Sub(a, b);
+
+    /// <summary>Elementwise a · b with broadcasting (<see cref="Mul(Tensor, Tensor)"/>): not a matrix product.</summary>
     public static Tensor operator *(Tensor a, Tensor b) => Mul(a, b);
+
+    /// <summary>Elementwise a / b with broadcasting (<see cref="Div(Tensor, Tensor)"/>).</summary>
     public static Tensor operator /(Tensor a, Tensor b) => Div(a, b);
+
+    /// <summary>−x (<see cref="Neg"/>).</summary>
     public static Tensor operator -(Tensor x) => Neg(x);
 
     /// <summary>

@@ -10,8 +10,13 @@ namespace Strata;
 /// </summary>
 public enum Padding
 {
+    /// <summary>
+    /// No padding: windows lie wholly inside the input, output = ⌊(input − window) / stride⌋ + 1 (with dilation, the dilated window).
+    /// </summary>
     Valid,
+    /// <summary>Zero padding around the input so that output = ⌈input / stride⌉.</summary>
     Same,
+    /// <summary>1-D convolutions only: all the padding on the left, so output t sees inputs ≤ t.</summary>
     Causal,
 }
 

@@ -164,6 +164,12 @@ public sealed partial class Tensor
         }
     }
 
+    /// <summary>
+    /// The slices at <paramref name="indices"/> along <paramref name="axis"/>, in that order (repeats
+    /// allowed): the result has that axis resized to indices.Length. ∂: the gradient rows are added back
+    /// at their indices.
+    /// </summary>
+    /// <exception cref="ArgumentException">An index outside the axis, or an axis outside the rank.</exception>
     public Tensor IndexSelect(int axis, ReadOnlySpan<int> indices)
     {
         int a = Shape.NormalizeAxis(axis, Rank, "index_select");

@@ -6,6 +6,7 @@ namespace Strata.Optimizers;
 /// </summary>
 public interface ILearningRateSchedule
 {
+    /// <summary>The rate for the update at <paramref name="step"/> (0 for the first).</summary>
     float Rate(long step);
 
     /// <summary>
@@ -18,6 +19,7 @@ public interface ILearningRateSchedule
 /// <summary>lr₀ · rate^(step / decaySteps) (with staircase, the exponent is floored).</summary>
 public sealed record ExponentialDecay(float InitialLearningRate, long DecaySteps, float DecayRate, bool Staircase = false) : ILearningRateSchedule
 {
+    /// <inheritdoc/>
     public float Rate(long step)
     {
         double p = (double)step / DecaySteps;
@@ -28,6 +30,9 @@ public sealed record ExponentialDecay(float InitialLearningRate, long DecaySteps
 /// <summary>values[i] while step ≤ boundaries[i] (values has one more entry than boundaries).</summary>
 public sealed record PiecewiseConstantDecay : ILearningRateSchedule
 {
+    /// <param name="boundaries">The last step of each interval, increasing.</param>
+    /// <param name="values">The rate of each interval: one more than the boundaries (the last one after the last boundary).</param>
+    /// <exception cref="ArgumentException"><paramref name="values"/> is not one longer than <paramref name="boundaries"/>.</exception>
     public PiecewiseConstantDecay(long[] boundaries, float[] values)
     {
         if (values.Length != boundaries.Length + 1)
@@ -36,9 +41,12 @@ public sealed record PiecewiseConstantDecay : ILearningRateSchedule
         Values = values;
     }
 
+    /// <summary>The last step of each interval, increasing.</summary>
     public long[] Boundaries { get; }
+    /// <summary>The rate of each interval; the last one holds after the last boundary.</summary>
     public float[] Values { get; }
 
+    /// <inheritdoc/>
     public float Rate(long step)
     {
         for (int i = 0; i < Boundaries.Length; i++)
@@ -53,6 +61,7 @@ public sealed record PiecewiseConstantDecay : ILearningRateSchedule
 /// <summary>lr₀ / (1 + rate · step / decaySteps) — the classic "decay" of Keras 2's SGD when decaySteps = 1.</summary>
 public sealed record InverseTimeDecay(float InitialLearningRate, long DecaySteps, float DecayRate, bool Staircase = false) : ILearningRateSchedule
 {
+    /// <inheritdoc/>
     public float Rate(long step)
     {
         double p = (double)step / DecaySteps;
@@ -63,6 +72,7 @@ public sealed record InverseTimeDecay(float InitialLearningRate, long DecaySteps
 /// <summary>Cosine decay to alpha·lr₀ over decaySteps: lr₀ · ((1 − α) · ½(1 + cos(π · min(step, T) / T)) + α).</summary>
 public sealed record CosineDecay(float InitialLearningRate, long DecaySteps, float Alpha = 0) : ILearningRateSchedule
 {
+    /// <inheritdoc/>
     public float Rate(long step)
     {
         double p = Math.Min(step, DecaySteps) / (double)DecaySteps;

@@ -38,6 +38,7 @@ public abstract class Optimizer
         GlobalClipNorm = globalClipNorm;
     }
 
+    /// <summary>The Keras name ("adam", "sgd", ...), used in messages and model files.</summary>
     public string Name { get; }
 
     /// <summary>The schedule, when the rate varies per step.</summary>
@@ -57,8 +58,11 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>Clamps each gradient element to [−v, v] before the update; null: no clamping.</summary>
     public float? ClipValue { get; }
+    /// <summary>Rescales each gradient tensor whose L2 norm exceeds this; null: none.</summary>
     public float? ClipNorm { get; }
+    /// <summary>Rescales all gradients together when their joint L2 norm exceeds this; null: none.</summary>
     public float? GlobalClipNorm { get; }
 
     /// <summary>The number of updates applied so far.</summary>
@@ -256,5 +260,6 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>The name and the current rate: "adam(learning rate 0.001)".</summary>
     public override string ToString() => $"{Name}(learning rate {LearningRate})";
 }

@@ -10,12 +10,16 @@ public record OptimizerConfig
     /// <summary>The constant rate (null when a schedule sets it).</summary>
     public float? LearningRate { get; init; }
 
+    /// <summary>The schedule (null when the rate is constant).</summary>
     public ILearningRateSchedule? Schedule { get; init; }
 
+    /// <see cref="Optimizer.ClipValue"/>.
     public float? ClipValue { get; init; }
 
+    /// <see cref="Optimizer.ClipNorm"/>.
     public float? ClipNorm { get; init; }
 
+    /// <see cref="Optimizer.GlobalClipNorm"/>.
     public float? GlobalClipNorm { get; init; }
 }
 

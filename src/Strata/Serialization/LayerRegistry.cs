@@ -136,12 +136,14 @@ public static class LayerRegistry
 /// <summary>Writes a layer held in a config (a wrapper's inner layer) as {"class": name, "config": {...}} and reads it back through the registry.</summary>
 public sealed class NestedLayerConverter : System.Text.Json.Serialization.JsonConverter<Layer>
 {
+    /// <inheritdoc/>
     public override Layer Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         using var doc = JsonDocument.ParseValue(ref reader);
         return LayerRegistry.CreateFromObject(doc.RootElement.Clone(), "nested layer");
     }
 
+    /// <inheritdoc/>
     public override void Write(Utf8JsonWriter writer, Layer value, JsonSerializerOptions options) =>
         LayerRegistry.Describe(value).WriteTo(writer, options);
 }

@@ -92,10 +92,13 @@ public readonly struct Shape : IEquatable<Shape>
         return new Shape(dims);
     }
 
+    /// <summary>Equal when the dimensions are equal, one by one.</summary>
     public bool Equals(Shape other) => Dims.SequenceEqual(other.Dims);
 
+    /// <summary>Equal to another <see cref="Shape"/> with the same dimensions.</summary>
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);
 
+    /// <summary>A hash of the dimensions, consistent with <see cref="Equals(Shape)"/>.</summary>
     public override int GetHashCode()
     {
         var h = new HashCode();
@@ -104,10 +107,13 @@ public readonly struct Shape : IEquatable<Shape>
         return h.ToHashCode();
     }
 
+    /// <summary>Equal when the dimensions are equal, one by one.</summary>
     public static bool operator ==(Shape a, Shape b) => a.Equals(b);
 
+    /// <summary>Not <c>==</c>.</summary>
     public static bool operator !=(Shape a, Shape b) => !a.Equals(b);
 
+    /// <summary>The shape with these dimensions, so that an <c>int[]</c> can be given where a shape is expected.</summary>
     public static implicit operator Shape(int[] dims) => new(dims);
 
     /// <summary>"[2, 3]".</summary>

@@ -97,5 +97,6 @@ public sealed partial class Tensor
     /// <summary>A fresh, uninitialized result of the given shape.</summary>
     internal static Tensor Empty(Shape shape) => new(GC.AllocateUninitializedArray<float>(shape.Size), shape);
 
+    /// <summary>A scalar tensor (<see cref="Scalar"/>), so that <c>x * 2</c> and <c>1 - x</c> work.</summary>
     public static implicit operator Tensor(float value) => Scalar(value);
 }

@@ -3,14 +3,18 @@ namespace Strata.Training;
 /// <summary>The values of one epoch or batch: "loss", metric names, and "val_"-prefixed validation values.</summary>
 public sealed class Logs : Dictionary<string, float>
 {
+    /// <summary>Empty logs (keys compared ordinally).</summary>
     public Logs() : base(StringComparer.Ordinal)
     {
     }
 
+    /// <summary>A copy of <paramref name="values"/> (keys compared ordinally).</summary>
+    /// <param name="values">The values to copy.</param>
     public Logs(IDictionary<string, float> values) : base(values, StringComparer.Ordinal)
     {
     }
 
+    /// <summary>The values as Fit prints them: "loss: 0.1234 - accuracy: 0.9650".</summary>
     public override string ToString() =>
         string.Join(" - ", this.Select(kv => $"{kv.Key}: {kv.Value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)}"));
 }
@@ -24,11 +28,24 @@ public abstract class Callback
     /// <summary>The model being trained (set by Fit before TrainBegin).</summary>
     public Strata.Models.Model? Model { get; internal set; }
 
+    /// <summary>Called once before the first epoch (<see cref="Model"/> is set).</summary>
     public virtual void OnTrainBegin() { }
+    /// <summary>Called once after the last epoch, also when training stopped early.</summary>
+    /// <param name="logs">The last epoch's logs.</param>
     public virtual void OnTrainEnd(Logs logs) { }
+    /// <summary>Called at the start of each epoch.</summary>
+    /// <param name="epoch">The epoch, 0-based.</param>
     public virtual void OnEpochBegin(int epoch) { }
+    /// <summary>Called at the end of each epoch, after validation.</summary>
+    /// <param name="epoch">The epoch, 0-based.</param>
+    /// <param name="logs">The epoch's mean training values and the "val_" validation values; a callback may add entries.</param>
     public virtual void OnEpochEnd(int epoch, Logs logs) { }
+    /// <summary>Called before each training batch.</summary>
+    /// <param name="batch">The batch within the epoch, 0-based.</param>
     public virtual void OnBatchBegin(int batch) { }
+    /// <summary>Called after each training batch.</summary>
+    /// <param name="batch">The batch within the epoch, 0-based.</param>
+    /// <param name="logs">The batch's values: the loss and the metrics.</param>
     public virtual void OnBatchEnd(int batch, Logs logs) { }
 
     /// <summary>Whether a monitored value improves upward, from its name: accuracy, AUC, precision and recall do; losses and errors do not.</summary>
@@ -51,6 +68,7 @@ public sealed class History : Callback
     /// <summary>The number of epochs recorded.</summary>
     public int Epochs => _values.Count == 0 ? 0 : _values.Values.First().Count;
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         foreach (var (k, v) in logs)
@@ -73,6 +91,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
     private int _wait;
     private float[][]? _bestWeights;
 
+    /// <summary>The log value watched (default "val_loss").</summary>
     public string Monitor { get; } = monitor;
 
     /// <summary>The epoch (0-based) at which training stopped, or −1.</summary>
@@ -80,6 +99,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
 
     private bool Higher => higherIsBetter ?? ImprovesUpward(Monitor);
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         _best = Higher ? float.NegativeInfinity : float.PositiveInfinity;
@@ -88,6 +108,7 @@ public sealed class EarlyStopping(string monitor = "val_loss", float minDelta = 
         StoppedEpoch = -1;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         if (!logs.TryGetValue(Monitor, out float value))
@@ -122,22 +143,26 @@ public sealed class TerminateOnNaN : Callback
 {
     private int _epoch;
 
+    /// <summary>True once a non-finite loss stopped training (<see cref="At"/> says where).</summary>
     public bool Terminated { get; private set; }
 
     /// <summary>The 0-based epoch and batch whose loss was not finite (batch −1: the epoch's validation loss), the loss's name and its value (after <see cref="Terminated"/>).</summary>
     public (int Epoch, int Batch, string Key, float Value)? At { get; private set; }
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         Terminated = false;
         At = null;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch) => _epoch = epoch;
 
     /// <summary>A validation loss (<c>val_loss</c>) that is not finite ends training too, at the end of its epoch (batch −1 in <see cref="At"/>).</summary>
     public override void OnEpochEnd(int epoch, Logs logs) => Check(logs, epoch, -1);
 
+    /// <inheritdoc/>
     public override void OnBatchEnd(int batch, Logs logs) => Check(logs, _epoch, batch);
 
     private void Check(Logs logs, int epoch, int batch)
@@ -191,6 +216,7 @@ public sealed class ProgressLogger : Callback
     /// <summary>Batches per epoch (Fit sets it; 0 when unknown).</summary>
     public int StepsPerEpoch { get; set; }
 
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch)
     {
         _watch = System.Diagnostics.Stopwatch.StartNew();
@@ -200,6 +226,7 @@ public sealed class ProgressLogger : Callback
             _out.WriteLine($"Epoch {epoch + 1}/{TotalEpochs}");
     }
 
+    /// <inheritdoc/>
     public override void OnBatchEnd(int batch, Logs logs)
     {
         if (!_interactive)
@@ -215,6 +242,7 @@ public sealed class ProgressLogger : Callback
         Draw($"{Bar(done)} - {eta} - {logs}");
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         var elapsed = _watch.Elapsed;
@@ -231,6 +259,7 @@ public sealed class ProgressLogger : Callback
         _out.Flush();
     }
 
+    /// <inheritdoc/>
     public override void OnTrainEnd(Logs logs)
     {
         if (Model?.StopReason is { } why)

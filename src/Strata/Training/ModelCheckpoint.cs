@@ -25,7 +25,9 @@ public sealed partial class ModelCheckpoint(string path, string monitor = "val_l
 {
     private float _best;
 
+    /// <summary>Where to save; fields such as {epoch} are filled in per epoch.</summary>
     public string Path { get; } = path ?? throw new ArgumentNullException(nameof(path));
+    /// <summary>The log value that decides "best" (default "val_loss").</summary>
     public string Monitor { get; } = monitor;
 
     /// <summary>The best value of <see cref="Monitor"/> seen so far (±∞ before the first).</summary>
@@ -36,11 +38,13 @@ public sealed partial class ModelCheckpoint(string path, string monitor = "val_l
 
     private bool Higher => higherIsBetter ?? ImprovesUpward(Monitor);
 
+    /// <inheritdoc/>
     public override void OnTrainBegin() => _best = Higher ? float.NegativeInfinity : float.PositiveInfinity;
 
     /// <summary>The epochs (0-based) not saved because a loss in their logs was NaN or infinite.</summary>
     public List<int> Skipped { get; } = [];
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         foreach (var (key, value) in logs)

@@ -8,12 +8,14 @@ namespace Strata.Training;
 /// </summary>
 public sealed class LearningRateScheduler(Func<int, float, float> schedule) : Callback
 {
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch)
     {
         foreach (var (_, opt) in RateOptimizers(Model!, nameof(LearningRateScheduler)))
             opt.LearningRate = schedule(epoch, opt.LearningRate);
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs) => LogRates(Model!, logs, nameof(LearningRateScheduler));
 
     /// <summary>Each optimizer of a model under its log key: "learning_rate" for the one optimizer, "discriminator_learning_rate" and the like for several.</summary>
@@ -41,6 +43,14 @@ public sealed class ReduceLROnPlateau : Callback
     private float _best;
     private int _wait, _cooldownLeft;
 
+    /// <param name="monitor">The log value watched (default "val_loss").</param>
+    /// <param name="factor">The factor the rate is multiplied by, in (0, 1) (default 0.1).</param>
+    /// <param name="patience">Epochs without improvement before the rate is reduced (default 10).</param>
+    /// <param name="minDelta">The least change that counts as an improvement (default 10⁻⁴).</param>
+    /// <param name="cooldown">Epochs to wait after a reduction before counting again (default 0).</param>
+    /// <param name="minLearningRate">The rate is never reduced below this (default 0).</param>
+    /// <param name="higherIsBetter">Whether larger is better; by default true when the name contains "acc".</param>
+    /// <exception cref="ArgumentOutOfRangeException">A factor outside (0, 1).</exception>
     public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, float minDelta = 1e-4f,
         int cooldown = 0, float minLearningRate = 0, bool? higherIsBetter = null)
     {
@@ -55,20 +65,29 @@ public sealed class ReduceLROnPlateau : Callback
         HigherIsBetter = higherIsBetter ?? monitor.Contains("acc");
     }
 
+    /// <summary>The log value watched.</summary>
     public string Monitor { get; }
+    /// <summary>The factor the rate is multiplied by, in (0, 1).</summary>
     public float Factor { get; }
+    /// <summary>Epochs without improvement before the rate is reduced.</summary>
     public int Patience { get; }
+    /// <summary>The least change that counts as an improvement.</summary>
     public float MinDelta { get; }
+    /// <summary>Epochs to wait after a reduction before counting again.</summary>
     public int Cooldown { get; }
+    /// <summary>The rate is never reduced below this.</summary>
     public float MinLearningRate { get; }
+    /// <summary>Whether larger values of <see cref="Monitor"/> are better.</summary>
     public bool HigherIsBetter { get; }
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         _best = HigherIsBetter ? float.NegativeInfinity : float.PositiveInfinity;
         _wait = _cooldownLeft = 0;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         if (!logs.TryGetValue(Monitor, out float value))
@@ -106,12 +125,14 @@ public sealed class CsvLogger(string path, char separator = ',') : Callback
     private readonly List<string> _lines = [];
     private string[]? _columns;
 
+    /// <inheritdoc/>
     public override void OnTrainBegin()
     {
         _lines.Clear();
         _columns = null;
     }
 
+    /// <inheritdoc/>
     public override void OnEpochEnd(int epoch, Logs logs)
     {
         if (_columns is null)

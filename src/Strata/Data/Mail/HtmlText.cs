@@ -31,6 +31,11 @@ public static class HtmlText
     /// <summary>Elements whose content is not text.</summary>
     private static readonly string[] s_dropped = ["script", "style", "xml"];
 
+    /// <summary>
+    /// The visible text of an HTML document or fragment: tags removed, script and style contents
+    /// dropped, block elements and table cells turned into line breaks and spaces, entities decoded.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="html"/> is null.</exception>
     public static string ToPlainText(string html)
     {
         ArgumentNullException.ThrowIfNull(html);
