@@ -73,7 +73,7 @@ internal sealed class GradientAllReduce(MpiCommunicator comm, Model model, Cance
     public Logs ReduceLogs(Logs logs, long samples)
     {
         SynchronizeState();
-        var keys = logs.Keys.Order(StringComparer.Ordinal).ToArray();
+        var keys = logs.Keys.ToArray(); // the same order on every rank: the same compiled metrics
         var send = new double[keys.Length + 2];
         for (int i = 0; i < keys.Length; i++)
             send[i] = (double)logs[keys[i]] * samples;

@@ -193,6 +193,8 @@ internal sealed unsafe class MpiCommunicator : IDisposable
         {
             if (_faulted || _finalized)
                 return;
+            // MPI_Finalize waits for the other ranks, and rank 0 may still be writing its report: no timeout (a dead rank ends the job through mpirun).
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan;
             try
             {
                 Run("MPI_Finalize", () => _mpi.Check(_mpi.Finalize(), "MPI_Finalize"));
