@@ -166,7 +166,7 @@ public sealed class DistributedStrategy : IDisposable
                 continue;
             problems.Add(mine[i] != lead[i]
                 ? string.Create(CultureInfo.InvariantCulture, $"{fields[i].Name}: this rank has {mine[i]}, rank 0 has {lead[i]}")
-                : string.Create(CultureInfo.InvariantCulture, $"{fields[i].Name}: this rank has {mine[i]} as rank 0 does, but other ranks differ (from {min} to {max})"));
+                : string.Create(CultureInfo.InvariantCulture, $"{fields[i].Name}: {(Rank == 0 ? "this rank (0)" : "this rank, as rank 0,")} has {mine[i]}, but other ranks differ (from {min} to {max})"));
         }
         if (problems.Count > 0)
             throw new DistributedException($"rank {Rank} of {Replicas}: the ranks disagree on {string.Join("; ", problems)}; " +
