@@ -25,7 +25,13 @@ internal sealed class GradientAllReduce(MpiCommunicator comm, Model model, Cance
     public const int BucketBytes = 4 << 20;
 
     private float[] _send = [], _recv = [];
-    private long _steps;
+    private long _steps, _ticks;
+
+    /// <summary>Seconds spent in ReduceGradients so far (packing, the all-reduces, unpacking): communication's share of the steps (benchmarks).</summary>
+    internal double CommunicationSeconds => (double)_ticks / System.Diagnostics.Stopwatch.Frequency;
+
+    /// <summary>Floats all-reduced per step (the trainable weights, the loss and the stop flag); 0 before the first step.</summary>
+    internal int FloatsPerStep => _send.Length;
 
     public int Rank => comm.Rank;
 
@@ -33,6 +39,7 @@ internal sealed class GradientAllReduce(MpiCommunicator comm, Model model, Cance
 
     public float ReduceGradients(IReadOnlyList<Tensor> parameters, float loss)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         int total = 0;
         for (int i = 0; i < parameters.Count; i++)
             total += parameters[i].Size;
@@ -67,6 +74,7 @@ internal sealed class GradientAllReduce(MpiCommunicator comm, Model model, Cance
         }
         if (_recv[at + 1] > 0 && !agreed.IsCancellationRequested)
             agreed.Cancel();
+        _ticks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         return _recv[at] * scale;
     }
 
