@@ -45,7 +45,7 @@ internal sealed class DistributedRun : IDisposable
     /// <summary>The line of the settings table.</summary>
     public (string, string) Setting(int batchSize) => ("distributed", string.Create(CultureInfo.InvariantCulture,
         $"{_strategy.Replicas} ranks (MPI) × batch {batchSize} = {_strategy.Replicas * batchSize} samples per step; " +
-        $"collective timeout {_strategy.Timeout.TotalSeconds:0.#} s; progress and rates are rank 0's shard"));
+        $"collective timeout {_strategy.Timeout.TotalSeconds:0.#} s; the progress bar counts rank 0's batches"));
 
     public void Dispose() => _strategy.Dispose();
 }

@@ -70,7 +70,18 @@ internal sealed unsafe class MpiCommunicator : IDisposable
                 throw new DistributedException("MPI: this process has already finalized MPI (or a collective timed out); MPI cannot be initialized twice in one process");
             if (!LaunchedByMpirun(out string why))
                 throw new DistributedException(why);
-            return _world = new MpiCommunicator(MpiLibrary.Load(), timeout);
+            MpiLibrary library;
+            try
+            {
+                library = MpiLibrary.Load();
+            }
+            catch (DistributedException e)
+            {
+                // Before MPI_Init there is no rank yet; mpirun's environment says which this process is.
+                throw new DistributedException($"rank {Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? "?"} of " +
+                    $"{Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") ?? "?"}: {e.Message}");
+            }
+            return _world = new MpiCommunicator(library, timeout);
         }
     }
 

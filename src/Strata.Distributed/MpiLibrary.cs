@@ -16,6 +16,9 @@ internal sealed unsafe class MpiLibrary
     /// <summary>The library's name as Debian and most Linux distributions install it (Open MPI 3.x and 4.x).</summary>
     public const string LibraryName = "libmpi.so.40";
 
+    /// <summary>The environment variable that names another file to load (an Open MPI outside the loader's path).</summary>
+    public const string LibraryVariable = "STRATA_MPI_LIBRARY";
+
     private const int RtldNow = 2, RtldGlobal = 0x100;
 
     [DllImport("libc", EntryPoint = "dlopen")]
@@ -76,11 +79,14 @@ internal sealed unsafe class MpiLibrary
     {
         if (!OperatingSystem.IsLinux())
             throw new DistributedException($"MPI: Strata.Distributed runs on Linux with Open MPI ({LibraryName}); this is {RuntimeInformation.OSDescription}");
-        nint lib = DlOpen(LibraryName, RtldNow | RtldGlobal);
+        string file = Environment.GetEnvironmentVariable(LibraryVariable) is { Length: > 0 } named ? named : LibraryName;
+        DlError(); // binds the stub now: binding it after a failed dlopen would clear the message
+        nint lib = DlOpen(file, RtldNow | RtldGlobal);
         if (lib == 0)
         {
             string why = Marshal.PtrToStringUTF8(DlError()) ?? "unknown reason";
-            throw new DistributedException($"MPI: Open MPI's {LibraryName} could not be loaded ({why}); install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)");
+            throw new DistributedException($"MPI: Open MPI's {LibraryName} could not be loaded ({why}); install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)" +
+                (file == LibraryName ? $", or name the library file in {LibraryVariable}" : $" or correct {LibraryVariable} ('{file}')"));
         }
         return new MpiLibrary(lib);
     }

@@ -178,6 +178,19 @@ public sealed class DistributedTrainingTests(DistributedTrainingTests.OneProcess
     }
 
     [MpiFact]
+    public void Open_mpi_missing_is_refused_on_every_rank_naming_the_library()
+    {
+        var env = new Dictionary<string, string> { ["STRATA_MPI_LIBRARY"] = "/nonexistent/libmpi.so.40" };
+        string[] args = Train(Out("nolib"), 8, 1, "--model", "mlp", "--distributed");
+        using var p = CliProcess.Start(Mpi.StartInfo(_dir, env, args, args));
+        var r = p.WaitForExit(TimeSpan.FromMinutes(2));
+        Assert.NotEqual(0, r.ExitCode);
+        // Each rank fails alike at once; mpirun ends the job at the first exit, so a slower rank's line may be cut.
+        Assert.Matches(@"strata: rank [01] of 2: MPI: Open MPI's libmpi\.so\.40 could not be loaded \(/nonexistent/libmpi\.so\.40: cannot open shared object file", r.Stderr);
+        Assert.Contains("install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) or correct STRATA_MPI_LIBRARY", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [MpiFact]
     public void Ranks_with_different_data_sizes_fail_alike_naming_the_difference()
     {
         string[] rank0 = Train(Out("sizes"), 8, 1, "--model", "mlp", "--distributed");

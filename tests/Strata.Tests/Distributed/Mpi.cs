@@ -22,7 +22,10 @@ internal static class Mpi
             .Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
 
     /// <summary>mpirun with one argument list per rank (equal lists: the plain -np N form).</summary>
-    public static ProcessStartInfo StartInfo(string workingDirectory, params string[][] ranks)
+    public static ProcessStartInfo StartInfo(string workingDirectory, params string[][] ranks) => StartInfo(workingDirectory, null, ranks);
+
+    /// <summary>As above, with environment variables for every rank (passed with mpirun's -x).</summary>
+    public static ProcessStartInfo StartInfo(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[][] ranks)
     {
         var start = new ProcessStartInfo(Mpirun ?? throw new InvalidOperationException("mpirun is not installed"))
         {
@@ -33,6 +36,12 @@ internal static class Mpi
         };
         foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none" })
             start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[k] = v;
+            start.ArgumentList.Add("-x");
+            start.ArgumentList.Add(k);
+        }
         bool same = ranks.All(r => r.SequenceEqual(ranks[0]));
         var groups = same ? [(ranks.Length, ranks[0])] : ranks.Select(r => (1, r)).ToArray();
         for (int g = 0; g < groups.Length; g++)
