@@ -43,6 +43,38 @@ if (args.Length > 0 && args[0] is "mlp" or "cnn" or "cnn3")
     ModelComparison.Run(args[0], data, threads, batches, samples);
     return;
 }
+//   allreduce [--sizes 4096,65536,1048576,4194304,16777216] [--seconds 0.5]: under mpirun -np N; the binding's all-reduce per message size
+if (args.Length > 0 && args[0] == "allreduce")
+{
+    long[] sizes = [4096, 65536, 1 << 20, 4 << 20, 16 << 20];
+    double seconds = 0.5;
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--sizes") sizes = args[++i].Split(',').Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+    }
+    DistributedBench.AllReduce(sizes, seconds);
+    return;
+}
+//   ddp [--model cnn] [--threads 1] [--batch 32 (global)] [--samples 0 (all)] [--epochs 2 (the last is timed)] [--data data/mnist]:
+//   seed-model epochs, alone or under mpirun -np N (the global batch split over the ranks), with the all-reduce's share
+if (args.Length > 0 && args[0] == "ddp")
+{
+    int threads = 1, batch = 32, samples = 0, epochs = 2;
+    string model = "cnn", data = "data/mnist";
+    for (int i = 1; i < args.Length - 1; i++)
+    {
+        int Next() => int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        if (args[i] == "--threads") threads = Next();
+        else if (args[i] == "--batch") batch = Next();
+        else if (args[i] == "--samples") samples = Next();
+        else if (args[i] == "--epochs") epochs = Next();
+        else if (args[i] == "--model") model = args[++i];
+        else if (args[i] == "--data") data = args[++i];
+    }
+    DistributedBench.Ddp(model, data, threads, batch, samples, epochs);
+    return;
+}
 //   gan [--threads N] [--batch 64] [--samples 4096] [--conditional]
 if (args.Length > 0 && args[0] == "gan")
 {

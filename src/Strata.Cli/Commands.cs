@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.Globalization;
+using Strata.Distributed;
 
 namespace Strata.Cli;
 
@@ -276,7 +277,20 @@ internal static partial class Commands
                 $"the default on text data) or a spec file (the JSON of a saved model's config.json)",
         };
         var resume = new Option<string?>("--resume") { Description = "Continue the run saved in this checkpoint (a .strata file written by train) up to --epochs" };
-        var c = new Command("train", "Train a preset or a model spec on a data set, then evaluate it, save it and write a report") { model, resume };
+        var distributed = new Option<bool>("--distributed")
+        {
+            Description = "Data-parallel training: run as one rank of `mpirun -np N strata train --distributed ...` (Open MPI); --batch-size is per rank; rank 0 writes the files",
+        };
+        var timeout = new Option<double?>("--dist-timeout")
+        {
+            Description = $"With --distributed: seconds one collective operation may wait for the other ranks before this rank fails (default: the environment variable {DistributedStrategy.TimeoutVariable}, else {DistributedStrategy.DefaultTimeout.TotalSeconds:0})",
+        };
+        timeout.Validators.Add(r =>
+        {
+            if (Parsed<double>(r) is double v && !(v > 0 && v <= 86400))
+                r.AddError($"--dist-timeout must be a number of seconds in (0, 86400], got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
+        var c = new Command("train", "Train a preset or a model spec on a data set, then evaluate it, save it and write a report") { model, resume, distributed, timeout };
         o.AddTo(c);
         c.SetAction(p =>
         {
@@ -289,7 +303,10 @@ internal static partial class Commands
             }
             if (m is not null && r is not null)
                 throw new UsageException("train: give either --model or --resume, not both (a checkpoint holds its model)");
-            return TrainRun.Run(o.Read(p, m ?? "", r), demo: false);
+            if (p.GetValue(timeout) is not null && !p.GetValue(distributed))
+                throw new UsageException("--dist-timeout applies to --distributed training only");
+            var settings = o.Read(p, m ?? "", r) with { Distributed = p.GetValue(distributed) ? new DistributedSettings(p.GetValue(timeout)) : null };
+            return TrainRun.Run(settings, demo: false);
         });
         return c;
     }

@@ -15,7 +15,7 @@ namespace Strata.Cli;
 
 internal sealed record TrainSettings(string Model, DataSpec Data, int Epochs, int BatchSize, string Optimizer, float? LearningRate,
     bool Augment, float ValidationSplit, ulong Seed, int Threads, string Out, string? Resume, string? MetricsJson, int Samples,
-    int? MaxTokens = null, int? SequenceLength = null);
+    int? MaxTokens = null, int? SequenceLength = null, DistributedSettings? Distributed = null);
 
 /// <summary>What --optimizer names: the optimizers <see cref="OptimizerRegistry"/> creates by name, each with its own default rate.</summary>
 internal static class OptimizerNames
@@ -72,12 +72,15 @@ internal static class TrainRun
     public static int Run(TrainSettings s, bool demo)
     {
         KernelSettings.MaxThreads = s.Threads;
+        // Joined first: every rank fails alike when mpirun is missing; ranks other than 0 print nothing to stdout,
+        // and only rank 0 writes to the output folder.
+        using var dist = DistributedRun.Start(s);
         var console = AnsiConsole.Console;
         var started = DateTime.Now;
         bool isText = DataSources.IsText(s.Data);
         CheckModelForData(s, isText);
         // Taken before anything is loaded, so that a second run on the same folder is refused at once.
-        using var folderLock = RunLock.Acquire(s.Out);
+        using var folderLock = dist is { IsLead: false } ? null : RunLock.Acquire(s.Out);
         using var interruption = new Interruption();
         LoadedData data;
         Dataset train;
@@ -167,6 +170,8 @@ internal static class TrainRun
         };
         if (textSettings is not null)
             settings.Insert(2, ("text", textSettings));
+        if (dist is not null)
+            settings.Add(dist.Setting(s.BatchSize));
         if (data.TaskReason is not null)
         {
             settings.Insert(2, ("task", $"{(regression ? "regression" : "classification")} ({data.TaskReason})"));
@@ -185,8 +190,13 @@ internal static class TrainRun
         var lastBatch = new LastBatchLogs();
         var guard = new TerminateOnNaN();
         var checkpoint = new ModelCheckpoint(modelPath, saveBestOnly: false); // skips an epoch whose loss is not finite
-        var history = FitWithProgress(model, loader, s.Epochs, train.Count, s.BatchSize, timer,
-            [guard, checkpoint, lastBatch], validationLoader, initialEpoch, initialBatch, interruption.Token);
+        // Distributed: this rank's shards, the gradients averaged over the ranks, checkpoints from rank 0 only.
+        using var session = dist?.Attach(model, loader, validationLoader, initialEpoch, initialBatch, interruption.Token);
+        var history = FitWithProgress(model, session?.Train ?? loader, s.Epochs, session?.Train.SampleCount ?? train.Count, s.BatchSize, timer,
+            dist is { IsLead: false } ? [guard, lastBatch] : [guard, checkpoint, lastBatch], session?.Validation ?? validationLoader,
+            initialEpoch, initialBatch, session?.Token ?? interruption.Token);
+        if (dist is { IsLead: false })
+            return guard.At is not null ? Commands.Failed : session!.Token.IsCancellationRequested ? Commands.Interrupted : Commands.Ok;
         // A run that diverged stops as a divergence even when a signal came after: its checkpoint is the last good epoch, not this point.
         var stop = guard.At is null ? InterruptedRun.After(model, s, interruption, modelPath, loader.BatchCount, lastBatch, initialEpoch, initialBatch) : null;
         if (stop is { Trained: false })

@@ -73,19 +73,77 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
     /// <summary>Batches each worker may have ready ahead of the caller.</summary>
     public int Prefetch { get; }
 
-    /// <summary>Batches per epoch.</summary>
-    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    /// <summary>Batches per epoch (of this shard, for a sharded loader).</summary>
+    public int BatchCount => DropLast ? LocalCount / BatchSize : (LocalCount + BatchSize - 1) / BatchSize;
 
-    /// <summary>Samples per epoch (all of them, or fewer with drop-last).</summary>
-    public int SampleCount => DropLast ? BatchCount * BatchSize : Dataset.Count;
+    /// <summary>Samples per epoch (all of them, or fewer with drop-last; this shard's, for a sharded loader).</summary>
+    public int SampleCount => DropLast ? BatchCount * BatchSize : LocalCount;
 
-    /// <summary>The order in which an epoch visits the samples.</summary>
+    /// <summary>This loader's shard: (0, 1) unless made by <see cref="Sharded"/>.</summary>
+    public (int Rank, int Count) Shard => (_shardRank, _shardCount);
+
+    private int _shardRank, _shardCount = 1, _shardSamples;
+    private bool _shardPads;
+
+    /// <summary>The samples of an epoch this loader reads: the data set's, or its shard's.</summary>
+    private int LocalCount => _shardCount == 1 ? Dataset.Count : _shardSamples;
+
+    /// <summary>
+    /// The same loader reading shard <paramref name="rank"/> of <paramref name="count"/> (data-parallel
+    /// training, PyTorch's DistributedSampler). Every epoch's order is the unsharded loader's order, padded
+    /// by wrapping around to a multiple of <paramref name="count"/> (with <paramref name="pad"/>); global batch k
+    /// is that order's positions [k·count·B, (k+1)·count·B) and shard r reads the r-th of its count equal parts.
+    /// So the shards are disjoint (but for the padding), every shard has the same number of batches of the
+    /// same sizes, and count shards with batch B see exactly the batches of one loader with batch count·B.
+    /// Without <paramref name="pad"/> (for evaluation) shard r reads a contiguous part of the order, of
+    /// ⌊n/count⌋ or ⌈n/count⌉ samples. Transforms draw per (seed, epoch, sample index), as unsharded.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">count &lt; 1, rank not in [0, count), or (without padding) fewer samples than shards.</exception>
+    public DataLoader Sharded(int rank, int count, bool pad = true)
+    {
+        if (count < 1 || rank < 0 || rank >= count)
+            throw new ArgumentOutOfRangeException(nameof(rank), $"DataLoader.Sharded: expected 0 ≤ rank < count with count ≥ 1, got rank {rank} of {count}");
+        if (!pad && Dataset.Count < count)
+            throw new ArgumentOutOfRangeException(nameof(count), $"DataLoader.Sharded: {Dataset.Count} sample(s) cannot be split over {count} shards without padding");
+        var shard = new DataLoader(Dataset, BatchSize, Shuffle, Seed, DropLast, Transform, Workers, Prefetch)
+        {
+            _shardRank = rank,
+            _shardCount = count,
+            _shardPads = pad,
+        };
+        shard._shardSamples = shard.ShardOrder(Enumerable.Range(0, Dataset.Count).ToArray()).Length;
+        return shard;
+    }
+
+    /// <summary>The order in which an epoch visits the samples (this shard's part, for a sharded loader).</summary>
     public int[] Order(int epoch)
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         if (Shuffle)
             new Rng(Mix(Seed, (ulong)epoch, ulong.MaxValue)).Shuffle(order.AsSpan());
-        return order;
+        return _shardCount == 1 ? order : ShardOrder(order);
+    }
+
+    /// <summary>This shard's part of an epoch's global order (see <see cref="Sharded"/>).</summary>
+    private int[] ShardOrder(int[] order)
+    {
+        int n = order.Length, count = _shardCount, rank = _shardRank;
+        if (!_shardPads)
+        {
+            int from = (int)((long)n * rank / count), to = (int)((long)n * (rank + 1) / count);
+            return order[from..to];
+        }
+        long global = (long)count * BatchSize;
+        long total = DropLast ? n / global * global : (n + count - 1) / count * (long)count;
+        var local = new int[total / count];
+        int at = 0;
+        for (long start = 0; start < total; start += global)
+        {
+            long part = Math.Min(global, total - start) / count;
+            for (long i = start + rank * part, end = i + part; i < end; i++)
+                local[at++] = order[i % n];
+        }
+        return local;
     }
 
     /// <summary>The batches of one epoch.</summary>
@@ -140,7 +198,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, Tensor Y)>
         }
     }
 
-    private int BatchLength(int b) => Math.Min(BatchSize, Dataset.Count - b * BatchSize);
+    private int BatchLength(int b) => Math.Min(BatchSize, LocalCount - b * BatchSize);
 
     private (Tensor X, Tensor Y) NewBatch(int length) =>
         (Tensor.Zeros([length, .. Dataset.SampleShape.Dims]), Tensor.Zeros([length, .. Dataset.TargetShape.Dims]));

@@ -97,7 +97,7 @@ public partial class Model
                 }
             }
         }
-        Func<Logs>? validate = validationData is { } v ? () => Evaluate(v.X, v.Y, batchSize) : null;
+        Func<(Logs, long)>? validate = validationData is { } v ? () => (Evaluate(v.X, v.Y, batchSize), v.Y.Shape[0]) : null;
         return FitLoop(epochs, initialEpoch, initialBatch, (n + batchSize - 1) / batchSize, EpochBatches, validate, callbacks, verbose,
             cancellationToken);
     }
@@ -132,7 +132,7 @@ public partial class Model
                 yield return (bx, batch.Y, null);
             }
         }
-        Func<Logs>? validate = validationData is null ? null : () => Evaluate(validationData);
+        Func<(Logs, long)>? validate = validationData is null ? null : () => (Evaluate(validationData), validationData.SampleCount);
         return FitLoop(epochs, initialEpoch, initialBatch, train.BatchCount, EpochBatches, validate, callbacks, verbose, cancellationToken);
     }
 
@@ -172,7 +172,7 @@ public partial class Model
     /// epoch unfinished (see the tensor overload of Fit).
     /// </summary>
     private History FitLoop(int epochs, int initialEpoch, int initialBatch, int batches,
-        Func<int, int, IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)>> epochBatches, Func<Logs>? validate,
+        Func<int, int, IEnumerable<(Tensor[] X, Tensor Y, Tensor? W)>> epochBatches, Func<(Logs Logs, long Samples)>? validate,
         IEnumerable<Callback>? callbacks, bool verbose, CancellationToken cancellationToken)
     {
         if (initialBatch < 0 || initialBatch >= batches)
@@ -212,6 +212,7 @@ public partial class Model
             if (b > 0 && pending is not null)
                 RestoreEpochMetrics(pending);
             bool cancelled = false;
+            long samples = 0;
             foreach (var (bx, by, bw) in epochBatches(epoch, b))
             {
                 if (cancellationToken.IsCancellationRequested)
@@ -222,6 +223,7 @@ public partial class Model
                 foreach (var cb in all)
                     cb.OnBatchBegin(b);
                 var logs = TrainStep(bx, by, bw);
+                samples += by.Shape[0];
                 // Where a checkpoint saved by a batch-end callback would resume.
                 CompletedEpochs = epoch;
                 CompletedBatches = b + 1;
@@ -238,9 +240,14 @@ public partial class Model
                 break;
             }
             epochLogs = CurrentLogs();
+            if (DataParallel is { } dp)
+                epochLogs = dp.ReduceLogs(epochLogs, samples);
             if (validate is not null)
             {
-                foreach (var (k, value) in validate())
+                var (vlogs, vsamples) = validate();
+                if (DataParallel is { } vdp)
+                    vlogs = vdp.ReduceLogs(vlogs, vsamples);
+                foreach (var (k, value) in vlogs)
                     epochLogs["val_" + k] = value;
             }
             CompletedEpochs = epoch + 1;

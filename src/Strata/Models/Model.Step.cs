@@ -27,12 +27,14 @@ public partial class Model
             {
                 BindAll(plan, x, y, sampleWeight);
                 plan.Forward();
+                float stepLoss = plan.Outputs[1].ToScalar();
                 if (plan.Root is not null)
                 {
                     plan.Backward();
+                    stepLoss = ReduceGradients(entry.Trainable!, stepLoss);
                     Optimizer!.Apply(entry.Trainable!);
                 }
-                FinishStep(plan.Outputs[1].ToScalar(), y, plan.Outputs[0], sampleWeight);
+                FinishStep(stepLoss, y, plan.Outputs[0], sampleWeight);
             }
             finally
             {
@@ -66,15 +68,17 @@ public partial class Model
         string? why = null;
         if (recorder is not null)
             compiled = Plan.Compile(recorder, inputs!, [yPred, loss, total], total, out why);
+        float eagerLoss = loss.ToScalar();
         if (total.RequiresGrad) // false for a model without trainable weights: nothing to update
         {
             if (compiled?.Root is not null)
                 compiled.Backward(); // the same node backwards the eager engine would run
             else
                 total.Backward();
+            eagerLoss = ReduceGradients(trainable, eagerLoss);
             Optimizer!.Apply(trainable);
         }
-        FinishStep(loss.ToScalar(), y, yPred.Detach(), sampleWeight);
+        FinishStep(eagerLoss, y, yPred.Detach(), sampleWeight);
         if (entry is not null && recorder is not null)
         {
             entry.Trainable ??= trainable;
@@ -201,6 +205,18 @@ public partial class Model
             logs[k] = m.Result();
         return logs;
     }
+
+    /// <summary>
+    /// Data-parallel training's hook (null: this process trains alone). Set by a distribution strategy
+    /// (Strata.Distributed) for the length of a Fit; the default step then averages the gradients over
+    /// the replicas between the backward pass and the optimizer update, and Fit reduces the epoch's figures.
+    /// A model with its own <see cref="TrainStep(Tensor[], Tensor, Tensor?)"/> is not covered.
+    /// </summary>
+    public IDataParallel? DataParallel { get; set; }
+
+    /// <summary>The gradients averaged over the replicas (data-parallel training), and the step's loss with them.</summary>
+    private float ReduceGradients(IReadOnlyList<Tensor> trainable, float loss) =>
+        DataParallel is { } dp ? dp.ReduceGradients(trainable, loss) : loss;
 
     private void FinishStep(float loss, Tensor y, Tensor yPred, Tensor? sampleWeight)
     {

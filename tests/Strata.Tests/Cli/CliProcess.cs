@@ -44,6 +44,16 @@ public sealed partial class CliProcess : IDisposable
         return new CliProcess(Process.Start(start)!);
     }
 
+    /// <summary>Any command watched the same way (mpirun running the built strata, for the distributed tests).</summary>
+    public static CliProcess Start(ProcessStartInfo start) => new(Process.Start(start)!);
+
+    /// <summary>Sends a signal to any process (a rank that mpirun started).</summary>
+    public static void Signal(int pid, int signal)
+    {
+        if (kill(pid, signal) != 0)
+            throw new InvalidOperationException($"kill({pid}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
     private void Pump(StreamReader reader, StringBuilder into)
     {
         while (reader.ReadLine() is { } line)
@@ -123,7 +133,7 @@ public sealed partial class CliProcess : IDisposable
     public void Dispose()
     {
         if (!_process.HasExited)
-            _process.Kill();
+            _process.Kill(entireProcessTree: true); // mpirun's ranks too
         _process.Dispose();
     }
 

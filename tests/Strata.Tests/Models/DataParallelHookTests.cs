@@ -1,0 +1,92 @@
+using Strata.Data;
+using Strata.Layers;
+using Strata.Losses;
+using Strata.Models;
+using Strata.Optimizers;
+using Strata.Training;
+
+namespace Strata.Tests.Models;
+
+/// <summary>
+/// Model.DataParallel, the core's hook for data-parallel training (Strata.Distributed implements it over
+/// MPI; its tests run mpirun): the step hands it the gradients between the backward pass and the update,
+/// on the eager and on the compiled path, and Fit hands it the epoch's figures.
+/// </summary>
+public sealed class DataParallelHookTests
+{
+    /// <summary>Scales every gradient by a factor (as a sum over replicas without the mean would), and records what it saw.</summary>
+    private sealed class Scaling(float factor) : IDataParallel
+    {
+        public int Steps, Epochs;
+        public long Samples;
+
+        public int Rank => 0;
+
+        public int Replicas => 1;
+
+        public float ReduceGradients(IReadOnlyList<Tensor> parameters, float loss)
+        {
+            foreach (var p in parameters)
+            {
+                Assert.NotNull(p.Grad); // after the backward pass
+                var g = p.Grad!.AsWritableSpan();
+                for (int i = 0; i < g.Length; i++)
+                    g[i] *= factor;
+            }
+            Steps++;
+            return loss;
+        }
+
+        public Logs ReduceLogs(Logs logs, long samples)
+        {
+            Epochs++;
+            Samples += samples;
+            return new Logs(logs.ToDictionary(kv => kv.Key, kv => kv.Value + 1000));
+        }
+    }
+
+    private static Sequential Mlp(float learningRate)
+    {
+        var model = new Sequential([new Dense(8, activation: "relu"), new Dense(3)]);
+        model.Build([4]);
+        model.Compile(new Sgd(learningRate), new SparseCategoricalCrossentropy(fromLogits: true));
+        return model;
+    }
+
+    [Fact]
+    public void The_hook_runs_between_backward_and_update_on_the_eager_and_the_compiled_step()
+    {
+        var rng = new Rng(3);
+        var x = Tensor.RandomNormal([16, 4], rng);
+        var y = Tensor.FromArray([.. Enumerable.Range(0, 16).Select(i => (float)(i % 3))], 16);
+        var hooked = Mlp(0.05f);
+        var plain = Mlp(0.1f); // twice the rate: SGD's w − lr·(2g) and w − (2·lr)·g are the same floats
+        hooked.SetWeights(plain.GetWeights());
+        var hook = new Scaling(2);
+        hooked.DataParallel = hook;
+        for (int step = 0; step < 6; step++) // the first two eager and traced, then the plan
+        {
+            hooked.TrainStep(x, y);
+            plain.TrainStep(x, y);
+        }
+        Assert.True(hooked.HasCompiledPlan("train"), hooked.ExecutionPath);
+        Assert.Equal(6, hook.Steps);
+        Assert.Equal(plain.GetWeights(), hooked.GetWeights());
+    }
+
+    [Fact]
+    public void Fit_reduces_each_epochs_figures_and_validation_through_the_hook()
+    {
+        var rng = new Rng(4);
+        var data = Dataset.FromTensors(Tensor.RandomNormal([20, 4], rng), Tensor.FromArray([.. Enumerable.Range(0, 20).Select(i => (float)(i % 3))], 20));
+        var model = Mlp(0.05f);
+        var hook = new Scaling(1);
+        model.DataParallel = hook;
+        var history = model.Fit(new DataLoader(data, 8, seed: 1), epochs: 2, validationData: new DataLoader(data, 8, shuffle: false));
+        Assert.Equal(4, hook.Epochs); // training and validation figures, per epoch
+        Assert.Equal(2 * (20 + 20), hook.Samples);
+        Assert.All(history["loss"], v => Assert.True(v > 1000));
+        Assert.All(history["val_loss"], v => Assert.True(v > 1000));
+        Assert.Equal(6, hook.Steps); // 3 batches per epoch
+    }
+}
