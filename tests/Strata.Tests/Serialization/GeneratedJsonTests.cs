@@ -29,7 +29,7 @@ public sealed class GeneratedJsonTests : IDisposable
         return [.. typeof(Layer).Assembly.GetTypes()
             .Where(t => !t.IsAbstract && (bases.Any(b => b.IsAssignableFrom(t)) || typeof(ILearningRateSchedule).IsAssignableFrom(t) && t.IsPublic))
             .Append(typeof(AlphaConfig))
-            .Where(t => t.IsPublic)];
+            .Where(t => t.IsPublic && t != typeof(OptimizerConfig))]; // the optimizers' base record, never an optimizer's config itself
     }
 
     /// <summary>The enum types a config's properties reach (through arrays, nullables and nested records of Strata's own).</summary>
@@ -58,14 +58,10 @@ public sealed class GeneratedJsonTests : IDisposable
         var enums = new HashSet<Type>();
         var seen = new HashSet<Type>();
         foreach (var t in types)
-        {
-            var ex = Record.Exception(() => ModelJson.Options.GetTypeInfo(t));
-            Assert.True(ex is null, $"{t.Name} is not in ModelJsonContext: {ex?.Message}");
             CollectEnums(t, enums, seen);
-        }
         Assert.Contains(typeof(Padding), enums);
-        foreach (var e in enums)
-            Assert.True(ModelJson.Options.Converters.Any(c => c.CanConvert(e)), $"the enum {e.Name} (in a built-in config) has no name converter in ModelJson.Options");
+        Assert.Empty(types.Where(t => Record.Exception(() => ModelJson.Options.GetTypeInfo(t)) is not null).Select(t => $"{t.Name} is not in ModelJsonContext"));
+        Assert.Empty(enums.Where(e => !ModelJson.Options.Converters.Any(c => c.CanConvert(e))).Select(e => $"the enum {e.Name} has no name converter in ModelJson.Options"));
         Assert.Equal("\"tf_idf\"", JsonSerializer.Serialize(TextOutputMode.TfIdf, ModelJson.Options.GetTypeInfo(typeof(TextOutputMode))));
     }
 
