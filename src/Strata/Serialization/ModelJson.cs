@@ -56,7 +56,7 @@ internal static class ModelJson
             WriteIndented = true,
             TypeInfoResolver = resolver,
         };
-        // Every enum of a built-in config, as its snake_case name ("same", "tf_idf"); RegistryTests checks that the list is complete.
+        // Every enum of a built-in config, as its snake_case name ("same", "tf_idf"); GeneratedJsonTests checks that the list is complete.
         o.Converters.Add(Enum<Padding>());
         o.Converters.Add(Enum<FillMode>());
         o.Converters.Add(Enum<Interpolation>());

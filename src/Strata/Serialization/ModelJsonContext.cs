@@ -11,8 +11,7 @@ namespace Strata.Serialization;
 /// The JSON metadata of every built-in config record, generated at compile time, so that model files are
 /// read and written without reflection (trimming and native AOT). <see cref="ModelJson.Options"/> resolves
 /// through it; its naming policy, converters and strictness are those options', not these attributes'.
-/// A built-in registered with a config type missing here fails at its registration (the registry tests
-/// load every registry).
+/// A built-in config missing here would fail when first saved or loaded; GeneratedJsonTests checks that every one is listed.
 /// </summary>
 [JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
 // Layers
