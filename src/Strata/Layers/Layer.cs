@@ -11,6 +11,9 @@ public abstract record LayerConfig(string Name);
 /// known; <see cref="Call(Tensor, bool)"/> is the math; <see cref="GetConfig"/> describes the layer. Shapes given to
 /// and returned by a layer exclude the batch axis.
 /// </summary>
+// A layer inside a config (a wrapper's) is JSON as {"class", "config"} through the registry: named on the type, so
+// that generated JSON contracts (ModelJsonContext, a custom layer's own) stop here instead of walking a layer's members.
+[System.Text.Json.Serialization.JsonConverter(typeof(Serialization.NestedLayerConverter))]
 public abstract class Layer
 {
     private static readonly ConcurrentDictionary<string, int> s_nameCounters = new();

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Strata.Data;
@@ -18,6 +19,9 @@ namespace Strata.Models;
 /// is separate from one optimization step (<see cref="TrainStep(Tensor[], Tensor, Tensor?)"/>), which
 /// subclasses override for custom training (GANs and the like).
 /// </summary>
+// NOTE: Fit asks whether a subclass overrides TrainStep (this.GetType().GetMethod): the annotation keeps every
+// model type's public methods through trimming and native AOT, so the answer is the same there.
+[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)]
 public partial class Model
 {
     private readonly List<Metric> _metrics = [];

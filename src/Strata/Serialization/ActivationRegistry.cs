@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Strata.Layers;
 
 namespace Strata.Serialization;
@@ -22,9 +24,9 @@ public static class ActivationRegistry
         Register("sigmoid", () => ActivationFunction.Sigmoid);
         Register("tanh", () => ActivationFunction.Tanh);
         Register("relu", () => ActivationFunction.Relu);
-        Register<ActivationFunction, AlphaConfig>("leaky_relu", c => ActivationFunction.LeakyRelu(c.Alpha), () => ActivationFunction.LeakyRelu());
+        Builtin<AlphaConfig>("leaky_relu", c => ActivationFunction.LeakyRelu(c.Alpha), () => ActivationFunction.LeakyRelu());
         Register("softmax", () => ActivationFunction.Softmax);
-        Register<ActivationFunction, AlphaConfig>("elu", c => ActivationFunction.Elu(c.Alpha), () => ActivationFunction.Elu());
+        Builtin<AlphaConfig>("elu", c => ActivationFunction.Elu(c.Alpha), () => ActivationFunction.Elu());
         Register("selu", () => ActivationFunction.Selu);
         Register("gelu", () => ActivationFunction.Gelu);
         Register("swish", () => ActivationFunction.Swish);
@@ -36,24 +38,47 @@ public static class ActivationRegistry
     public static void Register<TActivation>(string name, Func<TActivation> create) where TActivation : ActivationFunction
     {
         ArgumentNullException.ThrowIfNull(create);
-        Add<TActivation>(name, null, _ => create(), create);
+        Add<TActivation>(name, null, ModelJson.Options, _ => create(), create);
     }
 
     /// <summary>
     /// Registers an activation with settings: saving writes its <see cref="ActivationFunction.GetConfig"/>
     /// (a <typeparamref name="TConfig"/>) beside its name, loading reads them back and calls
     /// <paramref name="fromConfig"/>. <paramref name="byName"/>, when given, makes it from its name alone
-    /// (<c>"leaky_relu"</c> in code); without it the name alone is refused.
+    /// (<c>"leaky_relu"</c> in code); without it the name alone is refused. The settings are read and written by
+    /// reflection; under trimming or native AOT use the overload that takes their JSON contracts.
     /// </summary>
     /// <exception cref="ArgumentException">The name is taken by another type, or the activations made carry another name.</exception>
+    [RequiresUnreferencedCode(ModelJson.ReflectionMessage)]
+    [RequiresDynamicCode(ModelJson.ReflectionMessage)]
     public static void Register<TActivation, TConfig>(string name, Func<TConfig, TActivation> fromConfig, Func<TActivation>? byName = null)
         where TActivation : ActivationFunction where TConfig : class
     {
         ArgumentNullException.ThrowIfNull(fromConfig);
-        Add<TActivation>(name, typeof(TConfig), c => fromConfig((TConfig)c!), byName);
+        Add<TActivation>(name, typeof(TConfig), ModelJson.ReflectionOptions(), c => fromConfig((TConfig)c!), byName);
     }
 
-    private static void Add<TActivation>(string name, Type? configType, Func<object?, ActivationFunction> create, Func<ActivationFunction>? byName)
+    /// <summary>
+    /// Registers an activation with settings, as <see cref="Register{TActivation, TConfig}(string, Func{TConfig, TActivation}, Func{TActivation})"/>,
+    /// with <typeparamref name="TConfig"/>'s JSON contract taken from <paramref name="configJson"/> (a JsonSerializerContext
+    /// with <c>[JsonSerializable(typeof(TConfig))]</c>): no reflection, so it works under trimming and native AOT.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is taken by another type, or the activations made carry another name, or
+    /// <paramref name="configJson"/> has no contract for <typeparamref name="TConfig"/>.</exception>
+    public static void Register<TActivation, TConfig>(string name, Func<TConfig, TActivation> fromConfig, IJsonTypeInfoResolver configJson,
+        Func<TActivation>? byName = null)
+        where TActivation : ActivationFunction where TConfig : class
+    {
+        ArgumentNullException.ThrowIfNull(fromConfig);
+        Add<TActivation>(name, typeof(TConfig), s_registry.OptionsFor(typeof(TConfig), configJson), c => fromConfig((TConfig)c!), byName);
+    }
+
+    // A built-in with settings: its contract from the generated ones (Register's reflection overload would warn under AOT).
+    private static void Builtin<TConfig>(string name, Func<TConfig, ActivationFunction> fromConfig, Func<ActivationFunction> byName) where TConfig : class =>
+        Add<ActivationFunction>(name, typeof(TConfig), ModelJson.Options, c => fromConfig((TConfig)c!), byName);
+
+    private static void Add<TActivation>(string name, Type? configType, JsonSerializerOptions json, Func<object?, ActivationFunction> create,
+        Func<ActivationFunction>? byName)
         where TActivation : ActivationFunction
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -63,7 +88,7 @@ public static class ActivationRegistry
             : sample?.GetType() ?? throw new ArgumentException($"ActivationRegistry.Register: '{name}' is registered as the abstract {typeof(TActivation).Name}; name the concrete type");
         if (sample is not null && !string.Equals(sample.Name, name, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"ActivationRegistry.Register: '{name}' makes an activation named '{sample.Name}'; an activation is registered under its own name");
-        s_registry.Add(new(name, type, configType, c => Checked(name, create(c))));
+        s_registry.Add(new(name, type, configType, c => Checked(name, create(c)), json));
         lock (s_byName)
         {
             if (byName is null)

@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Strata.Layers;
 
 namespace Strata.Serialization;
@@ -9,7 +11,9 @@ namespace Strata.Serialization;
 /// the layer from that record. Loading a model looks every layer's class up here — a type name read
 /// from a file never reaches reflection — so a file can only create layers registered in this
 /// process. The built-in layers are registered from the start; a custom layer registers itself
-/// once (for example in a static constructor) with <see cref="Register{TLayer, TConfig}"/>.
+/// once (for example in a static constructor) with <see cref="Register{TLayer, TConfig}(string, Func{TConfig, TLayer}, IJsonTypeInfoResolver)"/>
+/// (its config's JSON contract from a JsonSerializerContext: trimming and native AOT safe) or
+/// <see cref="Register{TLayer, TConfig}(string, Func{TConfig, TLayer})"/> (its config read by reflection).
 /// </summary>
 public static class LayerRegistry
 {
@@ -17,77 +21,77 @@ public static class LayerRegistry
 
     static LayerRegistry()
     {
-        Register<Dense, DenseConfig>("Dense", c => new Dense(c.Units, c.Activation, c.UseBias, Initializers.Parse(c.KernelInitializer),
+        Builtin<Dense, DenseConfig>("Dense", c => new Dense(c.Units, c.Activation, c.UseBias, Initializers.Parse(c.KernelInitializer),
             Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.BiasRegularizer, c.Name));
-        Register<Activation, ActivationConfig>("Activation", c => new Activation(ModelJson.WithLegacyAlpha(c.Activation, c.Alpha), c.Name));
-        Register<Flatten, NamedLayerConfig>("Flatten", c => new Flatten(c.Name));
-        Register<Reshape, ShapeConfig>("Reshape", c => new Reshape(c.Shape, c.Name));
-        Register<Dropout, DropoutConfig>("Dropout", c => new Dropout(c.Rate, c.Name));
-        Register<Input, ShapeConfig>("InputLayer", c => new Input(c.Shape, c.Name));
-        Register<Add, MergeConfig>("Add", c => new Add(c.Name));
-        Register<Subtract, MergeConfig>("Subtract", c => new Subtract(c.Name));
-        Register<Multiply, MergeConfig>("Multiply", c => new Multiply(c.Name));
-        Register<Average, MergeConfig>("Average", c => new Average(c.Name));
-        Register<Maximum, MergeConfig>("Maximum", c => new Maximum(c.Name));
-        Register<Minimum, MergeConfig>("Minimum", c => new Minimum(c.Name));
-        Register<Concatenate, ConcatenateConfig>("Concatenate", c => new Concatenate(c.Axis, c.Name));
-        Register<Conv2D, Conv2DConfig>("Conv2D", c => new Conv2D(c.Filters, c.KernelSize, c.Strides, c.Padding, c.DilationRate, c.Activation,
+        Builtin<Activation, ActivationConfig>("Activation", c => new Activation(ModelJson.WithLegacyAlpha(c.Activation, c.Alpha), c.Name));
+        Builtin<Flatten, NamedLayerConfig>("Flatten", c => new Flatten(c.Name));
+        Builtin<Reshape, ShapeConfig>("Reshape", c => new Reshape(c.Shape, c.Name));
+        Builtin<Dropout, DropoutConfig>("Dropout", c => new Dropout(c.Rate, c.Name));
+        Builtin<Input, ShapeConfig>("InputLayer", c => new Input(c.Shape, c.Name));
+        Builtin<Add, MergeConfig>("Add", c => new Add(c.Name));
+        Builtin<Subtract, MergeConfig>("Subtract", c => new Subtract(c.Name));
+        Builtin<Multiply, MergeConfig>("Multiply", c => new Multiply(c.Name));
+        Builtin<Average, MergeConfig>("Average", c => new Average(c.Name));
+        Builtin<Maximum, MergeConfig>("Maximum", c => new Maximum(c.Name));
+        Builtin<Minimum, MergeConfig>("Minimum", c => new Minimum(c.Name));
+        Builtin<Concatenate, ConcatenateConfig>("Concatenate", c => new Concatenate(c.Axis, c.Name));
+        Builtin<Conv2D, Conv2DConfig>("Conv2D", c => new Conv2D(c.Filters, c.KernelSize, c.Strides, c.Padding, c.DilationRate, c.Activation,
             c.UseBias, Initializers.Parse(c.KernelInitializer), Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.BiasRegularizer, c.Name));
-        Register<Conv1D, Conv1DConfig>("Conv1D", c => new Conv1D(c.Filters, c.KernelSize, c.Strides, c.Padding, c.DilationRate, c.Activation,
+        Builtin<Conv1D, Conv1DConfig>("Conv1D", c => new Conv1D(c.Filters, c.KernelSize, c.Strides, c.Padding, c.DilationRate, c.Activation,
             c.UseBias, Initializers.Parse(c.KernelInitializer), Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.BiasRegularizer, c.Name));
-        Register<Conv2DTranspose, Conv2DTransposeConfig>("Conv2DTranspose", c => new Conv2DTranspose(c.Filters, c.KernelSize, c.Strides,
+        Builtin<Conv2DTranspose, Conv2DTransposeConfig>("Conv2DTranspose", c => new Conv2DTranspose(c.Filters, c.KernelSize, c.Strides,
             c.Padding, c.Activation, c.UseBias, Initializers.Parse(c.KernelInitializer), Initializers.Parse(c.BiasInitializer), c.Name));
-        Register<DepthwiseConv2D, DepthwiseConv2DConfig>("DepthwiseConv2D", c => new DepthwiseConv2D(c.KernelSize, c.Strides, c.Padding,
+        Builtin<DepthwiseConv2D, DepthwiseConv2DConfig>("DepthwiseConv2D", c => new DepthwiseConv2D(c.KernelSize, c.Strides, c.Padding,
             c.DepthMultiplier, c.DilationRate, c.Activation, c.UseBias, Initializers.Parse(c.DepthwiseInitializer),
             Initializers.Parse(c.BiasInitializer), c.Name));
-        Register<MaxPooling2D, Pooling2DConfig>("MaxPooling2D", c => new MaxPooling2D(c.PoolSize, c.Strides, c.Padding, c.Name));
-        Register<AveragePooling2D, Pooling2DConfig>("AveragePooling2D", c => new AveragePooling2D(c.PoolSize, c.Strides, c.Padding, c.Name));
-        Register<GlobalAveragePooling2D, NamedLayerConfig>("GlobalAveragePooling2D", c => new GlobalAveragePooling2D(c.Name));
-        Register<GlobalMaxPooling2D, NamedLayerConfig>("GlobalMaxPooling2D", c => new GlobalMaxPooling2D(c.Name));
-        Register<MaxPooling1D, Pooling1DConfig>("MaxPooling1D", c => new MaxPooling1D(c.PoolSize, c.Strides, c.Padding, c.Name));
-        Register<AveragePooling1D, Pooling1DConfig>("AveragePooling1D", c => new AveragePooling1D(c.PoolSize, c.Strides, c.Padding, c.Name));
-        Register<GlobalAveragePooling1D, NamedLayerConfig>("GlobalAveragePooling1D", c => new GlobalAveragePooling1D(c.Name));
-        Register<GlobalMaxPooling1D, NamedLayerConfig>("GlobalMaxPooling1D", c => new GlobalMaxPooling1D(c.Name));
-        Register<ZeroPadding2D, ZeroPadding2DConfig>("ZeroPadding2D", c => new ZeroPadding2D(c.Rows, c.Columns, c.Name));
-        Register<UpSampling2D, Size2DConfig>("UpSampling2D", c => new UpSampling2D(c.Size, c.Name));
-        Register<SpatialDropout1D, SpatialDropoutConfig>("SpatialDropout1D", c => new SpatialDropout1D(c.Rate, c.Name));
-        Register<SpatialDropout2D, SpatialDropoutConfig>("SpatialDropout2D", c => new SpatialDropout2D(c.Rate, c.Name));
-        Register<Rescaling, RescalingConfig>("Rescaling", c => new Rescaling(c.Scale, c.Offset, c.Name));
-        Register<Normalization, FeatureNormalizationConfig>("Normalization", c => new Normalization(c.Mean, c.Variance, c.Name));
-        Register<OneHotColumns, OneHotColumnsConfig>("OneHotColumns", c => new OneHotColumns(c.Columns, c.Name));
-        Register<RandomFlip, RandomFlipConfig>("RandomFlip", c => new RandomFlip(c.Mode, c.Name));
-        Register<RandomRotation, RandomWarpConfig>("RandomRotation", c => new RandomRotation(c.Factor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
-        Register<RandomTranslation, RandomWarpConfig>("RandomTranslation",
+        Builtin<MaxPooling2D, Pooling2DConfig>("MaxPooling2D", c => new MaxPooling2D(c.PoolSize, c.Strides, c.Padding, c.Name));
+        Builtin<AveragePooling2D, Pooling2DConfig>("AveragePooling2D", c => new AveragePooling2D(c.PoolSize, c.Strides, c.Padding, c.Name));
+        Builtin<GlobalAveragePooling2D, NamedLayerConfig>("GlobalAveragePooling2D", c => new GlobalAveragePooling2D(c.Name));
+        Builtin<GlobalMaxPooling2D, NamedLayerConfig>("GlobalMaxPooling2D", c => new GlobalMaxPooling2D(c.Name));
+        Builtin<MaxPooling1D, Pooling1DConfig>("MaxPooling1D", c => new MaxPooling1D(c.PoolSize, c.Strides, c.Padding, c.Name));
+        Builtin<AveragePooling1D, Pooling1DConfig>("AveragePooling1D", c => new AveragePooling1D(c.PoolSize, c.Strides, c.Padding, c.Name));
+        Builtin<GlobalAveragePooling1D, NamedLayerConfig>("GlobalAveragePooling1D", c => new GlobalAveragePooling1D(c.Name));
+        Builtin<GlobalMaxPooling1D, NamedLayerConfig>("GlobalMaxPooling1D", c => new GlobalMaxPooling1D(c.Name));
+        Builtin<ZeroPadding2D, ZeroPadding2DConfig>("ZeroPadding2D", c => new ZeroPadding2D(c.Rows, c.Columns, c.Name));
+        Builtin<UpSampling2D, Size2DConfig>("UpSampling2D", c => new UpSampling2D(c.Size, c.Name));
+        Builtin<SpatialDropout1D, SpatialDropoutConfig>("SpatialDropout1D", c => new SpatialDropout1D(c.Rate, c.Name));
+        Builtin<SpatialDropout2D, SpatialDropoutConfig>("SpatialDropout2D", c => new SpatialDropout2D(c.Rate, c.Name));
+        Builtin<Rescaling, RescalingConfig>("Rescaling", c => new Rescaling(c.Scale, c.Offset, c.Name));
+        Builtin<Normalization, FeatureNormalizationConfig>("Normalization", c => new Normalization(c.Mean, c.Variance, c.Name));
+        Builtin<OneHotColumns, OneHotColumnsConfig>("OneHotColumns", c => new OneHotColumns(c.Columns, c.Name));
+        Builtin<RandomFlip, RandomFlipConfig>("RandomFlip", c => new RandomFlip(c.Mode, c.Name));
+        Builtin<RandomRotation, RandomWarpConfig>("RandomRotation", c => new RandomRotation(c.Factor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
+        Builtin<RandomTranslation, RandomWarpConfig>("RandomTranslation",
             c => new RandomTranslation(c.Factor, c.WidthFactor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
-        Register<RandomZoom, RandomWarpConfig>("RandomZoom", c => new RandomZoom(c.Factor, c.WidthFactor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
-        Register<RandomContrast, RandomContrastConfig>("RandomContrast", c => new RandomContrast(c.Factor, c.Name));
-        Register<Embedding, EmbeddingConfig>("Embedding", c => new Embedding(c.InputDim, c.OutputDim, Initializers.Parse(c.EmbeddingsInitializer),
+        Builtin<RandomZoom, RandomWarpConfig>("RandomZoom", c => new RandomZoom(c.Factor, c.WidthFactor, c.FillMode, c.Interpolation, c.FillValue, c.Name));
+        Builtin<RandomContrast, RandomContrastConfig>("RandomContrast", c => new RandomContrast(c.Factor, c.Name));
+        Builtin<Embedding, EmbeddingConfig>("Embedding", c => new Embedding(c.InputDim, c.OutputDim, Initializers.Parse(c.EmbeddingsInitializer),
             c.EmbeddingsRegularizer, c.MaskZero, c.Name));
-        Register<Masking, MaskingConfig>("Masking", c => new Masking(c.MaskValue, c.Name));
-        Register<SimpleRnn, RecurrentConfig>("SimpleRNN", c => new SimpleRnn(c.Units, c.Activation, c.UseBias, c.ReturnSequences, c.ReturnState,
+        Builtin<Masking, MaskingConfig>("Masking", c => new Masking(c.MaskValue, c.Name));
+        Builtin<SimpleRnn, RecurrentConfig>("SimpleRNN", c => new SimpleRnn(c.Units, c.Activation, c.UseBias, c.ReturnSequences, c.ReturnState,
             c.GoBackwards, c.Dropout, c.RecurrentDropout, Initializers.Parse(c.KernelInitializer), Initializers.Parse(c.RecurrentInitializer),
             Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.RecurrentRegularizer, c.BiasRegularizer, c.Name));
-        Register<Lstm, RecurrentConfig>("LSTM", c => new Lstm(c.Units, c.Activation, c.RecurrentActivation, c.UseBias, c.ReturnSequences,
+        Builtin<Lstm, RecurrentConfig>("LSTM", c => new Lstm(c.Units, c.Activation, c.RecurrentActivation, c.UseBias, c.ReturnSequences,
             c.ReturnState, c.GoBackwards, c.Dropout, c.RecurrentDropout, c.UnitForgetBias, Initializers.Parse(c.KernelInitializer),
             Initializers.Parse(c.RecurrentInitializer), Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.RecurrentRegularizer,
             c.BiasRegularizer, c.Name));
-        Register<Gru, RecurrentConfig>("GRU", c => new Gru(c.Units, c.Activation, c.RecurrentActivation, c.UseBias, c.ReturnSequences,
+        Builtin<Gru, RecurrentConfig>("GRU", c => new Gru(c.Units, c.Activation, c.RecurrentActivation, c.UseBias, c.ReturnSequences,
             c.ReturnState, c.GoBackwards, c.Dropout, c.RecurrentDropout, true, Initializers.Parse(c.KernelInitializer),
             Initializers.Parse(c.RecurrentInitializer), Initializers.Parse(c.BiasInitializer), c.KernelRegularizer, c.RecurrentRegularizer,
             c.BiasRegularizer, c.Name));
-        Register<Bidirectional, BidirectionalConfig>("Bidirectional", c => new Bidirectional(c.Layer, c.MergeMode, c.BackwardLayer, c.Name));
-        Register<TimeDistributed, TimeDistributedConfig>("TimeDistributed", c => new TimeDistributed(c.Layer, c.Name));
-        Register<BatchNormalization, NormalizationConfig>("BatchNormalization",
+        Builtin<Bidirectional, BidirectionalConfig>("Bidirectional", c => new Bidirectional(c.Layer, c.MergeMode, c.BackwardLayer, c.Name));
+        Builtin<TimeDistributed, TimeDistributedConfig>("TimeDistributed", c => new TimeDistributed(c.Layer, c.Name));
+        Builtin<BatchNormalization, NormalizationConfig>("BatchNormalization",
             c => new BatchNormalization(c.Momentum, c.Epsilon, c.Center, c.Scale, c.Name));
-        Register<LayerNormalization, NormalizationConfig>("LayerNormalization",
+        Builtin<LayerNormalization, NormalizationConfig>("LayerNormalization",
             c => new LayerNormalization(c.Epsilon, c.Center, c.Scale, c.Name));
-        Register<Compression.QuantizedDense, Compression.QuantizedDenseConfig>("QuantizedDense",
+        Builtin<Compression.QuantizedDense, Compression.QuantizedDenseConfig>("QuantizedDense",
             c => new Compression.QuantizedDense(c.Units, c.Activation, c.UseBias, c.Dynamic, c.Name));
-        Register<Compression.QuantizedConvolution, Compression.QuantizedConvolutionConfig>("QuantizedConvolution",
+        Builtin<Compression.QuantizedConvolution, Compression.QuantizedConvolutionConfig>("QuantizedConvolution",
             c => new Compression.QuantizedConvolution(c.Source, c.Filters, c.Geometry, c.Activation, c.UseBias, c.Name));
-        Register<Compression.QuantizedDepthwiseConvolution, Compression.QuantizedDepthwiseConvolutionConfig>("QuantizedDepthwiseConvolution",
+        Builtin<Compression.QuantizedDepthwiseConvolution, Compression.QuantizedDepthwiseConvolutionConfig>("QuantizedDepthwiseConvolution",
             c => new Compression.QuantizedDepthwiseConvolution(c.DepthMultiplier, c.Geometry, c.Activation, c.UseBias, c.Name));
-        Register<TextVectorization, TextVectorizationConfig>("TextVectorization", c => new TextVectorization(c.MaxTokens, c.Standardize, c.Split,
+        Builtin<TextVectorization, TextVectorizationConfig>("TextVectorization", c => new TextVectorization(c.MaxTokens, c.Standardize, c.Split,
             c.Ngrams, c.OutputMode, c.OutputSequenceLength, c.PadToMaxTokens, c.Vocabulary, c.IdfWeights, c.Name));
     }
 
@@ -95,15 +99,35 @@ public static class LayerRegistry
     /// Registers a layer type under a class name: saving writes the layer's <see cref="Layer.GetConfig"/>
     /// (which must return a <typeparamref name="TConfig"/>) as JSON, loading reads that JSON back into a
     /// <typeparamref name="TConfig"/> and calls <paramref name="fromConfig"/>. Registering the same type
-    /// under the same name again is allowed (it replaces the factory).
+    /// under the same name again is allowed (it replaces the factory). The config is read and written by
+    /// reflection; under trimming or native AOT use the overload that takes the config's JSON contracts.
     /// </summary>
     /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name.</exception>
+    [RequiresUnreferencedCode(ModelJson.ReflectionMessage)]
+    [RequiresDynamicCode(ModelJson.ReflectionMessage)]
     public static void Register<TLayer, TConfig>(string className, Func<TConfig, TLayer> fromConfig)
+        where TLayer : Layer where TConfig : LayerConfig => Add(className, fromConfig, ModelJson.ReflectionOptions());
+
+    /// <summary>
+    /// Registers a layer type under a class name, as <see cref="Register{TLayer, TConfig}(string, Func{TConfig, TLayer})"/>, with
+    /// <typeparamref name="TConfig"/>'s JSON contract taken from <paramref name="configJson"/> (a JsonSerializerContext
+    /// with <c>[JsonSerializable(typeof(TConfig))]</c>): no reflection, so it works under trimming and native AOT. The
+    /// file's conventions (snake_case names, activations, shapes and nested layers as Strata writes them) still apply.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name, or
+    /// <paramref name="configJson"/> has no contract for <typeparamref name="TConfig"/>.</exception>
+    public static void Register<TLayer, TConfig>(string className, Func<TConfig, TLayer> fromConfig, IJsonTypeInfoResolver configJson)
+        where TLayer : Layer where TConfig : LayerConfig => Add(className, fromConfig, s_registry.OptionsFor(typeof(TConfig), configJson));
+
+    private static void Builtin<TLayer, TConfig>(string className, Func<TConfig, TLayer> fromConfig)
+        where TLayer : Layer where TConfig : LayerConfig => Add(className, fromConfig, ModelJson.Options);
+
+    private static void Add<TLayer, TConfig>(string className, Func<TConfig, TLayer> fromConfig, JsonSerializerOptions json)
         where TLayer : Layer where TConfig : LayerConfig
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(className);
         ArgumentNullException.ThrowIfNull(fromConfig);
-        s_registry.Add(new(className, typeof(TLayer), typeof(TConfig), c => fromConfig((TConfig)c!)));
+        s_registry.Add(new(className, typeof(TLayer), typeof(TConfig), c => fromConfig((TConfig)c!), json));
     }
 
     /// <summary>The registered class names.</summary>

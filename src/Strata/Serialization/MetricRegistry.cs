@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Strata.Losses;
 using Strata.Metrics;
 
@@ -22,18 +24,18 @@ public static class MetricRegistry
 
     static MetricRegistry()
     {
-        Register<Accuracy, MetricConfig>("accuracy", c => new Accuracy(c.Name));
-        Register<BinaryAccuracy, ThresholdMetricConfig>("binary_accuracy", c => new BinaryAccuracy(c.Threshold, c.Name));
-        Register<CategoricalAccuracy, MetricConfig>("categorical_accuracy", c => new CategoricalAccuracy(c.Name));
-        Register<SparseCategoricalAccuracy, MetricConfig>("sparse_categorical_accuracy", c => new SparseCategoricalAccuracy(c.Name));
-        Register<TopKCategoricalAccuracy, TopKMetricConfig>("top_k_categorical_accuracy", c => new TopKCategoricalAccuracy(c.K, c.Sparse, c.Name));
-        Register<MeanAbsoluteErrorMetric, MetricConfig>("mean_absolute_error", c => new MeanAbsoluteErrorMetric(c.Name));
-        Register<MeanSquaredErrorMetric, MetricConfig>("mean_squared_error", c => new MeanSquaredErrorMetric(c.Name));
-        Register<RootMeanSquaredErrorMetric, MetricConfig>("root_mean_squared_error", c => new RootMeanSquaredErrorMetric(c.Name));
-        Register<Precision, ThresholdMetricConfig>("precision", c => new Precision(c.Threshold, c.Name));
-        Register<Recall, ThresholdMetricConfig>("recall", c => new Recall(c.Threshold, c.Name));
-        Register<Auc, AucConfig>("auc", c => new Auc(c.Thresholds, c.Name));
-        Register<Mean, MetricConfig>("mean", c => new Mean(c.Name));
+        Builtin<Accuracy, MetricConfig>("accuracy", c => new Accuracy(c.Name));
+        Builtin<BinaryAccuracy, ThresholdMetricConfig>("binary_accuracy", c => new BinaryAccuracy(c.Threshold, c.Name));
+        Builtin<CategoricalAccuracy, MetricConfig>("categorical_accuracy", c => new CategoricalAccuracy(c.Name));
+        Builtin<SparseCategoricalAccuracy, MetricConfig>("sparse_categorical_accuracy", c => new SparseCategoricalAccuracy(c.Name));
+        Builtin<TopKCategoricalAccuracy, TopKMetricConfig>("top_k_categorical_accuracy", c => new TopKCategoricalAccuracy(c.K, c.Sparse, c.Name));
+        Builtin<MeanAbsoluteErrorMetric, MetricConfig>("mean_absolute_error", c => new MeanAbsoluteErrorMetric(c.Name));
+        Builtin<MeanSquaredErrorMetric, MetricConfig>("mean_squared_error", c => new MeanSquaredErrorMetric(c.Name));
+        Builtin<RootMeanSquaredErrorMetric, MetricConfig>("root_mean_squared_error", c => new RootMeanSquaredErrorMetric(c.Name));
+        Builtin<Precision, ThresholdMetricConfig>("precision", c => new Precision(c.Threshold, c.Name));
+        Builtin<Recall, ThresholdMetricConfig>("recall", c => new Recall(c.Threshold, c.Name));
+        Builtin<Auc, AucConfig>("auc", c => new Auc(c.Thresholds, c.Name));
+        Builtin<Mean, MetricConfig>("mean", c => new Mean(c.Name));
 
         // Compile's names. "accuracy" is the accuracy that fits the loss (the loss says which); the others
         // keep the names Keras logs them under ("mean_absolute_error" logs as "mae").
@@ -58,13 +60,33 @@ public static class MetricRegistry
     /// return a <typeparamref name="TConfig"/>), loading reads it back and calls <paramref name="fromConfig"/>.
     /// A metric whose config is the plain <see cref="MetricConfig"/> can then also be given to <c>Compile</c>
     /// by its class name (it is made from <c>new MetricConfig(className)</c>), unless the name already makes
-    /// a metric there; one with settings needs <see cref="RegisterName"/> to be given by name.
+    /// a metric there; one with settings needs <see cref="RegisterName"/> to be given by name. The config is read
+    /// and written by reflection; under trimming or native AOT use the overload that takes its JSON contracts.
     /// </summary>
     /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name.</exception>
-    public static void Register<TMetric, TConfig>(string className, Func<TConfig, TMetric> fromConfig) where TMetric : Metric where TConfig : MetricConfig
+    [RequiresUnreferencedCode(ModelJson.ReflectionMessage)]
+    [RequiresDynamicCode(ModelJson.ReflectionMessage)]
+    public static void Register<TMetric, TConfig>(string className, Func<TConfig, TMetric> fromConfig) where TMetric : Metric where TConfig : MetricConfig =>
+        Add(className, fromConfig, ModelJson.ReflectionOptions());
+
+    /// <summary>
+    /// Registers a metric type under a class name, as <see cref="Register{TMetric, TConfig}(string, Func{TConfig, TMetric})"/>,
+    /// with <typeparamref name="TConfig"/>'s JSON contract taken from <paramref name="configJson"/> (a JsonSerializerContext
+    /// with <c>[JsonSerializable(typeof(TConfig))]</c>): no reflection, so it works under trimming and native AOT.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name, or
+    /// <paramref name="configJson"/> has no contract for <typeparamref name="TConfig"/>.</exception>
+    public static void Register<TMetric, TConfig>(string className, Func<TConfig, TMetric> fromConfig, IJsonTypeInfoResolver configJson)
+        where TMetric : Metric where TConfig : MetricConfig => Add(className, fromConfig, s_registry.OptionsFor(typeof(TConfig), configJson));
+
+    private static void Builtin<TMetric, TConfig>(string className, Func<TConfig, TMetric> fromConfig) where TMetric : Metric where TConfig : MetricConfig =>
+        Add(className, fromConfig, ModelJson.Options);
+
+    private static void Add<TMetric, TConfig>(string className, Func<TConfig, TMetric> fromConfig, JsonSerializerOptions json)
+        where TMetric : Metric where TConfig : MetricConfig
     {
         ArgumentNullException.ThrowIfNull(fromConfig);
-        s_registry.Add(new(className, typeof(TMetric), typeof(TConfig), c => fromConfig((TConfig)c!)));
+        s_registry.Add(new(className, typeof(TMetric), typeof(TConfig), c => fromConfig((TConfig)c!), json));
         if (typeof(TConfig) != typeof(MetricConfig))
             return;
         lock (s_byName)
@@ -79,7 +101,7 @@ public static class MetricRegistry
     /// Makes <paramref name="name"/> a name <c>Compile</c> takes a metric by (case-insensitive), replacing what it made
     /// before: <paramref name="create"/> gets the loss being compiled, for metrics whose variant depends on it
     /// (the built-in "accuracy" asks the loss, <see cref="Loss.MatchingAccuracy"/>). A metric given by name is saved as
-    /// the name, so its type need not be registered with <see cref="Register{TMetric, TConfig}"/>.
+    /// the name, so its type need not be registered with <see cref="Register{TMetric, TConfig}(string, Func{TConfig, TMetric})"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The name is empty or already an alias.</exception>
     public static void RegisterName(string name, Func<Loss, Metric> create)

@@ -127,7 +127,7 @@ internal static class ModelFile
         var root = new JsonObject { ["name"] = model.Name };
         var layerArray = new JsonArray();
         foreach (var l in layers)
-            layerArray.Add(LayerRegistry.Describe(l));
+            layerArray.Add((JsonNode)LayerRegistry.Describe(l)); // the node overload: Add<T> would serialize by reflection
         switch (model)
         {
             case Sequential:
@@ -143,7 +143,7 @@ internal static class ModelFile
                     index[layers[i]] = i;
                 var nodes = new JsonArray();
                 for (int i = 0; i < graph.Nodes.Length; i++)
-                    nodes.Add(new JsonObject { ["layer"] = index[graph.Nodes[i].Layer], ["inputs"] = new JsonArray([.. graph.Args[i].Select(a => (JsonNode)a)]) });
+                    nodes.Add((JsonNode)new JsonObject { ["layer"] = index[graph.Nodes[i].Layer], ["inputs"] = new JsonArray([.. graph.Args[i].Select(a => (JsonNode)a)]) });
                 root["nodes"] = nodes;
                 root["inputs"] = new JsonArray([.. Enumerable.Range(0, graph.Inputs.Length).Select(i => (JsonNode)i)]);
                 root["output"] = graph.OutputIndex;

@@ -1,6 +1,9 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Strata.Layers;
+using Strata.Losses;
 using Strata.Optimizers;
 
 namespace Strata.Serialization;
@@ -14,9 +17,33 @@ internal static class ModelJson
     /// <summary>Nesting limit for every JSON document of a model file.</summary>
     public const int MaxDepth = 32;
 
-    public static readonly JsonSerializerOptions Options = CreateOptions();
+    /// <summary>The options of every built-in config: the contracts generated in <see cref="ModelJsonContext"/>, no reflection.</summary>
+    public static readonly JsonSerializerOptions Options = CreateOptions(ModelJsonContext.Default);
 
-    private static JsonSerializerOptions CreateOptions()
+    /// <summary>What a registration that reads its config type by reflection says to trimmed and native AOT callers.</summary>
+    public const string ReflectionMessage = "Reads and writes the config type by reflection, which trimming and native AOT cannot follow; " +
+        "pass a JsonSerializerContext that lists the config type ([JsonSerializable(typeof(TConfig))]) to the overload that takes one.";
+
+    private static JsonSerializerOptions? s_reflection;
+
+    /// <summary>
+    /// The options of a config type given with its own contracts (a custom registration's JsonSerializerContext):
+    /// the built-in contracts first, so that Strata's own types inside it are written as always, then <paramref name="resolver"/>'s.
+    /// </summary>
+    public static JsonSerializerOptions WithResolver(IJsonTypeInfoResolver resolver) =>
+        CreateOptions(JsonTypeInfoResolver.Combine(ModelJsonContext.Default, resolver));
+
+    /// <summary>
+    /// The options of a config type registered without contracts, read by reflection as before the generated
+    /// contracts: any record, its enums as snake_case names like the built-in ones.
+    /// </summary>
+    [RequiresUnreferencedCode(ReflectionMessage)]
+    [RequiresDynamicCode(ReflectionMessage)]
+    public static JsonSerializerOptions ReflectionOptions() =>
+        s_reflection ??= CreateOptions(JsonTypeInfoResolver.Combine(ModelJsonContext.Default, new DefaultJsonTypeInfoResolver()),
+            new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+
+    private static JsonSerializerOptions CreateOptions(IJsonTypeInfoResolver resolver, JsonConverter? anyEnum = null)
     {
         var o = new JsonSerializerOptions
         {
@@ -27,15 +54,27 @@ internal static class ModelJson
             RespectRequiredConstructorParameters = true,
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
             WriteIndented = true,
+            TypeInfoResolver = resolver,
         };
-        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        // Every enum of a built-in config, as its snake_case name ("same", "tf_idf"); GeneratedJsonTests checks that the list is complete.
+        o.Converters.Add(Enum<Padding>());
+        o.Converters.Add(Enum<FillMode>());
+        o.Converters.Add(Enum<Interpolation>());
+        o.Converters.Add(Enum<TextStandardization>());
+        o.Converters.Add(Enum<TextSplit>());
+        o.Converters.Add(Enum<TextOutputMode>());
+        o.Converters.Add(Enum<LossReduction>());
+        if (anyEnum is not null)
+            o.Converters.Add(anyEnum);
         o.Converters.Add(new PairConverter());
         o.Converters.Add(new ActivationConverter());
         o.Converters.Add(new ScheduleConverter());
         o.Converters.Add(new NestedLayerConverter());
-        o.MakeReadOnly(populateMissingResolver: true);
+        o.MakeReadOnly();
         return o;
     }
+
+    private static JsonStringEnumConverter<T> Enum<T>() where T : struct, Enum => new(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false);
 
     /// <summary>
     /// An Activation layer's function with the alpha that files written before activations carried their

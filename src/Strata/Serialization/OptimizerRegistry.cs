@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Strata.Optimizers;
 
 namespace Strata.Serialization;
@@ -20,14 +22,14 @@ public static class OptimizerRegistry
 
     static OptimizerRegistry()
     {
-        Register<Sgd, SgdConfig>("sgd", c => new Sgd(c.LearningRate ?? 0, c.Momentum, c.Nesterov, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
-        Register<Adagrad, AdagradConfig>("adagrad",
+        Builtin<Sgd, SgdConfig>("sgd", c => new Sgd(c.LearningRate ?? 0, c.Momentum, c.Nesterov, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
+        Builtin<Adagrad, AdagradConfig>("adagrad",
             c => new Adagrad(c.LearningRate ?? 0, c.InitialAccumulator, c.Epsilon, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
-        Register<RmsProp, RmsPropConfig>("rmsprop",
+        Builtin<RmsProp, RmsPropConfig>("rmsprop",
             c => new RmsProp(c.LearningRate ?? 0, c.Rho, c.Momentum, c.Epsilon, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
-        Register<Adam, AdamConfig>("adam",
+        Builtin<Adam, AdamConfig>("adam",
             c => new Adam(c.LearningRate ?? 0, c.Beta1, c.Beta2, c.Epsilon, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
-        Register<AdamW, AdamWConfig>("adamw",
+        Builtin<AdamW, AdamWConfig>("adamw",
             c => new AdamW(c.LearningRate ?? 0, c.WeightDecay, c.Beta1, c.Beta2, c.Epsilon, c.Schedule, c.ClipValue, c.ClipNorm, c.GlobalClipNorm));
 
         // By name, each with its constructor's defaults (Keras' rates: 0.01 for SGD, 0.001 for the others).
@@ -44,10 +46,29 @@ public static class OptimizerRegistry
     /// Registers an optimizer type under a name: saving writes its <see cref="Optimizer.GetConfig"/> (which
     /// must return a <typeparamref name="TConfig"/>), loading reads it back and calls <paramref name="fromConfig"/>,
     /// which passes the config's rate (or schedule) and clipping to the optimizer's constructor. Registering
-    /// the same type under the same name again replaces the factory.
+    /// the same type under the same name again replaces the factory. The config is read and written by
+    /// reflection; under trimming or native AOT use the overload that takes its JSON contracts.
     /// </summary>
     /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name.</exception>
+    [RequiresUnreferencedCode(ModelJson.ReflectionMessage)]
+    [RequiresDynamicCode(ModelJson.ReflectionMessage)]
     public static void Register<TOptimizer, TConfig>(string name, Func<TConfig, TOptimizer> fromConfig)
+        where TOptimizer : Optimizer where TConfig : OptimizerConfig => Add(name, fromConfig, ModelJson.ReflectionOptions());
+
+    /// <summary>
+    /// Registers an optimizer type under a name, as <see cref="Register{TOptimizer, TConfig}(string, Func{TConfig, TOptimizer})"/>,
+    /// with <typeparamref name="TConfig"/>'s JSON contract taken from <paramref name="configJson"/> (a JsonSerializerContext
+    /// with <c>[JsonSerializable(typeof(TConfig))]</c>): no reflection, so it works under trimming and native AOT.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is taken by another type, or the type by another name, or
+    /// <paramref name="configJson"/> has no contract for <typeparamref name="TConfig"/>.</exception>
+    public static void Register<TOptimizer, TConfig>(string name, Func<TConfig, TOptimizer> fromConfig, IJsonTypeInfoResolver configJson)
+        where TOptimizer : Optimizer where TConfig : OptimizerConfig => Add(name, fromConfig, s_registry.OptionsFor(typeof(TConfig), configJson));
+
+    private static void Builtin<TOptimizer, TConfig>(string name, Func<TConfig, TOptimizer> fromConfig)
+        where TOptimizer : Optimizer where TConfig : OptimizerConfig => Add(name, fromConfig, ModelJson.Options);
+
+    private static void Add<TOptimizer, TConfig>(string name, Func<TConfig, TOptimizer> fromConfig, JsonSerializerOptions json)
         where TOptimizer : Optimizer where TConfig : OptimizerConfig
     {
         ArgumentNullException.ThrowIfNull(fromConfig);
@@ -57,14 +78,14 @@ public static class OptimizerRegistry
             if (config.LearningRate is null && config.Schedule is null)
                 throw new ArgumentException("the config needs a learning_rate or a schedule");
             return fromConfig(config);
-        }));
+        }, json));
     }
 
     /// <summary>
     /// Makes <paramref name="name"/> a name <see cref="Create"/> takes (case-insensitive), replacing what it made
     /// before: <paramref name="create"/> makes the optimizer with its default settings ("momentum" is SGD with
     /// momentum 0.9). A rate given to Create goes through the optimizer's config, so its type must also be
-    /// registered with <see cref="Register{TOptimizer, TConfig}"/>.
+    /// registered with <see cref="Register{TOptimizer, TConfig}(string, Func{TConfig, TOptimizer}, IJsonTypeInfoResolver)"/>.
     /// </summary>
     /// <exception cref="ArgumentException">An empty name.</exception>
     public static void RegisterName(string name, Func<Optimizer> create)

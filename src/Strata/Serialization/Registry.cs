@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Strata.Serialization;
 
@@ -9,7 +10,9 @@ namespace Strata.Serialization;
 /// <see cref="ActivationRegistry"/>): names mapped to a type, the type of its config record and a factory
 /// from that record. Saving asks an object for its config and writes it as JSON under the registered name;
 /// loading reads the JSON back into the registered config type and calls the factory, so a name read from
-/// a file only ever reaches a factory registered in this process, never reflection.
+/// a file only ever reaches a factory registered in this process, never reflection. The config types'
+/// JSON contracts come from <see cref="ModelJsonContext"/> (the built-ins), from a custom registration's own
+/// JsonSerializerContext, or, for a custom registration without one, from reflection.
 /// </summary>
 /// <typeparam name="TBase">The extension point (Layer, Optimizer, Loss, ...).</typeparam>
 internal sealed class Registry<TBase> where TBase : class
@@ -18,7 +21,11 @@ internal sealed class Registry<TBase> where TBase : class
     /// <param name="Type">The exact type of the objects it makes.</param>
     /// <param name="ConfigType">The config record type; null for objects without settings.</param>
     /// <param name="Create">The factory: the config (null when <paramref name="ConfigType"/> is) → a new object.</param>
-    internal sealed record Entry(string Name, Type Type, Type? ConfigType, Func<object?, TBase> Create);
+    /// <param name="Json">The options whose contract of <paramref name="ConfigType"/> reads and writes it.</param>
+    internal sealed record Entry(string Name, Type Type, Type? ConfigType, Func<object?, TBase> Create, JsonSerializerOptions Json)
+    {
+        public JsonTypeInfo ConfigContract => Json.GetTypeInfo(ConfigType!);
+    }
 
     private readonly object _lock = new();
     private readonly Dictionary<string, Entry> _byName;
@@ -59,6 +66,27 @@ internal sealed class Registry<TBase> where TBase : class
             if (!_sharedTypes)
                 _byType[entry.Type] = entry;
         }
+    }
+
+    /// <summary>
+    /// The options for a custom config type whose contract comes from <paramref name="resolver"/> (a JsonSerializerContext
+    /// that lists it), checked now so that a missing contract fails at registration rather than at the first save.
+    /// </summary>
+    /// <exception cref="ArgumentException">The resolver has no contract for <paramref name="configType"/>.</exception>
+    public JsonSerializerOptions OptionsFor(Type configType, IJsonTypeInfoResolver resolver)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        var options = ModelJson.WithResolver(resolver);
+        try
+        {
+            options.GetTypeInfo(configType);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ArgumentException($"{RegisterCall}: the given JSON contracts do not include {configType.FullName}; " +
+                $"list it in the JsonSerializerContext ([JsonSerializable(typeof({configType.Name}))]) passed here", nameof(resolver), e);
+        }
+        return options;
     }
 
     /// <summary>The registered names, sorted.</summary>
@@ -109,7 +137,7 @@ internal sealed class Registry<TBase> where TBase : class
         if (config is null || config.GetType() != entry.ConfigType)
             throw new InvalidOperationException($"Model.Save: {what} returned a {config?.GetType().Name ?? "null"} config; " +
                 $"its registration as '{entry.Name}' expects {entry.ConfigType.Name}");
-        return (entry.Name, JsonSerializer.SerializeToNode(config, entry.ConfigType, ModelJson.Options));
+        return (entry.Name, JsonSerializer.SerializeToNode(config, entry.ConfigContract));
     }
 
     /// <summary>{"class": name, "config": {...}}, the form every kind but activations is written in.</summary>
@@ -138,7 +166,7 @@ internal sealed class Registry<TBase> where TBase : class
                 throw new InvalidDataException($"{where}: the {Kind} '{entry.Name}' needs a config object");
             try
             {
-                typed = c.Deserialize(entry.ConfigType, ModelJson.Options);
+                typed = c.Deserialize(entry.ConfigContract);
             }
             catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
             {
