@@ -12,12 +12,12 @@ public sealed class CliInfoTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>VersionPrefix[-VersionSuffix] from the repository's Version.props, the one place the version is set.</summary>
+    /// <summary>Prefix[-suffix] from the repository's Version.props, the one place the version is set.</summary>
     private static string DeclaredVersion()
     {
         var props = XDocument.Load(Path.Combine(RepoPaths.Root, "Version.props"));
         string Value(string name) => props.Descendants(name).Single().Value.Trim();
-        string prefix = Value("VersionPrefix"), suffix = Value("VersionSuffix");
+        string prefix = Value("StrataVersionPrefix"), suffix = Value("StrataVersionSuffix");
         return suffix.Length == 0 ? prefix : $"{prefix}-{suffix}";
     }
 
