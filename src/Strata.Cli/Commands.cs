@@ -95,6 +95,7 @@ internal static partial class Commands
         root.Subcommands.Add(GanCommand());
         root.Subcommands.Add(GenerateCommand());
         root.Subcommands.Add(BenchCommand());
+        root.Subcommands.Add(InfoCommand());
         return root;
     }
 

@@ -152,18 +152,30 @@ internal static partial class DataSources
         }, images.ClassNames);
 
     /// <summary>The repository's data/mnist, looked for upwards from the working folder and from the program.</summary>
-    public static string FindShippedMnist()
+    public static string FindShippedMnist() =>
+        FindShipped(Path.Combine("data", "mnist", "t10k-images-idx3-ubyte.gz")) is { } file ? Path.GetDirectoryName(file)!
+        : throw new DirectoryNotFoundException("MNIST: data/mnist (shipped in the Strata repository) was not found above the working folder; run from the repository, or pass --data with a folder of MNIST IDX files");
+
+    /// <summary>
+    /// Where the shipped data is looked for, in this order: the working folder and each folder above it, then the
+    /// program's folder and each folder above it (an installed tool carries data/ beside its program). The library's
+    /// SpamAssassin.FindShipped and GanScorer.LoadMnist search the same way.
+    /// </summary>
+    public static IReadOnlyList<string> SearchStarts => [Environment.CurrentDirectory, AppContext.BaseDirectory];
+
+    /// <summary>The first <paramref name="relativePath"/> (e.g. data/mnist/classifier.strata) found along <see cref="SearchStarts"/>, or null.</summary>
+    public static string? FindShipped(string relativePath)
     {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        foreach (var start in SearchStarts)
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                string candidate = Path.Combine(dir.FullName, "data", "mnist");
-                if (File.Exists(Path.Combine(candidate, "t10k-images-idx3-ubyte.gz")))
+                string candidate = Path.Combine(dir.FullName, relativePath);
+                if (File.Exists(candidate))
                     return candidate;
             }
         }
-        throw new DirectoryNotFoundException("MNIST: data/mnist (shipped in the Strata repository) was not found above the working folder; run from the repository, or pass --data with a folder of MNIST IDX files");
+        return null;
     }
 
     private static string Display(string path)

@@ -1,4 +1,4 @@
 using Strata.Cli;
 
-// The `strata` command: demo, train, evaluate, predict, summary, export, bench (see Commands.cs).
+// The `strata` command: demo, train, evaluate, predict, explain, compress, summary, export, gan, generate, bench, info (see Commands.cs).
 return Commands.Run(args);
