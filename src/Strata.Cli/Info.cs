@@ -9,7 +9,7 @@ namespace Strata.Cli;
 /// <summary>
 /// `strata info`: what this installation is and what it will do on this machine. The version and commit (from
 /// Version.props and git, through the assembly's informational version), the runtime, the kernels' instruction-set
-/// paths (read from the same run-time checks the kernels make: <see cref="KernelPaths"/>), the default thread count,
+/// paths (read from the same run-time checks the kernels make: <see cref="KernelSettings"/>), the default thread count,
 /// and each data set the commands can find by name, with where it was found or where it was looked for.
 /// </summary>
 internal static class Info
@@ -30,8 +30,8 @@ internal static class Info
         Row(o, "commit", commit);
         Row(o, "program", AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         Row(o, "runtime", $"{RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}, {RuntimeInformation.OSDescription}");
-        Row(o, "cpu", $"{RuntimeInformation.ProcessArchitecture}: {(KernelPaths.CpuFeatures.Count > 0 ? string.Join(", ", KernelPaths.CpuFeatures) : "no vector instruction set")}");
-        Row(o, "kernels", KernelPaths.Summary);
+        Row(o, "cpu", $"{RuntimeInformation.ProcessArchitecture}: {(KernelSettings.CpuFeatures.Count > 0 ? string.Join(", ", KernelSettings.CpuFeatures) : "no vector instruction set")}");
+        Row(o, "kernels", $"GEMM {KernelSettings.GemmPath}; other kernels {KernelSettings.VectorPath}; int8 GEMM {KernelSettings.Int8Path}");
         Row(o, "threads", $"{KernelSettings.MaxThreads} (the processor count; each command's --threads changes it)");
 
         o.WriteLine("data (found by name; looked for in data/ under the working folder and every folder above it, then under the program's folder and every folder above it)");
