@@ -119,18 +119,6 @@ internal static unsafe class Im2Col
     private static void Copy(float* src, float* dst, int n)
     {
         int i = 0;
-        if (src is null)
-        {
-            if (V512.IsAccelerated)
-                i = CopyVectors<Vector512<float>, V512>(null, dst, n, i);
-            if (V256.IsAccelerated)
-                i = CopyVectors<Vector256<float>, V256>(null, dst, n, i);
-            if (V128.IsAccelerated)
-                i = CopyVectors<Vector128<float>, V128>(null, dst, n, i);
-            for (; i < n; i++)
-                dst[i] = 0;
-            return;
-        }
         if (V512.IsAccelerated)
             i = CopyVectors<Vector512<float>, V512>(src, dst, n, i);
         if (V256.IsAccelerated)
@@ -138,7 +126,7 @@ internal static unsafe class Im2Col
         if (V128.IsAccelerated)
             i = CopyVectors<Vector128<float>, V128>(src, dst, n, i);
         for (; i < n; i++)
-            dst[i] = src[i];
+            dst[i] = src is null ? 0 : src[i];
     }
 
     /// <summary>dst[i..] = src[i..] (zeros when src is null) in whole vectors; returns where it stopped.</summary>
