@@ -35,14 +35,14 @@ internal static class QuickBench
         result["repeats"] = repeats;
         result["processor"] = Machine.Processor;
         result["logical_cores"] = Environment.ProcessorCount;
-        result["vector_width"] = Machine.VectorWidth;
+        result["vector_width"] = KernelSettings.VectorPath;
         if (json)
         {
             Console.WriteLine(result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             return Commands.Ok;
         }
         var console = AnsiConsole.Console;
-        console.MarkupLine($"[bold]strata bench {workload}[/]: {threads} thread(s), {Markup.Escape(Machine.Processor)}, {Machine.VectorWidth}; median of {repeats} after a warm-up");
+        console.MarkupLine($"[bold]strata bench {workload}[/]: {threads} thread(s), {Markup.Escape(Machine.Processor)}, {KernelSettings.VectorPath}; median of {repeats} after a warm-up");
         var table = new Table();
         string unit = (string)result["unit"]!;
         if (result["shapes"] is JsonArray shapes)

@@ -374,7 +374,7 @@ internal static partial class Report
             ("threads", threads.ToString(CultureInfo.InvariantCulture)),
             ("processor", Machine.Processor),
             ("logical cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
-            ("vector width", Machine.VectorWidth),
+            ("vector width", Strata.Kernels.KernelSettings.VectorPath),
             ("operating system", RuntimeInformation.OSDescription),
             ("runtime", RuntimeInformation.FrameworkDescription),
             ("Strata", typeof(Strata.Models.Model).Assembly.GetName().Version?.ToString() ?? "?"),
@@ -420,8 +420,6 @@ internal static partial class Report
 internal static class Machine
 {
     public static string Processor { get; } = ReadProcessor();
-
-    public static string VectorWidth => Strata.Kernels.KernelSettings.VectorPath;
 
     private static string ReadProcessor()
     {

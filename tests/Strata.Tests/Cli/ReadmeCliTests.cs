@@ -9,11 +9,7 @@ public sealed class ReadmeCliTests
     [Fact]
     public void The_command_line_tour_runs_as_written()
     {
-        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
-        var tour = Regex.Match(readme, "### The command line\\n.*?```sh\\n.*?```\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(tour.Success, "the README's command-line tour block was not found");
-        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(6, commands.Length);
+        var commands = TourBlock("### The command line\\n.*?```sh\\n.*?```\\n\\n```sh\\n(.*?)```", "command-line tour", 6);
 
         var dir = Directory.CreateTempSubdirectory("strata-readme-cli-");
         try
@@ -23,10 +19,7 @@ public sealed class ReadmeCliTests
             Images.SavePng(Path.Combine(dir.FullName, "digit.png"), images.Slice(0..1).Reshape([28, 28, 1]));
             foreach (var line in commands)
             {
-                Assert.StartsWith("strata ", line);
-                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                var r = CliRunner.Run(dir.FullName, args);
-                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+                var (args, r) = RunTourLine(dir.FullName, line);
                 if (args[0] == "predict")
                     Assert.StartsWith($"digit.png: {labels[0]} ", r.Stdout);
             }
@@ -44,11 +37,7 @@ public sealed class ReadmeCliTests
     [Fact]
     public void The_text_tour_runs_as_written()
     {
-        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
-        var tour = Regex.Match(readme, "### The command line\\n.*?shipped in `data/spam-assassin`:\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(tour.Success, "the README's text tour block was not found");
-        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, commands.Length);
+        var commands = TourBlock("### The command line\\n.*?shipped in `data/spam-assassin`:\\n\\n```sh\\n(.*?)```", "text tour", 2);
 
         var dir = Directory.CreateTempSubdirectory("strata-readme-text-");
         try
@@ -57,10 +46,7 @@ public sealed class ReadmeCliTests
             File.WriteAllText(Path.Combine(dir.FullName, "message.txt"), "Re: the meeting\n\nSee you at ten; I will bring the slides.");
             foreach (var line in commands)
             {
-                Assert.StartsWith("strata ", line);
-                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                var r = CliRunner.Run(dir.FullName, args);
-                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+                var (args, r) = RunTourLine(dir.FullName, line);
                 if (args[0] == "predict")
                     Assert.Matches(@"^message\.txt: (ham|spam) \d+\.\d% \(then (ham|spam) \d+\.\d%\)\n$", r.Stdout);
             }
@@ -74,11 +60,8 @@ public sealed class ReadmeCliTests
     [Fact]
     public void The_explain_tour_runs_as_written()
     {
+        var commands = TourBlock("### The command line\\n.*?`table.csv` is any CSV file of numbers with the label column last:\\n\\n```sh\\n(.*?)```", "explain tour", 6);
         string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
-        var tour = Regex.Match(readme, "### The command line\\n.*?`table.csv` is any CSV file of numbers with the label column last:\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(tour.Success, "the README's explain tour block was not found");
-        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(6, commands.Length);
         var textTour = Regex.Match(readme, "### The command line\\n.*?shipped in `data/spam-assassin`:\\n\\n```sh\\n(strata train [^\\n]*)\\n", RegexOptions.Singleline);
         Assert.True(textTour.Success, "the README's text tour block was not found");
 
@@ -91,12 +74,7 @@ public sealed class ReadmeCliTests
             File.WriteAllText(Path.Combine(dir.FullName, "message.txt"), "Re: the meeting\n\nSee you at ten; I will bring the slides.");
             CliExplainFixture.WriteSignal(Path.Combine(dir.FullName, "table.csv"), features: 3);
             foreach (var line in new[] { textTour.Groups[1].Value }.Concat(commands))
-            {
-                Assert.StartsWith("strata ", line);
-                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                var r = CliRunner.Run(dir.FullName, args);
-                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
-            }
+                RunTourLine(dir.FullName, line);
             string output = Path.Combine(dir.FullName, "runs", "explain");
             foreach (var file in new[] { "digit.gradcam.png", "digit.ig.png", "explanations.html", "message.tokens.html", "permutation.csv", "permutation.png" })
                 Assert.True(File.Exists(Path.Combine(output, file)), $"{file} is not in runs/explain");
@@ -111,11 +89,7 @@ public sealed class ReadmeCliTests
     [Fact]
     public void The_table_tour_runs_as_written()
     {
-        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
-        var tour = Regex.Match(readme, "### The command line\\n.*?a number to predict\\):\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(tour.Success, "the README's table tour block was not found");
-        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(3, commands.Length);
+        var commands = TourBlock("### The command line\\n.*?a number to predict\\):\\n\\n```sh\\n(.*?)```", "table tour", 3);
 
         var dir = Directory.CreateTempSubdirectory("strata-readme-table-");
         try
@@ -126,10 +100,7 @@ public sealed class ReadmeCliTests
                 File.Copy(Path.Combine(RepoPaths.Root, "data", "tabular", name), Path.Combine(dir.FullName, "data", "tabular", name));
             foreach (var line in commands)
             {
-                Assert.StartsWith("strata ", line);
-                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                var r = CliRunner.Run(dir.FullName, args);
-                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+                var (args, r) = RunTourLine(dir.FullName, line);
                 if (args[0] == "predict")
                     Assert.Equal(442, r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => Regex.IsMatch(l, @"\d")));
             }
@@ -149,11 +120,7 @@ public sealed class ReadmeCliTests
     [Fact]
     public void The_compress_tour_runs_as_written()
     {
-        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
-        var tour = Regex.Match(readme, "### The command line\\n.*?into `--out`:\\n\\n```sh\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(tour.Success, "the README's compress tour block was not found");
-        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(5, commands.Length);
+        var commands = TourBlock("### The command line\\n.*?into `--out`:\\n\\n```sh\\n(.*?)```", "compress tour", 5);
 
         var dir = Directory.CreateTempSubdirectory("strata-readme-compress-");
         try
@@ -163,12 +130,7 @@ public sealed class ReadmeCliTests
             Directory.CreateDirectory(Path.GetDirectoryName(teacher)!);
             File.Copy(Path.Combine(RepoPaths.Mnist, "classifier.strata"), teacher);
             foreach (var line in commands)
-            {
-                Assert.StartsWith("strata ", line);
-                var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                var r = CliRunner.Run(dir.FullName, args);
-                Assert.True(r.ExitCode == 0, $"{line}\n{r}");
-            }
+                RunTourLine(dir.FullName, line);
             foreach (var run in new[] { "small-int8", "small-sparse", "small-half", "student" })
                 foreach (var file in new[] { "model.strata", "report.html", "metrics.json" })
                     Assert.True(File.Exists(Path.Combine(dir.FullName, "runs", run, file)), $"{file} is not in runs/{run}");
@@ -177,5 +139,26 @@ public sealed class ReadmeCliTests
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The lines of the README block that <paramref name="pattern"/> captures (its group 1), checked to be <paramref name="count"/>.</summary>
+    private static string[] TourBlock(string pattern, string name, int count)
+    {
+        string readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        var tour = Regex.Match(readme, pattern, RegexOptions.Singleline);
+        Assert.True(tour.Success, $"the README's {name} block was not found");
+        var commands = tour.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(count, commands.Length);
+        return commands;
+    }
+
+    /// <summary>Runs one `strata ...` line of a tour in <paramref name="folder"/>; it must succeed.</summary>
+    private static (string[] Args, CliResult Result) RunTourLine(string folder, string line)
+    {
+        Assert.StartsWith("strata ", line);
+        var args = line["strata ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var r = CliRunner.Run(folder, args);
+        Assert.True(r.ExitCode == 0, $"{line}\n{r}");
+        return (args, r);
     }
 }
