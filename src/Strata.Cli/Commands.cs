@@ -291,7 +291,17 @@ internal static partial class Commands
             if (Parsed<double>(r) is double v && !(v > 0 && v <= 86400))
                 r.AddError($"--dist-timeout must be a number of seconds in (0, 86400], got {v.ToString(CultureInfo.InvariantCulture)}");
         });
-        var c = new Command("train", "Train a preset or a model spec on a data set, then evaluate it, save it and write a report") { model, resume, distributed, timeout };
+        var bucket = new Option<double?>("--dist-bucket-mb")
+        {
+            Description = $"With --distributed: the size of one gradient all-reduce in MiB (PyTorch DDP's bucket_cap_mb; default {DistributedStrategy.DefaultBucketBytes / 1048576.0:0.##}): " +
+                "a bucket of the last layers' gradients is reduced while the backward pass goes on through the earlier ones",
+        };
+        bucket.Validators.Add(r =>
+        {
+            if (Parsed<double>(r) is double v && !(v >= 1.0 / 1024 && v <= 1024))
+                r.AddError($"--dist-bucket-mb must be from 0.001 (1 KiB) to 1024, got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
+        var c = new Command("train", "Train a preset or a model spec on a data set, then evaluate it, save it and write a report") { model, resume, distributed, timeout, bucket };
         o.AddTo(c);
         c.SetAction(p =>
         {
@@ -306,7 +316,9 @@ internal static partial class Commands
                 throw new UsageException("train: give either --model or --resume, not both (a checkpoint holds its model)");
             if (p.GetValue(timeout) is not null && !p.GetValue(distributed))
                 throw new UsageException("--dist-timeout applies to --distributed training only");
-            var settings = o.Read(p, m ?? "", r) with { Distributed = p.GetValue(distributed) ? new DistributedSettings(p.GetValue(timeout)) : null };
+            if (p.GetValue(bucket) is not null && !p.GetValue(distributed))
+                throw new UsageException("--dist-bucket-mb applies to --distributed training only");
+            var settings = o.Read(p, m ?? "", r) with { Distributed = p.GetValue(distributed) ? new DistributedSettings(p.GetValue(timeout), p.GetValue(bucket)) : null };
             return TrainRun.Run(settings, demo: false);
         });
         return c;

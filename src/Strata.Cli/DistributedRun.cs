@@ -6,8 +6,8 @@ using Strata.Models;
 
 namespace Strata.Cli;
 
-/// <summary>`strata train --distributed`: how to run the job under mpirun (timeout of a collective, in seconds; null: the library's default).</summary>
-internal sealed record DistributedSettings(double? TimeoutSeconds);
+/// <summary>`strata train --distributed`: how to run the job under mpirun (timeout of a collective, in seconds; the gradient bucket, in MiB; null: the library's defaults).</summary>
+internal sealed record DistributedSettings(double? TimeoutSeconds, double? BucketMiB = null);
 
 /// <summary>
 /// One rank of `mpirun -np N strata train --distributed`: joins the MPI job, and on ranks other than 0
@@ -30,6 +30,8 @@ internal sealed class DistributedRun : IDisposable
             return null;
         TimeSpan? timeout = d.TimeoutSeconds is double t ? TimeSpan.FromSeconds(t) : null;
         var run = new DistributedRun(DistributedStrategy.Initialize(timeout));
+        if (d.BucketMiB is double mib)
+            run._strategy.BucketBytes = (int)Math.Round(mib * 1048576);
         if (!run.IsLead)
         {
             Console.SetOut(TextWriter.Null);
@@ -45,7 +47,7 @@ internal sealed class DistributedRun : IDisposable
     /// <summary>The line of the settings table.</summary>
     public (string, string) Setting(int batchSize) => ("distributed", string.Create(CultureInfo.InvariantCulture,
         $"{_strategy.Replicas} ranks (MPI) × batch {batchSize} = {_strategy.Replicas * batchSize} samples per step; " +
-        $"collective timeout {_strategy.Timeout.TotalSeconds:0.#} s; the progress bar counts rank 0's batches"));
+        $"gradient buckets of {_strategy.BucketBytes / 1048576.0:0.###} MiB; collective timeout {_strategy.Timeout.TotalSeconds:0.#} s; the progress bar counts rank 0's batches"));
 
     public void Dispose() => _strategy.Dispose();
 }

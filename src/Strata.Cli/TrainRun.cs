@@ -207,6 +207,12 @@ internal static class TrainRun
         }
         if (stop is not null)
             settings.Add(("interrupted", stop.Message));
+        if (session is not null)
+        {
+            string traffic = session.Traffic.ToString();
+            settings.Add(("gradient all-reduce", $"rank 0: {traffic}"));
+            Console.Out.WriteLine($"Gradient all-reduce (rank 0): {traffic}");
+        }
         string? stopped = null;
         string? goodModel = modelPath; // the model file the run leaves, or null
         if (guard.At is { } at)

@@ -50,6 +50,33 @@ public sealed class DistributedStrategy : IDisposable
     /// <summary>How long one collective operation (a step's gradient all-reduce bucket, a broadcast) may wait for the other ranks.</summary>
     public TimeSpan Timeout => _comm.Timeout;
 
+    /// <summary>The default of <see cref="BucketBytes"/>: 1 MiB (PyTorch DDP's first bucket; its later ones are 25 MiB).</summary>
+    public const int DefaultBucketBytes = 1 << 20;
+
+    /// <summary>
+    /// The size of one gradient all-reduce (PyTorch DDP's <c>bucket_cap_mb</c>): the trainable weights,
+    /// from the last layer to the first, are grouped into buckets of at least this many bytes (a larger
+    /// weight is a bucket of its own), and a bucket is reduced as soon as the backward pass has finished
+    /// all its gradients, while the pass goes on. Smaller buckets start sooner and hide more of the
+    /// communication; each costs one message's latency. Set before <see cref="Attach"/>; the same on every rank.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Below 1 KiB or above 1 GiB.</exception>
+    public int BucketBytes
+    {
+        get => _bucketBytes;
+        set
+        {
+            if (value < 1024 || value > 1 << 30)
+                throw new ArgumentOutOfRangeException(nameof(value), $"DistributedStrategy.BucketBytes: expected 1 KiB to 1 GiB, got {value} bytes");
+            _bucketBytes = value;
+        }
+    }
+
+    private int _bucketBytes = DefaultBucketBytes;
+
+    /// <summary>Whether buckets start during the backward pass (false: all after it; benchmarks compare the two).</summary>
+    internal bool Overlap { get; set; } = true;
+
     /// <summary>
     /// Joins the job: MPI is initialized (once per process). <paramref name="timeout"/> (default:
     /// <see cref="TimeoutVariable"/>, else <see cref="DefaultTimeout"/>) bounds every collective operation:
@@ -120,7 +147,7 @@ public sealed class DistributedStrategy : IDisposable
         CheckAgreement(model, train, validationData, initialEpoch, initialBatch);
         BroadcastTensors(_comm, [.. model.Weights.Select(w => w.Value)], "broadcast of the initial weights from rank 0");
         var agreed = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken.None);
-        var hook = new GradientAllReduce(_comm, model, cancellationToken, agreed);
+        var hook = new GradientAllReduce(_comm, model, cancellationToken, agreed, _bucketBytes, Overlap);
         model.DataParallel = hook;
         return new DataParallelSession(model, hook, Shard(train), validationData is null ? null : ShardEvaluation(validationData), agreed);
     }
@@ -173,11 +200,14 @@ public sealed class DistributedStrategy : IDisposable
                 "every rank must train the same model on the same data with the same settings");
     }
 
-    /// <summary>Rank 0's values of these tensors to every rank, packed into messages of at most one bucket.</summary>
+    /// <summary>The largest message of <see cref="BroadcastTensors"/>: 4 MiB (it bounds the scratch buffer).</summary>
+    private const int BroadcastBytes = 4 << 20;
+
+    /// <summary>Rank 0's values of these tensors to every rank, packed into messages of at most 4 MiB.</summary>
     internal static void BroadcastTensors(MpiCommunicator comm, IReadOnlyList<Tensor> tensors, string what)
     {
         long total = tensors.Sum(t => (long)t.Size);
-        const int bucket = GradientAllReduce.BucketBytes / sizeof(float);
+        const int bucket = BroadcastBytes / sizeof(float);
         var buffer = new float[Math.Min(total, bucket)];
         int ti = 0, tOffset = 0; // the tensor and the position in it where the next message starts
         while (ti < tensors.Count)
@@ -241,10 +271,31 @@ public sealed class DataParallelSession : IDisposable
     /// <summary>Cancelled on every rank after the same step, once the caller's token is cancelled on any rank: give it to Fit.</summary>
     public CancellationToken Token => _agreed.Token;
 
+    /// <summary>What this rank's gradient all-reduce has done so far (steps, buckets, how many started during the backward pass, time).</summary>
+    public GradientTraffic Traffic => _hook is GradientAllReduce g
+        ? new GradientTraffic(g.Steps, g.Buckets, g.OverlappedBuckets, 4L * g.FloatsPerStep, g.CommunicationSeconds)
+        : new GradientTraffic(0, 0, 0, 0, 0);
+
     public void Dispose()
     {
         if (ReferenceEquals(_model.DataParallel, _hook))
             _model.DataParallel = null;
         _agreed.Dispose();
     }
+}
+
+/// <summary>
+/// What a rank's gradient all-reduce did: <paramref name="Steps"/> optimizer steps, each reducing
+/// <paramref name="BytesPerStep"/> in <paramref name="BucketsPerStep"/> buckets, of which
+/// <paramref name="BucketsDuringBackward"/> in all were started while the backward pass still ran (the
+/// overlapped ones; a step that runs eagerly, like a signature's first two, starts all its buckets after
+/// the pass, as does the last bucket of every step), and <paramref name="HookSeconds"/> that the training
+/// thread spent in the hook: the communication the backward pass did not hide.
+/// </summary>
+public sealed record GradientTraffic(long Steps, int BucketsPerStep, long BucketsDuringBackward, long BytesPerStep, double HookSeconds)
+{
+    /// <summary>One line for a log: steps, buckets, the overlapped share and the time.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Steps} steps of {BytesPerStep / 1048576.0:0.###} MiB in {BucketsPerStep} bucket{(BucketsPerStep == 1 ? "" : "s")}; " +
+        $"{BucketsDuringBackward} of {Steps * BucketsPerStep} buckets started during the backward pass; {HookSeconds:0.###} s waiting for or packing them");
 }

@@ -3,8 +3,11 @@ using System.Globalization;
 namespace Strata.Distributed;
 
 /// <summary>
-/// MPI_COMM_WORLD through one thread of its own: MPI is initialized on that thread and every call runs
-/// there (MPI_THREAD_FUNNELED), while the caller waits for it with a timeout. A collective that has not
+/// MPI_COMM_WORLD through one thread of its own: MPI is initialized on that thread and every blocking
+/// call runs there, while the caller waits for it with a timeout; the gradients' non-blocking all-reduces
+/// (<see cref="StartAllreduceSum"/>, <see cref="Progress"/>, <see cref="WaitAll"/>) are called on the
+/// training thread, so that they start and progress during the backward pass without a thread hop
+/// (MPI_THREAD_SERIALIZED: one call at a time, under a lock). A collective that has not
 /// completed within <see cref="Timeout"/> — a rank died, hangs, or is far behind — throws a
 /// <see cref="DistributedException"/> naming the operation and the timeout on the rank that waits, instead
 /// of blocking forever; the communicator is then faulted (no further calls, no MPI_Finalize, which would
@@ -12,8 +15,8 @@ namespace Strata.Distributed;
 /// </summary>
 internal sealed unsafe class MpiCommunicator : IDisposable
 {
-    /// <summary>MPI_THREAD_FUNNELED in Open MPI's mpi.h (an enum value of the standard's thread levels, not a handle).</summary>
-    private const int ThreadFunneled = 1;
+    /// <summary>MPI_THREAD_SERIALIZED in Open MPI's mpi.h (an enum value of the standard's thread levels, not a handle): any thread may call, one at a time.</summary>
+    private const int ThreadSerialized = 2;
 
     private static MpiCommunicator? _world;
     private static readonly Lock WorldLock = new();
@@ -22,6 +25,7 @@ internal sealed unsafe class MpiCommunicator : IDisposable
     private readonly Thread _thread;
     private readonly SemaphoreSlim _ready = new(0);
     private readonly ManualResetEventSlim _done = new(false);
+    private readonly Lock _call = new(); // MPI_THREAD_SERIALIZED: never two MPI calls at once
     private Action? _work;
     private Exception? _error;
     private bool _stop, _faulted, _finalized;
@@ -45,7 +49,9 @@ internal sealed unsafe class MpiCommunicator : IDisposable
         Run("MPI_Init_thread", () =>
         {
             int provided, rank, size;
-            _mpi.Check(_mpi.InitThread(null, 0, ThreadFunneled, &provided), "MPI_Init_thread");
+            _mpi.Check(_mpi.InitThread(null, 0, ThreadSerialized, &provided), "MPI_Init_thread");
+            if (provided < ThreadSerialized)
+                throw new DistributedException($"MPI_Init_thread: this MPI provides thread level {provided}, Strata.Distributed needs MPI_THREAD_SERIALIZED ({ThreadSerialized}); use an Open MPI built with thread support (Debian's is)");
             _mpi.Check(_mpi.CommRank(_mpi.CommWorld, &rank), "MPI_Comm_rank");
             _mpi.Check(_mpi.CommSize(_mpi.CommWorld, &size), "MPI_Comm_size");
             (Rank, Size) = (rank, size);
@@ -148,6 +154,93 @@ internal sealed unsafe class MpiCommunicator : IDisposable
 
     public void Barrier(string what) => Run(what, () => _mpi.Check(_mpi.Barrier(_mpi.CommWorld), "MPI_Barrier"));
 
+    /// <summary>
+    /// Starts summing count floats over the ranks (MPI_Iallreduce) on the calling thread and returns its
+    /// request; the buffers must stay where they are (pinned) until <see cref="WaitAll"/> says it is done.
+    /// Every rank starts the same all-reduces in the same order.
+    /// </summary>
+    public nint StartAllreduceSum(float* send, float* recv, int count, in Operation what)
+    {
+        if (count < 1)
+            throw new ArgumentOutOfRangeException(nameof(count), $"MPI ({what}): expected a count ≥ 1, got {count}");
+        ThrowIfUnusable(what);
+        nint request;
+        lock (_call)
+            Check(_mpi.Iallreduce(send, recv, count, _mpi.Float, _mpi.Sum, _mpi.CommWorld, &request), "MPI_Iallreduce", what);
+        return request;
+    }
+
+    /// <summary>What a non-blocking call is for, in its error messages (text made only for a message: a step allocates nothing).</summary>
+    public readonly record struct Operation(string What, long Step, int Bucket = -1, int Buckets = 0)
+    {
+        public override string ToString() => Bucket >= 0
+            ? $"{What} (step {Step}, bucket {Bucket + 1} of {Buckets})"
+            : $"{What} (step {Step}, {Buckets} bucket{(Buckets == 1 ? "" : "s")})";
+    }
+
+    /// <summary>
+    /// Lets MPI move the started all-reduces on (Open MPI progresses non-blocking collectives only inside
+    /// MPI calls); completed requests become null. True when all are done.
+    /// </summary>
+    public bool Progress(nint* requests, int count, in Operation what)
+    {
+        if (count == 0)
+            return true;
+        ThrowIfUnusable(what);
+        int flag;
+        lock (_call)
+            Check(_mpi.Testall(count, requests, &flag, null), "MPI_Testall", what);
+        return flag != 0;
+    }
+
+    /// <summary>Waits for the started all-reduces, at most <see cref="Timeout"/>: polls them from this thread (as MPI_Wait would) so that the wait can give up.</summary>
+    public void WaitAll(nint* requests, int count, in Operation what)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var spin = new SpinWait();
+        while (!Progress(requests, count, what))
+        {
+            if (Timeout != System.Threading.Timeout.InfiniteTimeSpan && System.Diagnostics.Stopwatch.GetElapsedTime(start) > Timeout)
+            {
+                _faulted = true; // the requests stay unfinished; their buffers are pinned for the process's life
+                throw TimedOut(what.ToString());
+            }
+            spin.SpinOnce(sleep1Threshold: -1); // yields, never sleeps a whole millisecond
+        }
+    }
+
+    private void ThrowIfUnusable(in Operation what)
+    {
+        if (_faulted || _finalized)
+            ThrowIfUnusable(what.ToString());
+    }
+
+    private void ThrowIfUnusable(string what)
+    {
+        if (_faulted)
+            throw new DistributedException($"{Who}: {what}: an earlier collective operation timed out; the group of ranks is broken");
+        if (_finalized)
+            throw new DistributedException($"{Who}: {what}: MPI is already finalized");
+    }
+
+    private void Check(int code, string call, in Operation what)
+    {
+        if (code == 0)
+            return;
+        try
+        {
+            _mpi.Check(code, call);
+        }
+        catch (DistributedException e)
+        {
+            throw new DistributedException($"{Who}: {what}: {e.Message}");
+        }
+    }
+
+    private DistributedException TimedOut(string what) => new(string.Create(CultureInfo.InvariantCulture,
+        $"{Who}: {what} did not complete within {Timeout.TotalSeconds:0.#} s: another rank died, hangs or is that far behind " +
+        $"(the timeout of one collective operation: --dist-timeout or STRATA_DIST_TIMEOUT, in seconds)"));
+
     private static void CheckRange(float[] a, float[] b, int offset, int count)
     {
         if (count < 1 || offset < 0 || offset + count > a.Length || offset + count > b.Length)
@@ -157,10 +250,7 @@ internal sealed unsafe class MpiCommunicator : IDisposable
     /// <summary>Runs an MPI call on the MPI thread and waits for it, at most <see cref="Timeout"/>.</summary>
     private void Run(string what, Action work)
     {
-        if (_faulted)
-            throw new DistributedException($"{Who}: {what}: an earlier collective operation timed out; the group of ranks is broken");
-        if (_finalized)
-            throw new DistributedException($"{Who}: {what}: MPI is already finalized");
+        ThrowIfUnusable(what);
         _error = null;
         _done.Reset();
         _work = work;
@@ -168,9 +258,7 @@ internal sealed unsafe class MpiCommunicator : IDisposable
         if (!_done.Wait(Timeout))
         {
             _faulted = true;
-            throw new DistributedException(string.Create(CultureInfo.InvariantCulture,
-                $"{Who}: {what} did not complete within {Timeout.TotalSeconds:0.#} s: another rank died, hangs or is that far behind " +
-                $"(the timeout of one collective operation: --dist-timeout or STRATA_DIST_TIMEOUT, in seconds)"));
+            throw TimedOut(what);
         }
         if (_error is { } e)
             throw new DistributedException($"{Who}: {what}: {e.Message}");
@@ -187,7 +275,8 @@ internal sealed unsafe class MpiCommunicator : IDisposable
                 return;
             try
             {
-                _work!();
+                lock (_call)
+                    _work!();
             }
             catch (Exception e)
             {

@@ -8,7 +8,7 @@ namespace Strata.Distributed;
 /// local dlopen, .NET's default, breaks them) and every function and predefined handle is looked up
 /// by name. Open MPI's handles are the addresses of exported globals (MPI_COMM_WORLD is
 /// &amp;ompi_mpi_comm_world, MPI_FLOAT &amp;ompi_mpi_float, MPI_SUM &amp;ompi_mpi_op_sum), so nothing is a
-/// hard-coded constant. MPI.NET 1.4.0 was tried first: it binds MS-MPI's libmsmpi.dll and its
+/// hard-coded constant (MPI_Request is a pointer too, MPI_STATUS(ES)_IGNORE a null pointer). MPI.NET 1.4.0 was tried first: it binds MS-MPI's libmsmpi.dll and its
 /// integer handles and does not run against Open MPI.
 /// </summary>
 internal sealed unsafe class MpiLibrary
@@ -36,6 +36,8 @@ internal sealed unsafe class MpiLibrary
     public readonly delegate* unmanaged<nint, int*, int> CommRank;
     public readonly delegate* unmanaged<nint, int*, int> CommSize;
     public readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> Allreduce;
+    public readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> Iallreduce;
+    public readonly delegate* unmanaged<int, nint*, int*, void*, int> Testall;
     public readonly delegate* unmanaged<void*, int, nint, int, nint, int> Bcast;
     public readonly delegate* unmanaged<nint, int> Barrier;
     public readonly delegate* unmanaged<nint, int, int> Abort;
@@ -54,6 +56,8 @@ internal sealed unsafe class MpiLibrary
         CommRank = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank");
         CommSize = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_size");
         Allreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Allreduce");
+        Iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export("MPI_Iallreduce");
+        Testall = (delegate* unmanaged<int, nint*, int*, void*, int>)Export("MPI_Testall");
         Bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast");
         Barrier = (delegate* unmanaged<nint, int>)Export("MPI_Barrier");
         Abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");

@@ -1,4 +1,5 @@
 using System.Text;
+using Strata.Training;
 
 namespace Strata.Autograd;
 
@@ -33,6 +34,8 @@ internal sealed class Plan
         public required (Tensor Leaf, int Buffer)[] Leaves;
         public required int RootBuffer;
         public required (Tensor Parameter, Tensor Copy, int Buffer)[] Copies; // ComputeGradients' results (and the parameter's buffer, −1 unreached), refreshed after the pass
+        public required int[] ReadyStart; // by position in Nodes (+1 for after the pass): Ready[ReadyStart[i]..ReadyStart[i+1]) are final once node i has run
+        public required (Tensor Leaf, int Buffer)[] Ready;
     }
 
     private enum Op { Forward, Backward, Effect }
@@ -378,6 +381,37 @@ internal sealed class Plan
         }
 
         /// <summary>
+        /// When each leaf's gradient is final in a pass: after the last node whose backward writes the leaf's
+        /// buffer (leaves no node writes: after the pass), grouped by node position, in pass order.
+        /// </summary>
+        private static (int[] Start, (Tensor, int)[] Ready) Readiness(List<OpNode> backward, int[]?[] inBuffers, List<(Tensor, int)> leaves)
+        {
+            var lastWriter = new Dictionary<int, int>();
+            for (int i = 0; i < backward.Count; i++)
+            {
+                if (inBuffers[backward[i].PlanIndex] is { } ins)
+                {
+                    foreach (int id in ins)
+                    {
+                        if (id >= 0)
+                            lastWriter[id] = i;
+                    }
+                }
+            }
+            var at = leaves.Select(l => lastWriter.TryGetValue(l.Item2, out int i) ? i : backward.Count).ToArray();
+            var start = new int[backward.Count + 2];
+            foreach (int i in at)
+                start[i + 1]++;
+            for (int i = 1; i < start.Length; i++)
+                start[i] += start[i - 1];
+            var ready = new (Tensor, int)[leaves.Count];
+            var fill = (int[])start.Clone();
+            for (int k = 0; k < leaves.Count; k++)
+                ready[fill[at[k]]++] = leaves[k];
+            return (start, ready);
+        }
+
+        /// <summary>
         /// The pass from <paramref name="root"/> to <paramref name="wanted"/> (null: every leaf that
         /// requires gradients); nodes with no path to a wanted leaf are left out.
         /// </summary>
@@ -440,6 +474,7 @@ internal sealed class Plan
                     int leafId = leaves.FindIndex(l => ReferenceEquals(l.Item1, wanted![k]));
                     pairs[k] = (wanted![k], copies[k], leafId < 0 ? -1 : leaves[leafId].Item2);
                 }
+                var (readyStart, ready) = Readiness(backward, inBuffers, leaves);
                 return new BackwardPass
                 {
                     Nodes = [.. backward],
@@ -448,6 +483,8 @@ internal sealed class Plan
                     Leaves = [.. leaves],
                     RootBuffer = rootBuffer,
                     Copies = pairs,
+                    ReadyStart = readyStart,
+                    Ready = ready,
                 };
             }
         }
@@ -482,12 +519,14 @@ internal sealed class Plan
     /// <summary>
     /// Backpropagates 1 from the root: every parameter's <see cref="Tensor.Grad"/> is set to this step's
     /// gradient (zero where the root does not depend on it), as ZeroGrad followed by Backward would.
+    /// <paramref name="observer"/> hears of each parameter as soon as its gradient is final (data-parallel
+    /// training starts reducing it while the rest of the pass runs).
     /// </summary>
-    public void Backward()
+    public void Backward(IDataParallel? observer = null)
     {
         if (Root is null)
             throw new InvalidOperationException("Plan: this plan has no backward from a root (an inference plan, or a traced program)");
-        RunPass(_passes[^1]);
+        RunPass(_passes[^1], observer);
     }
 
     /// <summary>Replays a traced program: its forwards, backward passes and effects, in trace order.</summary>
@@ -511,7 +550,7 @@ internal sealed class Plan
         }
     }
 
-    private void RunPass(BackwardPass pass)
+    private void RunPass(BackwardPass pass, IDataParallel? observer = null)
     {
         foreach (var (leaf, id) in pass.Leaves)
         {
@@ -527,10 +566,13 @@ internal sealed class Plan
             for (int i = 0; i < pass.Nodes.Length; i++)
             {
                 int id = pass.OutBuffer[i];
-                if (!_written[id])
-                    continue; // no path from the root through this node
-                var node = pass.Nodes[i];
-                node.Backward(_buffers[id].AsSpan(0, node.OutputShape.Size), _sink);
+                if (_written[id]) // else no path from the root through this node
+                {
+                    var node = pass.Nodes[i];
+                    node.Backward(_buffers[id].AsSpan(0, node.OutputShape.Size), _sink);
+                }
+                if (observer is not null)
+                    Announce(pass, i, observer);
             }
         }
         foreach (var (leaf, id) in pass.Leaves)
@@ -538,6 +580,8 @@ internal sealed class Plan
             if (!_written[id])
                 leaf.Grad!.Data.Clear();
         }
+        if (observer is not null)
+            Announce(pass, pass.Nodes.Length, observer);
         foreach (var (p, copy, id) in pass.Copies)
         {
             // As ComputeGradients: the parameter's gradient, or zeros (in both) where the root does not reach it.
@@ -548,6 +592,21 @@ internal sealed class Plan
                 copy.Data.Clear();
                 p.Grad?.Data.Clear();
             }
+        }
+    }
+
+    /// <summary>Tells the observer of the leaves whose gradients are final after node position <paramref name="i"/> (zeroed first where nothing reached them).</summary>
+    private void Announce(BackwardPass pass, int i, IDataParallel observer)
+    {
+        for (int k = pass.ReadyStart[i]; k < pass.ReadyStart[i + 1]; k++)
+        {
+            var (leaf, id) = pass.Ready[k];
+            if (!_written[id])
+            {
+                leaf.Grad!.Data.Clear();
+                _written[id] = true; // cleared: nothing left to do for it after the pass
+            }
+            observer.GradientReady(leaf);
         }
     }
 

@@ -30,7 +30,7 @@ public partial class Model
                 float stepLoss = plan.Outputs[1].ToScalar();
                 if (plan.Root is not null)
                 {
-                    plan.Backward();
+                    plan.Backward(DataParallel); // the hook hears of each gradient as it becomes final
                     stepLoss = ReduceGradients(entry.Trainable!, stepLoss);
                     Optimizer!.Apply(entry.Trainable!);
                 }
@@ -72,7 +72,7 @@ public partial class Model
         if (total.RequiresGrad) // false for a model without trainable weights: nothing to update
         {
             if (compiled?.Root is not null)
-                compiled.Backward(); // the same node backwards the eager engine would run
+                compiled.Backward(DataParallel); // the same node backwards the eager engine would run
             else
                 total.Backward();
             eagerLoss = ReduceGradients(trainable, eagerLoss);

@@ -28,6 +28,20 @@ public interface IDataParallel
     float ReduceGradients(IReadOnlyList<Tensor> parameters, float loss);
 
     /// <summary>
+    /// Called during the backward pass of a compiled step, as soon as <paramref name="parameter"/>'s
+    /// <see cref="Tensor.Grad"/> holds its final value for this step (no later node of the pass adds to
+    /// it), in the order the pass produces them — roughly the layers from last to first — and always
+    /// before the step's <see cref="ReduceGradients"/>. An implementation may start reducing a group of
+    /// gradients here, overlapping communication with the rest of the backward pass (PyTorch DDP's
+    /// buckets); it must not change the gradient before <see cref="ReduceGradients"/>. Steps that run
+    /// eagerly (the first steps of a signature, models the plan cannot compile) announce nothing:
+    /// <see cref="ReduceGradients"/> then has every gradient to reduce. The default does nothing.
+    /// </summary>
+    void GradientReady(Tensor parameter)
+    {
+    }
+
+    /// <summary>
     /// Called at the end of every epoch (training figures, then validation figures) with this replica's
     /// logs over <paramref name="samples"/> samples: returns the sample-weighted mean over the replicas,
     /// the same on every replica, so that callbacks (early stopping, checkpoints) decide alike.

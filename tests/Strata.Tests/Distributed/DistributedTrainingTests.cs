@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Strata.Models;
 using Strata.Tests.Cli;
 
@@ -89,6 +90,28 @@ public sealed class DistributedTrainingTests(DistributedTrainingTests.OneProcess
         Assert.Single(two.Stdout.Split('\n'), l => l.StartsWith("Epoch 2/2", StringComparison.Ordinal));
         Assert.Contains("2 ranks (MPI) × batch 8 = 16 samples per step", two.Stdout.Replace("\n", " ", StringComparison.Ordinal).Replace("  ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(Out("two"), "report.html")));
+    }
+
+    [MpiFact]
+    public void Small_buckets_reduced_during_the_backward_pass_train_the_same_model_bit_for_bit()
+    {
+        // 10 KiB buckets: the mlp preset's 0.42 MiB of gradients go out in two all-reduces, the later layers' while the
+        // backward pass is still in the first layer (whose kernel, the largest, closes the last bucket with the loss);
+        // with 2 ranks each sum is one float addition, so the bucketing cannot change a bit.
+        var small = Ok(Mpi.Run(_dir, 2, Train(Out("small"), 8, 2, "--model", "mlp", "--distributed", "--dist-bucket-mb", "0.01")));
+        var one = Ok(Mpi.Run(_dir, 2, Train(Out("one-bucket"), 8, 2, "--model", "mlp", "--distributed", "--dist-bucket-mb", "64")));
+        Assert.Equal(WeightsOf(Out("one-bucket")), WeightsOf(Out("small")));
+        AssertClose(reference.Weights, WeightsOf(Out("small")), "2 ranks × 8 in small buckets vs 1 process × 16");
+        var line = small.Stdout.Split('\n').Single(l => l.StartsWith("Gradient all-reduce (rank 0):", StringComparison.Ordinal));
+        var m = System.Text.RegularExpressions.Regex.Match(line, @"(\d+) steps of [\d.]+ MiB in (\d+) buckets; (\d+) of (\d+) buckets started during the backward pass");
+        Assert.True(m.Success, line);
+        int steps = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), buckets = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        int overlapped = int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(20, steps);
+        Assert.True(buckets >= 2, line);
+        // Every compiled step (all but the first two, which run eagerly) starts every bucket but the last during the pass.
+        Assert.True(overlapped >= (steps - 2) * (buckets - 1), line);
+        Assert.Contains("0 of 20 buckets started during the backward pass", one.Stdout, StringComparison.Ordinal); // one bucket: the loss's, after the pass
     }
 
     [MpiFact]

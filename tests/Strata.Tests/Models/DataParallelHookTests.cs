@@ -89,4 +89,74 @@ public sealed class DataParallelHookTests
         Assert.All(history["val_loss"], v => Assert.True(v > 1000));
         Assert.Equal(6, hook.Steps); // 3 batches per epoch
     }
+
+    /// <summary>Records the gradients the backward pass announces, with their values then, for the step's ReduceGradients to compare.</summary>
+    private sealed class Announcements : IDataParallel
+    {
+        private readonly List<(Tensor Parameter, float[] Value)> _step = [];
+        public readonly List<Tensor[]> Steps = []; // per step, in announcement order
+
+        public int Rank => 0;
+
+        public int Replicas => 1;
+
+        public void GradientReady(Tensor parameter)
+        {
+            Assert.DoesNotContain(_step, a => ReferenceEquals(a.Parameter, parameter)); // once per step
+            _step.Add((parameter, parameter.Grad!.ToArray()));
+        }
+
+        public float ReduceGradients(IReadOnlyList<Tensor> parameters, float loss)
+        {
+            foreach (var (p, value) in _step)
+            {
+                Assert.Contains(parameters, q => ReferenceEquals(p, q));
+                Assert.Equal(value, p.Grad!.ToArray()); // it was final when announced: nothing added after
+            }
+            Steps.Add([.. _step.Select(a => a.Parameter)]);
+            _step.Clear();
+            return loss;
+        }
+
+        public Logs ReduceLogs(Logs logs, long samples) => logs;
+    }
+
+    /// <summary>Dense(tanh), a Dense(relu) used twice (its kernel's gradient has two contributions), Dense(3) logits.</summary>
+    private static (Model Model, Dense First, Dense Shared, Dense Last) SharedLayerModel()
+    {
+        var input = Input.Create([4]);
+        var first = new Dense(6, "tanh");
+        var shared = new Dense(6, "relu");
+        var last = new Dense(3);
+        var model = new Model(input, last.Apply(shared.Apply(shared.Apply(first.Apply(input)))), seed: 2);
+        model.Compile(new Sgd(0.05f), new SparseCategoricalCrossentropy(fromLogits: true));
+        return (model, first, shared, last);
+    }
+
+    [Fact]
+    public void A_compiled_step_announces_each_gradient_once_when_it_is_final_last_layer_first()
+    {
+        var rng = new Rng(5);
+        var x = Tensor.RandomNormal([16, 4], rng);
+        var y = Tensor.FromArray([.. Enumerable.Range(0, 16).Select(i => (float)(i % 3))], 16);
+        var (model, first, shared, last) = SharedLayerModel();
+        var (plain, _, _, _) = SharedLayerModel();
+        var hook = new Announcements();
+        model.DataParallel = hook;
+        for (int step = 0; step < 5; step++)
+        {
+            model.TrainStep(x, y);
+            plain.TrainStep(x, y);
+        }
+        Assert.True(model.HasCompiledPlan("train"), model.ExecutionPath);
+        Assert.Equal(plain.GetWeights(), model.GetWeights()); // announcing changes nothing
+        var announced = hook.Steps[^1];
+        var trainable = model.TrainableWeights.Select(w => w.Value).ToList();
+        Assert.Equal(6, trainable.Count);
+        Assert.Equal(trainable.Count, announced.Length); // every trainable weight, each once (checked in the hook)
+        int At(Tensor t) => Array.FindIndex(announced, a => ReferenceEquals(a, t));
+        Assert.True(At(last.Kernel.Value) < At(shared.Kernel.Value), "the last layer's gradient is final before the shared layer's");
+        Assert.True(At(shared.Kernel.Value) < At(first.Kernel.Value), "the shared layer's gradient is final before the first layer's");
+        Assert.True(At(last.Bias!.Value) < At(first.Bias!.Value));
+    }
 }
