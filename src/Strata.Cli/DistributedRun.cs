@@ -22,6 +22,9 @@ internal sealed class DistributedRun : IDisposable
 
     public bool IsLead => _strategy.IsLead;
 
+    /// <summary>The job's rank count.</summary>
+    public int Replicas => _strategy.Replicas;
+
     /// <summary>Null unless --distributed; else the joined job.</summary>
     /// <exception cref="DistributedException">Not under mpirun, Open MPI missing (the message says which).</exception>
     public static DistributedRun? Start(TrainSettings s)

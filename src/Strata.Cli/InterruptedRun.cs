@@ -29,8 +29,9 @@ internal sealed record InterruptedRun(string Signal, int Epoch, int Batches, int
     /// After Fit: null when no signal came or training finished anyway; else the interruption, with the
     /// mid-epoch checkpoint saved to <paramref name="modelPath"/> (an epoch-end one is already there).
     /// </summary>
+    /// <param name="ranks">Under mpirun: the job's rank count (the resume command starts with <c>mpirun -np N</c>).</param>
     public static InterruptedRun? After(Model model, TrainSettings s, Interruption interruption, string modelPath, int batchesPerEpoch,
-        LastBatchLogs lastBatch, int initialEpoch, int initialBatch)
+        LastBatchLogs lastBatch, int initialEpoch, int initialBatch, int? ranks = null)
     {
         if (interruption.Signal is not { } signal || model.CompletedEpochs >= s.Epochs)
             return null;
@@ -41,7 +42,7 @@ internal sealed record InterruptedRun(string Signal, int Epoch, int Batches, int
         bool exists = trained || s.Resume is not null;
         string checkpoint = trained || s.Resume is null ? modelPath : s.Resume;
         return new InterruptedRun(signal, epoch, batches, batchesPerEpoch, s.Epochs, trained, checkpoint, exists,
-            CommandToResume(checkpoint, s), batches > 0 ? lastBatch.Logs : null);
+            CommandToResume(checkpoint, s, ranks), batches > 0 ? lastBatch.Logs : null);
     }
 
     /// <summary>One line for the report: where it stopped, what holds that point, how to resume.</summary>
@@ -81,9 +82,10 @@ internal sealed record InterruptedRun(string Signal, int Epoch, int Batches, int
 
     /// <summary>
     /// This run's command line with --resume CHECKPOINT in place of --model (and of the options only a new
-    /// model takes); `strata demo` becomes the `strata train` it stands for.
+    /// model takes); `strata demo` becomes the `strata train` it stands for. A distributed run's resumes under
+    /// <c>mpirun -np N</c> (the launcher's own options, such as a hostfile, are not known to a rank: add them).
     /// </summary>
-    private static string CommandToResume(string checkpoint, TrainSettings s)
+    private static string CommandToResume(string checkpoint, TrainSettings s, int? ranks)
     {
         string[] dropped = ["--model", "--resume", "--max-tokens", "--sequence-length"];
         var args = Environment.GetCommandLineArgs().Skip(1).ToList();
@@ -109,7 +111,8 @@ internal sealed record InterruptedRun(string Signal, int Epoch, int Batches, int
                 kept.AddRange(["--out", s.Out]);
         }
         kept.AddRange(["--resume", checkpoint]);
-        return "strata " + string.Join(' ', kept.Select(Quote));
+        string launcher = ranks is int n ? string.Create(CultureInfo.InvariantCulture, $"mpirun -np {n} ") : "";
+        return launcher + "strata " + string.Join(' ', kept.Select(Quote));
     }
 
     private static string Quote(string a) =>

@@ -198,7 +198,17 @@ internal static class TrainRun
         if (dist is { IsLead: false })
             return guard.At is not null ? Commands.Failed : session!.Token.IsCancellationRequested ? Commands.Interrupted : Commands.Ok;
         // A run that diverged stops as a divergence even when a signal came after: its checkpoint is the last good epoch, not this point.
-        var stop = guard.At is null ? InterruptedRun.After(model, s, interruption, modelPath, loader.BatchCount, lastBatch, initialEpoch, initialBatch) : null;
+        var stop = guard.At is null ? InterruptedRun.After(model, s, interruption, modelPath, loader.BatchCount, lastBatch, initialEpoch, initialBatch, dist?.Replicas) : null;
+        bool told = false;
+        if (stop is { Trained: true } && dist is not null)
+        {
+            // mpirun sends SIGKILL one second after its SIGTERM (odls_base_sigkill_timeout): say where the checkpoint is
+            // now, before the evaluation and the report, which may not finish in that time.
+            foreach (var line in stop.Lines)
+                Console.Out.WriteLine(line);
+            Console.Out.Flush();
+            told = true;
+        }
         if (stop is { Trained: false })
         {
             foreach (var line in stop.Lines)
@@ -330,8 +340,11 @@ internal static class TrainRun
         if (stop is not null)
         {
             Console.Out.Flush();
-            foreach (var line in stop.Lines)
-                Console.Out.WriteLine(line);
+            if (!told)
+            {
+                foreach (var line in stop.Lines)
+                    Console.Out.WriteLine(line);
+            }
             return Commands.Interrupted;
         }
         return stopped is null ? Commands.Ok : Commands.Failed;

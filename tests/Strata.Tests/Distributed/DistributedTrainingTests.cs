@@ -171,6 +171,31 @@ public sealed class DistributedTrainingTests(DistributedTrainingTests.OneProcess
         ResumesOnOneProcess(Out("hung"));
     }
 
+    [MpiFact]
+    public void Ctrl_c_to_mpirun_stops_every_rank_after_the_same_step_and_the_printed_command_resumes_under_mpirun()
+    {
+        // Open MPI's defaults: mpirun turns SIGINT into SIGTERM to every rank and sends SIGKILL one second later.
+        using var p = StartLongRun(Out("ctrl-c"));
+        p.Signal(CliProcess.SIGINT);
+        var r = p.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.Contains("interrupted by SIGTERM", r.Stdout, StringComparison.Ordinal);
+        string resume = r.Stdout.Split('\n').Single(l => l.StartsWith("resume with: ", StringComparison.Ordinal))["resume with: ".Length..].Trim();
+        Assert.StartsWith("mpirun -np 2 strata train ", resume, StringComparison.Ordinal);
+        string checkpoint = Path.Combine(Out("ctrl-c"), "model.strata");
+        Assert.Contains($"--resume {checkpoint}", resume, StringComparison.Ordinal);
+        var saved = Model.Load(checkpoint);
+        Assert.True(saved.CompletedEpochs >= 1, $"the checkpoint holds {saved.CompletedEpochs} epochs and {saved.CompletedBatches} batches");
+
+        // The printed command, one epoch further instead of to epoch 500, runs under mpirun and finishes that epoch.
+        var args = resume["mpirun -np 2 strata ".Length..].Split(' ').ToList();
+        int at = args.IndexOf("--epochs");
+        args[at + 1] = $"{saved.CompletedEpochs + 1}";
+        args[args.IndexOf("--out") + 1] = Out("ctrl-c-resumed");
+        Ok(Mpi.Run(_dir, 2, [.. args]));
+        var resumed = Model.Load(Path.Combine(Out("ctrl-c-resumed"), "model.strata"));
+        Assert.Equal((saved.CompletedEpochs + 1, 0), (resumed.CompletedEpochs, resumed.CompletedBatches));
+    }
+
     /// <summary>The checkpoint a faulted run left (rank 0's, after its last whole epoch) resumes on one process for one more epoch.</summary>
     private void ResumesOnOneProcess(string outDir)
     {
