@@ -68,8 +68,8 @@ internal static class DistributedBench
         }
     }
 
-    /// <summary>ddp [--threads 1] [--batch 32 (global)] [--samples 0 (all)] [--epochs 2 (the last is timed)] [--model cnn] [--data data/mnist].</summary>
-    public static void Ddp(string preset, string dataDir, int threads, int globalBatch, int samples, int epochs)
+    /// <summary>ddp [--threads 1] [--batch 32 (global)] [--samples 0 (all)] [--epochs 2 (the last is timed)] [--model cnn] [--data data/mnist] [--bucket-mb] [--overlap on|off|both] [--repeats].</summary>
+    public static void Ddp(string preset, string dataDir, int threads, int globalBatch, int samples, int epochs, double? bucketMb, string overlap, int repeats)
     {
         KernelSettings.MaxThreads = threads;
         bool distributed = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null;
@@ -77,26 +77,54 @@ internal static class DistributedBench
         int ranks = strategy?.Replicas ?? 1;
         if (globalBatch % ranks != 0)
             throw new ArgumentException($"ddp: the global batch {globalBatch} must divide over {ranks} ranks");
+        if (strategy is not null && bucketMb is double mb)
+            strategy.BucketBytes = (int)Math.Round(mb * 1048576);
         var train = Mnist.LoadDataset(dataDir, train: true);
         if (samples > 0 && samples < train.Count)
             train = train.Subset([.. Enumerable.Range(0, samples)]);
-        var model = Presets.Create(preset, [28, 28, 1], 10, seed: 1);
-        model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy");
-        var timer = new EpochWatch();
-        var loader = new DataLoader(train, globalBatch / ranks, seed: 1);
-        if (strategy is null)
-            model.Fit(loader, epochs, callbacks: [timer]);
-        else
-            strategy.Fit(model, loader, epochs, callbacks: [timer]);
-        double last = timer.Seconds[^1];
-        if (strategy is not null && !strategy.IsLead)
-            return;
-        int steps = loader.Sharded(0, ranks).BatchCount;
-        string comm = ""; // the callback took the figure while the hook was attached
-        if (timer.CommunicationSeconds is { } c)
-            comm = $", gradient all-reduce {F(c[^1], "0.00")} s ({F(100 * c[^1] / last, "0.0")}% of the epoch, {F(c[^1] / steps * 1e3, "0.00")} ms per step, {timer.FloatsPerStep * 4 / 1e6:0.00} MB per step)";
-        Console.WriteLine($"{preset}: {ranks} rank(s) × {threads} thread(s), global batch {globalBatch} ({globalBatch / ranks} per rank), {train.Count:N0} samples: " +
-            $"epoch {epochs} {F(last, "0.00")} s, {F(train.Count / last, "0")} samples/s, {F(last / steps * 1e3, "0.00")} ms per step{comm}");
+        bool[] modes = strategy is null ? [true] : overlap switch { "off" => [false], "both" => [false, true], _ => [true] };
+        var rates = modes.ToDictionary(m => m, _ => new List<double>());
+        for (int r = 0; r < repeats; r++)
+        {
+            foreach (bool on in modes)
+            {
+                var model = Presets.Create(preset, [28, 28, 1], 10, seed: 1);
+                model.Compile(new Adam(), new SparseCategoricalCrossentropy(), "accuracy");
+                var timer = new EpochWatch();
+                var loader = new DataLoader(train, globalBatch / ranks, seed: 1);
+                if (strategy is null)
+                    model.Fit(loader, epochs, callbacks: [timer]);
+                else
+                {
+                    strategy.Overlap = on;
+                    strategy.Fit(model, loader, epochs, callbacks: [timer]);
+                }
+                double last = timer.Seconds[^1];
+                // Every rank takes the slowest rank's time: the job is as fast as it.
+                if (strategy is not null)
+                    last = strategy.Max(last);
+                rates[on].Add(train.Count / last);
+                if (strategy is not null && !strategy.IsLead)
+                    continue;
+                int steps = loader.Sharded(0, ranks).BatchCount;
+                string comm = ""; // the callback took the figures while the hook was attached
+                if (timer.CommunicationSeconds is { } c)
+                    comm = $", all-reduce hook {F(c[^1], "0.00")} s ({F(100 * c[^1] / last, "0.0")}% of the epoch, {F(c[^1] / steps * 1e3, "0.00")} ms per step, " +
+                        $"{timer.FloatsPerStep * 4 / 1e6:0.00} MB per step in {timer.Buckets} bucket(s), {(on ? $"{timer.Overlapped[^1]} started during the backward pass" : "all after the backward pass")})";
+                Console.WriteLine($"{preset}: {ranks} rank(s) × {threads} thread(s), global batch {globalBatch} ({globalBatch / ranks} per rank), {train.Count:N0} samples: " +
+                    $"epoch {epochs} {F(last, "0.00")} s, {F(train.Count / last, "0")} samples/s, {F(last / steps * 1e3, "0.00")} ms per step{comm}");
+            }
+        }
+        if (modes.Length == 2 && strategy is { IsLead: true })
+        {
+            static double Median(List<double> v)
+            {
+                var s = v.Order().ToArray();
+                return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+            }
+            double on = Median(rates[true]), off = Median(rates[false]);
+            Console.WriteLine($"median of {repeats}: overlapped {F(on, "0")} samples/s, after the pass {F(off, "0")} samples/s: {F(on / off, "0.000")}×");
+        }
     }
 
     /// <summary>Times each epoch, and (under a strategy) the all-reduce seconds within it.</summary>
@@ -106,11 +134,14 @@ internal static class DistributedBench
         private double _commAtStart;
         public readonly List<double> Seconds = [];
         public List<double>? CommunicationSeconds;
-        public int FloatsPerStep;
+        public readonly List<long> Overlapped = [];
+        private long _overlappedAtStart;
+        public int FloatsPerStep, Buckets;
 
         public override void OnEpochBegin(int epoch)
         {
             _commAtStart = (Model!.DataParallel as GradientAllReduce)?.CommunicationSeconds ?? 0;
+            _overlappedAtStart = (Model!.DataParallel as GradientAllReduce)?.OverlappedBuckets ?? 0;
             _watch.Restart();
         }
 
@@ -121,6 +152,8 @@ internal static class DistributedBench
             {
                 (CommunicationSeconds ??= []).Add(g.CommunicationSeconds - _commAtStart);
                 FloatsPerStep = g.FloatsPerStep;
+                Buckets = g.Buckets;
+                Overlapped.Add(g.OverlappedBuckets - _overlappedAtStart);
             }
         }
     }

@@ -56,12 +56,15 @@ if (args.Length > 0 && args[0] == "allreduce")
     DistributedBench.AllReduce(sizes, seconds);
     return;
 }
-//   ddp [--model cnn] [--threads 1] [--batch 32 (global)] [--samples 0 (all)] [--epochs 2 (the last is timed)] [--data data/mnist]:
-//   seed-model epochs, alone or under mpirun -np N (the global batch split over the ranks), with the all-reduce's share
+//   ddp [--model cnn] [--threads 1] [--batch 32 (global)] [--samples 0 (all)] [--epochs 2 (the last is timed)] [--data data/mnist]
+//       [--bucket-mb 1] [--overlap on|off|both] [--repeats 1]:
+//   seed-model epochs, alone or under mpirun -np N (the global batch split over the ranks), with the all-reduce's share;
+//   --overlap both alternates fresh runs with buckets started during the backward pass and after it, in one job
 if (args.Length > 0 && args[0] == "ddp")
 {
-    int threads = 1, batch = 32, samples = 0, epochs = 2;
-    string model = "cnn", data = "data/mnist";
+    int threads = 1, batch = 32, samples = 0, epochs = 2, repeats = 1;
+    double? bucketMb = null;
+    string model = "cnn", data = "data/mnist", overlap = "on";
     for (int i = 1; i < args.Length - 1; i++)
     {
         int Next() => int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
@@ -69,10 +72,15 @@ if (args.Length > 0 && args[0] == "ddp")
         else if (args[i] == "--batch") batch = Next();
         else if (args[i] == "--samples") samples = Next();
         else if (args[i] == "--epochs") epochs = Next();
+        else if (args[i] == "--repeats") repeats = Next();
+        else if (args[i] == "--bucket-mb") bucketMb = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--overlap") overlap = args[++i];
         else if (args[i] == "--model") model = args[++i];
         else if (args[i] == "--data") data = args[++i];
     }
-    DistributedBench.Ddp(model, data, threads, batch, samples, epochs);
+    if (overlap is not ("on" or "off" or "both"))
+        throw new ArgumentException($"ddp --overlap: expected on, off or both, got '{overlap}'");
+    DistributedBench.Ddp(model, data, threads, batch, samples, epochs, bucketMb, overlap, repeats);
     return;
 }
 //   gan [--threads N] [--batch 64] [--samples 4096] [--conditional]

@@ -243,6 +243,14 @@ public sealed class DistributedStrategy : IDisposable
         }
     }
 
+    /// <summary>The largest of a value over the ranks (benchmarks: the slowest rank's time).</summary>
+    internal double Max(double value)
+    {
+        var result = new double[1];
+        _comm.AllreduceMax([value], result, "maximum over the ranks");
+        return result[0];
+    }
+
     /// <summary>Waits until every rank arrives (within the timeout).</summary>
     public void Barrier() => _comm.Barrier("barrier");
 
