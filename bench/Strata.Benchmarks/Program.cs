@@ -3,6 +3,7 @@ using Strata.Benchmarks;
 
 // Every run says which kernel paths it measured (DOTNET_EnableAVX512=0 / DOTNET_EnableAVX=0 select narrower ones).
 Console.WriteLine($"# kernels: {Strata.Kernels.KernelSettings.VectorPath} (GEMM micro-kernel {Strata.Kernels.Gemm.SelectedKernel}), int8 {Strata.Kernels.KernelSettings.Int8Path}; {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}");
+Console.WriteLine($"# caches: {Strata.Kernels.KernelSettings.CacheBlocking}");
 
 // Quick comparisons print markdown tables (for docs/PERFORMANCE.md); anything else goes to BenchmarkDotNet.
 //   gemm [--threads 1,2] [--seconds 1] [--only NAME]

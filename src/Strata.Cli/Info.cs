@@ -32,6 +32,7 @@ internal static class Info
         Row(o, "runtime", $"{RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier}, {RuntimeInformation.OSDescription}");
         Row(o, "cpu", $"{RuntimeInformation.ProcessArchitecture}: {(KernelSettings.CpuFeatures.Count > 0 ? string.Join(", ", KernelSettings.CpuFeatures) : "no vector instruction set")}");
         Row(o, "kernels", $"GEMM {KernelSettings.GemmPath}; other kernels {KernelSettings.VectorPath}; int8 GEMM {KernelSettings.Int8Path}");
+        Row(o, "caches", KernelSettings.CacheBlocking);
         Row(o, "threads", $"{KernelSettings.MaxThreads} (the processor count; each command's --threads changes it)");
 
         o.WriteLine("data (found by name; looked for in data/ under the working folder and every folder above it, then under the program's folder and every folder above it)");

@@ -32,8 +32,48 @@ internal static unsafe partial class Gemm
     /// <summary>The cache blocking: kc (depth of a block), mc in MR panels (rows of A per block), nc (columns of B per block).</summary>
     internal readonly record struct Blocking(int Kc, int McPanels, int Nc);
 
-    /// <summary>The blocking every call uses (benchmarks override it to sweep the sizes).</summary>
-    internal static Blocking Blocks { get; set; } = new(320, 24, 4096);
+    /// <summary>Overrides the blocking of every call (benchmarks sweep the sizes with it); null: <see cref="BlocksFor"/>.</summary>
+    internal static Blocking? Blocks { get; set; }
+
+    /// <summary>The AVX-512 kernel's blocking, measured on Zen 4 and Zen 5 (docs/PERFORMANCE.md, "SGEMM").</summary>
+    private static readonly Blocking Measured512 = new(320, 24, 4096);
+
+    private static readonly Blocking[] CacheBlocking = new Blocking[(int)GemmKernelKind.Scalar + 1];
+
+    /// <summary>
+    /// The blocking of a kernel family: AVX-512 its measured sizes; the others from this machine's caches
+    /// (<see cref="CacheSizes.Machine"/>) by the budgets of Goto and BLIS — a kc×NR panel of B in 5/8 of
+    /// the L1 (with an MR×kc panel of A streaming past it), an mc×kc block of A in 3/8 of the L2 (with the
+    /// slices of B and C passing through), a kc×nc block of B in a quarter of the L3 (1,024 to 8,192 columns:
+    /// a narrower block repacks A more often).
+    /// On a Zen 3 core (32 KiB, 512 KiB, 16 MiB of L3 per thread) the AVX2 kernel gets kc 320, mc 25 panels of 6.
+    /// </summary>
+    internal static Blocking BlocksFor(GemmKernelKind kind)
+    {
+        if (Blocks is { } forced)
+            return forced;
+        if (kind == GemmKernelKind.Avx512)
+            return Measured512;
+        var cached = CacheBlocking[(int)kind];
+        if (cached.Kc != 0)
+            return cached;
+        var (mr, nr) = kind switch
+        {
+            GemmKernelKind.Avx2 => (GemmMicroKernels.Mr256, GemmMicroKernels.Nr256),
+            GemmKernelKind.Vector128 => (GemmMicroKernels.Mr128, GemmMicroKernels.Nr128),
+            _ => (GemmMicroKernels.MrScalar, GemmMicroKernels.NrScalar),
+        };
+        return CacheBlocking[(int)kind] = FromCaches(CacheSizes.Machine, mr, nr);
+    }
+
+    /// <summary>The budgets of <see cref="BlocksFor"/> for given caches and micro-tile.</summary>
+    internal static Blocking FromCaches(CacheSizes caches, int mr, int nr)
+    {
+        int kc = Math.Clamp(caches.L1Data * 5 / 8 / (nr * sizeof(float)) / 16 * 16, 64, 1024);
+        int panels = Math.Clamp((int)(caches.L2 * 3L / 8 / ((long)kc * sizeof(float)) / mr), 2, 256);
+        int nc = (int)Math.Clamp(caches.L3 / 4 / ((long)kc * sizeof(float)) / nr * nr, 1024, 8192);
+        return new Blocking(kc, panels, nc);
+    }
     // Below this many multiply-adds a product stays on one thread: splitting it moves its operands
     // between cores' caches (the weights, just rewritten by the optimizer on the calling core), which
     // costs more than the second core saves. Measured with the MLP benchmark: with 2^18–2^22 it
@@ -211,7 +251,7 @@ internal static unsafe partial class Gemm
                         new ReadOnlySpan<float>(C + (long)i * Ldc + j0, j1 - j0), Beta,
                         new Span<float>(C + (long)i * Ldc + j0, j1 - j0));
             }
-            var (Kc, mcPanels, Nc) = Blocks;
+            var (Kc, mcPanels, Nc) = BlocksFor(Kind);
             int mc = Mr * mcPanels;
             var buffers = GemmBuffers.Get(mc, Kc, Nc, Mr, Nr);
             float* packA = buffers.A, packB = buffers.B, edgeB = buffers.EdgeB, tile = buffers.Tile;

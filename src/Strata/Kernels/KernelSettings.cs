@@ -40,6 +40,27 @@ public static class KernelSettings
         _ => $"scalar ({GemmMicroKernels.MrScalar}×{GemmMicroKernels.NrScalar} tiles)",
     };
 
+    /// <summary>
+    /// The data caches read at run time and the SGEMM blocking chosen from them, e.g. "L1d 32 KiB, L2 512 KiB,
+    /// L3 32 MiB shared by 2 threads (CPUID leaf 0x8000001D); GEMM blocks kc 320, mc 150, nc 6544".
+    /// </summary>
+    public static string CacheBlocking
+    {
+        get
+        {
+            var b = Gemm.BlocksFor(Gemm.SelectedKernel);
+            int mr = Gemm.SelectedKernel switch
+            {
+                GemmKernelKind.Avx512 => GemmMicroKernels.Mr512,
+                GemmKernelKind.Avx2 => GemmMicroKernels.Mr256,
+                GemmKernelKind.Vector128 => GemmMicroKernels.Mr128,
+                _ => GemmMicroKernels.MrScalar,
+            };
+            return $"{CacheSizes.Machine}; GEMM blocks kc {b.Kc}, mc {b.McPanels * mr}, nc {b.Nc}" +
+                (Gemm.SelectedKernel == GemmKernelKind.Avx512 ? " (the AVX-512 kernel's measured sizes)" : " (from the caches)");
+        }
+    }
+
     /// <summary>The int8 matrix-product path of quantized layers: "AVX-VNNI (vpdpbusd)", "AVX2 (vpmaddubsw + vpmaddwd)" or "scalar".</summary>
     public static string Int8Path => Int8Gemm.BestPath switch
     {

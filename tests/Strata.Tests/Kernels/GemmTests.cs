@@ -12,6 +12,7 @@ public sealed class GemmTests : IDisposable
     {
         Gemm.ForcedKernel = GemmKernelKind.Auto;
         Gemm.ForcePackB = null;
+        Gemm.Blocks = null;
     }
 
     public static TheoryData<string> Kinds()
@@ -79,6 +80,58 @@ public sealed class GemmTests : IDisposable
         Check(false, false, 50, 70, 300, 1, 0, 0, 7);
         Check(false, false, 12, 33, 5, 1, 1, 2, 8);
     }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Any_blocking_the_caches_can_give_matches_reference(string kind)
+    {
+        // Other machines' caches give other blocks: small ones make every loop of the driver run several times.
+        Gemm.ForcedKernel = Enum.Parse<GemmKernelKind>(kind);
+        ulong seed = 300;
+        foreach (var blocks in new Gemm.Blocking[] { new(64, 2, 128), new(80, 3, 48), new(1024, 256, 16384) })
+        {
+            Gemm.Blocks = blocks;
+            foreach (bool packB in new[] { false, true })
+            {
+                Gemm.ForcePackB = packB;
+                Check(false, false, 97, 301, 203, 1, 0, 0, seed++);
+                Check(true, true, 61, 150, 170, 0.5f, 1, 2, seed++);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_blocking_follows_the_cache_budgets()
+    {
+        // Zen 3: 32 KiB L1d, 512 KiB L2, 32 MiB L3 over 2 threads; AVX2 6×16 tiles.
+        var zen3 = new CacheSizes(32 << 10, 512 << 10, 32L << 20, 2, "test");
+        Assert.Equal(new Gemm.Blocking(320, 25, 6544), Gemm.FromCaches(zen3, 6, 16));
+        // Intel client (48 KiB L1d, 1.25 MiB L2, 24 MiB L3 over 16 threads): a deeper kc, more panels.
+        var intel = new CacheSizes(48 << 10, 1280 << 10, 24L << 20, 16, "test");
+        Assert.Equal(new Gemm.Blocking(480, 42, 3264), Gemm.FromCaches(intel, 6, 16));
+        // A huge L1 (Apple's 128 KiB) is clamped; the 128-bit kernel's narrower tile gets a deeper kc.
+        var big = new CacheSizes(128 << 10, 4 << 20, 16L << 20, 4, "test");
+        Assert.Equal(1024, Gemm.FromCaches(big, 6, 16).Kc);
+        Assert.Equal(640, Gemm.FromCaches(zen3, 6, 8).Kc);
+        // The machine's own: plausible sizes, and the blocking every call uses.
+        var machine = CacheSizes.Machine;
+        Assert.InRange(machine.L1Data, 8 << 10, 1 << 20);
+        Assert.True(machine.L2 >= machine.L1Data && machine.L3 >= machine.L2, machine.ToString());
+    }
+
+    [Theory]
+    [InlineData("32K", 32L << 10)]
+    [InlineData("1024K", 1L << 20)]
+    [InlineData("32M", 32L << 20)]
+    [InlineData("512", 512L)]
+    public void Sysfs_cache_sizes_parse(string text, long bytes) => Assert.Equal(bytes, CacheSizes.ParseSize(text));
+
+    [Theory]
+    [InlineData("0", 1)]
+    [InlineData("0-1", 2)]
+    [InlineData("0-3,8-11", 8)]
+    [InlineData("0,2,4", 3)]
+    public void Sysfs_cpu_lists_count(string list, int count) => Assert.Equal(count, CacheSizes.CountCpus(list));
 
     [Fact]
     public void Beta_zero_ignores_nan_in_c()
