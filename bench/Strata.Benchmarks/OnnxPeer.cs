@@ -32,6 +32,13 @@ internal static class OnnxPeer
             Compare(workload, textModel, vec.Vectorize(test.Texts), 256, threads, rounds);
             return;
         }
+        var (model, tx) = Trained(workload, dataDir);
+        Compare(workload, model, tx, 1000, threads, rounds);
+    }
+
+    /// <summary>A seed model trained for one epoch on 6,000 MNIST images, and the test images.</summary>
+    private static (Model Model, Tensor Test) Trained(string workload, string dataDir)
+    {
         var (x, y) = Mnist.Load(dataDir, train: true);
         var (tx, _) = Mnist.Load(dataDir, train: false);
         Sequential model = workload switch
@@ -42,7 +49,79 @@ internal static class OnnxPeer
         };
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
         model.Fit(x.Slice(..6000), Tensor.FromArray(y.Take(6000).Select(v => (float)v).ToArray()), epochs: 1, batchSize: 128, seed: 1);
-        Compare(workload, model, tx, 1000, threads, rounds);
+        return (model, tx);
+    }
+
+    /// <summary>
+    /// Single-sample latency: <paramref name="calls"/> one-image calls on each side (<c>Predict</c> of a
+    /// [1, ...] tensor against <c>InferenceSession.Run</c> of the exported model), in alternating blocks of
+    /// 100 after a 2-second warm-up each, every call timed alone; median and 99th percentile.
+    /// </summary>
+    public static void Latency(string workload, string dataDir, int threads, int calls)
+    {
+        KernelSettings.MaxThreads = threads;
+        var (model, tx) = Trained(workload, dataDir);
+        var path = Path.Combine(Path.GetTempPath(), $"strata-latency-{Environment.ProcessId}.onnx");
+        model.ExportOnnx(path);
+        try
+        {
+            using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); // as in Compare
+            using var session = new InferenceSession(path, options);
+            string input = session.InputMetadata.Keys.Single();
+            int[] sample = tx.Shape.Dims[1..].ToArray();
+            const int distinct = 256; // different images, so that neither side sees one input again and again
+            var ours = Enumerable.Range(0, distinct).Select(i => tx.Slice(i..(i + 1)).Clone()).ToArray();
+            var theirs = Enumerable.Range(0, distinct).Select(i => new DenseTensor<float>(ours[i].ToArray(), [1, .. sample])).ToArray();
+            var inputs = theirs.Select(t => new[] { NamedOnnxValue.CreateFromTensor(input, t) }).ToArray();
+            double tick = 1e6 / Stopwatch.Frequency;
+            int call = 0;
+            void StrataCalls(int count, List<double>? into)
+            {
+                for (int i = 0; i < count; i++, call++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    var p = model.Predict(ours[call % distinct]);
+                    long t1 = Stopwatch.GetTimestamp();
+                    into?.Add((t1 - t0) * tick);
+                    GC.KeepAlive(p);
+                }
+            }
+            void OrtCalls(int count, List<double>? into)
+            {
+                for (int i = 0; i < count; i++, call++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    using (var r = session.Run(inputs[call % distinct]))
+                    {
+                        long t1 = Stopwatch.GetTimestamp();
+                        into?.Add((t1 - t0) * tick);
+                    }
+                }
+            }
+            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 2;)
+                StrataCalls(100, null);
+            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 2;)
+                OrtCalls(100, null);
+            var s = new List<double>(calls);
+            var o = new List<double>(calls);
+            while (s.Count < calls)
+            {
+                StrataCalls(Math.Min(100, calls - s.Count), s);
+                OrtCalls(Math.Min(100, calls - o.Count), o);
+            }
+            s.Sort();
+            o.Sort();
+            static double At(List<double> v, double q) => v[Math.Min(v.Count - 1, (int)(q * v.Count))];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{workload} single-sample latency, {threads} thread(s), {calls:N0} calls each: strata median {At(s, 0.5):F1} µs, p99 {At(s, 0.99):F1} µs; " +
+                $"onnxruntime median {At(o, 0.5):F1} µs, p99 {At(o, 0.99):F1} µs; ratio (ort / strata) median {At(o, 0.5) / At(s, 0.5):F2}, p99 {At(o, 0.99) / At(s, 0.99):F2}"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>Exports <paramref name="model"/> (float, or quantized in QDQ form) and prints both runtimes' medians and their ratio.</summary>

@@ -242,6 +242,20 @@ if (args.Length > 1 && args[0] == "onnx")
     OnnxPeer.Run(args[1], data, threads, rounds);
     return;
 }
+//   latency mlp|cnn|cnn3 [--threads 1] [--calls 10000] [--data data/mnist]: single-sample Predict against ONNX Runtime, median and p99
+if (args.Length > 1 && args[0] == "latency")
+{
+    int threads = 1, calls = 10000;
+    string data = "data/mnist";
+    for (int i = 2; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--calls") calls = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--data") data = args[++i];
+    }
+    OnnxPeer.Latency(args[1], data, threads, calls);
+    return;
+}
 //   safetensors|modelfile [--mb 100] [--folder /tmp/strata-bench]: save / load throughput of a weights file or a whole-model .strata file
 if (args.Length > 0 && args[0] is "safetensors" or "modelfile")
 {
