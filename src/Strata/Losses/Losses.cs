@@ -80,10 +80,10 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
 /// the softmax activation, an <c>Activation("softmax")</c> layer, <see cref="Tensor.Softmax"/>, with no op
 /// in between) in a graph that records gradients are not read at all: the loss runs the fused op on that
 /// softmax's input, the logits, so the gradient is softmax − y directly, not through a clip, a log and the
-/// softmax's own backward. The value is the same within float rounding except where a probability the targets weigh is below ε = 1e-7
-/// (or above 1 − ε), which the clip moves to the bound: there the fused loss is exact (below ε, −log p
-/// is larger than −log ε) and its gradient does not vanish. With recording off (Evaluate, Predict, <see cref="GradMode.Disable"/>)
-/// the probabilities are clipped as above.
+/// softmax's own backward. The value is the same within float rounding except where a probability the
+/// targets weigh is below ε = 1e-7 (or above 1 − ε), which the clip moves to the bound: there the fused
+/// loss is exact (below ε, −log p is larger than −log ε) and its gradient does not vanish. With recording
+/// off (Evaluate, Predict, <see cref="GradMode.Disable"/>) the probabilities are clipped as above.
 /// </remarks>
 public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("categorical_crossentropy", reduction)
@@ -121,10 +121,10 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
 /// the softmax activation, an <c>Activation("softmax")</c> layer, <see cref="Tensor.Softmax"/>, with no op
 /// in between) in a graph that records gradients are not read at all: the loss runs the fused op on that
 /// softmax's input, the logits, so the gradient is softmax − one-hot directly, not through a clip, a log
-/// and the softmax's own backward. The value is the same within float rounding except where the target's probability is below ε = 1e-7
-/// (or above 1 − ε), which the clip moves to the bound: there the fused loss is exact (below ε, −log p[t]
-/// is larger than −log ε) and its gradient does not vanish. With recording off (Evaluate, Predict, <see cref="GradMode.Disable"/>)
-/// the probabilities are clipped as above.
+/// and the softmax's own backward. The value is the same within float rounding except where the target's
+/// probability is below ε = 1e-7 (or above 1 − ε), which the clip moves to the bound: there the fused loss
+/// is exact (below ε, −log p[t] is larger than −log ε) and its gradient does not vanish. With recording off
+/// (Evaluate, Predict, <see cref="GradMode.Disable"/>) the probabilities are clipped as above.
 /// </remarks>
 public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("sparse_categorical_crossentropy", reduction)

@@ -1,6 +1,8 @@
 using Strata.Autograd;
 using Strata.Layers;
 using Strata.Losses;
+using Strata.Models;
+using Strata.Optimizers;
 
 namespace Strata.Tests.Losses;
 
@@ -271,5 +273,38 @@ public sealed class FusedCrossEntropyTests
         AssertClose([le.ToScalar()], [planned], "loss", 1e-6f);
         AssertClose(pe.ToArray(), plannedProbabilities, "probabilities", 1e-6f);
         AssertClose(dense.Kernel.Value.Grad!.ToArray(), plannedGrad, "kernel gradient", 1e-6f);
+    }
+
+    [Fact]
+    public void The_seed_mlp_trains_on_a_plan_with_the_fused_loss_as_eagerly()
+    {
+        var x = Tensor.RandomUniform([16, 6], -1f, 1f, 13);
+        var y = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)(i % 3)).ToArray());
+        var w = Tensor.RandomUniform([16], 0f, 2f, 14);
+        Model Make()
+        {
+            var m = Presets.Mlp([6], classes: 3, seed: 2);
+            m.Compile(new Adam(0.01f), new SparseCategoricalCrossentropy(), "accuracy");
+            return m;
+        }
+        var planned = Make();
+        var eager = Make();
+        eager.PlansEnabled = false;
+        for (int step = 0; step < 5; step++)
+        {
+            var a = planned.TrainStep(x, y, w);
+            var b = eager.TrainStep(x, y, w);
+            foreach (var (k, v) in b)
+                Assert.True(Math.Abs(a[k] - v) <= 1e-5f * (1 + Math.Abs(v)), $"step {step}: {k} {a[k]} vs {v}");
+        }
+        var signature = planned.PlanSignature("train");
+        Assert.True(signature is not null, planned.ExecutionPath);
+        Assert.Contains("sparse_softmax_cross_entropy[", signature);
+        Assert.Contains("softmax[", signature); // the prediction, for the metrics
+        Assert.DoesNotContain("pick_per_row[", signature);
+        Assert.DoesNotContain("clamp[", signature);
+        var (pw, ew) = (planned.GetWeights(), eager.GetWeights());
+        for (int i = 0; i < pw.Length; i++)
+            AssertClose(ew[i], pw[i], $"weight {i}", 1e-5f);
     }
 }
