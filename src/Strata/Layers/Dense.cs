@@ -78,9 +78,11 @@ public sealed class Dense : Layer
     }
 
     // One fused op (GEMM, bias, activation) when the activation's derivative follows from its output;
-    // otherwise the activation runs as an op of its own.
+    // otherwise the activation runs as an op of its own. NOTE: softmax runs as its own op too, so that its
+    // input (the logits) is a tensor of the graph: a cross-entropy on the probabilities then takes the
+    // fused loss-and-gradient on the logits (Tensor.SoftmaxInput), as Keras does.
     /// <inheritdoc/>
-    protected override Tensor Call(Tensor x, bool training) => Activation.FusesFromOutput
+    protected override Tensor Call(Tensor x, bool training) => Activation.FusesFromOutput && Activation is not SoftmaxActivation
         ? Tensor.Linear(x, _kernel!.Value, _bias?.Value, Activation)
         : Activation.Apply(Tensor.Linear(x, _kernel!.Value, _bias?.Value, ActivationFunction.Linear));
 

@@ -71,9 +71,20 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, LossReduction re
 }
 
 /// <summary>
-/// Categorical cross-entropy with one-hot (or soft) targets: −Σ y log p over the last axis. From logits
-/// it uses log-softmax (one stable op); from probabilities it normalizes and clips like Keras.
+/// Categorical cross-entropy with one-hot (or soft) targets: −Σ y log p over the last axis. From logits it
+/// is one fused op (<see cref="Tensor.SoftmaxCrossEntropy"/>: log-softmax and the dot with the targets,
+/// gradient softmax·Σy − y); from probabilities it normalizes and clips p to [ε, 1 − ε] like Keras.
 /// </summary>
+/// <remarks>
+/// As Keras does, probabilities that come straight from a softmax over the last axis (a <c>Dense</c> with
+/// the softmax activation, an <c>Activation("softmax")</c> layer, <see cref="Tensor.Softmax"/>, with no op
+/// in between) in a graph that records gradients are not read at all: the loss runs the fused op on that
+/// softmax's input, the logits, so the gradient is softmax − y directly, not through a clip, a log and the
+/// softmax's own backward. The value is the same within float rounding except where a probability the
+/// targets weigh is below ε = 1e-7 (or above 1 − ε), which the clip moves to the bound: there the fused
+/// loss is exact (below ε, −log p is larger than −log ε) and its gradient does not vanish. With recording
+/// off (Evaluate, Predict, <see cref="GradMode.Disable"/>) the probabilities are clipped as above.
+/// </remarks>
 public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("categorical_crossentropy", reduction)
 {
@@ -89,18 +100,32 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, LossReducti
     /// <inheritdoc/>
     protected override Tensor PerSample(Tensor yTrue, Tensor yPred)
     {
-        var logP = FromLogits
-            ? yPred.LogSoftmax(-1)
-            : (yPred / yPred.Sum(-1, keepDims: true)).Clamp(Epsilon, 1 - Epsilon).Log();
+        if (FromLogits)
+            return Tensor.SoftmaxCrossEntropy(yPred, yTrue);
+        // Straight from a softmax over the last axis: the fused op on its logits (see the remarks).
+        if (Tensor.SoftmaxInput(yPred) is { } logits)
+            return Tensor.SoftmaxCrossEntropy(logits, yTrue);
+        var logP = (yPred / yPred.Sum(-1, keepDims: true)).Clamp(Epsilon, 1 - Epsilon).Log();
         return -(yTrue * logP).Sum(-1);
     }
 }
 
 /// <summary>
 /// Sparse categorical cross-entropy: integer class targets [batch] (stored as float) against
-/// scores [batch, classes]. From logits it is one fused op (log-softmax and pick, gradient
-/// softmax − one-hot).
+/// scores [batch, classes]. From logits it is one fused op (<see cref="Tensor.SparseSoftmaxCrossEntropy(Tensor, Tensor)"/>:
+/// log-softmax and pick, gradient softmax − one-hot); from probabilities it is −log p[t] with p[t]
+/// clipped to [ε, 1 − ε] like Keras.
 /// </summary>
+/// <remarks>
+/// As Keras does, probabilities that come straight from a softmax over the last axis (a <c>Dense</c> with
+/// the softmax activation, an <c>Activation("softmax")</c> layer, <see cref="Tensor.Softmax"/>, with no op
+/// in between) in a graph that records gradients are not read at all: the loss runs the fused op on that
+/// softmax's input, the logits, so the gradient is softmax − one-hot directly, not through a clip, a log
+/// and the softmax's own backward. The value is the same within float rounding except where the target's
+/// probability is below ε = 1e-7 (or above 1 − ε), which the clip moves to the bound: there the fused loss
+/// is exact (below ε, −log p[t] is larger than −log ε) and its gradient does not vanish. With recording off
+/// (Evaluate, Predict, <see cref="GradMode.Disable"/>) the probabilities are clipped as above.
+/// </remarks>
 public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossReduction reduction = LossReduction.SumOverBatchSize)
     : Loss("sparse_categorical_crossentropy", reduction)
 {
@@ -130,6 +155,9 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false, LossR
         // The ops read and check the labels each time they run, with this loss's name in the message.
         if (FromLogits)
             return Tensor.SparseSoftmaxCrossEntropy(yPred, labels, Name);
+        // Straight from a softmax over the last axis: the fused op on its logits (see the remarks).
+        if (Tensor.SoftmaxInput(yPred) is { } logits)
+            return Tensor.SparseSoftmaxCrossEntropy(logits, labels, Name);
         // −log clamp(p[t], ε, 1 − ε): picking first is the same value and gradient as clamping all of p.
         return -Tensor.PickPerRow(yPred, labels, Name).Clamp(Epsilon, 1 - Epsilon).Log();
     }

@@ -427,6 +427,17 @@ public partial class Model
         return null;
     }
 
+    /// <summary>The op signature of a confirmed plan of this kind (every node, in order; see <see cref="Plan.Signature"/>); null when none.</summary>
+    internal string? PlanSignature(string kind)
+    {
+        foreach (var (key, entry) in _plans.Entries())
+        {
+            if (entry.Confirmed && key.StartsWith(kind, StringComparison.Ordinal) && entry.Pool.TryPeek(out var plan))
+                return plan.Signature;
+        }
+        return null;
+    }
+
     /// <summary>Drops the compiled plans (after the layers change).</summary>
     private protected void InvalidatePlans() => _plans.Clear();
 

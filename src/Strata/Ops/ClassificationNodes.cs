@@ -1,4 +1,6 @@
+using System.Numerics.Tensors;
 using Strata.Autograd;
+using Strata.Kernels;
 using Strata.Ops;
 
 namespace Strata.Ops;
@@ -37,19 +39,74 @@ internal sealed class SparseSoftmaxCrossEntropyNode(Tensor logits, Tensor labels
 
     public override void Backward(Span<float> gy, GradSink grads)
     {
-        if (!grads.Wants(this, 0))
-            return;
         int rows = _idx.Length, classes = _classes;
-        // NOTE: slot 0 still holds log-softmax from Forward (a plan runs forward before backward on the same node).
-        var grad = Scratch(0, rows * classes);
-        System.Numerics.Tensors.TensorPrimitives.Exp(grad, grad); // softmax
+        // ∂(−log softmax(z)[t])/∂z = softmax(z) − onehot(t); softmax = exp(log-softmax) from slot 0, which
+        // Forward wrote (a plan runs forward before backward) and which is only read here, so a retained
+        // graph can backpropagate twice.
+        var logSm = Scratch(0, rows * classes);
+        var grad = BeginWrite(grads, 0, 1, out var target, out bool add);
+        if (grad.IsEmpty)
+            return;
+        TensorPrimitives.Exp(logSm, grad);
         for (int i = 0; i < rows; i++)
         {
             var row = grad.Slice(i * classes, classes);
             row[_idx[i]] -= 1;
-            System.Numerics.Tensors.TensorPrimitives.Multiply(row, gy[i], row);
+            TensorPrimitives.Multiply(row, gy[i], row);
         }
-        Put(grads, 0, grad);
+        EndWrite(grad, target, add);
+    }
+}
+
+/// <summary>
+/// Cross-entropy of softmax(logits) against target distributions over the last axis, per row:
+/// −Σ y ⊙ log-softmax(z). ∂/∂z = g·(softmax(z)·Σy − y) (softmax(z) − y for targets that sum to 1);
+/// ∂/∂y = −g·log-softmax(z).
+/// </summary>
+internal sealed class SoftmaxCrossEntropyNode(Tensor logits, Tensor targets)
+    : OpNode("softmax_cross_entropy", [logits, targets], new Shape(logits.Shape.Dims[..^1]))
+{
+    private readonly int _classes = logits.Shape[-1];
+
+    public override void Forward()
+    {
+        int rows = OutputShape.Size, classes = _classes;
+        var logSm = Scratch(0, rows * classes);
+        Tensor.SoftmaxForward(Inputs[0].Span, logSm, rows, classes, 1, log: true);
+        var y = Inputs[1].Span;
+        var d = Output.Data;
+        for (int i = 0; i < rows; i++)
+            d[i] = -Summation.Dot(y.Slice(i * classes, classes), logSm.Slice(i * classes, classes));
+    }
+
+    public override void Backward(Span<float> gy, GradSink grads)
+    {
+        int rows = OutputShape.Size, classes = _classes;
+        // Slot 0 holds log-softmax from Forward and is only read here (a retained graph may run this twice).
+        var logSm = Scratch(0, rows * classes);
+        var y = Inputs[1].Span;
+        var dz = BeginWrite(grads, 0, 1, out var tz, out bool az);
+        if (!dz.IsEmpty)
+        {
+            TensorPrimitives.Exp(logSm, dz);
+            for (int i = 0; i < rows; i++)
+            {
+                var row = dz.Slice(i * classes, classes);
+                var yr = y.Slice(i * classes, classes);
+                // L = −Σ y·(z − lse(z)) ⇒ ∂L/∂z = softmax(z)·Σy − y.
+                TensorPrimitives.Multiply(row, Summation.Sum(yr), row);
+                TensorPrimitives.Subtract(row, yr, row);
+                TensorPrimitives.Multiply(row, gy[i], row);
+            }
+        }
+        EndWrite(dz, tz, az);
+        var dy = BeginWrite(grads, 1, 2, out var ty, out bool ay);
+        if (!dy.IsEmpty)
+        {
+            for (int i = 0; i < rows; i++)
+                TensorPrimitives.Multiply(logSm.Slice(i * classes, classes), -gy[i], dy.Slice(i * classes, classes));
+        }
+        EndWrite(dy, ty, ay);
     }
 }
 

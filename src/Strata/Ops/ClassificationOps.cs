@@ -20,6 +20,21 @@ public sealed partial class Tensor
         return Run(new SparseSoftmaxCrossEntropyNode(logits, labels, owner));
     }
 
+    /// <summary>
+    /// Cross-entropy of softmax(logits) against target distributions (one-hot or soft), per row over the
+    /// last axis: −Σ y ⊙ log-softmax(z), computed from log-softmax (stable): [..., classes] → [...].
+    /// ∂/∂z = g·(softmax(z)·Σy − y), which is g·(softmax(z) − y) for targets that sum to 1; ∂/∂y = −g·log-softmax(z).
+    /// </summary>
+    /// <param name="logits">Scores z [..., classes] (rank ≥ 1).</param>
+    /// <param name="targets">Target distributions y, the same shape as the logits.</param>
+    /// <exception cref="ArgumentException">A scalar, or targets whose shape differs from the logits'.</exception>
+    public static Tensor SoftmaxCrossEntropy(Tensor logits, Tensor targets)
+    {
+        if (logits.Rank < 1 || targets.Shape != logits.Shape)
+            throw new ArgumentException($"softmax_cross_entropy: expected logits [..., classes] and targets of the same shape, got {logits.Shape} and {targets.Shape}");
+        return Run(new SoftmaxCrossEntropyNode(logits, targets));
+    }
+
     /// <summary>x[i, labels[i]] for each row i: [batch, classes] → [batch]. ∂ = g at the picked entries.</summary>
     /// <exception cref="ArgumentException">Shapes that do not fit, or a label that is not a class index.</exception>
     public static Tensor PickPerRow(Tensor x, Tensor labels) => PickPerRow(x, labels, "pick_per_row");

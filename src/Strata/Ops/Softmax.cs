@@ -27,6 +27,14 @@ public sealed partial class Tensor
         return Run(new SoftmaxNode(this, outer, n, inner, log: true));
     }
 
+    /// <summary>
+    /// The logits z when <paramref name="probabilities"/> is softmax(z) over its last axis, straight from the
+    /// softmax op of a recorded graph (nothing in between); else null. A node exists only where gradients
+    /// are recorded, so with recording off (inference, <see cref="GradMode.Disable"/>) this is always null.
+    /// </summary>
+    internal static Tensor? SoftmaxInput(Tensor probabilities) =>
+        probabilities.Node is SoftmaxNode { OverLastAxis: true, Released: false } node ? node.Inputs[0] : null;
+
     private (int Outer, int N, int Inner) AxisLayout(int axis, string op)
     {
         int ax = Shape.NormalizeAxis(axis, Rank, op);

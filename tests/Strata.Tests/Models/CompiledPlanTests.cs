@@ -41,16 +41,24 @@ public sealed class CompiledPlanTests
         public override LayerConfig GetConfig() => new NamedLayerConfig(Name, "Branchy");
     }
 
-    public static TheoryData<string> Cases => ["batchnorm", "residual", "two-inputs", "custom", "sample-weights", "dropout-bn-global"];
+    public static TheoryData<string> Cases => ["batchnorm", "residual", "two-inputs", "custom", "sample-weights", "dropout-bn-global", "categorical-activation"];
 
     private static (Model Model, Tensor[] X, Tensor Y, Tensor? W) Build(string name, ulong seed)
     {
         var labels = Tensor.FromArray(Enumerable.Range(0, 8).Select(i => (float)(i % 3)).ToArray());
         Tensor? w = null;
+        Loss loss = new SparseCategoricalCrossentropy(); // on Dense(softmax): the fused loss on its logits
         Model model;
         Tensor[] x;
         switch (name)
         {
+            case "categorical-activation": // one-hot targets, softmax as a layer of its own: the fused categorical loss
+                model = new Sequential([new Input([5]), new Dense(7, "relu"), new Dense(3), new Activation("softmax")], seed);
+                x = [Tensor.RandomUniform([8, 5], -1f, 1f, 3)];
+                labels = Tensor.OneHot(Enumerable.Range(0, 8).Select(i => i % 3).ToArray(), 3);
+                loss = new CategoricalCrossentropy();
+                w = Tensor.RandomUniform([8], 0f, 2f, 5);
+                break;
             case "batchnorm":
                 model = new Sequential([new Input([6, 6, 2]), new Conv2D(4, 3, activation: "relu"), new BatchNormalization(), new MaxPooling2D(2),
                     new Flatten(), new Dense(3, "softmax")], seed);
@@ -89,7 +97,7 @@ public sealed class CompiledPlanTests
                 w = Tensor.RandomUniform([8], 0f, 2f, 5);
                 break;
         }
-        model.Compile(new Adam(0.01f), new SparseCategoricalCrossentropy(), "accuracy");
+        model.Compile(new Adam(0.01f), loss, "accuracy");
         return (model, x, labels, w);
     }
 
