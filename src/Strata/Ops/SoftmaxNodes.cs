@@ -10,6 +10,11 @@ internal sealed class SoftmaxNode(Tensor x, int outer, int n, int inner, bool lo
 {
     public override string Attributes => $"{outer},{n},{inner}";
 
+    // The derivative follows from the output alone.
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => true;
+
     public override void Forward() => Tensor.SoftmaxForward(Inputs[0].Span, Output.Data, outer, n, inner, log);
 
     public override void Backward(Span<float> gy, GradSink grads)
