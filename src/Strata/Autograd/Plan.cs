@@ -21,6 +21,7 @@ internal sealed partial class Plan
     private readonly Instruction[] _program;
     private readonly HashSet<Tensor> _copies;
     private readonly float[][] _buffers;
+    private readonly int[] _offsets; // where each gradient buffer starts in its array (0 until shared)
     private readonly bool[] _written;
     private readonly Sink _sink;
 
@@ -52,6 +53,7 @@ internal sealed partial class Plan
         _program = program;
         _copies = copies;
         _buffers = buffers;
+        _offsets = new int[buffers.Length];
         _written = new bool[buffers.Length];
         _sink = new Sink(this);
         foreach (var n in nodes)
@@ -483,7 +485,7 @@ internal sealed partial class Plan
             _buffers[id] = leaf.Grad!.Buffer; // in case the gradient tensor was replaced
         }
         Array.Clear(_written);
-        _buffers[pass.RootBuffer][0] = 1f;
+        _buffers[pass.RootBuffer][_offsets[pass.RootBuffer]] = 1f;
         _written[pass.RootBuffer] = true;
         _sink.Pass = pass;
         using (GradMode.Disable())
@@ -494,7 +496,7 @@ internal sealed partial class Plan
                 if (_written[id]) // else no path from the root through this node
                 {
                     var node = pass.Nodes[i];
-                    node.Backward(_buffers[id].AsSpan(0, node.OutputShape.Size), _sink);
+                    node.Backward(_buffers[id].AsSpan(_offsets[id], node.OutputShape.Size), _sink);
                 }
                 if (times is not null)
                     Poison(times[i]);
@@ -529,7 +531,7 @@ internal sealed partial class Plan
             int id = Pass.InBuffers[node.PlanIndex]![i];
             add = plan._written[id];
             plan._written[id] = true;
-            return plan._buffers[id].AsSpan(0, node.Inputs[i].Size);
+            return plan._buffers[id].AsSpan(plan._offsets[id], node.Inputs[i].Size);
         }
     }
 

@@ -430,18 +430,25 @@ public partial class Model
     /// <summary>Whether some call signature of this kind ("train", "predict") runs on a confirmed plan.</summary>
     internal bool HasCompiledPlan(string kind) => _plans.Describe().Any(e => e.Compiled && e.Key.StartsWith(kind, StringComparison.Ordinal));
 
-    /// <summary>Bytes a confirmed plan of this kind holds: activations, and intermediate gradients (shared where lifetimes allow); null when none.</summary>
-    internal (long Activations, long Gradients, long GradientsUnshared, long ActivationsUnshared)? PlanMemory(string kind)
+    /// <summary>
+    /// Bytes a confirmed plan of this kind holds: activations, and intermediate gradients (each shared among
+    /// themselves where lifetimes allow, and one buffer each), and both together on the arrays a replay
+    /// runs on (<see cref="Plan.SharedBytes"/>); null when none.
+    /// </summary>
+    internal (long Activations, long Gradients, long GradientsUnshared, long ActivationsUnshared, long Together)? PlanMemory(string kind)
     {
         foreach (var (key, entry) in _plans.Entries())
         {
             if (entry.Confirmed && key.StartsWith(kind, StringComparison.Ordinal) && entry.Pool.TryPeek(out var plan))
-                return (plan.BufferBytes, plan.GradientBytes, plan.GradientBytesUnshared, plan.BufferBytesUnshared);
+                return (plan.BufferBytes, plan.GradientBytes, plan.GradientBytesUnshared, plan.BufferBytesUnshared, plan.SharedBytes);
         }
         return null;
     }
 
-    /// <summary>A confirmed plan's buffers, as <see cref="ExecutionPath"/> shows them: " (activations 96 KiB, 320 KiB with a buffer each; ...)".</summary>
+    /// <summary>
+    /// A confirmed plan's buffers, as <see cref="ExecutionPath"/> shows them: " (buffers 350 KiB: activations
+    /// 96 KiB, 320 KiB with a buffer each; gradients ...)" — the first figure is what a replay runs on.
+    /// </summary>
     private string Memory(string key)
     {
         foreach (var (k, entry) in _plans.Entries())
@@ -449,7 +456,7 @@ public partial class Model
             if (k == key && entry.Pool.TryPeek(out var plan))
             {
                 static string KiB(long bytes) => (bytes / 1024.0).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " KiB";
-                var text = $" (activations {KiB(plan.BufferBytes)}, {KiB(plan.BufferBytesUnshared)} with a buffer each";
+                var text = $" (buffers {KiB(plan.SharedBytes)}: activations {KiB(plan.BufferBytes)}, {KiB(plan.BufferBytesUnshared)} with a buffer each";
                 if (plan.GradientBytesUnshared > 0)
                     text += $"; gradients {KiB(plan.GradientBytes)}, {KiB(plan.GradientBytesUnshared)} with a buffer each";
                 return text + ")";

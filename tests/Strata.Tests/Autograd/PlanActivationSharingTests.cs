@@ -12,7 +12,8 @@ namespace Strata.Tests.Autograd;
 /// A training step's activations on shared arrays (<see cref="Plan.PoisonDeadActivations"/> on): each
 /// model trained on its plan equals the same model trained eagerly bit for bit, with every dead
 /// activation filled with NaN; a node that lies about what its backward reads is caught; the seed
-/// models' training plans take fewer activation bytes than one buffer each.
+/// models' training plans, activations and intermediate gradients on one arena, take fewer bytes than
+/// one buffer each and than each kind shared apart.
 /// </summary>
 public sealed class PlanActivationSharingTests(ITestOutputHelper output)
 {
@@ -81,9 +82,9 @@ public sealed class PlanActivationSharingTests(ITestOutputHelper output)
         var (pw, ew, names) = (planned.GetWeights(), eager.GetWeights(), planned.Weights.Select(w => w.Name).ToArray()); // moving statistics included
         for (int i = 0; i < pw.Length; i++)
             Assert.True(ew[i].SequenceEqual(pw[i]), $"{name}: weight {names[i]} differs from eager training");
-        var memory = planned.PlanMemory("train")!.Value;
-        output.WriteLine($"{name}: activations {memory.Activations} B shared, {memory.ActivationsUnshared} B with a buffer each");
-        Assert.True(memory.Activations <= memory.ActivationsUnshared, $"{name}: {memory}");
+        var m = planned.PlanMemory("train")!.Value;
+        output.WriteLine($"{name}: activations and gradients {m.Together} B shared, {m.ActivationsUnshared + m.GradientsUnshared} B with a buffer each");
+        Assert.True(m.Together < m.ActivationsUnshared + m.GradientsUnshared, $"{name}: {m}");
     }
 
     [Fact]
@@ -106,9 +107,10 @@ public sealed class PlanActivationSharingTests(ITestOutputHelper output)
         var (wp, we) = (planned.Weights.ToArray(), eager.Weights.ToArray());
         for (int k = 0; k < wp.Length; k++)
             Assert.True(we[k].Value.ToArray().SequenceEqual(wp[k].Value.ToArray()), $"gan: weight {wp[k].Name} differs from the eager step");
-        var memory = planned.PlanMemory("step:gan")!.Value;
-        output.WriteLine($"gan: activations {memory.Activations} B shared, {memory.ActivationsUnshared} B with a buffer each");
-        Assert.True(memory.Activations < memory.ActivationsUnshared, $"gan: {memory}");
+        var m = planned.PlanMemory("step:gan")!.Value;
+        output.WriteLine($"gan: activations {m.Activations} B shared among themselves, {m.ActivationsUnshared} B with a buffer each; with the gradients {m.Together} B, {m.ActivationsUnshared + m.GradientsUnshared} B");
+        Assert.True(m.Activations < m.ActivationsUnshared, $"gan: {m}");
+        Assert.True(m.Together < m.ActivationsUnshared + m.GradientsUnshared, $"gan: {m}");
     }
 
     /// <summary>y = x², whose backward reads x (∂x = 2x·g); it can be told to declare that it does not.</summary>
@@ -169,19 +171,20 @@ public sealed class PlanActivationSharingTests(ITestOutputHelper output)
         }
         Assert.True(planned.HasCompiledPlan("train"), planned.ExecutionPath);
         // The first Dense's output (the square's input) dies at the square's forward when the node lies:
-        // its kernel's gradient is then NaN on the replays. The conservative default keeps it alive.
+        // it is poisoned there and its place taken by later buffers, so the kernel's gradient on the replays
+        // is not eager's. The conservative default keeps it alive.
         var first = planned.Layers.OfType<Dense>().First().Weights[0].Value.ToArray();
         var reference = eager.Layers.OfType<Dense>().First().Weights[0].Value.ToArray();
         if (lie)
-            Assert.Contains(first, float.IsNaN);
+            Assert.NotEqual(reference, first);
         else
             Assert.Equal(reference, first);
     }
 
     [Theory]
-    [InlineData("mlp", 0.85)]
-    [InlineData("cnn", 0.85)]
-    public void The_seed_models_training_plans_take_fewer_activation_bytes_than_one_buffer_each(string name, double atMost)
+    [InlineData("mlp", 0.97)] // observed 0.956 (batch 32: 50,436 B against 52,752 B)
+    [InlineData("cnn", 0.76)] // observed 0.742 (batch 32: 6,923,524 B against 9,334,288 B)
+    public void The_seed_models_training_plans_take_fewer_bytes_on_shared_arrays_than_one_buffer_each(string name, double atMost)
     {
         var model = Presets.Create(name, classes: 10, seed: 1);
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
@@ -189,10 +192,15 @@ public sealed class PlanActivationSharingTests(ITestOutputHelper output)
         var y = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => (float)(i % 10)).ToArray());
         for (int i = 0; i < 3; i++)
             model.TrainStep(x, y);
-        var memory = model.PlanMemory("train")!.Value;
-        double ratio = memory.Activations / (double)memory.ActivationsUnshared;
-        output.WriteLine($"{name}: activations {memory.Activations} B shared, {memory.ActivationsUnshared} B with a buffer each ({ratio:F3})");
-        Assert.True(ratio <= atMost, $"{name}: activations {memory.Activations} B shared, {memory.ActivationsUnshared} B with a buffer each ({ratio:F3})");
+        var m = model.PlanMemory("train")!.Value;
+        double ratio = m.Together / (double)(m.ActivationsUnshared + m.GradientsUnshared);
+        string figures = $"{name}: activations {m.Activations} B shared among themselves, {m.ActivationsUnshared} B one buffer each; "
+            + $"gradients {m.Gradients} B shared, {m.GradientsUnshared} B one buffer each; both on shared arrays {m.Together} B ({ratio:F3} of one buffer each, "
+            + $"{m.Together / (double)(m.Activations + m.Gradients):F3} of each kind shared apart)";
+        output.WriteLine(figures);
+        Assert.True(ratio <= atMost, figures);
+        Assert.True(m.Together < m.Activations + m.Gradients, figures);
+        Assert.True(m.Activations <= m.ActivationsUnshared, figures);
         Assert.Contains("activations", model.ExecutionPath);
     }
 }
