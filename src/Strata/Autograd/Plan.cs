@@ -90,9 +90,10 @@ internal sealed partial class Plan
     public string Signature { get; }
 
     /// <summary>
-    /// Bytes of op outputs (activations) per run, shared where lifetimes allow (see <see cref="PlanActivations"/>):
-    /// in an inference plan an output lives to its last reader, in a training step or a program to the
-    /// last backward that reads it.
+    /// Bytes of op outputs (activations) per run with activations sharing among themselves where lifetimes
+    /// allow (see <see cref="PlanActivations"/>): in an inference plan an output lives to its last reader
+    /// (what it runs on), in a training step or a program to the last backward that reads it. A plan
+    /// with backward passes runs on <see cref="SharedBytes"/>, activations and gradients together.
     /// </summary>
     public long BufferBytes { get; }
 
