@@ -100,19 +100,19 @@ internal static class PlanComparison
             Console.WriteLine(Inv($"| {name} | {plan:F0} | {eager:F0} | {plan / eager:F2} | {alloc:F0} B |"));
         }
         Console.WriteLine();
-        Console.WriteLine("| model | plan activations | gradient buffers (shared) | one buffer each | shared / each |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| model | activations (shared) | one buffer each | shared / each | gradient buffers (shared) | one buffer each | shared / each | both on shared arrays | / both shared apart |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var name in names.Where(n => n != "dcgan"))
         {
             var m = Build(name, 1);
             m.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(), "accuracy");
             m.Fit(x.Slice(..(batch * 4)), y.Slice(..(batch * 4)), epochs: 1, batchSize: batch, seed: 1);
             if (m.PlanMemory("train") is { } mem)
-                Console.WriteLine(Inv($"| {name} | {mem.Activations / 1024.0:F0} KiB | {mem.Gradients / 1024.0:F0} KiB | {mem.GradientsUnshared / 1024.0:F0} KiB | {mem.Gradients / (double)mem.GradientsUnshared:F2} |"));
+                Console.WriteLine(Inv($"| {name} | {mem.Activations / 1024.0:F0} KiB | {mem.ActivationsUnshared / 1024.0:F0} KiB | {mem.Activations / (double)mem.ActivationsUnshared:F2} | {mem.Gradients / 1024.0:F0} KiB | {mem.GradientsUnshared / 1024.0:F0} KiB | {mem.Gradients / (double)mem.GradientsUnshared:F2} | {mem.Together / 1024.0:F0} KiB | {mem.Together / (double)(mem.Activations + mem.Gradients):F2} |"));
             for (int i = 0; i < 3; i++)
                 m.Predict(x.Slice(..batch), batchSize: batch);
             if (m.PlanMemory("predict") is { } inf)
-                Console.WriteLine(Inv($"| {name} (inference) | {inf.Activations / 1024.0:F0} KiB, one buffer each {inf.ActivationsUnshared / 1024.0:F0} KiB ({inf.Activations / (double)inf.ActivationsUnshared:F2}) | | | |"));
+                Console.WriteLine(Inv($"| {name} (inference) | {inf.Activations / 1024.0:F0} KiB | {inf.ActivationsUnshared / 1024.0:F0} KiB | {inf.Activations / (double)inf.ActivationsUnshared:F2} | | | | | |"));
         }
     }
 

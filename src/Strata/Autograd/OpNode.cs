@@ -36,6 +36,19 @@ internal abstract class OpNode
     /// <summary>The output shares input 0's buffer (a reshape): nothing to compute, only to rebind.</summary>
     public virtual bool AliasesInput => false;
 
+    /// <summary>
+    /// Whether <see cref="Backward"/> reads input <paramref name="i"/>'s values, when the inputs marked in
+    /// <paramref name="wants"/> want gradients. A compiled plan keeps an op's output (an activation) alive
+    /// until the last backward that reads it and reuses its buffer after that, so the answer must not
+    /// be false for a value the backward reads. The default, true, is the safe answer of a node that
+    /// does not say. State a node keeps in its own arrays between its forward and its backward (masks,
+    /// indices, statistics) is not an input and does not count.
+    /// </summary>
+    public virtual bool BackwardReadsInput(int i, bool[] wants) => true;
+
+    /// <summary>Whether <see cref="Backward"/> reads <see cref="Output"/>'s values (see <see cref="BackwardReadsInput"/>; default true).</summary>
+    public virtual bool BackwardReadsOutput(bool[] wants) => true;
+
     /// <summary>Why a compiled plan cannot replay this node (null: it can).</summary>
     public virtual string? NotReplayable => null;
 

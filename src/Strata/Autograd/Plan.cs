@@ -13,7 +13,7 @@ namespace Strata.Autograd;
 /// traced. Inputs are bound per call by pointing the plan's input tensors at the caller's arrays (no
 /// copy). One thread at a time per plan.
 /// </summary>
-internal sealed class Plan
+internal sealed partial class Plan
 {
     private readonly OpNode[] _nodes;
     private readonly Tensor[] _inputs;
@@ -22,6 +22,7 @@ internal sealed class Plan
     private readonly Instruction[] _program;
     private readonly HashSet<Tensor> _copies;
     private readonly float[][] _buffers;
+    private readonly int[] _offsets; // where each gradient buffer starts in its array (0 until shared)
     private readonly bool[] _written;
     private readonly Sink _sink;
 
@@ -55,16 +56,15 @@ internal sealed class Plan
         _program = program;
         _copies = copies;
         _buffers = buffers;
+        _offsets = new int[buffers.Length];
         _written = new bool[buffers.Length];
         _sink = new Sink(this);
-        var activationArrays = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
         foreach (var n in nodes)
         {
-            if (!n.AliasesInput && activationArrays.Add(n.Output.Buffer))
-                BufferBytes += 4L * n.Output.Buffer.Length;
             if (!n.AliasesInput)
                 BufferBytesUnshared += 4L * n.OutputShape.Size;
         }
+        BufferBytes = PlanActivations();
         var leafArrays = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
         foreach (var pass in passes)
         {
@@ -92,7 +92,12 @@ internal sealed class Plan
     /// <summary>What two traces must share to be the same step: ops, settings, shapes, wiring and constants.</summary>
     public string Signature { get; }
 
-    /// <summary>Bytes of op outputs (activations) per run (an inference plan shares them where lifetimes allow).</summary>
+    /// <summary>
+    /// Bytes of op outputs (activations) per run with activations sharing among themselves where lifetimes
+    /// allow (see <see cref="PlanActivations"/>): in an inference plan an output lives to its last reader
+    /// (what it runs on), in a training step or a program to the last backward that reads it. A plan
+    /// with backward passes runs on <see cref="SharedBytes"/>, activations and gradients together.
+    /// </summary>
     public long BufferBytes { get; }
 
     /// <summary>What the activations would take with a buffer each (for comparison).</summary>
@@ -214,67 +219,7 @@ internal sealed class Plan
         else
             root = null;
         var signature = Describe(nodes, outputs, root, name) + extra;
-        if (root is null && passes.Count == 0 && effects.Count == 0)
-            ShareActivations(nodes, outputs);
         return new Plan(nodes, inputs, outputs, signature, root, [.. passes], [.. effects], [.. program], copies, builder.Allocate(passes));
-    }
-
-    /// <summary>
-    /// An inference plan's activations: an op's output lives from the op to its last reader (through
-    /// reshapes, which share their input's buffer); outputs whose lifetimes do not overlap are rebound
-    /// onto one array. The plan's results keep their own.
-    /// </summary>
-    private static void ShareActivations(OpNode[] nodes, Tensor[] outputs)
-    {
-        var index = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
-        for (int i = 0; i < nodes.Length; i++)
-            index[nodes[i].Output] = i;
-        // The node that owns each output's buffer (an alias's owner is its input's).
-        var owner = new int[nodes.Length];
-        var last = new int[nodes.Length];
-        var pinned = new bool[nodes.Length];
-        for (int i = 0; i < nodes.Length; i++)
-        {
-            owner[i] = i;
-            last[i] = i;
-            if (nodes[i].AliasesInput)
-                owner[i] = index.TryGetValue(nodes[i].Inputs[0], out int src) ? owner[src] : -1;
-            foreach (var t in nodes[i].Inputs)
-            {
-                if (index.TryGetValue(t, out int j) && owner[j] >= 0)
-                    last[owner[j]] = Math.Max(last[owner[j]], i);
-            }
-        }
-        foreach (var o in outputs)
-        {
-            if (index.TryGetValue(o, out int j) && owner[j] >= 0)
-                pinned[owner[j]] = true;
-        }
-        var freeAfter = new List<int>();
-        var size = new List<int>();
-        var slotOf = new int[nodes.Length];
-        Array.Fill(slotOf, -1);
-        for (int i = 0; i < nodes.Length; i++)
-        {
-            if (owner[i] != i || nodes[i].AliasesInput || pinned[i])
-                continue; // an alias (of an op's buffer or of an input), or a result the caller reads
-            int k = freeAfter.FindIndex(f => f < i);
-            if (k < 0)
-            {
-                freeAfter.Add(0);
-                size.Add(0);
-                k = freeAfter.Count - 1;
-            }
-            freeAfter[k] = last[i];
-            size[k] = Math.Max(size[k], nodes[i].OutputShape.Size);
-            slotOf[i] = k;
-        }
-        var arrays = size.Select(n => new float[n]).ToArray();
-        for (int i = 0; i < nodes.Length; i++)
-        {
-            if (slotOf[i] >= 0)
-                nodes[i].Output.Rebind(arrays[slotOf[i]]);
-        }
     }
 
     /// <summary>Builds backward passes over one set of gradient buffers (a tensor's buffer is the same in every pass).</summary>
@@ -512,8 +457,19 @@ internal sealed class Plan
     /// <summary>Runs every node's forward, in trace order.</summary>
     public void Forward()
     {
-        foreach (var n in _nodes)
-            n.Forward();
+        if (!_shared)
+            ShareActivations();
+        if (!Poisoning)
+        {
+            foreach (var n in _nodes)
+                n.Forward();
+            return;
+        }
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            _nodes[i].Forward();
+            Poison(_forwardTime[i]);
+        }
     }
 
     /// <summary>
@@ -526,39 +482,50 @@ internal sealed class Plan
     {
         if (Root is null)
             throw new InvalidOperationException("Plan: this plan has no backward from a root (an inference plan, or a traced program)");
-        RunPass(_passes[^1], observer);
+        RunPass(_passes.Length - 1, observer);
     }
 
     /// <summary>Replays a traced program: its forwards, backward passes and effects, in trace order.</summary>
     public void Run()
     {
+        if (!_shared)
+            ShareActivations();
+        bool poison = Poisoning;
         foreach (var ins in _program)
         {
             switch (ins.Kind)
             {
                 case Op.Forward:
                     for (int i = ins.A; i < ins.B; i++)
+                    {
                         _nodes[i].Forward();
+                        if (poison)
+                            Poison(_forwardTime[i]);
+                    }
                     break;
                 case Op.Backward:
-                    RunPass(_passes[ins.A]);
+                    RunPass(ins.A);
                     break;
                 default:
                     _effects[ins.A].Replay();
+                    if (poison)
+                        Poison(_effectTime[ins.A]);
                     break;
             }
         }
     }
 
-    private void RunPass(BackwardPass pass, IDataParallel? observer = null)
+    private void RunPass(int index, IDataParallel? observer = null)
     {
+        var pass = _passes[index];
+        var times = Poisoning ? _passTime[index] : null;
         foreach (var (leaf, id) in pass.Leaves)
         {
             leaf.EnsureGrad();
             _buffers[id] = leaf.Grad!.Buffer; // in case the gradient tensor was replaced
         }
         Array.Clear(_written);
-        _buffers[pass.RootBuffer][0] = 1f;
+        _buffers[pass.RootBuffer][_offsets[pass.RootBuffer]] = 1f;
         _written[pass.RootBuffer] = true;
         _sink.Pass = pass;
         using (GradMode.Disable())
@@ -569,8 +536,10 @@ internal sealed class Plan
                 if (_written[id]) // else no path from the root through this node
                 {
                     var node = pass.Nodes[i];
-                    node.Backward(_buffers[id].AsSpan(0, node.OutputShape.Size), _sink);
+                    node.Backward(_buffers[id].AsSpan(_offsets[id], node.OutputShape.Size), _sink);
                 }
+                if (times is not null)
+                    Poison(times[i]);
                 if (observer is not null)
                     Announce(pass, i, observer);
             }
@@ -621,7 +590,7 @@ internal sealed class Plan
             int id = Pass.InBuffers[node.PlanIndex]![i];
             add = plan._written[id];
             plan._written[id] = true;
-            return plan._buffers[id].AsSpan(0, node.Inputs[i].Size);
+            return plan._buffers[id].AsSpan(plan._offsets[id], node.Inputs[i].Size);
         }
     }
 

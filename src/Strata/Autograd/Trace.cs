@@ -42,9 +42,10 @@ internal sealed class Trace : IDisposable
     /// <summary>
     /// A replayable action: <paramref name="Description"/> goes into the plan's signature, and
     /// <paramref name="Target"/> and <paramref name="Operands"/> must be the same objects in two traces
-    /// of the same step.
+    /// of the same step. <paramref name="Reads"/> names the values computed by the step's ops that the
+    /// action reads (a compiled plan keeps them alive until it runs); null: it may read any of them.
     /// </summary>
-    public sealed record Effect(string Description, object Target, Tensor[] Operands, Action Replay)
+    public sealed record Effect(string Description, object Target, Tensor[] Operands, Action Replay, Tensor[]? Reads = null)
     {
         public bool SameAs(Effect other)
         {

@@ -67,7 +67,11 @@ public partial class Model
         Plan? compiled = null;
         string? why = null;
         if (recorder is not null)
+        {
             compiled = Plan.Compile(recorder, inputs!, [yPred, loss, total], total, out why);
+            if (compiled is not null)
+                compiled.PoisonDeadActivations = PoisonPlanActivations;
+        }
         float eagerLoss = loss.ToScalar();
         if (total.RequiresGrad) // false for a model without trainable weights: nothing to update
         {
@@ -179,6 +183,8 @@ public partial class Model
         if (entry is not null && recorder is not null)
         {
             var compiled = Plan.CompileProgram(recorder, own, values, out var why);
+            if (compiled is not null)
+                compiled.PoisonDeadActivations = PoisonPlanActivations;
             lock (entry)
                 entry.OutputNames ??= names;
             if (compiled is not null && names is not null && !entry.OutputNames!.SequenceEqual(names))
@@ -262,6 +268,8 @@ public partial class Model
             recorder.Dispose();
         }
         var compiled = Plan.Compile(recorder, inputs, [output], null, out var why);
+        if (compiled is not null)
+            compiled.PoisonDeadActivations = PoisonPlanActivations;
         if (compiled is not null && _inferenceBytesPerSample == 0)
             _inferenceBytesPerSample = Math.Max(1, compiled.BufferBytes / len);
         var result = output.Clone();
@@ -413,16 +421,26 @@ public partial class Model
     /// <summary>Whether the compiled paths may run; tests turn them off to compare with eager execution.</summary>
     internal bool PlansEnabled { get; set; } = true;
 
+    /// <summary>
+    /// A check for tests: the plans compiled from now on fill each shared activation with NaN when its
+    /// lifetime ends (see <see cref="Plan.PoisonDeadActivations"/>), so a wrong lifetime shows in the results.
+    /// </summary>
+    internal bool PoisonPlanActivations { get; set; }
+
     /// <summary>Whether some call signature of this kind ("train", "predict") runs on a confirmed plan.</summary>
     internal bool HasCompiledPlan(string kind) => _plans.Describe().Any(e => e.Compiled && e.Key.StartsWith(kind, StringComparison.Ordinal));
 
-    /// <summary>Bytes a confirmed plan of this kind holds: activations, and intermediate gradients (shared where lifetimes allow); null when none.</summary>
-    internal (long Activations, long Gradients, long GradientsUnshared, long ActivationsUnshared)? PlanMemory(string kind)
+    /// <summary>
+    /// Bytes a confirmed plan of this kind holds: activations, and intermediate gradients (each shared among
+    /// themselves where lifetimes allow, and one buffer each), and both together on the arrays a replay
+    /// runs on (<see cref="Plan.SharedBytes"/>); null when none.
+    /// </summary>
+    internal (long Activations, long Gradients, long GradientsUnshared, long ActivationsUnshared, long Together)? PlanMemory(string kind)
     {
         foreach (var (key, entry) in _plans.Entries())
         {
             if (entry.Confirmed && key.StartsWith(kind, StringComparison.Ordinal) && entry.Pool.TryPeek(out var plan))
-                return (plan.BufferBytes, plan.GradientBytes, plan.GradientBytesUnshared, plan.BufferBytesUnshared);
+                return (plan.BufferBytes, plan.GradientBytes, plan.GradientBytesUnshared, plan.BufferBytesUnshared, plan.SharedBytes);
         }
         return null;
     }
@@ -438,6 +456,26 @@ public partial class Model
         return null;
     }
 
+    /// <summary>
+    /// A confirmed plan's buffers, as <see cref="ExecutionPath"/> shows them: " (buffers 350 KiB: activations
+    /// 96 KiB, 320 KiB with a buffer each; gradients ...)" — the first figure is what a replay runs on.
+    /// </summary>
+    private string Memory(string key)
+    {
+        foreach (var (k, entry) in _plans.Entries())
+        {
+            if (k == key && entry.Pool.TryPeek(out var plan))
+            {
+                static string KiB(long bytes) => (bytes / 1024.0).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " KiB";
+                var text = $" (buffers {KiB(plan.SharedBytes)}: activations {KiB(plan.BufferBytes)}, {KiB(plan.BufferBytesUnshared)} with a buffer each";
+                if (plan.GradientBytesUnshared > 0)
+                    text += $"; gradients {KiB(plan.GradientBytes)}, {KiB(plan.GradientBytesUnshared)} with a buffer each";
+                return text + ")";
+            }
+        }
+        return "";
+    }
+
     /// <summary>Drops the compiled plans (after the layers change).</summary>
     private protected void InvalidatePlans() => _plans.Clear();
 
@@ -450,7 +488,7 @@ public partial class Model
     {
         get
         {
-            var lines = _plans.Describe().Select(e => $"{e.Key}: {(e.Compiled ? "compiled plan" : e.Reason is null ? "tracing" : $"eager ({e.Reason})")}").ToList();
+            var lines = _plans.Describe().Select(e => $"{e.Key}: {(e.Compiled ? "compiled plan" + Memory(e.Key) : e.Reason is null ? "tracing" : $"eager ({e.Reason})")}").ToList();
             return lines.Count == 0 ? "not run yet" : string.Join(Environment.NewLine, lines);
         }
     }

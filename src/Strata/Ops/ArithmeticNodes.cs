@@ -25,6 +25,19 @@ internal sealed class BinaryNode : OpNode
         _ => "maximum",
     };
 
+    // Add and sub read nothing; mul the other operand of each wanted gradient; div b (and its output
+    // for ∂b); pow a for both gradients, b for ∂a, its output for ∂b; min and max both operands (the shares).
+    public override bool BackwardReadsInput(int i, bool[] wants) => _kind switch
+    {
+        BinaryKind.Add or BinaryKind.Sub => false,
+        BinaryKind.Mul => wants[1 - i],
+        BinaryKind.Div => i == 1,
+        BinaryKind.Pow => i == 0 || wants[0],
+        _ => true,
+    };
+
+    public override bool BackwardReadsOutput(bool[] wants) => _kind is BinaryKind.Div or BinaryKind.Pow && wants[1];
+
     public override void Forward()
     {
         Tensor a = Inputs[0], b = Inputs[1];

@@ -26,6 +26,11 @@ internal sealed class SparseSoftmaxCrossEntropyNode(Tensor logits, Tensor labels
     private readonly int[] _idx = new int[logits.Shape[0]];
     private readonly int _classes = logits.Shape[1];
 
+    // Log-softmax and the label indices are kept by the node (scratch slot 0, _idx).
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward()
     {
         int rows = _idx.Length, classes = _classes;
@@ -115,6 +120,11 @@ internal sealed class PickPerRowNode(Tensor x, Tensor labels, string owner)
 {
     private readonly int[] _idx = new int[x.Shape[0]];
     private readonly int _classes = x.Shape[1];
+
+    // The label indices are kept by the node (_idx).
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
 
     public override void Forward()
     {

@@ -7,6 +7,10 @@ namespace Strata.Ops;
 internal sealed class CompareNode<TRel>(string op, Tensor a, Tensor b)
     : OpNode(op, [a, b], Shape.Broadcast(a.Shape, b.Shape, op)) where TRel : struct, IRelation
 {
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward() =>
         Broadcasting.Apply<CompareOp<TRel>>(OutputShape, Inputs[0].Span, Inputs[0].Shape, Inputs[1].Span, Inputs[1].Shape, Output.Data);
 
@@ -19,6 +23,11 @@ internal sealed class CompareNode<TRel>(string op, Tensor a, Tensor b)
 internal sealed class WhereNode(Tensor condition, Tensor a, Tensor b)
     : OpNode("where", [condition, a, b], Shape.Broadcast(Shape.Broadcast(condition.Shape, a.Shape, "where"), b.Shape, "where"))
 {
+    // The condition again, not the values chosen.
+    public override bool BackwardReadsInput(int i, bool[] wants) => i == 0;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward()
     {
         var s = OutputShape;

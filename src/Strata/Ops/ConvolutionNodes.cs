@@ -36,6 +36,11 @@ internal sealed class Conv2DNode : OpNode
 
     public override string Attributes => $"{_g};{_activation}";
 
+    // dx needs the kernel, the kernel gradient needs x, db neither; the activation's derivative comes from the output.
+    public override bool BackwardReadsInput(int i, bool[] wants) => i < 2 && wants[1 - i];
+
+    public override bool BackwardReadsOutput(bool[] wants) => !_activation.IsLinear;
+
     private ReadOnlySpan<float> BiasSpan => Inputs.Length > 2 ? Inputs[2].Span : [];
 
     public override void Forward() =>
@@ -65,6 +70,11 @@ internal sealed class Conv2DTransposeNode(Tensor x, Tensor kernel, Conv2DGeometr
 {
     public override string Attributes => g.ToString();
 
+    // The kernel gradient needs x; the kernel is read either way.
+    public override bool BackwardReadsInput(int i, bool[] wants) => i == 1 || wants[1];
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward() =>
         Tensor.ConvEngine.Backward([], Inputs[1].Span, [], Inputs[0].Data, [], [], Output.Data, Inputs[0].Shape[0], g, Inputs[0].Shape[3], null);
 
@@ -93,6 +103,8 @@ internal sealed class DepthwiseNode(Tensor x, Tensor kernel, Conv2DGeometry g, i
 {
     public override string Attributes => g.ToString();
 
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward() => DepthwiseKernels.Forward(Inputs[0].Span, Inputs[1].Span, Output.Data, Inputs[0].Shape[0], g, m);
 
     public override void Backward(Span<float> gy, GradSink grads)
@@ -110,6 +122,11 @@ internal sealed class PoolNode(Tensor x, Conv2DGeometry g, bool max)
     : OpNode(max ? "max_pool2d" : "avg_pool2d", [x], new Shape(x.Shape[0], g.OH, g.OW, g.C))
 {
     public override string Attributes => g.ToString();
+
+    // Max finds each window's winner again (the input equal to the output); average reads neither.
+    public override bool BackwardReadsInput(int i, bool[] wants) => max;
+
+    public override bool BackwardReadsOutput(bool[] wants) => max;
 
     public override void Forward() => PoolKernels.Forward(max, Inputs[0].Span, Output.Data, g, 0, Inputs[0].Shape[0]);
 

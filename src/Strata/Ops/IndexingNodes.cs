@@ -12,6 +12,10 @@ internal sealed class BlockNode(string op, Tensor x, int[] starts, Shape outShap
 {
     public override string Attributes => $"{string.Join(",", starts)};{fill}";
 
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward()
     {
         var x = Inputs[0];
@@ -52,6 +56,10 @@ internal sealed class ConcatNode(Tensor[] inputs, int axis, Shape outShape) : Op
 
     public override string Attributes => $"{axis}";
 
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward()
     {
         Array.Clear(_starts);
@@ -84,6 +92,10 @@ internal sealed class IndexSelectNode(Tensor x, int[] idx, int outer, int n, int
     : OpNode("index_select", [x], outShape)
 {
     public override string Attributes => $"{outer},{n},{inner};{string.Join(",", idx)}";
+
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
 
     public override void Forward()
     {
@@ -119,6 +131,11 @@ internal sealed class GatherNode(Tensor table, Tensor indices, string owner = "g
     : OpNode("gather", [table, indices], new Shape([.. indices.Shape.Dims, .. table.Shape.Dims[1..]]))
 {
     private int Row => Inputs[0].Shape.Dims[0] == 0 ? 0 : Inputs[0].Size / Inputs[0].Shape.Dims[0];
+
+    // The indices again, not the table's values.
+    public override bool BackwardReadsInput(int i, bool[] wants) => i == 1;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
 
     private int Index(int i)
     {

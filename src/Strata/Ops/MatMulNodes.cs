@@ -14,6 +14,11 @@ internal sealed class MatMulNode(Tensor a, Tensor b, bool ta, bool tb, int m, in
 {
     public override string Attributes => $"{ta},{tb}";
 
+    // ∂a needs b and ∂b needs a.
+    public override bool BackwardReadsInput(int i, bool[] wants) => wants[1 - i];
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     /// <summary>[..., m, k] · [k, n]: one GEMM with the batch folded into the rows.</summary>
     private bool Folded => Inputs[1].Rank == 2 && !ta;
 
@@ -139,6 +144,11 @@ internal sealed class LinearNode : OpNode
     }
 
     public override string Attributes => _activation.ToString();
+
+    // dx needs W, dW needs x, db neither; the activation's derivative comes from the output.
+    public override bool BackwardReadsInput(int i, bool[] wants) => i < 2 && wants[1 - i];
+
+    public override bool BackwardReadsOutput(bool[] wants) => !_activation.IsLinear;
 
     private int Rows => _k == 0 ? 0 : Inputs[0].Size / _k;
 

@@ -8,6 +8,10 @@ internal sealed class ReshapeNode(Tensor x, Shape shape) : OpNode("reshape", [x]
 {
     public override bool AliasesInput => true;
 
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     // A plan may have pointed the input at another array (its batch): follow it.
     public override void Forward()
     {
@@ -22,6 +26,10 @@ internal sealed class ReshapeNode(Tensor x, Shape shape) : OpNode("reshape", [x]
 internal sealed class StopGradientNode(Tensor x) : OpNode("stop_gradient", [x], x.Shape)
 {
     public override bool AliasesInput => true;
+
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
 
     public override void Forward()
     {
@@ -38,6 +46,10 @@ internal sealed class StopGradientNode(Tensor x) : OpNode("stop_gradient", [x], 
 /// <summary>A broadcast materialized; the gradient sums g back over the broadcast axes.</summary>
 internal sealed class BroadcastNode(Tensor x, Shape target) : OpNode("broadcast_to", [x], target)
 {
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     public override void Forward() =>
         Broadcasting.Apply<Broadcasting.FirstOp>(OutputShape, Inputs[0].Span, Inputs[0].Shape, Output.Data, OutputShape, Output.Data);
 
@@ -58,6 +70,10 @@ internal sealed class PermuteNode(Tensor x, int[] perm, Shape shape) : OpNode("p
     }
 
     public override string Attributes => string.Join(",", perm);
+
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
 
     public override void Forward() => Tensor.PermuteCopy(Inputs[0].Span, Inputs[0].Shape, perm, Output.Data);
 

@@ -39,6 +39,11 @@ internal sealed class BatchNormNode : OpNode
 
     public override object? State => _movingMean;
 
+    // x and gamma; the statistics are the node's own (scratch), beta and the output are not read.
+    public override bool BackwardReadsInput(int i, bool[] wants) => i != _beta;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
+
     private int Rows => Inputs[0].Size / _channels;
 
     public override void Forward()

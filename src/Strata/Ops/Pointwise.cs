@@ -119,6 +119,22 @@ internal static class PointwiseMath
         }
     }
 
+    /// <summary>Whether <see cref="Backward"/> reads x (it reads y exactly when <see cref="BackwardReadsY"/>).</summary>
+    public static bool BackwardReadsX(PointwiseKind kind, float a) => kind switch
+    {
+        PointwiseKind.Neg or PointwiseKind.Exp or PointwiseKind.Sqrt or PointwiseKind.Relu or PointwiseKind.Sigmoid or PointwiseKind.Tanh => false,
+        PointwiseKind.LeakyRelu => a < 0,
+        _ => true,
+    };
+
+    /// <summary>Whether <see cref="Backward"/> reads y.</summary>
+    public static bool BackwardReadsY(PointwiseKind kind, float a) => kind switch
+    {
+        PointwiseKind.Exp or PointwiseKind.Sqrt or PointwiseKind.Relu or PointwiseKind.Sigmoid or PointwiseKind.Tanh => true,
+        PointwiseKind.LeakyRelu => a >= 0,
+        _ => false,
+    };
+
     public static string Name(PointwiseKind kind) => kind switch
     {
         PointwiseKind.PowConst => "pow",
@@ -132,6 +148,10 @@ internal sealed class PointwiseNode(PointwiseKind kind, Tensor x, float a = 0, f
     : OpNode(PointwiseMath.Name(kind), [x], x.Shape)
 {
     public override string Attributes => $"{a},{b}";
+
+    public override bool BackwardReadsInput(int i, bool[] wants) => PointwiseMath.BackwardReadsX(kind, a);
+
+    public override bool BackwardReadsOutput(bool[] wants) => PointwiseMath.BackwardReadsY(kind, a);
 
     public override void Forward() => PointwiseMath.Forward(kind, a, b, Inputs[0].Span, Output.Data);
 

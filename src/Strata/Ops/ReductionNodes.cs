@@ -9,6 +9,11 @@ internal sealed class ReduceNode(ReduceKind kind, string op, Tensor x, bool[] re
 {
     public override string Attributes => string.Concat(reduced.Select(r => r ? '1' : '0'));
 
+    // Sum's gradient is a broadcast; max and min find their extremes again (input equal to output).
+    public override bool BackwardReadsInput(int i, bool[] wants) => kind != ReduceKind.Sum;
+
+    public override bool BackwardReadsOutput(bool[] wants) => kind != ReduceKind.Sum;
+
     public override void Forward() => Reduction.Run(kind, Inputs[0].Span, Inputs[0].Shape, reduced, Output.Data);
 
     public override void Backward(Span<float> gy, GradSink grads)
@@ -41,6 +46,10 @@ internal sealed class ReduceNode(ReduceKind kind, string op, Tensor x, bool[] re
 internal sealed class ArgMaxNode(Tensor x, int n, int inner, Shape outShape) : OpNode("argmax", [x], outShape)
 {
     public override string Attributes => $"{n},{inner}";
+
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => false;
 
     public override void Forward()
     {

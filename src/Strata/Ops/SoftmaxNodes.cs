@@ -13,6 +13,11 @@ internal sealed class SoftmaxNode(Tensor x, int outer, int n, int inner, bool lo
     /// <summary>A softmax (not log-softmax) over the last axis: what the cross-entropies can fuse with (<see cref="Tensor.SoftmaxInput"/>).</summary>
     public bool OverLastAxis { get; } = !log && inner == 1 && x.Rank > 0 && n == x.Shape[-1];
 
+    // The derivative follows from the output alone.
+    public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+    public override bool BackwardReadsOutput(bool[] wants) => true;
+
     public override void Forward() => Tensor.SoftmaxForward(Inputs[0].Span, Output.Data, outer, n, inner, log);
 
     public override void Backward(Span<float> gy, GradSink grads)

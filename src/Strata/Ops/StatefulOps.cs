@@ -22,6 +22,10 @@ namespace Strata.Ops
 
         public override object? State => rng;
 
+        public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+        public override bool BackwardReadsOutput(bool[] wants) => false;
+
         public override void Forward()
         {
             var m = Output.Data;
@@ -55,6 +59,10 @@ namespace Strata.Ops
         public override string Attributes => $"{a};{b}";
 
         public override object? State => rng;
+
+        public override bool BackwardReadsInput(int i, bool[] wants) => false;
+
+        public override bool BackwardReadsOutput(bool[] wants) => false;
 
         public override void Forward() => Fill(Output.Data, rng, normal, a, b);
 

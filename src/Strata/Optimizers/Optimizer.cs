@@ -79,7 +79,8 @@ public abstract class Optimizer
         {
             // Inside a traced step the update is replayed as recorded, on these parameters.
             var fixedList = list.ToArray();
-            Autograd.Trace.RecordEffect(new($"apply:{Name}:{fixedList.Length}", this, fixedList, () => ApplyCore(fixedList)));
+            // It reads the parameters' own gradients, none of the step's op outputs.
+            Autograd.Trace.RecordEffect(new($"apply:{Name}:{fixedList.Length}", this, fixedList, () => ApplyCore(fixedList), Reads: []));
         }
         ApplyCore(list);
     }
@@ -135,7 +136,8 @@ public abstract class Optimizer
                     break;
                 }
             }
-            Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, parameters, () => ApplyGradientsCore(list, parameters)));
+            Autograd.Trace.RecordEffect(new($"apply_gradients:{Name}:{list.Length}", this, parameters, () => ApplyGradientsCore(list, parameters),
+                Reads: [.. list.Select(pair => pair.Gradient)]));
         }
         ApplyGradientsCore(list, parameters);
     }

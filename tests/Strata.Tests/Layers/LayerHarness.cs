@@ -40,7 +40,8 @@ public sealed record LayerCase(string Name, Func<Layer> Create, int[][] InputSha
 /// the config through the registry's JSON and back (same JSON, same outputs from the same weights);
 /// gradients of inputs and weights against finite differences, in inference and training; a compiled
 /// plan against eager execution (outputs, input gradients, weight gradients, state such as moving
-/// statistics); training inside a model on the plan against eager training, each trainable weight
+/// statistics), its dead activations poisoned so that a backward read a node does not declare shows;
+/// training inside a model on the plan (poisoned the same way) against eager training, each trainable weight
 /// moving; save and load with identical outputs and a resumed step; identity in inference for
 /// dropout-like layers.
 /// </summary>
@@ -169,6 +170,7 @@ internal static class LayerHarness
         }
         var plan = Plan.Compile(trace, traced, [y, loss], loss, out var why);
         Assert.True(plan is not null, $"{what}: no plan ({why})");
+        plan.PoisonDeadActivations = true; // a read the layer's nodes do not declare meets NaN (or another buffer's values)
 
         // Replay on other data and other weights: a plan that kept traced values (inputs, or weights
         // read as constants) would differ from the eager step.
@@ -216,6 +218,7 @@ internal static class LayerHarness
     {
         var (planned, output) = BuildModel(c, 5);
         var (eager, _) = BuildModel(c, 5);
+        planned.PoisonPlanActivations = true; // the training plan's activations and gradients share an arena; dead ones are poisoned
         eager.PlansEnabled = false;
         var x = Inputs(c, 8);
         var target = Tensor.RandomUniform([Batch, .. output.Shape.Dims], -1f, 1f, 9);
