@@ -434,6 +434,24 @@ internal static unsafe partial class Gemm
                         dst[p * Nr + jj] = 0;
                 }
             }
+            else if (nr == Nr && Kind != GemmKernelKind.Scalar)
+            {
+                // A full panel row is two vectors of the kernel's width: copied as such (a span copy per row,
+                // a call to memmove each, cost as much as the products of a short-m GEMM).
+                float* src = B + (long)pc * Ldb + j;
+                switch (Kind)
+                {
+                    case GemmKernelKind.Avx512:
+                        CopyRows<Vector512<float>, V512>(src, Ldb, dst, kc);
+                        break;
+                    case GemmKernelKind.Avx2:
+                        CopyRows<Vector256<float>, V256>(src, Ldb, dst, kc);
+                        break;
+                    default:
+                        CopyRows<Vector128<float>, V128>(src, Ldb, dst, kc);
+                        break;
+                }
+            }
             else
             {
                 for (int p = 0; p < kc; p++)
@@ -443,6 +461,17 @@ internal static unsafe partial class Gemm
                     src.CopyTo(d);
                     d[nr..].Clear();
                 }
+            }
+        }
+
+        /// <summary>kc rows of two vectors each, from a stride of <paramref name="ld"/> floats to a packed panel.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void CopyRows<TV, TS>(float* src, nint ld, float* dst, int kc) where TV : struct where TS : struct, ISimd<TV>
+        {
+            for (int p = 0; p < kc; p++, src += ld, dst += 2 * TS.Count)
+            {
+                TS.Store(TS.Load(src), dst);
+                TS.Store(TS.Load(src + TS.Count), dst + TS.Count);
             }
         }
     }
