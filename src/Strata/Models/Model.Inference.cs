@@ -1,4 +1,5 @@
 using Strata.Data;
+using Strata.Kernels;
 using Strata.Training;
 
 namespace Strata.Models;
@@ -107,8 +108,53 @@ public partial class Model
         return result!;
     }
 
-    /// <summary>Rows [start, start + len) through the network, in cache-sized slices once their size is known.</summary>
+    // A part of a batch split across threads has at least this many rows (below it the hand-off costs more than it saves).
+    private const int MinRowsPerThread = 32;
+
+    /// <summary>
+    /// Rows [start, start + len) through the network. A large batch is split into one part per kernel thread,
+    /// each run on a plan of its own on its thread (the kernels inside a part run on that thread alone): no
+    /// hand-off between the threads per layer, as there is when each kernel splits its own work; every row
+    /// gets the same result either way.
+    /// </summary>
     private Tensor PredictRows(Tensor[] x, int start, int len)
+    {
+        int parts = Math.Min(KernelSettings.MaxThreads, len / MinRowsPerThread);
+        if (parts < 2 || _inferenceBytesPerSample == 0) // the first calls trace and compile the plan on one thread
+            return PredictSlices(x, start, len);
+        var work = new RowParts(this, x, start, len, parts);
+        WorkerPool.Run(work, parts);
+        var first = work.Results[0]!;
+        int row = first.Size / first.Shape[0];
+        var result = Tensor.Empty(new Shape([len, .. first.Shape.Dims[1..]]));
+        for (int p = 0; p < parts; p++)
+        {
+            var (from, count) = work.Part(p);
+            work.Results[p]!.Span.CopyTo(result.Data.Slice((from - start) * row, count * row));
+        }
+        return result;
+    }
+
+    /// <summary>One part of a batch per strip (balanced, whole rows).</summary>
+    private sealed class RowParts(Model model, Tensor[] x, int start, int len, int parts) : WorkerPool.Work
+    {
+        public readonly Tensor?[] Results = new Tensor?[parts];
+
+        public (int From, int Count) Part(int p)
+        {
+            int a = (int)((long)len * p / parts), b = (int)((long)len * (p + 1) / parts);
+            return (start + a, b - a);
+        }
+
+        public override void Run(int strip)
+        {
+            var (from, count) = Part(strip);
+            Results[strip] = model.PredictSlices(x, from, count);
+        }
+    }
+
+    /// <summary>Rows [start, start + len) through the network, in cache-sized slices once their size is known.</summary>
+    private Tensor PredictSlices(Tensor[] x, int start, int len)
     {
         long perSample = _inferenceBytesPerSample;
         int slice = perSample > 0 ? (int)Math.Clamp(InferenceSliceBytes / perSample, 1, len) : len;
