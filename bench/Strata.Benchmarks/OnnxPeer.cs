@@ -65,9 +65,7 @@ internal static class OnnxPeer
         model.ExportOnnx(path);
         try
         {
-            using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-            options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
-            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); // as in Compare
+            using var options = Options(threads);
             using var session = new InferenceSession(path, options);
             string input = session.InputMetadata.Keys.Single();
             int[] sample = tx.Shape.Dims[1..].ToArray();
@@ -124,6 +122,19 @@ internal static class OnnxPeer
         }
     }
 
+    /// <summary>ONNX Runtime's CPU session settings of every comparison: all graph optimizations, sequential, the given threads.</summary>
+    private static SessionOptions Options(int threads)
+    {
+        var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+        // Idle pool threads of ONNX Runtime spin by default, and keep a core busy well past the end of a
+        // run: measured on 2 cores, Strata's rounds between ONNX Runtime's ran at half speed with it on
+        // (MLP int8, 2 threads: 0.55 M against 1.04 M samples/s), while ONNX Runtime's own rounds ran
+        // as fast without it (1.16 M and 1.15 M). Off, neither side takes the other's cores.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
+
     /// <summary>Exports <paramref name="model"/> (float, or quantized in QDQ form) and prints both runtimes' medians and their ratio.</summary>
     internal static void Compare(string workload, Model model, Tensor tx, int batch, int threads, int rounds)
     {
@@ -131,13 +142,7 @@ internal static class OnnxPeer
         model.ExportOnnx(path);
         try
         {
-            using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-            options.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
-            // Idle pool threads of ONNX Runtime spin by default, and keep a core busy well past the end of a
-            // run: measured on 2 cores, Strata's rounds between ONNX Runtime's ran at half speed with it on
-            // (MLP int8, 2 threads: 0.55 M against 1.04 M samples/s), while ONNX Runtime's own rounds ran
-            // as fast without it (1.16 M and 1.15 M). Off, neither side takes the other's cores.
-            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            using var options = Options(threads);
             using var session = new InferenceSession(path, options);
             string input = session.InputMetadata.Keys.Single();
             int n = tx.Shape[0] / batch * batch; // whole batches only, on both sides
