@@ -111,6 +111,9 @@ public partial class Model
     // A part of a batch split across threads has at least this many rows (below it the hand-off costs more than it saves).
     private const int MinRowsPerThread = 32;
 
+    // The rows of a part of the latest split batch, and how many calls have split it (the first two run their parts in order).
+    private int _splitRows, _splitCalls;
+
     /// <summary>
     /// Rows [start, start + len) through the network. A large batch is split into one part per kernel thread,
     /// each run on a plan of its own on its thread (the kernels inside a part run on that thread alone): no
@@ -123,7 +126,21 @@ public partial class Model
         if (parts < 2 || _inferenceBytesPerSample == 0) // the first calls trace and compile the plan on one thread
             return PredictSlices(x, start, len);
         var work = new RowParts(this, x, start, len, parts);
-        WorkerPool.Run(work, parts);
+        // A new part size runs its parts one after another twice: their slices' signature is traced and confirmed
+        // in order, as for one thread, and later calls replay the plan on every thread at once.
+        int partRows = len / parts;
+        if (Volatile.Read(ref _splitRows) != partRows)
+        {
+            Volatile.Write(ref _splitCalls, 0);
+            Volatile.Write(ref _splitRows, partRows);
+        }
+        if (Interlocked.Increment(ref _splitCalls) <= 2)
+        {
+            for (int p = 0; p < parts; p++)
+                work.Run(p);
+        }
+        else
+            WorkerPool.Run(work, parts);
         var first = work.Results[0]!;
         int row = first.Size / first.Shape[0];
         var result = Tensor.Empty(new Shape([len, .. first.Shape.Dims[1..]]));
