@@ -300,7 +300,7 @@ public sealed class DataParallelSession : IDisposable
 /// What a rank's gradient all-reduce did: <paramref name="Steps"/> optimizer steps, each reducing
 /// <paramref name="BytesPerStep"/> in <paramref name="BucketsPerStep"/> buckets, of which
 /// <paramref name="BucketsDuringBackward"/> in all were started while the backward pass still ran (the
-/// overlapped ones; a step that runs eagerly, like a signature's first two, starts all its buckets after
+/// overlapped ones; the first step, which lays the buckets out, and a step whose backward runs on the graph engine start all their buckets after
 /// the pass, as does the last bucket of every step), and <paramref name="HookSeconds"/> that the training
 /// thread spent in the hook: the communication the backward pass did not hide.
 /// </summary>

@@ -33,8 +33,8 @@ public interface IDataParallel
     /// it), in the order the pass produces them — roughly the layers from last to first — and always
     /// before the step's <see cref="ReduceGradients"/>. An implementation may start reducing a group of
     /// gradients here, overlapping communication with the rest of the backward pass (PyTorch DDP's
-    /// buckets); it must not change the gradient before <see cref="ReduceGradients"/>. Steps that run
-    /// eagerly (the first steps of a signature, models the plan cannot compile) announce nothing:
+    /// buckets); it must not change the gradient before <see cref="ReduceGradients"/>. Steps whose backward
+    /// runs on the graph engine (a signature's first step, models the plan cannot compile) announce nothing:
     /// <see cref="ReduceGradients"/> then has every gradient to reduce. The default does nothing.
     /// </summary>
     void GradientReady(Tensor parameter)

@@ -109,7 +109,7 @@ public sealed class DistributedTrainingTests(DistributedTrainingTests.OneProcess
         int overlapped = int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
         Assert.Equal(20, steps);
         Assert.True(buckets >= 2, line);
-        // Every compiled step (all but the first two, which run eagerly) starts every bucket but the last during the pass.
+        // Every step but the first (which lays the buckets out) starts every bucket but the last during the pass.
         Assert.True(overlapped >= (steps - 2) * (buckets - 1), line);
         Assert.Contains("0 of 20 buckets started during the backward pass", one.Stdout, StringComparison.Ordinal); // one bucket: the loss's, after the pass
     }
