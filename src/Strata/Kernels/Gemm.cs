@@ -136,6 +136,25 @@ internal static unsafe partial class Gemm
         if ((long)m * n * k < ParallelThreshold)
             threads = 1;
 
+        if (m == 1 && !transB && System.Runtime.Intrinsics.X86.Fma.IsSupported && kind is GemmKernelKind.Avx2 or GemmKernelKind.Avx512)
+        {
+            // One row (a single sample through a Dense layer): the micro-kernel would compute MR rows, all but
+            // one of them padding. A row-vector product instead, with the driver's k blocks and order of
+            // operations, so that the row gets the same bits as inside a batch.
+            var blocks = BlocksFor(kind);
+            int kBlocks = (k + blocks.Kc - 1) / blocks.Kc;
+            fixed (float* pa = a)
+            fixed (float* pb = b)
+            fixed (float* pc = c)
+            {
+                if (kind == GemmKernelKind.Avx512)
+                    RowTimesMatrix<Vector512<float>, V512>(n, k, (k + kBlocks - 1) / kBlocks, alpha, pa, transA ? lda : 1, pb, ldb, beta, pc);
+                else
+                    RowTimesMatrix<Vector256<float>, V256>(n, k, (k + kBlocks - 1) / kBlocks, alpha, pa, transA ? lda : 1, pb, ldb, beta, pc);
+            }
+            return;
+        }
+
         fixed (float* pa = a)
         fixed (float* pb = b)
         fixed (float* pc = c)
@@ -158,6 +177,60 @@ internal static unsafe partial class Gemm
                 return;
             }
             RunStrips(job, strips, units, unit, extent, byColumns);
+        }
+    }
+
+    /// <summary>
+    /// c[0..n) = alpha·a·B + beta·c for one row a (k values, <paramref name="aStride"/> apart) and B read in place:
+    /// per k block of <paramref name="kc"/>, sums from zero by one FMA per step (a scaled by alpha first, as
+    /// packing does), then added to c — the micro-kernel's operations for one row of its tile, so the bits agree.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTimesMatrix<TV, TS>(int n, int k, int kc, float alpha, float* a, nint aStride, float* b, nint ldb, float beta, float* c)
+        where TV : struct where TS : struct, ISimd<TV>
+    {
+        if (beta != 0 && beta != 1)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(new ReadOnlySpan<float>(c, n), beta, new Span<float>(c, n));
+        int w = TS.Count, j = 0;
+        for (; j + 4 * w <= n; j += 4 * w)
+        {
+            for (int pc = 0; pc < k; pc += kc)
+            {
+                int steps = Math.Min(kc, k - pc);
+                float* ap = a + pc * aStride, bp = b + pc * ldb + j;
+                TV s0 = TS.Zero, s1 = TS.Zero, s2 = TS.Zero, s3 = TS.Zero;
+                for (int p = 0; p < steps; p++, ap += aStride, bp += ldb)
+                {
+                    var av = TS.Create(alpha == 1 ? *ap : *ap * alpha);
+                    s0 = TS.FusedMultiplyAdd(av, TS.Load(bp), s0);
+                    s1 = TS.FusedMultiplyAdd(av, TS.Load(bp + w), s1);
+                    s2 = TS.FusedMultiplyAdd(av, TS.Load(bp + 2 * w), s2);
+                    s3 = TS.FusedMultiplyAdd(av, TS.Load(bp + 3 * w), s3);
+                }
+                if (pc > 0 || beta != 0)
+                {
+                    s0 = TS.Add(s0, TS.Load(c + j));
+                    s1 = TS.Add(s1, TS.Load(c + j + w));
+                    s2 = TS.Add(s2, TS.Load(c + j + 2 * w));
+                    s3 = TS.Add(s3, TS.Load(c + j + 3 * w));
+                }
+                TS.Store(s0, c + j);
+                TS.Store(s1, c + j + w);
+                TS.Store(s2, c + j + 2 * w);
+                TS.Store(s3, c + j + 3 * w);
+            }
+        }
+        for (; j < n; j++)
+        {
+            for (int pc = 0; pc < k; pc += kc)
+            {
+                int steps = Math.Min(kc, k - pc);
+                float* ap = a + pc * aStride, bp = b + pc * ldb + j;
+                float s0 = 0;
+                for (int p = 0; p < steps; p++, ap += aStride, bp += ldb)
+                    s0 = MathF.FusedMultiplyAdd(alpha == 1 ? *ap : *ap * alpha, *bp, s0);
+                c[j] = pc > 0 || beta != 0 ? s0 + c[j] : s0;
+            }
         }
     }
 

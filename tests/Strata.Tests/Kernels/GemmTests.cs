@@ -133,6 +133,37 @@ public sealed class GemmTests : IDisposable
     [InlineData("0,2,4", 3)]
     public void Sysfs_cpu_lists_count(string list, int count) => Assert.Equal(count, CacheSizes.CountCpus(list));
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void A_single_row_gets_the_bits_it_gets_inside_a_batch(string kind)
+    {
+        // One row takes a row-vector path on the FMA kernels; it must agree bit for bit with the same row of a
+        // batch (the micro-kernel), for every transpose of A, alpha, beta and a K of several blocks.
+        Gemm.ForcedKernel = Enum.Parse<GemmKernelKind>(kind);
+        foreach (var (n, k) in new[] { (128, 784), (37, 5), (200, 1000), (1, 3) })
+        {
+            foreach (bool ta in new[] { false, true })
+            {
+                foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, 1f), (-2f, 0.25f) })
+                {
+                    const int m = 7;
+                    var a = TestData.Random(m * k, 41);
+                    var b = TestData.Random(k * n, 42);
+                    var c0 = TestData.Random(m * n, 43);
+                    var batch = (float[])c0.Clone();
+                    Gemm.Sgemm(ta, false, m, n, k, alpha, a, ta ? m : k, b, n, beta, batch, n);
+                    // Row 3 alone: op(A)'s row 3 (A's column 3 when transposed, read with stride m).
+                    var row = c0.AsSpan(3 * n, n).ToArray();
+                    if (ta)
+                        Gemm.Sgemm(true, false, 1, n, k, alpha, a.AsSpan(3).ToArray(), m, b, n, beta, row, n);
+                    else
+                        Gemm.Sgemm(false, false, 1, n, k, alpha, a.AsSpan(3 * k, k).ToArray(), k, b, n, beta, row, n);
+                    Assert.Equal(batch.AsSpan(3 * n, n).ToArray(), row);
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Beta_zero_ignores_nan_in_c()
     {
