@@ -57,14 +57,18 @@ internal static unsafe partial class Gemm
         var cached = CacheBlocking[(int)kind];
         if (cached.Kc != 0)
             return cached;
-        var (mr, nr) = kind switch
-        {
-            GemmKernelKind.Avx2 => (GemmMicroKernels.Mr256, GemmMicroKernels.Nr256),
-            GemmKernelKind.Vector128 => (GemmMicroKernels.Mr128, GemmMicroKernels.Nr128),
-            _ => (GemmMicroKernels.MrScalar, GemmMicroKernels.NrScalar),
-        };
+        var (mr, nr) = TileOf(kind);
         return CacheBlocking[(int)kind] = FromCaches(CacheSizes.Machine, mr, nr);
     }
+
+    /// <summary>The register tile (MR rows × NR columns) of a kernel family's micro-kernel.</summary>
+    internal static (int Mr, int Nr) TileOf(GemmKernelKind kind) => kind switch
+    {
+        GemmKernelKind.Avx512 => (GemmMicroKernels.Mr512, GemmMicroKernels.Nr512),
+        GemmKernelKind.Avx2 => (GemmMicroKernels.Mr256, GemmMicroKernels.Nr256),
+        GemmKernelKind.Vector128 => (GemmMicroKernels.Mr128, GemmMicroKernels.Nr128),
+        _ => (GemmMicroKernels.MrScalar, GemmMicroKernels.NrScalar),
+    };
 
     /// <summary>The budgets of <see cref="BlocksFor"/> for given caches and micro-tile.</summary>
     internal static Blocking FromCaches(CacheSizes caches, int mr, int nr)
@@ -116,13 +120,7 @@ internal static unsafe partial class Gemm
         }
 
         var kind = SelectedKernel;
-        var (mr, nr) = kind switch
-        {
-            GemmKernelKind.Avx512 => (GemmMicroKernels.Mr512, GemmMicroKernels.Nr512),
-            GemmKernelKind.Avx2 => (GemmMicroKernels.Mr256, GemmMicroKernels.Nr256),
-            GemmKernelKind.Vector128 => (GemmMicroKernels.Mr128, GemmMicroKernels.Nr128),
-            _ => (GemmMicroKernels.MrScalar, GemmMicroKernels.NrScalar),
-        };
+        var (mr, nr) = TileOf(kind);
         // Packing B costs one pass over it; it pays off when many row panels reuse it (tall C), and a
         // transposed B has to be packed anyway. Measured: in place wins at m ≤ 128, packing at m ≥ 784.
         bool packB = ForcePackB ?? (transB || m >= PackBMinRows);

@@ -49,14 +49,7 @@ public static class KernelSettings
         get
         {
             var b = Gemm.BlocksFor(Gemm.SelectedKernel);
-            int mr = Gemm.SelectedKernel switch
-            {
-                GemmKernelKind.Avx512 => GemmMicroKernels.Mr512,
-                GemmKernelKind.Avx2 => GemmMicroKernels.Mr256,
-                GemmKernelKind.Vector128 => GemmMicroKernels.Mr128,
-                _ => GemmMicroKernels.MrScalar,
-            };
-            return $"{CacheSizes.Machine}; GEMM blocks kc {b.Kc}, mc {b.McPanels * mr}, nc {b.Nc}" +
+            return $"{CacheSizes.Machine}; GEMM blocks kc {b.Kc}, mc {b.McPanels * Gemm.TileOf(Gemm.SelectedKernel).Mr}, nc {b.Nc}" +
                 (Gemm.SelectedKernel == GemmKernelKind.Avx512 ? " (the AVX-512 kernel's measured sizes)" : " (from the caches)");
         }
     }

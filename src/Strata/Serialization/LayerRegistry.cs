@@ -124,11 +124,7 @@ public static class LayerRegistry
 
     private static void Add<TLayer, TConfig>(string className, Func<TConfig, TLayer> fromConfig, JsonSerializerOptions json)
         where TLayer : Layer where TConfig : LayerConfig
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(className);
-        ArgumentNullException.ThrowIfNull(fromConfig);
-        s_registry.Add(new(className, typeof(TLayer), typeof(TConfig), c => fromConfig((TConfig)c!), json));
-    }
+        => s_registry.Add(className, fromConfig, json);
 
     /// <summary>The registered class names.</summary>
     public static IReadOnlyList<string> ClassNames => s_registry.Names;

@@ -51,11 +51,8 @@ public static class LossRegistry
     private static void Builtin<TLoss, TConfig>(string name, Func<TConfig, TLoss> fromConfig) where TLoss : Loss where TConfig : LossConfig =>
         Add(name, fromConfig, ModelJson.Options);
 
-    private static void Add<TLoss, TConfig>(string name, Func<TConfig, TLoss> fromConfig, JsonSerializerOptions json) where TLoss : Loss where TConfig : LossConfig
-    {
-        ArgumentNullException.ThrowIfNull(fromConfig);
-        s_registry.Add(new(name, typeof(TLoss), typeof(TConfig), c => fromConfig((TConfig)c!), json));
-    }
+    private static void Add<TLoss, TConfig>(string name, Func<TConfig, TLoss> fromConfig, JsonSerializerOptions json) where TLoss : Loss where TConfig : LossConfig =>
+        s_registry.Add(name, fromConfig, json);
 
     /// <summary>The registered names.</summary>
     public static IReadOnlyList<string> Names => s_registry.Names;

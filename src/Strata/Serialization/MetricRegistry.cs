@@ -85,8 +85,7 @@ public static class MetricRegistry
     private static void Add<TMetric, TConfig>(string className, Func<TConfig, TMetric> fromConfig, JsonSerializerOptions json)
         where TMetric : Metric where TConfig : MetricConfig
     {
-        ArgumentNullException.ThrowIfNull(fromConfig);
-        s_registry.Add(new(className, typeof(TMetric), typeof(TConfig), c => fromConfig((TConfig)c!), json));
+        s_registry.Add(className, fromConfig, json);
         if (typeof(TConfig) != typeof(MetricConfig))
             return;
         lock (s_byName)

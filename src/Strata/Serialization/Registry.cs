@@ -51,6 +51,13 @@ internal sealed class Registry<TBase> where TBase : class
 
     public string RegisterCall { get; }
 
+    /// <summary>Registers <typeparamref name="T"/> under <paramref name="name"/>, made from its <typeparamref name="TConfig"/> by <paramref name="fromConfig"/>.</summary>
+    public void Add<T, TConfig>(string name, Func<TConfig, T> fromConfig, JsonSerializerOptions json) where T : TBase where TConfig : class
+    {
+        ArgumentNullException.ThrowIfNull(fromConfig);
+        Add(new(name, typeof(T), typeof(TConfig), c => fromConfig((TConfig)c!), json));
+    }
+
     /// <summary>Adds or replaces an entry (replacing is allowed for the same name and type).</summary>
     /// <exception cref="ArgumentException">The name is taken by another type, or (unless types are shared) the type by another name.</exception>
     public void Add(Entry entry)

@@ -69,11 +69,7 @@ public static class ScheduleRegistry
         Add<TSchedule, TSchedule>(name, c => c, ModelJson.Options);
 
     private static void Add<TSchedule, TConfig>(string name, Func<TConfig, TSchedule> fromConfig, JsonSerializerOptions json)
-        where TSchedule : class, ILearningRateSchedule where TConfig : class
-    {
-        ArgumentNullException.ThrowIfNull(fromConfig);
-        s_registry.Add(new(name, typeof(TSchedule), typeof(TConfig), c => fromConfig((TConfig)c!), json));
-    }
+        where TSchedule : class, ILearningRateSchedule where TConfig : class => s_registry.Add(name, fromConfig, json);
 
     /// <summary>The registered names.</summary>
     public static IReadOnlyList<string> Names => s_registry.Names;
