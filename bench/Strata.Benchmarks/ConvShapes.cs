@@ -41,18 +41,22 @@ internal static class ConvShapes
             var db = new float[s.F];
             var dx = new float[x.Length];
             double flops = 2.0 * batch * g.OH * g.OW * g.K * s.F;
-            foreach (bool direct in new[] { true, false })
+            // direct; im2col + GEMM with the columns packed from the images; the columns written out first (forward only differs)
+            foreach (var (direct, explicitColumns) in new[] { (true, false), (false, false), (false, true) })
             {
-                if (direct && ConvolutionEngine.IsPointwise(g))
+                if (direct && ConvolutionEngine.IsPointwise(g) || explicitColumns && ConvolutionEngine.IsPointwise(g))
                     continue;
                 ConvolutionEngine.ForceDirect = direct;
+                ConvolutionEngine.ExplicitColumns = explicitColumns;
                 var engine = new ConvolutionEngine();
                 double f = Median(() => engine.Forward(x, w, bias, y, batch, g, s.F, null), seconds);
                 double b = Median(() => engine.Backward(x, w, y, dy, dw, db, dx, batch, g, s.F, null), seconds);
-                string chosen = ConvolutionEngine.UsesDirectByDefault(g) == direct ? " (chosen)" : "";
+                string chosen = ConvolutionEngine.UsesDirectByDefault(g) == direct && !explicitColumns ? " (chosen)" : "";
+                string kernel = direct ? "direct" : explicitColumns ? "im2col written + GEMM" : "im2col+GEMM";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {s.Name} | {g.K} | {(direct ? "direct" : "im2col+GEMM")}{chosen} | {flops / f / 1e9:F1} | {2 * flops / b / 1e9:F1} |"));
+                    $"| {s.Name} | {g.K} | {kernel}{chosen} | {flops / f / 1e9:F1} | {2 * flops / b / 1e9:F1} |"));
             }
+            ConvolutionEngine.ExplicitColumns = false;
             ConvolutionEngine.ForceDirect = null;
         }
     }

@@ -33,6 +33,9 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     // even; 3 channels: GEMM ahead; see docs/PERFORMANCE.md).
     internal const int DirectMaxK = 32;
 
+    /// <summary>For tests and benchmarks: the forward writes im2col columns out and multiplies them (the way before the GEMM packed them from the images).</summary>
+    internal static bool ExplicitColumns { get; set; }
+
     /// <summary>For tests and benchmarks: force the direct kernel (true) or im2col + GEMM (false) for every shape.</summary>
     internal static bool? ForceDirect { get; set; }
 
@@ -204,25 +207,28 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             }
             return;
         }
-        bool pointwise = IsPointwise(g);
+        bool pointwise = IsPointwise(g), explicitColumns = !pointwise && ExplicitColumns;
         int chunk = pointwise ? i1 - i0 : ImagesPerChunk(i1 - i0);
-        var col = pointwise ? null : Columns(strip, chunk * perImage * k);
+        var col = explicitColumns ? Columns(strip, chunk * perImage * k) : null;
         var w = new ReadOnlySpan<float>(_w, k * f);
         for (int n0 = i0; n0 < i1; n0 += chunk)
         {
             int n1 = Math.Min(i1, n0 + chunk), rows = (n1 - n0) * perImage;
-            ReadOnlySpan<float> a;
+            var y = new Span<float>(_y + (long)n0 * perImage * f, rows * f);
             if (pointwise)
             {
-                a = new ReadOnlySpan<float>(_x + (long)n0 * image, rows * k);
+                Gemm.Sgemm(false, false, rows, f, k, 1f, new ReadOnlySpan<float>(_x + (long)n0 * image, rows * k), k, w, f, 0f, y, f, maxThreads: 1);
+            }
+            else if (explicitColumns)
+            {
+                Im2Col.Expand(new ReadOnlySpan<float>(_x, _n * image), col, g, n0, n1);
+                Gemm.Sgemm(false, false, rows, f, k, 1f, col.AsSpan(0, rows * k), k, w, f, 0f, y, f, maxThreads: 1);
             }
             else
             {
-                Im2Col.Expand(new ReadOnlySpan<float>(_x, _n * image), col, g, n0, n1);
-                a = col.AsSpan(0, rows * k);
+                // The columns packed from the images inside the GEMM (same bits as the two steps above).
+                Gemm.SgemmIm2Col(g, _x, n0 * perImage, rows, f, _w, f, _y + (long)n0 * perImage * f, f);
             }
-            var y = new Span<float>(_y + (long)n0 * perImage * f, rows * f);
-            Gemm.Sgemm(false, false, rows, f, k, 1f, a, k, w, f, 0f, y, f, maxThreads: 1);
             if (_bias is not null)
                 DirectConvolution.BroadcastRows(_y + (long)n0 * perImage * f, rows, f, _bias, add: true);
             _epilogue?.Invoke(y, rows);

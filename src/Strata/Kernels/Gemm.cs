@@ -179,6 +179,29 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>
+    /// C [m × n] = col · B on the calling thread, where col is rows [firstPixel, firstPixel + m) of the im2col
+    /// matrix of the NHWC images at <paramref name="x"/> (<see cref="Conv2DGeometry.K"/> columns) and B is
+    /// [K × n]: the convolution's columns are packed from the images into the GEMM's panels as they are needed,
+    /// never written out whole. The same blocking and kernels as <see cref="Sgemm"/> on an explicit im2col
+    /// matrix, so the same bits.
+    /// </summary>
+    internal static void SgemmIm2Col(in Conv2DGeometry g, float* x, int firstPixel, int m, int n, float* b, int ldb, float* c, int ldc)
+    {
+        if (m <= 0 || n <= 0)
+            return;
+        int k = g.K;
+        var kind = SelectedKernel;
+        var (mr, nr) = TileOf(kind);
+        var job = new Job
+        {
+            M = m, N = n, K = k, Alpha = 1f, Beta = 0f, A = x, B = b, Ldb = ldb, C = c, Ldc = ldc,
+            Kind = kind, Mr = mr, Nr = nr, PackB = ForcePackB ?? m >= PackBMinRows,
+            Im2Col = true, FirstPixel = firstPixel, Conv = g,
+        };
+        job.Run(0, m, 0, n);
+    }
+
+    /// <summary>
     /// c[0..n) = alpha·a·B + beta·c for one row a (k values, <paramref name="aStride"/> apart) and B read in place:
     /// per k block of <paramref name="kc"/>, sums from zero by one FMA per step (a scaled by alpha first, as
     /// packing does), then added to c — the micro-kernel's operations for one row of its tile, so the bits agree.
@@ -305,6 +328,10 @@ internal static unsafe partial class Gemm
     private struct Job
     {
         public bool TransA, TransB, PackB, DirectA;
+        /// <summary>A is a batch of NHWC images and op(A) their im2col matrix from pixel <see cref="FirstPixel"/> (geometry <see cref="Conv"/>).</summary>
+        public bool Im2Col;
+        public int FirstPixel;
+        public Conv2DGeometry Conv;
         public int M, N, K, Lda, Ldb, Ldc, Mr, Nr;
         public float Alpha, Beta;
         public float* A, B, C;
@@ -452,6 +479,12 @@ internal static unsafe partial class Gemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void PackPanelsA(int ic, int mc, int pc, int kc, float* dst, bool edgesOnly)
         {
+            if (Im2Col)
+            {
+                PackPanelsIm2Col(ic, mc, pc, kc, dst);
+                return;
+            }
+            float** rows = stackalloc float*[Mr];
             for (int ir = 0; ir < mc; ir += Mr)
             {
                 int mr = Math.Min(Mr, mc - ir);
@@ -470,17 +503,73 @@ internal static unsafe partial class Gemm
                 }
                 else
                 {
-                    Transpose.Block(A + (long)(ic + ir) * Lda + pc, Lda, panel, Mr, mr, kc);
-                    for (int i = mr; i < Mr; i++)
-                    {
-                        for (int p = 0; p < kc; p++)
-                            panel[p * Mr + i] = 0;
-                    }
+                    for (int i = 0; i < Mr; i++)
+                        rows[i] = i < mr ? A + (long)(ic + ir + i) * Lda + pc : null;
+                    Transpose.Panel(rows, Mr, panel, kc);
                 }
                 if (Alpha != 1)
                 {
                     var all = new Span<float>(panel, kc * Mr);
                     System.Numerics.Tensors.TensorPrimitives.Multiply(all, Alpha, all);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Packs rows [ic, ic + mc) × columns [pc, pc + kc) of the im2col matrix of the images at A straight from
+        /// them: row i is output pixel FirstPixel + i, its columns the window's (kh, kw, c) values. The k range is
+        /// walked in runs that are contiguous in the image for every row of a panel — a whole window row (KW·C
+        /// floats) where no row's window row hangs over the border and there is no dilation, else one tap (C floats)
+        /// — and each run is one <see cref="Transpose.Panel"/> (a tap over the padding is a null row: zeros).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void PackPanelsIm2Col(int ic, int mc, int pc, int kc, float* dst)
+        {
+            var g = Conv;
+            int perImage = g.OH * g.OW, image = g.H * g.W * g.C, run = g.KW * g.C, end = pc + kc;
+            float** rows = stackalloc float*[Mr];
+            float** images = stackalloc float*[Mr];
+            int* ih0 = stackalloc int[Mr];
+            int* iw0 = stackalloc int[Mr];
+            for (int ir = 0; ir < mc; ir += Mr)
+            {
+                int mr = Math.Min(Mr, mc - ir);
+                bool columnsInside = g.DW == 1;
+                for (int i = 0; i < mr; i++)
+                {
+                    int q = FirstPixel + ic + ir + i, n = q / perImage, r = q - n * perImage, oh = r / g.OW;
+                    images[i] = A + (long)n * image;
+                    ih0[i] = oh * g.SH - g.PadTop;
+                    iw0[i] = (r - oh * g.OW) * g.SW - g.PadLeft;
+                    columnsInside &= iw0[i] >= 0 && iw0[i] + g.KW - 1 < g.W;
+                }
+                for (int i = mr; i < Mr; i++)
+                    rows[i] = null;
+                float* panel = dst + (long)ir * kc;
+                for (int p = pc; p < end;)
+                {
+                    int kh = p / run, within = p - kh * run, len;
+                    if (columnsInside)
+                    {
+                        len = Math.Min(run - within, end - p);
+                        for (int i = 0; i < mr; i++)
+                        {
+                            int ih = ih0[i] + kh * g.DH;
+                            rows[i] = (uint)ih < (uint)g.H ? images[i] + ((long)ih * g.W + iw0[i]) * g.C + within : null;
+                        }
+                    }
+                    else
+                    {
+                        int kw = within / g.C, c = within - kw * g.C;
+                        len = Math.Min(g.C - c, end - p);
+                        for (int i = 0; i < mr; i++)
+                        {
+                            int ih = ih0[i] + kh * g.DH, iw = iw0[i] + kw * g.DW;
+                            rows[i] = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W ? images[i] + ((long)ih * g.W + iw) * g.C + c : null;
+                        }
+                    }
+                    Transpose.Panel(rows, Mr, panel + (long)(p - pc) * Mr, len);
+                    p += len;
                 }
             }
         }

@@ -26,4 +26,35 @@ public sealed unsafe class TransposeTests
             }
         }
     }
+
+    [Fact]
+    public void Panel_packs_row_pointers_with_null_rows_as_zeros_and_writes_nothing_past_the_panel()
+    {
+        nint* pointers = stackalloc nint[16];
+        foreach (int panelRows in new[] { 1, 4, 6, 8, 12, 16 })
+        {
+            foreach (int len in new[] { 0, 1, 3, 7, 8, 9, 16, 17, 33 })
+            {
+                var src = TestData.Random(panelRows * (len + 5) + 1, (ulong)(panelRows * 100 + len));
+                var actual = new float[panelRows * len + 16];
+                Array.Fill(actual, 7f);
+                var expected = (float[])actual.Clone();
+                fixed (float* s = src)
+                fixed (float* a = actual)
+                {
+                    // Rows at uneven offsets; every third row (and the last) is padding.
+                    float** rows = (float**)pointers;
+                    for (int i = 0; i < panelRows; i++)
+                        rows[i] = i % 3 == 2 || (i == panelRows - 1 && panelRows > 1) ? null : s + i * (len + 5) + i % 2;
+                    for (int p = 0; p < len; p++)
+                    {
+                        for (int i = 0; i < panelRows; i++)
+                            expected[p * panelRows + i] = rows[i] is null ? 0f : rows[i][p];
+                    }
+                    Strata.Kernels.Transpose.Panel(rows, panelRows, a, len);
+                }
+                Assert.Equal(expected, actual);
+            }
+        }
+    }
 }
