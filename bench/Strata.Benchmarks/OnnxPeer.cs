@@ -37,7 +37,7 @@ internal static class OnnxPeer
     }
 
     /// <summary>A seed model trained for one epoch on 6,000 MNIST images, and the test images.</summary>
-    private static (Model Model, Tensor Test) Trained(string workload, string dataDir)
+    internal static (Model Model, Tensor Test) Trained(string workload, string dataDir)
     {
         var (x, y) = Mnist.Load(dataDir, train: true);
         var (tx, _) = Mnist.Load(dataDir, train: false);

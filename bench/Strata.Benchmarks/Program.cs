@@ -242,6 +242,32 @@ if (args.Length > 1 && args[0] == "onnx")
     OnnxPeer.Run(args[1], data, threads, rounds);
     return;
 }
+if (args.Length > 0 && args[0] == "pooltest")
+{
+    var g = Strata.Kernels.Conv2DGeometry.Create(26, 26, 32, 2, 2, 2, 2, 1, 1, false);
+    var x = new float[100 * 26 * 26 * 32];
+    new System.Random(1).NextBytes(new byte[1]);
+    for (int i = 0; i < x.Length; i++) x[i] = (i * 7919 % 1000) / 1000f;
+    var y = new float[100 * 13 * 13 * 32];
+    double t = ConvShapes.Median(() => Strata.Kernels.PoolKernels.Forward(true, x, y, g, 0, 100), 2);
+    Console.WriteLine($"pool fwd: {t * 1e6 / 100:F2} us per image");
+    return;
+}
+//   profile mlp|cnn|cnn3 [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread)
+if (args.Length > 1 && args[0] == "profile")
+{
+    int batch = 1000;
+    double seconds = 2;
+    string data = "data/mnist";
+    for (int i = 2; i < args.Length - 1; i++)
+    {
+        if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--data") data = args[++i];
+    }
+    InferenceProfile.Run(args[1], data, batch, seconds);
+    return;
+}
 //   latency mlp|cnn|cnn3 [--threads 1] [--calls 10000] [--data data/mnist]: single-sample Predict against ONNX Runtime, median and p99
 if (args.Length > 1 && args[0] == "latency")
 {

@@ -454,6 +454,9 @@ internal sealed partial class Plan
     /// <summary>The shape input i was traced with.</summary>
     public Shape InputShape(int i) => _inputs[i].Shape;
 
+    /// <summary>The nodes, in trace order (for the per-op profile of the benchmarks).</summary>
+    internal IReadOnlyList<OpNode> Nodes => _nodes;
+
     /// <summary>Runs every node's forward, in trace order.</summary>
     public void Forward()
     {
