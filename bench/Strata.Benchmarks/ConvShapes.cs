@@ -24,6 +24,9 @@ internal static class ConvShapes
         ("pointwise 16x16x64 1x1 ->64", 16, 16, 64, 1, 64, false),
     ];
 
+    /// <summary>Only the shapes whose name contains this.</summary>
+    public static string? Only { get; set; }
+
     public static void Run(int threads, int batch, double seconds)
     {
         KernelSettings.MaxThreads = threads;
@@ -31,6 +34,8 @@ internal static class ConvShapes
         Console.WriteLine("| --- | ---: | --- | ---: | ---: |");
         foreach (var s in Shapes)
         {
+            if (Only is not null && !s.Name.Contains(Only, StringComparison.OrdinalIgnoreCase))
+                continue;
             var g = Conv2DGeometry.Create(s.H, s.W, s.C, s.K, s.K, 1, 1, 1, 1, s.Same);
             var x = Tensor.RandomUniform([batch * s.H * s.W * s.C], -1f, 1f, 1).ToArray();
             var w = Tensor.RandomUniform([g.K * s.F], -1f, 1f, 2).ToArray();

@@ -214,7 +214,7 @@ if (args.Length > 0 && args[0] == "plans")
     PlanComparison.Run("data/mnist", threads, batch, samples, models);
     return;
 }
-//   convshapes [--threads N] [--batch 32] [--seconds 0.5]: Conv2D GFLOP/s per layer shape, direct vs im2col + GEMM
+//   convshapes [--threads N] [--batch 32] [--seconds 0.5] [--packb true|false] [--only NAME]: Conv2D GFLOP/s per layer shape, direct vs im2col + GEMM
 if (args.Length > 0 && args[0] == "convshapes")
 {
     int threads = 1, batch = 32;
@@ -224,6 +224,8 @@ if (args.Length > 0 && args[0] == "convshapes")
         if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--batch") batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--packb") Strata.Kernels.Gemm.ForcePackB = bool.Parse(args[++i]);
+        else if (args[i] == "--only") ConvShapes.Only = args[++i];
     }
     ConvShapes.Run(threads, batch, seconds);
     return;
@@ -240,17 +242,6 @@ if (args.Length > 1 && args[0] == "onnx")
         else if (args[i] == "--data") data = args[++i];
     }
     OnnxPeer.Run(args[1], data, threads, rounds);
-    return;
-}
-if (args.Length > 0 && args[0] == "pooltest")
-{
-    var g = Strata.Kernels.Conv2DGeometry.Create(26, 26, 32, 2, 2, 2, 2, 1, 1, false);
-    var x = new float[100 * 26 * 26 * 32];
-    new System.Random(1).NextBytes(new byte[1]);
-    for (int i = 0; i < x.Length; i++) x[i] = (i * 7919 % 1000) / 1000f;
-    var y = new float[100 * 13 * 13 * 32];
-    double t = ConvShapes.Median(() => Strata.Kernels.PoolKernels.Forward(true, x, y, g, 0, 100), 2);
-    Console.WriteLine($"pool fwd: {t * 1e6 / 100:F2} us per image");
     return;
 }
 //   profile mlp|cnn|cnn3 [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread)

@@ -195,7 +195,7 @@ internal static unsafe partial class Gemm
         var job = new Job
         {
             M = m, N = n, K = k, Alpha = 1f, Beta = 0f, A = x, B = b, Ldb = ldb, C = c, Ldc = ldc,
-            Kind = kind, Mr = mr, Nr = nr, PackB = ForcePackB ?? m >= PackBMinRows,
+            Kind = kind, Mr = mr, Nr = nr, PackB = ForcePackB ?? true,
             Im2Col = true, FirstPixel = firstPixel, Conv = g,
         };
         job.Run(0, m, 0, n);
