@@ -196,14 +196,10 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
         {
             for (int n = i0; n < i1; n++)
             {
-                var y = new Span<float>(_y + (long)n * perImage * f, perImage * f);
-                if (_bias is null)
-                    y.Clear();
-                else
-                    DirectConvolution.BroadcastRows(_y + (long)n * perImage * f, perImage, f, _bias, add: false);
+                // ForwardRow starts from the bias and writes every output: no clearing or bias pass first.
                 for (int oh = 0; oh < g.OH; oh++)
-                    DirectConvolution.ForwardRow(_x + (long)n * image, _w, _y + ((long)n * perImage + oh * g.OW) * f, g, f, oh);
-                _epilogue?.Invoke(y, perImage);
+                    DirectConvolution.ForwardRow(_x + (long)n * image, _w, _bias, _y + ((long)n * perImage + oh * g.OW) * f, g, f, oh);
+                _epilogue?.Invoke(new Span<float>(_y + (long)n * perImage * f, perImage * f), perImage);
             }
             return;
         }

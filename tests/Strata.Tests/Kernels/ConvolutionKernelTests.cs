@@ -69,6 +69,71 @@ public sealed class ConvolutionKernelTests
         }
     }
 
+    // (h, w, c, kh, kw, stride, dilation, same) for the direct forward's paths; "tiles" are its 6-pixel register
+    // tiles over the interior columns (every tap inside the image), the other pixels go one by one.
+    private static readonly (int[] D, bool Same)[] DirectShapes =
+    [
+        ([28, 28, 1, 3, 3, 1, 1], false), // MNIST, valid: 26 interior columns, 4 tiles and an overlapping last one
+        ([28, 28, 1, 5, 5, 1, 1], true),  // same: 2 border pixels each side, rows whose window leaves the image
+        ([6, 8, 1, 3, 3, 1, 1], false),   // 6 columns: exactly one tile
+        ([7, 7, 3, 3, 3, 1, 1], true),    // 3 channels; 5 interior columns: one pixel at a time throughout
+        ([9, 19, 1, 3, 3, 2, 1], true),   // stride 2: 8 interior columns (tile + overlap), a border pixel each side
+        ([10, 17, 3, 3, 3, 1, 2], true),  // dilation 2: 13 interior columns, 2 border pixels each side
+        ([13, 17, 2, 3, 3, 2, 2], true),  // stride and dilation, 2 channels
+        ([4, 3, 1, 5, 5, 1, 1], true),    // window larger than the image: no interior pixel at all
+        ([10, 20, 1, 2, 4, 1, 1], true),  // even window: one more padding column on the right than the left
+    ];
+
+    // Channel counts for every tile shape at every width: 1, the scalar tail alone; 5, a 128-bit vector and a
+    // scalar lane; 8 and 13, an odd vector (13: 256 + 128 bits + a scalar lane); 32 and 64, pairs of vectors;
+    // 40, pairs and an odd (narrower) vector.
+    public static TheoryData<int, int> DirectCases()
+    {
+        var data = new TheoryData<int, int>();
+        for (int s = 0; s < DirectShapes.Length; s++)
+            foreach (int f in new[] { 1, 5, 8, 13, 32, 40, 64 })
+                data.Add(s, f);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DirectCases))]
+    public void Direct_forward_matches_the_loops_on_tiles_borders_and_channel_tails_with_the_same_bits_on_any_thread_count(int shape, int f)
+    {
+        var (d, same) = DirectShapes[shape];
+        var g = Conv2DGeometry.Create(d[0], d[1], d[2], d[3], d[4], d[5], d[5], d[6], d[6], same);
+        int n = 3, size = n * g.OH * g.OW * f, sentinels = 17;
+        var x = TestData.Tensor(11, n, g.H, g.W, g.C).ToArray();
+        var w = TestData.Tensor(12, g.KH, g.KW, g.C, f).ToArray();
+        var bias = TestData.Tensor(13, f).ToArray();
+        var plain = ConvReference.Conv2D(x, n, w, f, g);
+        try
+        {
+            ConvolutionEngine.ForceDirect = true;
+            foreach (bool withBias in new[] { true, false })
+            {
+                var expected = plain.Select((v, i) => withBias ? v + bias[i % f] : v).ToArray();
+                float[]? first = null;
+                foreach (int threads in new[] { 1, 3 })
+                {
+                    // NaN before: every output must be written (not accumulated into); sentinels after: no overrun.
+                    var y = Fill(size + sentinels);
+                    Array.Fill(y, 12345f, size, sentinels);
+                    new ConvolutionEngine().Forward(x, w, withBias ? bias : [], y, n, g, f, null, threads);
+                    string how = $"{g.OH}×{g.OW}×{f}, bias {withBias}, {threads} threads";
+                    Assert.All(y[size..], v => Assert.Equal(12345f, v));
+                    AssertClose(expected, y[..size], how);
+                    first ??= y;
+                    Assert.True(first.AsSpan().SequenceEqual(y), $"{how}: other bits than on 1 thread");
+                }
+            }
+        }
+        finally
+        {
+            ConvolutionEngine.ForceDirect = null;
+        }
+    }
+
     [Fact]
     public void Engine_applies_the_epilogue_and_prologue_and_skips_empty_outputs()
     {
