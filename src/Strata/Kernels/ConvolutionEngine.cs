@@ -5,11 +5,11 @@ namespace Strata.Kernels;
 /// <summary>
 /// Forward and backward of a 2-D convolution over a batch of NHWC images, as im2col + GEMM: the
 /// batch is split into one strip of whole images per thread, and each strip works through its
-/// images in chunks whose columns fit in the core's L2 cache (expand, multiply, add the bias,
-/// apply the epilogue while the rows are still hot). A 1×1 convolution with stride 1 and no
-/// padding multiplies the images in place; a layer on single-channel images (a first layer on
-/// grayscale, KH·KW ≤ <see cref="DirectMaxK"/>) uses <see cref="DirectConvolution"/>
-/// for the forward and the kernel gradient instead. Backward recomputes each chunk's columns (cheaper than
+/// images in chunks (multiply, add the bias, apply the epilogue while the rows are still hot); the
+/// forward's GEMM packs the im2col columns from the images itself (<see cref="Gemm.SgemmIm2Col"/>).
+/// A 1×1 convolution with stride 1 and no padding multiplies the images in place; a first layer
+/// (up to <see cref="DirectMaxChannels"/> channels and <see cref="DirectMaxK"/> inputs per output:
+/// grayscale or RGB) uses <see cref="DirectConvolution"/> for the forward and the kernel gradient instead. Backward recomputes each chunk's columns (cheaper than
 /// keeping them), accumulates the kernel and bias gradients per strip, and adds the strips'
 /// partial sums in strip order, so a given thread count always gives the same bits.
 /// </summary>
@@ -28,10 +28,14 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     // Floats of im2col columns per chunk: 512 KB, half of a Zen 4/5 core's L2.
     internal const int ChunkFloats = 1 << 17;
 
-    // The direct kernel beats im2col + GEMM on single-channel input up to this many taps (KH·KW): measured
-    // with `Strata.Benchmarks convshapes` (28×28×1 with 3×3 and 5×5 windows: direct ahead; 2 channels:
-    // even; 3 channels: GEMM ahead; see docs/PERFORMANCE.md).
-    internal const int DirectMaxK = 32;
+    // The register-tiled direct kernel beats im2col + GEMM on first layers of up to three channels and up to
+    // this many inputs per output (KH·KW·C): measured with `Strata.Benchmarks convshapes` on an AVX2 Zen 3 core
+    // (docs/PERFORMANCE.md): 28×28×1 3×3 and 5×5, 28×28×2 3×3, 32×32×3 3×3 and 5×5 forward 1.3–2.5× the GEMM;
+    // 16 channels (K = 144) and more: the GEMM ahead.
+    internal const int DirectMaxK = 75;
+
+    // ... and up to this many input channels.
+    internal const int DirectMaxChannels = 3;
 
     /// <summary>For tests and benchmarks: the forward writes im2col columns out and multiplies them (the way before the GEMM packed them from the images).</summary>
     internal static bool ExplicitColumns { get; set; }
@@ -43,7 +47,7 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     public static bool UsesDirect(in Conv2DGeometry g) => ForceDirect ?? UsesDirectByDefault(g);
 
     /// <summary>The shape rule alone (without <see cref="ForceDirect"/>).</summary>
-    internal static bool UsesDirectByDefault(in Conv2DGeometry g) => g.C == 1 && g.K <= DirectMaxK && !IsPointwise(g);
+    internal static bool UsesDirectByDefault(in Conv2DGeometry g) => g.C <= DirectMaxChannels && g.K <= DirectMaxK && !IsPointwise(g);
 
     private float[][] _columns = [];
     private float[][] _partials = [];
