@@ -230,7 +230,7 @@ if (args.Length > 0 && args[0] == "convshapes")
     ConvShapes.Run(threads, batch, seconds);
     return;
 }
-//   onnx mlp|cnn|cnn3 [--threads N] [--rounds 7] [--data data/mnist]: inference against ONNX Runtime on the exported model
+//   onnx mlp|cnn|cnn3 [--threads N] [--rounds 7] [--slice-kb N (Predict's slices)] [--data data/mnist]: inference against ONNX Runtime on the exported model
 if (args.Length > 1 && args[0] == "onnx")
 {
     int threads = 1, rounds = 7;
@@ -239,6 +239,7 @@ if (args.Length > 1 && args[0] == "onnx")
     {
         if (args[i] == "--threads") threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--rounds") rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+        else if (args[i] == "--slice-kb") Strata.Models.Model.InferenceSliceBytes = long.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture) << 10;
         else if (args[i] == "--data") data = args[++i];
     }
     OnnxPeer.Run(args[1], data, threads, rounds);

@@ -75,13 +75,16 @@ internal static unsafe class PoolKernels
         static abstract TV Combine<TV, TS>(TV acc, TV v) where TV : struct where TS : struct, ISimd<TV>;
     }
 
+    // The maximum is taken with one instruction per position (the IEEE form of Max costs five more, all on the
+    // window's dependency chain: measured 2.5× slower pooling); a NaN anywhere in the window is tracked beside it
+    // and gives NaN, as in PyTorch and Keras.
     private readonly struct MaxWindow : IWindow
     {
         public static bool IsMax => true;
         public static float Start => float.NegativeInfinity;
-        public static float Combine(float acc, float v) => MathF.Max(acc, v);
+        public static float Combine(float acc, float v) => v > acc ? v : acc;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV Combine<TV, TS>(TV acc, TV v) where TV : struct where TS : struct, ISimd<TV> => TS.Max(acc, v);
+        public static TV Combine<TV, TS>(TV acc, TV v) where TV : struct where TS : struct, ISimd<TV> => TS.MaxNative(v, acc);
     }
 
     private readonly struct MeanWindow : IWindow
@@ -128,10 +131,15 @@ internal static unsafe class PoolKernels
                     for (; ch < c; ch++)
                     {
                         float acc = TW.Start;
+                        bool nan = false;
                         for (int r = 0; r < rows; r++)
                             for (int q = 0; q < cols; q++)
-                                acc = TW.Combine(acc, top[r * line + q * c + ch]);
-                        o[ch] = TW.IsMax ? acc : acc * scale;
+                            {
+                                float v = top[r * line + q * c + ch];
+                                acc = TW.Combine(acc, v);
+                                nan |= float.IsNaN(v);
+                            }
+                        o[ch] = !TW.IsMax ? acc * scale : nan ? float.NaN : acc;
                     }
                 }
             }
@@ -194,14 +202,20 @@ internal static unsafe class PoolKernels
         for (; ch <= c - TS.Count; ch += TS.Count)
         {
             var acc = TS.Create(TW.Start);
+            var nan = TS.Zero;
             float* row = top + ch;
             for (int r = 0; r < rows; r++, row += line)
             {
                 float* p = row;
                 for (int q = 0; q < cols; q++, p += c)
-                    acc = TW.Combine<TV, TS>(acc, TS.Load(p));
+                {
+                    var v = TS.Load(p);
+                    acc = TW.Combine<TV, TS>(acc, v);
+                    if (TW.IsMax)
+                        nan = TS.Or(nan, TS.IsNaN(v));
+                }
             }
-            TS.Store(TW.IsMax ? acc : TS.Multiply(acc, scale), o + ch);
+            TS.Store(TW.IsMax ? TS.ConditionalSelect(nan, TS.Create(float.NaN), acc) : TS.Multiply(acc, scale), o + ch);
         }
         return ch;
     }

@@ -6,11 +6,12 @@ namespace Strata.Models;
 
 public partial class Model
 {
-    // Inference runs a large batch in slices whose activations stay in cache (about 8 MB): every op on
-    // one slice, then the next. Measured with the seed CNN at batch 1,000 (`Strata.Benchmarks`, Predict
-    // over the 10,000 test images, same session, before compiled plans): 15,700–16,600 samples/s
-    // unsliced against 18,700–19,700 sliced on 1 thread, 21,800–24,400 against 26,000–26,600 on 2.
-    private const long InferenceSliceBytes = 8L << 20;
+    // Inference runs a large batch in slices whose activations stay in cache: every op on one slice, then the
+    // next. A slice's plan arena is twice the core's L2 (the arena shares buffers between ops whose lifetimes do
+    // not overlap, so the ops at work at any moment use about half of it). Measured with the seed CNN at batch
+    // 1,000 (`Strata.Benchmarks onnx cnn --slice-kb`, AVX2 Zen 3, L2 512 KiB, 1 thread, alternating): 8 MB
+    // slices 7,480–8,239 samples/s, 2 MB 8,048–8,746, 1 MB 8,403–9,130, 512 KB 8,275–9,325, 256 KB 7,312–7,318.
+    internal static long InferenceSliceBytes { get; set; } = 2L * CacheSizes.Machine.L2;
 
     // Activation bytes per sample of an inference pass, learned from the first compiled inference plan.
     private long _inferenceBytesPerSample;

@@ -239,4 +239,26 @@ public sealed class ConvolutionKernelTests
             AssertClose(edx, dx, max ? "max dx" : "avg dx");
         }
     }
+
+    [Fact]
+    public void Max_pooling_gives_NaN_for_a_window_with_NaN_at_any_position_on_every_vector_width()
+    {
+        // 27 channels: a vector block of each width and scalar lanes; a NaN first, in the middle and last in a window.
+        int h = 4, w = 4, c = 27;
+        var g = Conv2DGeometry.Create(h, w, c, 2, 2, 2, 2, 1, 1, same: false);
+        foreach (int position in new[] { 0, 1, 2, 3 })
+        {
+            var x = TestData.Tensor(21, 1, h, w, c).ToArray();
+            int ih = position / 2, iw = position % 2;
+            for (int ch = 0; ch < c; ch += 2) // window (0, 0), even channels
+                x[(ih * w + iw) * c + ch] = float.NaN;
+            var y = new float[g.OH * g.OW * c];
+            PoolKernels.Forward(true, x, y, g, 0, 1);
+            for (int ch = 0; ch < c; ch++)
+            {
+                Assert.Equal(ch % 2 == 0, float.IsNaN(y[ch]));
+                Assert.False(float.IsNaN(y[c + ch]), $"window (0, 1), channel {ch}: no NaN in it");
+            }
+        }
+    }
 }
