@@ -121,10 +121,10 @@ internal static unsafe partial class Gemm
 
         var kind = SelectedKernel;
         var (mr, nr) = TileOf(kind);
-        // Packing B costs one pass over it; it pays off when many row panels reuse it (tall C), when B's rows
-        // read in place would not stay in L1 (a row stride of a power of two), and a transposed B has to be
-        // packed anyway. Measured: in place wins at m ≤ 128, packing at m ≥ 784.
-        bool packB = ForcePackB ?? (transB || m >= PackBMinRows || InPlacePanelAliases(ldb, k, BlocksFor(kind).Kc, nr));
+        // Packing B costs one pass over it; it pays off when many row panels reuse it (tall C), and a
+        // transposed B has to be packed anyway. Measured: in place wins at m ≤ 128, packing at m ≥ 784.
+        // (Packing also when rows a power of two apart alias in L1 was tried: no gain on the MLP shapes, AVX2 Zen 3.)
+        bool packB = ForcePackB ?? (transB || m >= PackBMinRows);
         // A transposed in memory (k×m) already holds MR consecutive values of op(A) per step: the
         // micro-kernel can read its full panels in place (alpha must then be 1: packing applies it).
         bool directA = transA && alpha == 1 && (ForceDirectA ?? true);
@@ -180,28 +180,6 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// Whether a kc × NR panel of B read in place (rows <paramref name="ldb"/> floats apart) would not stay in
-    /// the L1 data cache: 64-byte lines map to 64 sets on current x86 and ARM cores (32 KiB 8-way, 48 KiB 12-way),
-    /// so rows a multiple of 64 bytes apart use only 64 / gcd(lines per row, 64) sets — at 64 or 128 floats
-    /// (a convolution's filters, a Dense layer's units), 16 or 8 sets of 8 ways, fewer lines than the panel has rows.
-    /// </summary>
-    internal static bool InPlacePanelAliases(int ldb, int k, int kcMax, int nr)
-    {
-        if ((ldb * 4) % 64 != 0)
-            return false; // rows start at shifting offsets within their lines: every set is used
-        int kBlocks = (k + kcMax - 1) / kcMax, kc = (k + kBlocks - 1) / kBlocks;
-        int step = ldb * 4 / 64, sets = 64; // lines from one row to the next; the sets visited: 64 / gcd(step, 64)
-        while (step % 2 == 0 && sets > 1)
-        {
-            step /= 2;
-            sets /= 2;
-        }
-        int panelLines = kc * Math.Max(1, nr * 4 / 64);
-        // Half of those sets' ways (8 assumed) for B: A's panel and C's tile need the rest.
-        return panelLines > sets * 8 / 2;
-    }
-
-    /// <summary>
     /// C [m × n] = col · B on the calling thread, where col is rows [firstPixel, firstPixel + m) of the im2col
     /// matrix of the NHWC images at <paramref name="x"/> (<see cref="Conv2DGeometry.K"/> columns) and B is
     /// [K × n]: the convolution's columns are packed from the images into the GEMM's panels as they are needed,
@@ -218,7 +196,7 @@ internal static unsafe partial class Gemm
         var job = new Job
         {
             M = m, N = n, K = k, Alpha = 1f, Beta = 0f, A = x, B = b, Ldb = ldb, C = c, Ldc = ldc,
-            Kind = kind, Mr = mr, Nr = nr, PackB = ForcePackB ?? true, // the kernel: reused by every row panel
+            Kind = kind, Mr = mr, Nr = nr, PackB = ForcePackB ?? true, // the kernel, reused by every row panel: its rows, F floats apart, alias in L1 when F is a power of two
             Im2Col = true, FirstPixel = firstPixel, Conv = g,
         };
         job.Run(0, m, 0, n);
