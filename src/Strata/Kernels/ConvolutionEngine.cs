@@ -25,7 +25,8 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     /// <summary>Applied to each chunk of output gradient rows before use: dy ← dy ⊙ f′ from the output y.</summary>
     public delegate void RowsPrologue(ReadOnlySpan<float> y, Span<float> dy, int rows);
 
-    // Floats of im2col columns per chunk: 512 KB, half of a Zen 4/5 core's L2.
+    // Floats of im2col columns per chunk: 512 KB, half of a Zen 4/5 core's L2. The backward writes the columns out;
+    // the forward packs them inside the GEMM, and a chunk is the rows of one GEMM call and of its bias / epilogue pass.
     internal const int ChunkFloats = 1 << 17;
 
     // The register-tiled direct kernel beats im2col + GEMM on first layers of up to three channels and up to

@@ -49,9 +49,6 @@ public sealed partial class Tensor
     internal static void SoftmaxRows(ReadOnlySpan<float> x, Span<float> y, int rows, int width, bool log = false) =>
         SoftmaxForward(x, y, rows, width, 1, log);
 
-    // Rows up to this many values are shifted and scaled in plain loops (see SoftmaxForward).
-    private const int ShortSoftmaxRow = 32;
-
     internal static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int outer, int n, int inner, bool log)
     {
         if (n == 0)
@@ -60,52 +57,22 @@ public sealed partial class Tensor
         {
             // NOTE: log needs exp(x − max) in a scratch row so that dst keeps x − max; rented once per call.
             float[]? scratch = log ? System.Buffers.ArrayPool<float>.Shared.Rent(n) : null;
-            // Short rows (a classifier's few classes) take the max, the shift and the scaling in plain loops:
-            // the same exact operations as the vector calls, without four calls' overhead per row of ten.
-            bool shortRows = n <= ShortSoftmaxRow;
             for (int o = 0; o < outer; o++)
             {
                 var row = x.Slice(o * n, n);
                 var dst = y.Slice(o * n, n);
-                if (shortRows)
-                {
-                    float rowMax = row[0];
-                    for (int j = 1; j < n; j++)
-                        rowMax = MathF.Max(rowMax, row[j]);
-                    for (int j = 0; j < n; j++)
-                        dst[j] = row[j] - rowMax;
-                }
-                else
-                {
-                    TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), dst);
-                }
+                float rowMax = TensorPrimitives.Max(row);
+                TensorPrimitives.Subtract(row, rowMax, dst);
                 if (log)
                 {
                     TensorPrimitives.Exp(dst, scratch!.AsSpan(0, n));
                     float lse = MathF.Log(Summation.Sum(scratch.AsSpan(0, n)));
-                    if (shortRows)
-                    {
-                        for (int j = 0; j < n; j++)
-                            dst[j] -= lse;
-                    }
-                    else
-                    {
-                        TensorPrimitives.Subtract(dst, lse, dst);
-                    }
+                    TensorPrimitives.Subtract(dst, lse, dst);
                 }
                 else
                 {
                     TensorPrimitives.Exp(dst, dst);
-                    float scale = 1f / Summation.Sum(dst);
-                    if (shortRows)
-                    {
-                        for (int j = 0; j < n; j++)
-                            dst[j] *= scale;
-                    }
-                    else
-                    {
-                        TensorPrimitives.Multiply(dst, scale, dst);
-                    }
+                    TensorPrimitives.Multiply(dst, 1f / Summation.Sum(dst), dst);
                 }
             }
             if (scratch is not null)
