@@ -5,8 +5,8 @@ namespace Strata.Benchmarks;
 
 /// <summary>
 /// Conv2D kernels alone, per layer shape: forward and backward (kernel, bias and input gradients)
-/// GFLOP/s of the engine with the direct kernel and with im2col + GEMM, batch 32 — the measurements
-/// behind <see cref="ConvolutionEngine.DirectMaxK"/>.
+/// GFLOP/s of the engine with the direct kernel, the narrow kernel and im2col + GEMM, batch 32 — the
+/// measurements behind <see cref="ConvolutionEngine.DirectMaxK"/> and <see cref="ConvolutionEngine.NarrowMaxFilters"/>.
 /// </summary>
 internal static class ConvShapes
 {
@@ -22,6 +22,12 @@ internal static class ConvShapes
         ("rgb 32x32x3 5x5 ->32 same", 32, 32, 3, 5, 32, true),
         ("16x16x16 3x3 ->32 same", 16, 16, 16, 3, 32, true),
         ("pointwise 16x16x64 1x1 ->64", 16, 16, 64, 1, 64, false),
+        ("narrow 28x28x32 3x3 ->1 same (DCGAN last)", 28, 28, 32, 3, 1, true),
+        ("narrow 28x28x32 3x3 ->2 same", 28, 28, 32, 3, 2, true),
+        ("narrow 28x28x32 3x3 ->4 same", 28, 28, 32, 3, 4, true),
+        ("narrow 28x28x32 3x3 ->6 same", 28, 28, 32, 3, 6, true),
+        ("narrow 28x28x32 3x3 ->8 same", 28, 28, 32, 3, 8, true),
+        ("narrow 32x32x16 3x3 ->3 same (RGB out)", 32, 32, 16, 3, 3, true),
     ];
 
     /// <summary>Only the shapes whose name contains this.</summary>
@@ -46,23 +52,27 @@ internal static class ConvShapes
             var db = new float[s.F];
             var dx = new float[x.Length];
             double flops = 2.0 * batch * g.OH * g.OW * g.K * s.F;
-            // direct; im2col + GEMM with the columns packed from the images; the columns written out first (forward only differs)
-            foreach (var (direct, explicitColumns) in new[] { (true, false), (false, false), (false, true) })
+            // direct (few channels only); narrow (few filters only); im2col + GEMM with the columns packed from the
+            // images; the columns written out first (forward only differs)
+            foreach (var (kernel, explicitColumns) in new[] { (ConvKernel.Direct, false), (ConvKernel.Narrow, false), (ConvKernel.Gemm, false), (ConvKernel.Gemm, true) })
             {
-                if (direct && ConvolutionEngine.IsPointwise(g) || explicitColumns && ConvolutionEngine.IsPointwise(g))
+                bool pointwise = ConvolutionEngine.IsPointwise(g);
+                if (kernel == ConvKernel.Direct && (pointwise || s.C > 2 * ConvolutionEngine.DirectMaxChannels)
+                    || kernel == ConvKernel.Narrow && s.F > 2 * ConvolutionEngine.NarrowMaxFilters
+                    || explicitColumns && pointwise)
                     continue;
-                ConvolutionEngine.ForceDirect = direct;
+                ConvolutionEngine.Force = kernel;
                 ConvolutionEngine.ExplicitColumns = explicitColumns;
                 var engine = new ConvolutionEngine();
                 double f = Median(() => engine.Forward(x, w, bias, y, batch, g, s.F, null), seconds);
                 double b = Median(() => engine.Backward(x, w, y, dy, dw, db, dx, batch, g, s.F, null), seconds);
-                string chosen = ConvolutionEngine.UsesDirectByDefault(g) == direct && !explicitColumns ? " (chosen)" : "";
-                string kernel = direct ? "direct" : explicitColumns ? "im2col written + GEMM" : "im2col+GEMM";
+                string chosen = ConvolutionEngine.DefaultKernel(g, s.F) == kernel && !explicitColumns ? " (chosen)" : "";
+                string name = kernel switch { ConvKernel.Direct => "direct", ConvKernel.Narrow => "narrow", _ => explicitColumns ? "im2col written + GEMM" : "im2col+GEMM" };
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {s.Name} | {g.K} | {kernel}{chosen} | {flops / f / 1e9:F1} | {2 * flops / b / 1e9:F1} |"));
+                    $"| {s.Name} | {g.K} | {name}{chosen} | {flops / f / 1e9:F1} | {2 * flops / b / 1e9:F1} |"));
             }
             ConvolutionEngine.ExplicitColumns = false;
-            ConvolutionEngine.ForceDirect = null;
+            ConvolutionEngine.Force = null;
         }
     }
 

@@ -14,6 +14,11 @@ internal static class InferenceProfile
     public static void Run(string workload, string dataDir, int batch, double seconds)
     {
         KernelSettings.MaxThreads = 1;
+        if (workload == "gan")
+        {
+            Gan(dataDir, batch == 1000 ? 64 : batch, seconds);
+            return;
+        }
         var (model, test) = OnnxPeer.Trained(workload, dataDir);
         var x = test.Slice(..batch).Clone();
         Plan plan;
@@ -48,5 +53,44 @@ internal static class InferenceProfile
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| total | | {total * 1e6:F1} | {total * 1e6 / batch:F2} | {batch / total:F0} samples/s |"));
+    }
+
+    /// <summary>
+    /// The DCGAN preset's two-update training step on its compiled program (1 thread): each replayed
+    /// node's forward and backward and each optimizer update timed as it runs, summed by op and shape over
+    /// the steps that fit in <paramref name="seconds"/> after a warm-up; the step's own wall time beside.
+    /// </summary>
+    private static void Gan(string dataDir, int batch, double seconds)
+    {
+        var (x, _) = Strata.Data.Mnist.Load(dataDir, train: true);
+        var images = (x.Slice(..(batch * 16)) * 2f - 1f).Reshape([batch * 16, 28, 28, 1]);
+        var batches = Enumerable.Range(0, 16).Select(i => images.Slice((i * batch)..((i + 1) * batch))).ToArray();
+        var target = Tensor.Zeros(batch);
+        var gan = Strata.Models.GanPresets.Dcgan(false, seed: 1);
+        for (int i = 0; i < 24; i++)
+            gan.TrainStep([batches[i % 16]], target); // traces, then tiers up
+        var profile = new Plan.StepProfile();
+        Plan.Profiler = profile;
+        int steps = 0;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            while (sw.Elapsed.TotalSeconds < seconds)
+                gan.TrainStep([batches[steps++ % 16]], target);
+        }
+        finally
+        {
+            Plan.Profiler = null;
+        }
+        double wall = sw.Elapsed.TotalSeconds / steps;
+        var rows = profile.Times.OrderByDescending(t => t.Value.Seconds).ToArray();
+        double total = rows.Sum(r => r.Value.Seconds) / steps;
+        Console.WriteLine($"# DCGAN training step (two updates) on its program, batch {batch}, 1 thread, {steps} steps, {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine("| node | ms per step | share |");
+        Console.WriteLine("| --- | ---: | ---: |");
+        foreach (var (key, (s, calls)) in rows)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {key} (×{calls / (double)steps:F0}) | {s / steps * 1e3:F2} | {100 * s / steps / total:F1} % |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| nodes and effects | {total * 1e3:F2} | of a {wall * 1e3:F2} ms step ({batch / wall:F0} real images/s) |"));
     }
 }

@@ -501,7 +501,9 @@ internal sealed partial class Plan
                 case Op.Forward:
                     for (int i = ins.A; i < ins.B; i++)
                     {
+                        long start = Profiler is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                         _nodes[i].Forward();
+                        Profiler?.Add($"{_nodes[i].Op} forward {_nodes[i].OutputShape}", start);
                         if (poison)
                             Poison(_forwardTime[i]);
                     }
@@ -510,7 +512,9 @@ internal sealed partial class Plan
                     RunPass(ins.A);
                     break;
                 default:
+                    long begin = Profiler is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                     _effects[ins.A].Replay();
+                    Profiler?.Add("effect (optimizer update)", begin);
                     if (poison)
                         Poison(_effectTime[ins.A]);
                     break;
@@ -539,7 +543,9 @@ internal sealed partial class Plan
                 if (_written[id]) // else no path from the root through this node
                 {
                     var node = pass.Nodes[i];
+                    long start = Profiler is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                     node.Backward(_buffers[id].AsSpan(_offsets[id], node.OutputShape.Size), _sink);
+                    Profiler?.Add($"{node.Op} backward {node.OutputShape}", start);
                 }
                 if (times is not null)
                     Poison(times[i]);

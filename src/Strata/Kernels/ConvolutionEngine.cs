@@ -2,6 +2,19 @@ using System.Numerics.Tensors;
 
 namespace Strata.Kernels;
 
+/// <summary>The kernels a convolution runs on (<see cref="ConvolutionEngine.KernelFor"/>).</summary>
+internal enum ConvKernel
+{
+    /// <summary>im2col + GEMM (the GEMM packs the columns from the images; pointwise: the images themselves).</summary>
+    Gemm,
+
+    /// <summary>The register-tiled direct kernel for few input channels (<see cref="DirectConvolution"/>).</summary>
+    Direct,
+
+    /// <summary>Window · filter dot products for few filters (<see cref="NarrowConvolution"/>).</summary>
+    Narrow,
+}
+
 /// <summary>
 /// Forward and backward of a 2-D convolution over a batch of NHWC images, as im2col + GEMM: the
 /// batch is split into one strip of whole images per thread, and each strip works through its
@@ -9,7 +22,9 @@ namespace Strata.Kernels;
 /// forward's GEMM packs the im2col columns from the images itself (<see cref="Gemm.SgemmIm2Col"/>).
 /// A 1×1 convolution with stride 1 and no padding multiplies the images in place; a first layer
 /// (up to <see cref="DirectMaxChannels"/> channels and <see cref="DirectMaxK"/> inputs per output:
-/// grayscale or RGB) uses <see cref="DirectConvolution"/> for the forward and the kernel gradient instead. Backward recomputes each chunk's columns (cheaper than
+/// grayscale or RGB) uses <see cref="DirectConvolution"/> for the forward and the kernel gradient instead,
+/// and a layer with up to <see cref="NarrowMaxFilters"/> filters <see cref="NarrowConvolution"/> for all three
+/// (no columns at all). Backward recomputes each chunk's columns (cheaper than
 /// keeping them), accumulates the kernel and bias gradients per strip, and adds the strips'
 /// partial sums in strip order, so a given thread count always gives the same bits.
 /// </summary>
@@ -38,26 +53,39 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     // ... and up to this many input channels.
     internal const int DirectMaxChannels = 3;
 
+    // Up to this many filters (output channels) the narrow kernel's window · filter dot products beat a GEMM
+    // whose register tile is 16 columns wide (measured with `Strata.Benchmarks convshapes --only narrow`).
+    internal const int NarrowMaxFilters = 4;
+
     /// <summary>For tests and benchmarks: the forward writes im2col columns out and multiplies them (the way before the GEMM packed them from the images).</summary>
     internal static bool ExplicitColumns { get; set; }
 
-    /// <summary>For tests and benchmarks: force the direct kernel (true) or im2col + GEMM (false) for every shape.</summary>
-    internal static bool? ForceDirect { get; set; }
+    /// <summary>For tests and benchmarks: one kernel for every shape (null: each shape's own, <see cref="DefaultKernel"/>).</summary>
+    internal static ConvKernel? Force { get; set; }
 
-    /// <summary>Whether the forward and the kernel gradient use <see cref="DirectConvolution"/> for this shape.</summary>
-    public static bool UsesDirect(in Conv2DGeometry g) => ForceDirect ?? UsesDirectByDefault(g);
+    /// <summary>The kernel that runs the forward and the gradients of this shape with <paramref name="f"/> filters.</summary>
+    public static ConvKernel KernelFor(in Conv2DGeometry g, int f) => Force ?? DefaultKernel(g, f);
 
-    /// <summary>The shape rule alone (without <see cref="ForceDirect"/>).</summary>
-    internal static bool UsesDirectByDefault(in Conv2DGeometry g) => g.C <= DirectMaxChannels && g.K <= DirectMaxK && !IsPointwise(g);
+    /// <summary>
+    /// The shape rule alone (without <see cref="Force"/>): few filters, the narrow kernel; a first layer on
+    /// few channels, the direct one; else im2col + GEMM (a pointwise convolution: the GEMM on the images).
+    /// </summary>
+    internal static ConvKernel DefaultKernel(in Conv2DGeometry g, int f) =>
+        f <= NarrowMaxFilters ? ConvKernel.Narrow
+        : g.C <= DirectMaxChannels && g.K <= DirectMaxK && !IsPointwise(g) ? ConvKernel.Direct
+        : ConvKernel.Gemm;
 
     private float[][] _columns = [];
     private float[][] _partials = [];
+    private float[][] _filterGradients = []; // per strip, the narrow kernel's [f, K] kernel gradient (f > 1)
+    private float[] _filters = []; // the narrow kernel's filters [f, K], the kernel transposed (f > 1)
 
     // The current call (set by Forward/Backward, read by the strips).
     private Conv2DGeometry _g;
     private int _n, _f, _strips;
     private bool _backward;
-    private float* _x, _w, _bias, _y, _dy, _dw, _db, _dx;
+    private ConvKernel _kernel;
+    private float* _x, _w, _bias, _y, _dy, _dw, _db, _dx, _wt;
     private RowsEpilogue? _epilogue;
     private RowsPrologue? _prologue;
 
@@ -83,7 +111,11 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             _epilogue = epilogue;
             try
             {
-                WorkerPool.Run(this, _strips);
+                fixed (float* pt = Filters(w))
+                {
+                    _wt = f == 1 ? pw : pt;
+                    WorkerPool.Run(this, _strips);
+                }
             }
             finally
             {
@@ -127,7 +159,11 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             _prologue = prologue;
             try
             {
-                WorkerPool.Run(this, _strips);
+                fixed (float* pt = Filters(w))
+                {
+                    _wt = f == 1 ? pw : pt;
+                    WorkerPool.Run(this, _strips);
+                }
                 int k = g.K;
                 for (int s = 1; s < _strips; s++) // strip 0 wrote the outputs; the others' partial sums follow in order
                 {
@@ -158,16 +194,33 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
         _n = n;
         _f = f;
         _backward = backward;
+        _kernel = KernelFor(g, f);
         _strips = Math.Max(1, Math.Min(maxThreads > 0 ? maxThreads : KernelSettings.MaxThreads, n));
         if (_columns.Length < _strips)
             Array.Resize(ref _columns, _strips);
         if (_partials.Length < _strips)
             Array.Resize(ref _partials, _strips);
+        if (_filterGradients.Length < _strips)
+            Array.Resize(ref _filterGradients, _strips);
+    }
+
+    /// <summary>For the narrow kernel with several filters: the kernel [K, f] transposed to filters [f, K] (else nothing).</summary>
+    private Span<float> Filters(ReadOnlySpan<float> w)
+    {
+        int k = _g.K, f = _f;
+        if (_kernel != ConvKernel.Narrow || f == 1)
+            return default;
+        if (_filters.Length < k * f)
+            _filters = new float[k * f];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < f; j++)
+                _filters[j * k + i] = w[i * f + j];
+        return _filters.AsSpan(0, k * f);
     }
 
     private void End()
     {
-        _x = _w = _bias = _y = _dy = _dw = _db = _dx = null;
+        _x = _w = _bias = _y = _dy = _dw = _db = _dx = _wt = null;
         _epilogue = null;
         _prologue = null;
     }
@@ -197,7 +250,17 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     {
         var g = _g;
         int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
-        if (UsesDirect(g))
+        if (_kernel == ConvKernel.Narrow)
+        {
+            for (int n = i0; n < i1; n++)
+            {
+                for (int oh = 0; oh < g.OH; oh++)
+                    NarrowConvolution.ForwardRow(_x + (long)n * image, _wt, _bias, _y + ((long)n * perImage + oh * g.OW) * f, g, f, oh);
+                _epilogue?.Invoke(new Span<float>(_y + (long)n * perImage * f, perImage * f), perImage);
+            }
+            return;
+        }
+        if (_kernel == ConvKernel.Direct)
         {
             for (int n = i0; n < i1; n++)
             {
@@ -208,7 +271,7 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             }
             return;
         }
-        bool pointwise = IsPointwise(g), explicitColumns = !pointwise && ExplicitColumns;
+        bool pointwise = IsPointwise(g), explicitColumns = !pointwise && ExplicitColumns; // the GEMM from here on
         int chunk = pointwise ? i1 - i0 : ImagesPerChunk(i1 - i0);
         var col = explicitColumns ? Columns(strip, chunk * perImage * k) : null;
         var w = new ReadOnlySpan<float>(_w, k * f);
@@ -239,13 +302,14 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     private void BackwardStrip(int strip, int i0, int i1)
     {
         var g = _g;
-        int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
-        bool pointwise = IsPointwise(g), direct = UsesDirect(g);
-        // The direct kernel gradient goes image by image, so that dy stays in L1/L2 from the
-        // prologue to the bias and kernel gradients.
-        int chunk = direct && _dx is null ? 1 : ImagesPerChunk(i1 - i0);
-        // Columns are needed for the GEMM kernel gradient, and for dx unless pointwise.
-        var col = pointwise || (direct && _dx is null) ? null : Columns(strip, chunk * perImage * k);
+        int f = _f, k = g.K;
+        bool pointwise = IsPointwise(g) && _kernel == ConvKernel.Gemm;
+        // The direct and narrow kernels go image by image, so that dy stays in L1/L2 from the prologue to the
+        // bias and kernel gradients (the direct input gradient is the GEMM's, on columns).
+        bool byImage = _kernel == ConvKernel.Narrow || _kernel == ConvKernel.Direct && _dx is null;
+        int chunk = byImage ? 1 : ImagesPerChunk(i1 - i0);
+        // Columns are needed for the GEMM kernel gradient, and for the GEMM dx unless pointwise.
+        var col = pointwise || byImage ? null : Columns(strip, chunk * g.OH * g.OW * k);
         float* dw = _dw, db = _db;
         if (strip > 0 && (dw is not null || db is not null))
         {
@@ -256,62 +320,101 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
             {
                 dw = dw is null ? null : pp;
                 db = db is null ? null : pp + k * f;
-                BackwardChunks(i0, i1, chunk, col, pointwise, direct, dw, db);
+                BackwardChunks(strip, i0, i1, chunk, col, pointwise, dw, db);
             }
             return;
         }
-        BackwardChunks(i0, i1, chunk, col, pointwise, direct, dw, db);
+        BackwardChunks(strip, i0, i1, chunk, col, pointwise, dw, db);
     }
 
-    private void BackwardChunks(int i0, int i1, int chunk, float[]? col, bool pointwise, bool direct, float* dw, float* db)
+    private void BackwardChunks(int strip, int i0, int i1, int chunk, float[]? col, bool pointwise, float* dw, float* db)
     {
         var g = _g;
         int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
         var w = new ReadOnlySpan<float>(_w, k * f);
         var dbSpan = db is null ? default : new Span<float>(db, f);
         dbSpan.Clear();
-        if (direct && dw is not null)
-            new Span<float>(dw, k * f).Clear();
-        for (int n0 = i0; n0 < i1; n0 += chunk)
+        // The narrow kernel accumulates filter gradients [f, K]: into dw itself for one filter, else into a
+        // strip buffer transposed into dw at the end.
+        float[]? filterGradients = null;
+        if (_kernel == ConvKernel.Narrow && dw is not null && f > 1)
         {
-            int n1 = Math.Min(i1, n0 + chunk), rows = (n1 - n0) * perImage;
-            var dy = new Span<float>(_dy + (long)n0 * perImage * f, rows * f);
-            if (_prologue is not null)
-                _prologue(new ReadOnlySpan<float>(_y + (long)n0 * perImage * f, rows * f), dy, rows);
-            if (db is not null)
-                Summation.ColumnSums(dy, rows, f, dbSpan, add: true);
-            if (dw is not null && direct)
+            filterGradients = _filterGradients[strip];
+            if (filterGradients is null || filterGradients.Length < k * f)
+                _filterGradients[strip] = filterGradients = new float[k * f];
+            filterGradients.AsSpan(0, k * f).Clear();
+        }
+        else if (_kernel != ConvKernel.Gemm && dw is not null)
+            new Span<float>(dw, k * f).Clear();
+        fixed (float* pg = filterGradients)
+        {
+            float* gradients = pg is null ? dw : pg;
+            for (int n0 = i0; n0 < i1; n0 += chunk)
             {
-                for (int n = n0; n < n1; n++)
-                    for (int oh = 0; oh < g.OH; oh++)
-                        DirectConvolution.KernelGradientRow(_x + (long)n * image, _dy + ((long)n * perImage + oh * g.OW) * f, dw, g, f, oh);
+                int n1 = Math.Min(i1, n0 + chunk), rows = (n1 - n0) * perImage;
+                var dy = new Span<float>(_dy + (long)n0 * perImage * f, rows * f);
+                if (_prologue is not null)
+                    _prologue(new ReadOnlySpan<float>(_y + (long)n0 * perImage * f, rows * f), dy, rows);
+                if (db is not null)
+                    Summation.ColumnSums(dy, rows, f, dbSpan, add: true);
+                if (_kernel == ConvKernel.Narrow)
+                {
+                    for (int n = n0; n < n1; n++)
+                    {
+                        float* dyImage = _dy + (long)n * perImage * f;
+                        if (dw is not null)
+                        {
+                            for (int oh = 0; oh < g.OH; oh++)
+                                NarrowConvolution.KernelGradientRow(_x + (long)n * image, dyImage + (long)oh * g.OW * f, gradients, g, f, oh);
+                        }
+                        if (_dx is not null)
+                        {
+                            new Span<float>(_dx + (long)n * image, image).Clear();
+                            for (int oh = 0; oh < g.OH; oh++)
+                                NarrowConvolution.InputGradientRow(_dx + (long)n * image, dyImage + (long)oh * g.OW * f, _wt, g, f, oh);
+                        }
+                    }
+                    continue;
+                }
+                if (dw is not null && _kernel == ConvKernel.Direct)
+                {
+                    for (int n = n0; n < n1; n++)
+                        for (int oh = 0; oh < g.OH; oh++)
+                            DirectConvolution.KernelGradientRow(_x + (long)n * image, _dy + ((long)n * perImage + oh * g.OW) * f, dw, g, f, oh);
+                }
+                else if (dw is not null)
+                {
+                    ReadOnlySpan<float> a;
+                    if (pointwise)
+                    {
+                        a = new ReadOnlySpan<float>(_x + (long)n0 * image, rows * k);
+                    }
+                    else
+                    {
+                        Im2Col.Expand(new ReadOnlySpan<float>(_x, _n * image), col, g, n0, n1);
+                        a = col.AsSpan(0, rows * k);
+                    }
+                    Gemm.Sgemm(true, false, k, f, rows, 1f, a, k, dy, f, n0 == i0 ? 0f : 1f, new Span<float>(dw, k * f), f, maxThreads: 1);
+                }
+                if (_dx is not null)
+                {
+                    var dx = new Span<float>(_dx + (long)n0 * image, (n1 - n0) * image);
+                    if (pointwise)
+                    {
+                        Gemm.Sgemm(false, true, rows, k, f, 1f, dy, f, w, f, 0f, dx, k, maxThreads: 1);
+                    }
+                    else
+                    {
+                        Gemm.Sgemm(false, true, rows, k, f, 1f, dy, f, w, f, 0f, col, k, maxThreads: 1);
+                        Im2Col.Fold(col, new Span<float>(_dx, _n * image), g, n0, n1);
+                    }
+                }
             }
-            else if (dw is not null)
+            if (pg is not null) // the filter gradients [f, K] into dw [K, f]
             {
-                ReadOnlySpan<float> a;
-                if (pointwise)
-                {
-                    a = new ReadOnlySpan<float>(_x + (long)n0 * image, rows * k);
-                }
-                else
-                {
-                    Im2Col.Expand(new ReadOnlySpan<float>(_x, _n * image), col, g, n0, n1);
-                    a = col.AsSpan(0, rows * k);
-                }
-                Gemm.Sgemm(true, false, k, f, rows, 1f, a, k, dy, f, n0 == i0 ? 0f : 1f, new Span<float>(dw, k * f), f, maxThreads: 1);
-            }
-            if (_dx is not null)
-            {
-                var dx = new Span<float>(_dx + (long)n0 * image, (n1 - n0) * image);
-                if (pointwise)
-                {
-                    Gemm.Sgemm(false, true, rows, k, f, 1f, dy, f, w, f, 0f, dx, k, maxThreads: 1);
-                }
-                else
-                {
-                    Gemm.Sgemm(false, true, rows, k, f, 1f, dy, f, w, f, 0f, col, k, maxThreads: 1);
-                    Im2Col.Fold(col, new Span<float>(_dx, _n * image), g, n0, n1);
-                }
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < f; j++)
+                        dw[i * f + j] = pg[j * k + i];
             }
         }
     }

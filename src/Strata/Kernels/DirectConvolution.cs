@@ -99,11 +99,11 @@ internal static unsafe class DirectConvolution
 
     /// <summary>Where output pixel ow's window starts in input row 0: x[0, ow·SW − PadLeft, 0] (left of the image for a left-border pixel; only its taps inside are read).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* PixelOrigin(float* image, in Conv2DGeometry g, int ow) => image + (long)(ow * g.SW - g.PadLeft) * g.C;
+    internal static float* PixelOrigin(float* image, in Conv2DGeometry g, int ow) => image + (long)(ow * g.SW - g.PadLeft) * g.C;
 
     /// <summary>The output columns [lo, hi) whose every tap column kw·DW + ow·SW − PadLeft lies in [0, W).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (int Lo, int Hi) InteriorColumns(in Conv2DGeometry g)
+    internal static (int Lo, int Hi) InteriorColumns(in Conv2DGeometry g)
     {
         int lo = Math.Min(g.OW, (g.PadLeft + g.SW - 1) / g.SW);
         int last = g.W - 1 - (g.KW - 1) * g.DW + g.PadLeft; // the largest ow·SW that keeps the last tap inside

@@ -3,7 +3,7 @@ using Strata.Kernels;
 namespace Strata.Tests.Kernels;
 
 /// <summary>The convolution engine and the pooling kernels against plain loops, on every code path.</summary>
-[Collection(ProcessWideSettingsCollection.Name)] // switches ConvolutionEngine.ForceDirect
+[Collection(ProcessWideSettingsCollection.Name)] // switches ConvolutionEngine.Force
 public sealed class ConvolutionKernelTests
 {
     // (n, h, w, c, kh, kw, f, stride h, stride w, dilation h, dilation w, same)
@@ -16,27 +16,29 @@ public sealed class ConvolutionKernelTests
         { [3, 6, 6, 5, 1, 1, 7, 1, 1, 1, 1], false },   // pointwise: the images multiplied in place
         { [2, 6, 6, 5, 1, 1, 3, 2, 2, 1, 1], false },   // 1×1 with stride 2: not pointwise
         { [7, 30, 30, 16, 3, 3, 8, 1, 1, 1, 1], true }, // several chunks per strip
+        { [3, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1], true },   // one filter (a generator's last layer): the narrow kernel by default
+        { [3, 8, 11, 5, 3, 3, 3, 2, 1, 2, 1], true },   // three filters, stride 2 down, dilation 2 across
     };
 
     [Theory]
     [MemberData(nameof(Geometries))]
-    public void Engine_forward_and_backward_match_the_loops_on_1_2_and_3_threads_with_either_kernel(int[] d, bool same)
+    public void Engine_forward_and_backward_match_the_loops_on_1_2_and_3_threads_with_every_kernel(int[] d, bool same)
     {
         try
         {
-            foreach (bool? direct in new bool?[] { null, true, false })
+            foreach (ConvKernel? kernel in new ConvKernel?[] { null, ConvKernel.Direct, ConvKernel.Gemm, ConvKernel.Narrow })
             {
-                ConvolutionEngine.ForceDirect = direct;
-                CheckEngine(d, same, direct);
+                ConvolutionEngine.Force = kernel;
+                CheckEngine(d, same, kernel);
             }
         }
         finally
         {
-            ConvolutionEngine.ForceDirect = null;
+            ConvolutionEngine.Force = null;
         }
     }
 
-    private static void CheckEngine(int[] d, bool same, bool? direct)
+    private static void CheckEngine(int[] d, bool same, ConvKernel? kernel)
     {
         int n = d[0], f = d[6];
         var g = Conv2DGeometry.Create(d[1], d[2], d[3], d[4], d[5], d[7], d[8], d[9], d[10], same);
@@ -57,7 +59,7 @@ public sealed class ConvolutionKernelTests
             var engine = new ConvolutionEngine();
             var y = new float[expectedY.Length];
             engine.Forward(x, w, bias, y, n, g, f, null, threads);
-            string how = $"{threads} threads, direct {direct?.ToString() ?? "auto"}";
+            string how = $"{threads} threads, kernel {kernel?.ToString() ?? "auto"}";
             AssertClose(expectedY, y, $"y, {how}");
             var dw = Fill(w.Length);
             var db = Fill(f);
@@ -109,7 +111,7 @@ public sealed class ConvolutionKernelTests
         var plain = ConvReference.Conv2D(x, n, w, f, g);
         try
         {
-            ConvolutionEngine.ForceDirect = true;
+            ConvolutionEngine.Force = ConvKernel.Direct;
             foreach (bool withBias in new[] { true, false })
             {
                 var expected = plain.Select((v, i) => withBias ? v + bias[i % f] : v).ToArray();
@@ -130,9 +132,94 @@ public sealed class ConvolutionKernelTests
         }
         finally
         {
-            ConvolutionEngine.ForceDirect = null;
+            ConvolutionEngine.Force = null;
         }
     }
+
+    // (h, w, kh, kw, stride, dilation, same) for the narrow kernel: groups of 4 interior pixels and the 1..3 left
+    // over, border pixels, windows wider than the image, dilated runs of C floats.
+    private static readonly (int[] D, bool Same)[] NarrowShapes =
+    [
+        ([28, 28, 3, 3, 1, 1], true),  // a generator's last layer: 26 interior columns (6 groups and 2 alone), a border pixel each side
+        ([7, 9, 3, 3, 2, 1], true),    // stride 2: 4 interior columns, one group
+        ([10, 13, 3, 3, 1, 2], true),  // dilation 2: runs of C, 2 border pixels each side
+        ([5, 4, 5, 5, 1, 1], true),    // window wider than the image: border pixels only
+        ([6, 7, 1, 1, 1, 1], false),   // pointwise
+        ([9, 10, 2, 4, 1, 1], true),   // even window: one more padding column on the right
+    ];
+
+    // Channel counts: 1 and 3, scalar runs at every width (3·KW floats a window row); 5, 13 and 40, a vector and a
+    // scalar tail; 32, whole pairs of vectors. Filters 1 (the kernel itself) to NarrowMaxFilters (transposed).
+    public static TheoryData<int, int, int> NarrowCases()
+    {
+        var data = new TheoryData<int, int, int>();
+        for (int s = 0; s < NarrowShapes.Length; s++)
+            foreach (int c in new[] { 1, 3, 5, 13, 32, 40 })
+                foreach (int f in new[] { 1, 2, ConvolutionEngine.NarrowMaxFilters })
+                    data.Add(s, c, f);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(NarrowCases))]
+    public void Narrow_kernel_matches_the_loops_forward_and_backward_writing_every_output_and_nothing_beyond(int shape, int c, int f)
+    {
+        var (d, same) = NarrowShapes[shape];
+        var g = Conv2DGeometry.Create(d[0], d[1], c, d[2], d[3], d[4], d[4], d[5], d[5], same);
+        int n = 3, size = n * g.OH * g.OW * f, sentinels = 17;
+        var x = TestData.Tensor(31, n, g.H, g.W, g.C).ToArray();
+        var w = TestData.Tensor(32, g.KH, g.KW, g.C, f).ToArray();
+        var bias = TestData.Tensor(33, f).ToArray();
+        var dy = TestData.Tensor(34, n, g.OH, g.OW, f).ToArray();
+        var plain = ConvReference.Conv2D(x, n, w, f, g);
+        var (expectedDw, expectedDx) = ConvReference.Conv2DBackward(x, n, w, f, g, dy);
+        var expectedDb = new float[f];
+        for (int i = 0; i < dy.Length; i++)
+            expectedDb[i % f] += dy[i];
+        Assert.Equal(ConvKernel.Narrow, ConvolutionEngine.DefaultKernel(g, f));
+        float[]? first = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            string how = $"{g.H}×{g.W}×{c} {g.KH}×{g.KW} → {f}, {threads} threads";
+            var engine = new ConvolutionEngine();
+            // NaN before: every output must be written (not accumulated into); sentinels after: no overrun.
+            var y = WithSentinels(size, sentinels);
+            engine.Forward(x, w, bias, y, n, g, f, null, threads);
+            AssertSentinels(y, size, how + ", y");
+            AssertClose(plain.Select((v, i) => v + bias[i % f]).ToArray(), y[..size], how + ", y");
+            first ??= y;
+            Assert.True(first.AsSpan().SequenceEqual(y), $"{how}: other forward bits than on 1 thread");
+
+            var dw = WithSentinels(w.Length, sentinels);
+            var db = WithSentinels(f, sentinels);
+            var dx = WithSentinels(x.Length, sentinels);
+            engine.Backward(x, w, [], (float[])dy.Clone(), dw, db, dx, n, g, f, null, threads);
+            AssertSentinels(dw, w.Length, how + ", dw");
+            AssertSentinels(db, f, how + ", db");
+            AssertSentinels(dx, x.Length, how + ", dx");
+            AssertClose(expectedDw, dw[..w.Length], how + ", dw");
+            AssertClose(expectedDb, db[..f], how + ", db");
+            AssertClose(expectedDx, dx[..x.Length], how + ", dx");
+
+            // dx alone (a transposed convolution's forward), then the kernel gradient alone.
+            var dxOnly = Fill(x.Length);
+            engine.Backward([], w, [], (float[])dy.Clone(), [], [], dxOnly, n, g, f, null, threads);
+            Assert.True(dx.AsSpan(0, x.Length).SequenceEqual(dxOnly), $"{how}: dx alone differs");
+            var dwOnly = Fill(w.Length);
+            engine.Backward(x, w, [], (float[])dy.Clone(), dwOnly, [], [], n, g, f, null, threads);
+            Assert.True(dw.AsSpan(0, w.Length).SequenceEqual(dwOnly), $"{how}: dw alone differs");
+        }
+    }
+
+    private static float[] WithSentinels(int size, int sentinels)
+    {
+        var a = Fill(size + sentinels);
+        Array.Fill(a, 12345f, size, sentinels);
+        return a;
+    }
+
+    private static void AssertSentinels(float[] a, int size, string what) =>
+        Assert.True(a.AsSpan(size).ToArray().All(v => v == 12345f), $"{what}: written beyond its end");
 
     [Fact]
     public void Engine_applies_the_epilogue_and_prologue_and_skips_empty_outputs()

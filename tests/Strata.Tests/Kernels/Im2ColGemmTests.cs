@@ -33,7 +33,7 @@ public sealed class Im2ColGemmTests
             expected[i] += bias[i % f];
         try
         {
-            ConvolutionEngine.ForceDirect = false;
+            ConvolutionEngine.Force = ConvKernel.Gemm;
             foreach (int threads in new[] { 1, 2 })
             {
                 ConvolutionEngine.ExplicitColumns = true;
@@ -51,7 +51,7 @@ public sealed class Im2ColGemmTests
         }
         finally
         {
-            ConvolutionEngine.ForceDirect = null;
+            ConvolutionEngine.Force = null;
             ConvolutionEngine.ExplicitColumns = false;
         }
     }
