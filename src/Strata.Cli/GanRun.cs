@@ -122,7 +122,7 @@ internal static class GanRun
         }
         else
         {
-            callbacks.Add(new PlainProgress(Console.Out, s.Epochs, trainLabels.Length, timer));
+            callbacks.Add(new PlainProgress(Console.Out, s.Epochs, trainLabels.Length, timer, s.BatchSize));
             Fit();
         }
 

@@ -141,7 +141,7 @@ internal sealed class LiveProgress(ProgressContext context, int totalEpochs, int
 }
 
 /// <summary>Where the output is not a terminal (a log, a pipe, a test): one plain line per epoch.</summary>
-internal sealed class PlainProgress(TextWriter output, int totalEpochs, int samples, EpochTimer timer, int batchSize = 0) : Callback
+internal sealed class PlainProgress(TextWriter output, int totalEpochs, int samples, EpochTimer timer, int batchSize) : Callback
 {
     public override void OnEpochEnd(int epoch, Logs logs)
     {

@@ -94,6 +94,12 @@ public sealed class CliGanTests(CliGanFixture fx) : IClassFixture<CliGanFixture>
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("", r.Stderr);
         Assert.Contains("Epoch 2/2", r.Stdout);
+        // The epoch line's training rate counts every image of the epoch (it once counted one: "0 samples/s").
+        // 256 images trained in at most the epoch's seconds (scoring included there): at least 256 / seconds, less rounding.
+        var rate = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"Epoch 2/2 - ([0-9.]+) s - ([0-9,]+) samples/s");
+        Assert.True(rate.Success, r.Stdout);
+        double seconds = double.Parse(rate.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(int.Parse(rate.Groups[2].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture) >= 256 / (seconds + 0.05) - 1, rate.Value);
         Assert.Contains("real test images (200): classifier score ", r.Stdout);
 
         // Sample grids: 8×8 images of 28 pixels with 2-pixel gaps, or a row per digit of 10.
