@@ -18,6 +18,7 @@ if (args.Length > 0 && args[0] == "gemm")
         else if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--only") only = args[++i];
         else if (args[i] == "--packb") Strata.Kernels.Gemm.ForcePackB = bool.Parse(args[++i]);
+        else if (args[i] == "--direct-a") Strata.Kernels.Gemm.ForceDirectA = bool.Parse(args[++i]);
         else if (args[i] == "--blocking") // kc,mcPanels,nc
         {
             var b = args[++i].Split(',').Select(int.Parse).ToArray();
