@@ -250,24 +250,20 @@ internal sealed unsafe class ConvolutionEngine : WorkerPool.Work
     {
         var g = _g;
         int f = _f, k = g.K, perImage = g.OH * g.OW, image = g.H * g.W * g.C;
-        if (_kernel == ConvKernel.Narrow)
+        if (_kernel != ConvKernel.Gemm)
         {
             for (int n = i0; n < i1; n++)
             {
+                // Both row kernels start from the bias and write every output: no clearing or bias pass first.
+                float* image0 = _x + (long)n * image, y0 = _y + (long)n * perImage * f;
                 for (int oh = 0; oh < g.OH; oh++)
-                    NarrowConvolution.ForwardRow(_x + (long)n * image, _wt, _bias, _y + ((long)n * perImage + oh * g.OW) * f, g, f, oh);
-                _epilogue?.Invoke(new Span<float>(_y + (long)n * perImage * f, perImage * f), perImage);
-            }
-            return;
-        }
-        if (_kernel == ConvKernel.Direct)
-        {
-            for (int n = i0; n < i1; n++)
-            {
-                // ForwardRow starts from the bias and writes every output: no clearing or bias pass first.
-                for (int oh = 0; oh < g.OH; oh++)
-                    DirectConvolution.ForwardRow(_x + (long)n * image, _w, _bias, _y + ((long)n * perImage + oh * g.OW) * f, g, f, oh);
-                _epilogue?.Invoke(new Span<float>(_y + (long)n * perImage * f, perImage * f), perImage);
+                {
+                    if (_kernel == ConvKernel.Narrow)
+                        NarrowConvolution.ForwardRow(image0, _wt, _bias, y0 + (long)oh * g.OW * f, g, f, oh);
+                    else
+                        DirectConvolution.ForwardRow(image0, _w, _bias, y0 + (long)oh * g.OW * f, g, f, oh);
+                }
+                _epilogue?.Invoke(new Span<float>(y0, perImage * f), perImage);
             }
             return;
         }
