@@ -19,7 +19,13 @@ internal static class InferenceProfile
             Gan(dataDir, batch == 1000 ? 64 : batch, seconds);
             return;
         }
-        var (model, test) = OnnxPeer.Trained(workload, dataDir);
+        bool int8 = workload.EndsWith("-int8", StringComparison.Ordinal);
+        var (model, test) = OnnxPeer.Trained(int8 ? workload[..^5] : workload, dataDir);
+        if (int8)
+        {
+            var (train, _) = Strata.Data.Mnist.Load(dataDir, train: true);
+            model = Strata.Compression.Quantizer.QuantizeStatic((Strata.Models.Sequential)model, train.Slice(0, 0, 1000));
+        }
         var x = test.Slice(..batch).Clone();
         Plan plan;
         using (GradMode.Disable())
@@ -40,8 +46,11 @@ internal static class InferenceProfile
         }
         var nodes = plan.Nodes;
         var medians = new double[nodes.Count];
-        for (int i = 0; i < nodes.Count; i++)
-            medians[i] = ConvShapes.Median(nodes[i].Forward, seconds / nodes.Count);
+        using (Strata.Ops.Int8WeightCache.Trust()) // as in Predict: quantized kernels compared with their packed copy once
+        {
+            for (int i = 0; i < nodes.Count; i++)
+                medians[i] = ConvShapes.Median(nodes[i].Forward, seconds / nodes.Count);
+        }
         double total = medians.Sum();
         Console.WriteLine($"# {workload} inference plan, batch {batch}, 1 thread, {DateTime.UtcNow:yyyy-MM-dd}: each op alone, median of repeated calls");
         Console.WriteLine("| op | output | µs per batch | µs per sample | share |");

@@ -6,6 +6,15 @@ Console.WriteLine($"# kernels: {Strata.Kernels.KernelSettings.VectorPath} (GEMM 
 Console.WriteLine($"# caches: {Strata.Kernels.KernelSettings.CacheBlocking}");
 
 // Quick comparisons print markdown tables (for docs/PERFORMANCE.md); anything else goes to BenchmarkDotNet.
+//   int8gemm [--seconds 1]: the int8 GEMM on each path this machine runs, against the float SGEMM at the same shapes
+if (args.Length > 0 && args[0] == "int8gemm")
+{
+    double seconds = 1.0;
+    for (int i = 1; i < args.Length - 1; i++)
+        if (args[i] == "--seconds") seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+    Int8GemmComparison.Run(seconds);
+    return;
+}
 //   gemm [--threads 1,2] [--seconds 1] [--only NAME]
 if (args.Length > 0 && args[0] == "gemm")
 {
@@ -246,7 +255,7 @@ if (args.Length > 1 && args[0] == "onnx")
     OnnxPeer.Run(args[1], data, threads, rounds);
     return;
 }
-//   profile mlp|cnn|cnn3 [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread); profile gan [--batch 64]: the DCGAN training step per node
+//   profile mlp|cnn|cnn3[-int8] [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread); profile gan [--batch 64]: the DCGAN training step per node
 if (args.Length > 1 && args[0] == "profile")
 {
     int batch = 1000;

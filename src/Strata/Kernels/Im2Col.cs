@@ -35,6 +35,13 @@ internal readonly record struct Conv2DGeometry(int H, int W, int C, int KH, int 
         }
         return new Conv2DGeometry(h, w, c, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow);
     }
+
+    /// <summary>
+    /// The same convolution over the image its windows read: the input with its padding made part of it
+    /// (rows and columns no window reaches left off), so no window hangs over an edge.
+    /// </summary>
+    public Conv2DGeometry Framed() =>
+        this with { H = (OH - 1) * SH + (KH - 1) * DH + 1, W = (OW - 1) * SW + (KW - 1) * DW + 1, PadTop = 0, PadLeft = 0 };
 }
 
 /// <summary>

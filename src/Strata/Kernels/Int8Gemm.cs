@@ -98,29 +98,130 @@ internal static unsafe class Int8Gemm
     /// <summary>C rows [0, m) = A rows [0, m) × B, on <paramref name="path"/> (default the best).</summary>
     public static void Multiply(int m, ReadOnlySpan<byte> a, int lda, PackedInt8Matrix b, Span<int> c, int ldc, Int8Path? path = null)
     {
-        var p = path ?? BestPath;
-        if (!Supports(p))
-            throw new PlatformNotSupportedException($"Int8Gemm: the {p} path does not run on this machine");
-        if (m < 0 || lda < b.K || ldc < b.N)
+        var p = Check(path, b, c, ldc);
+        if (m < 0 || lda < b.K)
             throw new ArgumentException($"Int8Gemm: need M ≥ 0, lda ≥ K = {b.K} and ldc ≥ N = {b.N}; got M = {m}, lda = {lda}, ldc = {ldc}");
         if (a.Length < RequiredA(m, lda, b.K))
             throw new ArgumentException($"Int8Gemm: A needs {RequiredA(m, lda, b.K)} bytes for {m} rows (stride {lda}, K = {b.K} read in fours), got {a.Length}");
-        if (m > 0 && c.Length < (long)(m - 1) * ldc + b.N)
-            throw new ArgumentException($"Int8Gemm: C needs {(long)(m - 1) * ldc + b.N} values for {m} rows (stride {ldc}), got {c.Length}");
+        CheckC(m, b, c, ldc);
         if (m == 0)
             return;
+        fixed (byte* pa = a)
+            Drive(p, m, new Strided(pa, lda, b.KGroups), b, c, ldc);
+    }
+
+    /// <summary>Whether <see cref="MultiplyWindows"/> takes a convolution of this geometry: windows inside the image, C a multiple of 4.</summary>
+    public static bool TakesWindows(in Conv2DGeometry g) =>
+        g.C % 4 == 0 && g.DW == 1 && g.PadTop == 0 && g.PadLeft == 0
+        && (g.OH - 1) * g.SH + (g.KH - 1) * g.DH < g.H && (g.OW - 1) * g.SW + g.KW - 1 < g.W;
+
+    /// <summary>
+    /// A convolution as the GEMM without im2col: C [images·OH·OW, N] = each output pixel's window of the
+    /// codes x [images, H, W, C] × B [KH·KW·C, N], the window read where it lies — KH runs of KW·C
+    /// contiguous bytes, one per kernel row — rather than copied into a row of its own first. For the
+    /// geometries <see cref="TakesWindows"/> accepts; the integers equal <see cref="Multiply"/> on the im2col rows.
+    /// </summary>
+    public static void MultiplyWindows(in Conv2DGeometry g, int images, ReadOnlySpan<byte> x, PackedInt8Matrix b, Span<int> c, int ldc, Int8Path? path = null)
+    {
+        var p = Check(path, b, c, ldc);
+        if (!TakesWindows(g) || b.K != g.K)
+            throw new ArgumentException($"Int8Gemm: windows need C a multiple of 4, no padding or dilation across, every window inside the image and K = {g.K}; got {g}, K = {b.K}");
+        int m = images * g.OH * g.OW;
+        if (images < 0 || x.Length < (long)images * g.H * g.W * g.C)
+            throw new ArgumentException($"Int8Gemm: {images} images of {g.H}·{g.W}·{g.C} need {(long)images * g.H * g.W * g.C} bytes, got {x.Length}");
+        CheckC(m, b, c, ldc);
+        if (m == 0)
+            return;
+        fixed (byte* px = x)
+            Drive(p, m, new Windows(px, g), b, c, ldc);
+    }
+
+    private static Int8Path Check(Int8Path? path, PackedInt8Matrix b, Span<int> c, int ldc)
+    {
+        var p = path ?? BestPath;
+        if (!Supports(p))
+            throw new PlatformNotSupportedException($"Int8Gemm: the {p} path does not run on this machine");
+        if (ldc < b.N)
+            throw new ArgumentException($"Int8Gemm: need ldc ≥ N = {b.N}, got ldc = {ldc}");
+        return p;
+    }
+
+    private static void CheckC(int m, PackedInt8Matrix b, Span<int> c, int ldc)
+    {
+        if (m > 0 && c.Length < (long)(m - 1) * ldc + b.N)
+            throw new ArgumentException($"Int8Gemm: C needs {(long)(m - 1) * ldc + b.N} values for {m} rows (stride {ldc}), got {c.Length}");
+    }
+
+    /// <summary>Where the rows of A lie: each <see cref="Runs"/> runs of <see cref="Groups"/> four-byte groups, <see cref="RunStride"/> bytes apart.</summary>
+    private interface IRows
+    {
+        /// <summary>The first byte of rows [i0, i0 + count), into <paramref name="dst"/>.</summary>
+        void Fill(int i0, int count, byte** dst);
+        int Runs { get; }
+        int Groups { get; }
+        long RunStride { get; }
+        int Stride { get; } // bytes of A per row, for the row blocks kept in L2
+    }
+
+    private readonly struct Strided(byte* a, int lda, int groups) : IRows
+    {
+        public void Fill(int i0, int count, byte** dst)
+        {
+            for (int r = 0; r < count; r++)
+                dst[r] = a + (long)(i0 + r) * lda;
+        }
+
+        public int Runs => 1;
+        public int Groups => groups;
+        public long RunStride => 0;
+        public int Stride => lda;
+    }
+
+    private readonly struct Windows(byte* x, Conv2DGeometry g) : IRows
+    {
+        // One division for the first row, then a walk along the output pixels (a division per row costs as much as its products at small K).
+        public void Fill(int i0, int count, byte** dst)
+        {
+            int pixels = g.OH * g.OW, n = i0 / pixels, q = i0 - n * pixels, oh = q / g.OW, ow = q - oh * g.OW;
+            for (int r = 0; r < count; r++)
+            {
+                dst[r] = x + (((long)n * g.H + oh * g.SH) * g.W + ow * g.SW) * g.C;
+                if (++ow == g.OW)
+                {
+                    ow = 0;
+                    if (++oh == g.OH)
+                    {
+                        oh = 0;
+                        n++;
+                    }
+                }
+            }
+        }
+
+        public int Runs => g.KH;
+        public int Groups => g.KW * g.C / 4;
+        public long RunStride => (long)g.DH * g.W * g.C;
+        public int Stride => g.K;
+    }
+
+    private static void Drive<TRows>(Int8Path p, int m, TRows a, PackedInt8Matrix b, Span<int> c, int ldc) where TRows : struct, IRows
+    {
         int mr = p == Int8Path.AvxVnni ? MrVnni : Mr;
         int* tail = stackalloc int[MrVnni * PackedInt8Matrix.PanelWidth];
         byte** rowsOf = stackalloc byte*[MrVnni];
-        fixed (byte* pa = a)
+        int runs = a.Runs, groups = a.Groups;
+        long runStride = a.RunStride;
+        // Row blocks whose A (block × K bytes) stays in L2 while every panel of B passes over it.
+        int block = Math.Max(mr, Math.Min(m, 256 * 1024 / Math.Max(a.Stride, 1)) / mr * mr);
+        var starts = System.Buffers.ArrayPool<nint>.Shared.Rent(block);
+        fixed (nint* rowStart = starts)
         fixed (sbyte* pb = b.Data)
         fixed (int* pc = c)
         {
-            // Row blocks whose A (block × K bytes) stays in L2 while every panel of B passes over it.
-            int block = Math.Max(mr, Math.Min(m, 256 * 1024 / Math.Max(lda, 1)) / mr * mr);
             for (int i0 = 0; i0 < m; i0 += block)
             {
                 int i1 = Math.Min(m, i0 + block);
+                a.Fill(i0, i1 - i0, (byte**)rowStart);
                 for (int panel = 0; panel < b.Panels; panel++)
                 {
                     int j0 = panel * PackedInt8Matrix.PanelWidth, width = Math.Min(PackedInt8Matrix.PanelWidth, b.N - j0);
@@ -132,12 +233,12 @@ internal static unsafe class Int8Gemm
                         int* cp = direct ? pc + (long)i * ldc + j0 : tail;
                         int cs = direct ? ldc : PackedInt8Matrix.PanelWidth;
                         for (int r = 0; r < mr; r++)
-                            rowsOf[r] = pa + (long)(i + (r < rows ? r : 0)) * lda; // rows past the end repeat the first (their results are dropped)
+                            rowsOf[r] = (byte*)rowStart[i - i0 + (r < rows ? r : 0)]; // rows past the end repeat the first (their results are dropped)
                         switch (p)
                         {
-                            case Int8Path.AvxVnni: KernelVnni(rowsOf, bp, b.KGroups, cp, cs); break;
-                            case Int8Path.Avx2: KernelAvx2(rowsOf[0], rowsOf[1], rowsOf[2], rowsOf[3], bp, b.KGroups, cp, cs); break;
-                            default: KernelScalar(rowsOf[0], rowsOf[1], rowsOf[2], rowsOf[3], bp, b.KGroups, cp, cs); break;
+                            case Int8Path.AvxVnni: KernelVnni(rowsOf, bp, runs, groups, runStride, cp, cs); break;
+                            case Int8Path.Avx2: KernelAvx2(rowsOf, bp, runs, groups, runStride, cp, cs); break;
+                            default: KernelScalar(rowsOf, bp, runs, groups, runStride, cp, cs); break;
                         }
                         if (!direct)
                         {
@@ -148,16 +249,18 @@ internal static unsafe class Int8Gemm
                 }
             }
         }
+        System.Buffers.ArrayPool<nint>.Shared.Return(starts);
     }
 
     // Six rows × 16 columns: 12 accumulators, enough independent vpdpbusd chains to cover its latency
     // on two ports; per group of 4 k: 2 loads of B, 6 broadcasts of A.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelVnni(byte** rows, sbyte* b, int groups, int* c, int ldc)
+    private static void KernelVnni(byte** rows, sbyte* b, int runs, int groups, long runStride, int* c, int ldc)
     {
         byte* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int run = 0; run < runs; run++, a0 += runStride, a1 += runStride, a2 += runStride, a3 += runStride, a4 += runStride, a5 += runStride)
         for (int g = 0; g < groups; g++, b += 64)
         {
             var b0 = Vector256.Load(b);
@@ -187,11 +290,13 @@ internal static unsafe class Int8Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelAvx2(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int groups, int* c, int ldc)
+    private static void KernelAvx2(byte** rows, sbyte* b, int runs, int groups, long runStride, int* c, int ldc)
     {
+        byte* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3];
         var ones = Vector256.Create((short)1);
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int run = 0; run < runs; run++, a0 += runStride, a1 += runStride, a2 += runStride, a3 += runStride)
         for (int g = 0; g < groups; g++, b += 64)
         {
             var b0 = Vector256.Load(b);
@@ -222,20 +327,19 @@ internal static unsafe class Int8Gemm
         c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 8);
     }
 
-    private static void KernelScalar(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int groups, int* c, int ldc)
+    private static void KernelScalar(byte** rows, sbyte* b, int runs, int groups, long runStride, int* c, int ldc)
     {
-        byte** rows = stackalloc byte*[] { a0, a1, a2, a3 };
         for (int r = 0; r < Mr; r++)
         {
-            byte* a = rows[r];
             for (int j = 0; j < PackedInt8Matrix.PanelWidth; j++)
             {
                 int sum = 0;
-                for (int g = 0; g < groups; g++)
+                sbyte* q = b + j * 4;
+                for (int run = 0; run < runs; run++)
                 {
-                    sbyte* q = b + g * 64 + j * 4;
-                    byte* x = a + 4 * g;
-                    sum += x[0] * q[0] + x[1] * q[1] + x[2] * q[2] + x[3] * q[3];
+                    byte* x = rows[r] + run * runStride;
+                    for (int g = 0; g < groups; g++, q += 64, x += 4)
+                        sum += x[0] * q[0] + x[1] * q[1] + x[2] * q[2] + x[3] * q[3];
                 }
                 c[r * ldc + j] = sum;
             }

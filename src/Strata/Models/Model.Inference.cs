@@ -29,6 +29,7 @@ public partial class Model
         ResetMetrics();
         int n = y.Shape[0];
         using (GradMode.Disable())
+        using (Ops.Int8WeightCache.Trust())
         {
             for (int start = 0; start < n; start += batchSize)
             {
@@ -48,6 +49,7 @@ public partial class Model
         CheckDataset("Evaluate", data.Dataset);
         ResetMetrics();
         using (GradMode.Disable())
+        using (Ops.Int8WeightCache.Trust())
         using (var stream = data.Open(0, reuseBuffers: true))
         {
             while (stream.Next() is { } batch)
@@ -94,6 +96,7 @@ public partial class Model
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         CheckInputs("Predict", x);
         using var _ = GradMode.Disable();
+        using var trust = Ops.Int8WeightCache.Trust(); // quantized layers check their integer kernels once per call, not once per slice
         int n = x[0].Shape[0];
         if (n <= batchSize)
             return PredictRows(x, 0, n);
@@ -157,6 +160,7 @@ public partial class Model
     private sealed class RowParts(Model model, Tensor[] x, int start, int len, int parts) : WorkerPool.Work
     {
         public readonly Tensor?[] Results = new Tensor?[parts];
+        private readonly long _pass = Ops.Int8WeightCache.Current; // the caller's pass, joined on the worker threads
 
         public (int From, int Count) Part(int p)
         {
@@ -167,6 +171,7 @@ public partial class Model
         public override void Run(int strip)
         {
             var (from, count) = Part(strip);
+            using var pass = Ops.Int8WeightCache.Join(_pass);
             Results[strip] = model.PredictSlices(x, from, count);
         }
     }

@@ -5,24 +5,67 @@ namespace Strata.Ops;
 
 /// <summary>
 /// A quantized layer's integer weights packed for <see cref="Int8Gemm"/>, repacked only when the
-/// weight tensor's values change (a load or <c>SetWeights</c>): each call compares the values with the
-/// copy it packed from. Safe to share between threads.
+/// weight tensor's values change (a load or <c>SetWeights</c>): a call compares the values with the
+/// copy it packed from — inside a <see cref="Trust"/> pass (a <c>Predict</c> or <c>Evaluate</c> call)
+/// once per pass, otherwise on every call. Safe to share between threads.
 /// </summary>
+/// <remarks>
+/// The comparison reads the whole kernel, which costs as much as a small batch's product: inference
+/// runs a large batch in cache-sized slices (a few images of the seed CNN each), and its first Dense
+/// layer's 1600 × 64 kernel took 16 % of the int8 CNN's time being compared once per slice. Within a pass
+/// the weights cannot change: a pass is one call of the model's own, which runs no user code that
+/// writes them. A pass belongs to the thread that opened it and to the threads its work is handed to
+/// (<see cref="Join"/>): a call elsewhere compares as before. A write made on another thread while a
+/// pass is open is a race, as with any weights.
+/// </remarks>
 internal sealed class Int8WeightCache
 {
+    private static long s_passes;         // passes opened so far (a pass's id is its number, from 1)
+    [ThreadStatic] private static long t_pass; // the pass open on this thread (0: none)
     private readonly object _lock = new();
     private float[] _from = [];
     private object? _value; // the packed matrix or the codes, made from _from
+    private long _confirmed; // the pass in which _value was last found to match the kernel (0: none)
+
+    /// <summary>
+    /// Opens a pass on this thread in which each cache compares its kernel once; dispose to close it. Inside
+    /// an open pass it opens nothing (the outer pass goes on).
+    /// </summary>
+    public static TrustedPass Trust() =>
+        t_pass != 0 ? default : Enter(Interlocked.Increment(ref s_passes));
+
+    /// <summary>The pass open on this thread (0: none), for work handed to other threads to <see cref="Join"/>.</summary>
+    public static long Current => t_pass;
+
+    /// <summary>Takes part, on this thread, in a pass opened on another (0, or a pass already open here: nothing).</summary>
+    public static TrustedPass Join(long pass) => pass == 0 || t_pass != 0 ? default : Enter(pass);
+
+    private static TrustedPass Enter(long pass)
+    {
+        t_pass = pass;
+        return new TrustedPass(true);
+    }
+
+    /// <summary>A pass opened by <see cref="Trust"/> or <see cref="Join"/> (the default value holds none).</summary>
+    public readonly struct TrustedPass(bool open) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (open)
+                t_pass = 0;
+        }
+    }
 
     /// <summary>The kernel [k, n] packed for the GEMM.</summary>
     public PackedInt8Matrix Get(ReadOnlySpan<float> kernel, int k, int n)
     {
+        long pass = t_pass;
         lock (_lock)
         {
-            if (_value is PackedInt8Matrix p && p.K == k && p.N == n && kernel.SequenceEqual(_from))
+            if (_value is PackedInt8Matrix p && p.K == k && p.N == n && Matches(kernel, pass))
                 return p;
             var packed = new PackedInt8Matrix(ToCodes(kernel), k, n);
-            Keep(kernel, packed);
+            Keep(kernel, packed, pass);
             return packed;
         }
     }
@@ -30,20 +73,33 @@ internal sealed class Int8WeightCache
     /// <summary>The kernel's codes as they lie (the depthwise kernel's layout).</summary>
     public sbyte[] Codes(ReadOnlySpan<float> kernel)
     {
+        long pass = t_pass;
         lock (_lock)
         {
-            if (_value is sbyte[] c && c.Length == kernel.Length && kernel.SequenceEqual(_from))
+            if (_value is sbyte[] c && c.Length == kernel.Length && Matches(kernel, pass))
                 return c;
             var codes = ToCodes(kernel);
-            Keep(kernel, codes);
+            Keep(kernel, codes, pass);
             return codes;
         }
     }
 
-    private void Keep(ReadOnlySpan<float> kernel, object value)
+    // Whether the kept value was made from these values: confirmed already in this pass, or compared now.
+    private bool Matches(ReadOnlySpan<float> kernel, long pass)
+    {
+        if (pass != 0 && _confirmed == pass && kernel.Length == _from.Length)
+            return true;
+        if (!kernel.SequenceEqual(_from))
+            return false;
+        _confirmed = pass;
+        return true;
+    }
+
+    private void Keep(ReadOnlySpan<float> kernel, object value, long pass)
     {
         _value = value;
         _from = kernel.ToArray();
+        _confirmed = pass;
     }
 
     private static sbyte[] ToCodes(ReadOnlySpan<float> kernel)
@@ -71,6 +127,10 @@ internal sealed class Int8WeightCache
 /// </summary>
 internal sealed class QuantizedMatMulNode : OpNode
 {
+    /// <summary>Whether a convolution's GEMM reads the windows in place (false: through im2col rows; for tests, which compare the two).</summary>
+    internal static bool ReadWindowsInPlace { get; set; } = true;
+
+
     private readonly Conv2DGeometry? _g;
     private readonly bool _relu;
     private readonly int _k, _n;
@@ -170,33 +230,69 @@ internal sealed class QuantizedMatMulNode : OpNode
                     int rows = Math.Min(chunk, u1 - r0);
                     var codes = StripSlots.Buffer(ref _codes[strip], rows * k + 4);
                     QuantizeKernels.Quantize(x.Slice(r0 * k, rows * k), codes, Input);
-                    Finish(codes, k, rows, y.Slice(r0 * f, rows * f), bias, strip);
+                    var acc = StripSlots.Buffer(ref _acc[strip], rows * f);
+                    Int8Gemm.Multiply(rows, codes, k, Packed, acc, f);
+                    Finish(acc, rows, y.Slice(r0 * f, rows * f), bias);
                 }
                 return;
             }
             int image = g.H * g.W * g.C, pixels = g.OH * g.OW;
             bool pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadTop == 0 && g.PadLeft == 0;
+            // The GEMM reads each window where it lies, in the codes of the image framed by its padding
+            // (the zero point): no im2col copy, nine times the image for a 3 × 3 kernel.
+            var frame = g.Framed();
+            bool windows = ReadWindowsInPlace && !pointwise && pixels > 0 && Int8Gemm.TakesWindows(frame);
+            int framed = frame.H * frame.W * g.C;
             int per = Math.Max(1, Math.Min(u1 - u0, 1024 / Math.Max(pixels, 1)));
             for (int i0 = u0; i0 < u1; i0 += per)
             {
                 int images = Math.Min(per, u1 - i0), rows = images * pixels;
+                var acc = StripSlots.Buffer(ref _acc[strip], rows * f);
+                if (windows)
+                {
+                    var frames = StripSlots.Buffer(ref _codes[strip], images * framed);
+                    if (frame == g)
+                        QuantizeKernels.Quantize(x.Slice(i0 * image, images * image), frames, Input);
+                    else
+                        Frame(x, i0, images, g, frame, frames);
+                    Int8Gemm.MultiplyWindows(frame, images, frames, Packed, acc, f);
+                    Finish(acc, rows, y.Slice(i0 * pixels * f, rows * f), bias);
+                    continue;
+                }
                 var codes = StripSlots.Buffer(ref _codes[strip], images * image + 4);
                 QuantizeKernels.Quantize(x.Slice(i0 * image, images * image), codes, Input);
-                var a = codes;
-                if (!pointwise)
+                if (pointwise)
+                    Int8Gemm.Multiply(rows, codes, g.K, Packed, acc, f);
+                else
                 {
-                    a = StripSlots.Buffer(ref _cols[strip], rows * g.K + 4);
-                    Im2Col.Expand<byte>(codes, a, g, 0, images, (byte)Input.ZeroPoint);
+                    var cols = StripSlots.Buffer(ref _cols[strip], rows * g.K + 4);
+                    Im2Col.Expand<byte>(codes, cols, g, 0, images, (byte)Input.ZeroPoint);
+                    Int8Gemm.Multiply(rows, cols, g.K, Packed, acc, f);
                 }
-                Finish(a, g.K, rows, y.Slice(i0 * pixels * f, rows * f), bias, strip);
+                Finish(acc, rows, y.Slice(i0 * pixels * f, rows * f), bias);
             }
         }
 
-        private void Finish(byte[] a, int k, int rows, Span<float> y, ReadOnlySpan<float> bias, int strip)
+        // Images [i0, i0 + images) of x quantized into their frames: the zero point where a window hangs over the padding.
+        private void Frame(ReadOnlySpan<float> x, int i0, int images, in Conv2DGeometry g, in Conv2DGeometry frame, Span<byte> frames)
+        {
+            int image = g.H * g.W * g.C, line = frame.W * g.C, framed = frame.H * line;
+            int cols = Math.Min(g.W, frame.W - g.PadLeft); // the input columns a window reaches
+            frames[..(images * framed)].Fill((byte)Input.ZeroPoint);
+            for (int n = 0; n < images; n++)
+            {
+                for (int ih = 0; ih < g.H && ih + g.PadTop < frame.H; ih++)
+                {
+                    QuantizeKernels.Quantize(x.Slice((i0 + n) * image + ih * g.W * g.C, cols * g.C),
+                        frames.Slice(n * framed + (ih + g.PadTop) * line + g.PadLeft * g.C, cols * g.C), Input);
+                }
+            }
+        }
+
+        // The products [rows, N] to outputs: zero-point correction, scales, bias, ReLU, the output grid.
+        private void Finish(int[] acc, int rows, Span<float> y, ReadOnlySpan<float> bias)
         {
             int f = Packed.N;
-            var acc = StripSlots.Buffer(ref _acc[strip], rows * f);
-            Int8Gemm.Multiply(rows, a, k, Packed, acc, f);
             for (int r = 0; r < rows; r++)
                 QuantizeKernels.Requantize(acc.AsSpan(r * f, f), Input.ZeroPoint, Packed.ColumnSums, Multiplier, bias, node._relu, Output, y.Slice(r * f, f));
         }

@@ -66,6 +66,55 @@ public class Int8GemmTests
         Assert.True(tested >= 2 || !System.Runtime.Intrinsics.X86.Avx2.IsSupported);
     }
 
+    // H, W, C, KH, KW, stride H, stride W, dilation H, images, N: windows read in place, strided, dilated down, up to the image's edge.
+    public static TheoryData<int, int, int, int, int, int, int, int, int, int> WindowShapes => new()
+    {
+        { 13, 13, 32, 3, 3, 1, 1, 1, 3, 64 }, { 7, 9, 4, 2, 3, 2, 1, 1, 2, 5 }, { 9, 8, 8, 3, 2, 1, 3, 2, 3, 17 },
+        { 5, 5, 12, 5, 5, 1, 1, 1, 1, 33 }, { 1, 11, 4, 1, 4, 1, 2, 1, 4, 7 }, { 6, 6, 16, 1, 2, 2, 2, 1, 5, 16 },
+    };
+
+    [Theory]
+    [MemberData(nameof(WindowShapes))]
+    public void WindowsReadInPlaceGiveTheIntegersOfTheIm2ColRows(int h, int w, int c, int kh, int kw, int sh, int sw, int dh, int images, int n)
+    {
+        int oh = (h - (kh - 1) * dh - 1) / sh + 1, ow = (w - kw) / sw + 1;
+        var g = new Conv2DGeometry(h, w, c, kh, kw, sh, sw, dh, 1, 0, 0, oh, ow);
+        Assert.True(Int8Gemm.TakesWindows(g));
+        var rng = new Rng((ulong)(h * 31 + c * 7 + n));
+        var x = new byte[images * h * w * c];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = (byte)(rng.NextUInt() % 128);
+        var b = new sbyte[g.K * n];
+        for (int i = 0; i < b.Length; i++)
+            b[i] = (sbyte)(int)(rng.NextUInt() % 255 - 127);
+        var packed = new PackedInt8Matrix(b, g.K, n);
+        int m = images * oh * ow, ldc = n + 3;
+        var cols = new byte[m * g.K + 4];
+        Im2Col.Expand<byte>(x, cols, g, 0, images, 0);
+        foreach (var path in Enum.GetValues<Int8Path>().Where(Int8Gemm.Supports))
+        {
+            var expected = Enumerable.Repeat(int.MinValue + 3, m * ldc).ToArray();
+            var got = Enumerable.Repeat(int.MinValue + 3, m * ldc).ToArray(); // sentinels between rows
+            Int8Gemm.Multiply(m, cols, g.K, packed, expected, ldc, Int8Path.Scalar);
+            Int8Gemm.MultiplyWindows(g, images, x, packed, got, ldc, path);
+            Assert.Equal(expected, got);
+            for (int i = 0; i < m; i++)
+                Assert.Equal((long)expected[i * ldc], Reference(cols, g.K, b, g.K, n, i, 0, false)); // the rows' product itself is the plain sum
+        }
+    }
+
+    [Fact]
+    public void WindowsRefuseWhatTheyCannotRead()
+    {
+        var packed = new PackedInt8Matrix(new sbyte[3 * 3 * 3 * 4], 27, 4);
+        var odd = new Conv2DGeometry(5, 5, 3, 3, 3, 1, 1, 1, 1, 0, 0, 3, 3); // C = 3: not whole groups of four
+        Assert.False(Int8Gemm.TakesWindows(odd));
+        var e = Assert.Throws<ArgumentException>(() => Int8Gemm.MultiplyWindows(odd, 1, new byte[75], packed, new int[36], 4));
+        Assert.Contains("windows need", e.Message);
+        var padded = new Conv2DGeometry(5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5);
+        Assert.False(Int8Gemm.TakesWindows(padded));
+    }
+
     [Fact]
     public void Avx2PairsSaturateOutsideTheSevenBitContract()
     {
