@@ -12,9 +12,11 @@ namespace Strata.Ops;
 /// <remarks>
 /// The comparison reads the whole kernel, which costs as much as a small batch's product: inference
 /// runs a large batch in cache-sized slices (a few images of the seed CNN each), and its first Dense
-/// layer's 1600 × 64 kernel took 16 % of the int8 CNN's time being compared once per slice. Within a pass
-/// the weights cannot change: a pass is one call of the model's own, which runs no user code that
-/// writes them. A pass belongs to the thread that opened it and to the threads its work is handed to
+/// layer's 1600 × 64 kernel took 16 % of the int8 CNN's time being compared once per slice. A pass is
+/// one call of the model's own; user code can still run inside it — a custom layer's <c>Call</c>, a
+/// metric or loss during <c>Evaluate</c>, a dataset's reads — and a quantized kernel written from there
+/// after its layer has run once in the pass goes unseen until the pass ends (the next call sees it).
+/// Nothing Strata runs in a pass writes weights. A pass belongs to the thread that opened it and to the threads its work is handed to
 /// (<see cref="Join"/>): a call elsewhere compares as before. A write made on another thread while a
 /// pass is open is a race, as with any weights.
 /// </remarks>
@@ -277,7 +279,7 @@ internal sealed class QuantizedMatMulNode : OpNode
         private void Frame(ReadOnlySpan<float> x, int i0, int images, in Conv2DGeometry g, in Conv2DGeometry frame, Span<byte> frames)
         {
             int image = g.H * g.W * g.C, line = frame.W * g.C, framed = frame.H * line;
-            int cols = Math.Min(g.W, frame.W - g.PadLeft); // the input columns a window reaches
+            int cols = Math.Clamp(frame.W - g.PadLeft, 0, g.W); // the input columns a window reaches
             frames[..(images * framed)].Fill((byte)Input.ZeroPoint);
             for (int n = 0; n < images; n++)
             {

@@ -66,11 +66,12 @@ public class Int8GemmTests
         Assert.True(tested >= 2 || !System.Runtime.Intrinsics.X86.Avx2.IsSupported);
     }
 
-    // H, W, C, KH, KW, stride H, stride W, dilation H, images, N: windows read in place, strided, dilated down, up to the image's edge.
+    // H, W, C, KH, KW, stride H, stride W, dilation H, images, N: windows read in place, strided, dilated down, up to the image's edge, over several row blocks.
     public static TheoryData<int, int, int, int, int, int, int, int, int, int> WindowShapes => new()
     {
         { 13, 13, 32, 3, 3, 1, 1, 1, 3, 64 }, { 7, 9, 4, 2, 3, 2, 1, 1, 2, 5 }, { 9, 8, 8, 3, 2, 1, 3, 2, 3, 17 },
         { 5, 5, 12, 5, 5, 1, 1, 1, 1, 33 }, { 1, 11, 4, 1, 4, 1, 2, 1, 4, 7 }, { 6, 6, 16, 1, 2, 2, 2, 1, 5, 16 },
+        { 18, 18, 64, 3, 3, 1, 1, 1, 2, 64 }, // 512 rows of K = 576: the second row block starts inside the second image, mid-row
     };
 
     [Theory]

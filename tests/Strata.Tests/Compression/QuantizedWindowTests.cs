@@ -25,6 +25,10 @@ public class QuantizedWindowTests
             model.Predict(x);
             var q = Quantizer.QuantizeStatic(model, x, new QuantizationOptions(Layers: [.. model.Layers.Where(l => l is ConvolutionLayer or Dense).Select(l => l.Name)]));
             Assert.True(q.Layers.Count(l => l is QuantizedConvolution) == model.Layers.Count(l => l is ConvolutionLayer), "every convolution is quantized");
+            // The layers on four channels take the window path (C = 6 does not): the comparison below is of two paths.
+            var takes = q.Layers.OfType<QuantizedConvolution>().Select(l => Strata.Kernels.Int8Gemm.TakesWindows(l.Geometry.Framed())).ToArray();
+            Assert.Equal(q.Layers.OfType<QuantizedConvolution>().Select(l => l.Geometry.C % 4 == 0).ToArray(), takes);
+            Assert.Contains(true, takes);
             float[] inPlace, rows;
             try
             {
