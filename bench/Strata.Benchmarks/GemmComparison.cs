@@ -31,6 +31,8 @@ internal static class GemmComparison
         new("mlp b128 fwd 128x784*784x128", false, false, 128, 128, 784),
         new("mlp b128 dX 128x128*(784x128)T", false, true, 128, 784, 128),
         new("mlp b128 dW (128x784)T*128x128", true, false, 784, 128, 128),
+        // The seed MLP's first layer at inference, batch 1,000 (88 % of its Predict: `profile mlp --batch 1000`).
+        new("mlp b1000 fwd 1000x784*784x128", false, false, 1000, 128, 784),
     ];
 
     public static void Run(int[] threadCounts, double seconds, string? only)

@@ -136,6 +136,9 @@ internal static class OnnxPeer
     }
 
     /// <summary>Exports <paramref name="model"/> (float, or quantized in QDQ form) and prints both runtimes' medians and their ratio.</summary>
+    /// <summary>Also time each op of Strata's inference plan as it runs inside <c>Predict</c> (<c>onnx ... --in-sequence</c>).</summary>
+    internal static bool InSequence { get; set; }
+
     internal static void Compare(string workload, Model model, Tensor tx, int batch, int threads, int rounds)
     {
         var path = Path.Combine(Path.GetTempPath(), $"strata-peer-{Environment.ProcessId}.onnx");
@@ -184,6 +187,24 @@ internal static class OnnxPeer
                 s.Add(Strata());
                 Ort();
                 o.Add(Ort());
+            }
+            if (InSequence)
+            {
+                // Every op's time as it runs inside Predict, after the op before it (the profile command times each alone, on hot operands).
+                var profile = new global::Strata.Autograd.Plan.StepProfile();
+                global::Strata.Autograd.Plan.Profiler = profile;
+                try
+                {
+                    for (int r = 0; r < 10; r++)
+                        Strata();
+                }
+                finally
+                {
+                    global::Strata.Autograd.Plan.Profiler = null;
+                }
+                Console.WriteLine($"# {workload}: each op inside Predict, µs per call of {batch} rows (mean of {profile.Times.Values.Max(t => t.Calls)} calls)");
+                foreach (var (key, t) in profile.Times)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {key} | {t.Seconds * 1e6 / t.Calls:F1} |"));
             }
             s.Sort();
             o.Sort();

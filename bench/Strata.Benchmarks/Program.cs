@@ -240,7 +240,7 @@ if (args.Length > 0 && args[0] == "convshapes")
     ConvShapes.Run(threads, batch, seconds);
     return;
 }
-//   onnx mlp|cnn|cnn3 [--threads N] [--rounds 7] [--slice-kb N (Predict's slices)] [--data data/mnist]: inference against ONNX Runtime on the exported model
+//   onnx mlp|cnn|cnn3 [--threads N] [--rounds 7] [--slice-kb N (Predict's slices)] [--blocking kc,mcPanels,nc] [--in-sequence (each op's time inside Predict)] [--data data/mnist]: inference against ONNX Runtime on the exported model
 if (args.Length > 1 && args[0] == "onnx")
 {
     int threads = 1, rounds = 7;
@@ -251,7 +251,13 @@ if (args.Length > 1 && args[0] == "onnx")
         else if (args[i] == "--rounds") rounds = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
         else if (args[i] == "--slice-kb") Strata.Models.Model.InferenceSliceBytes = long.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture) << 10;
         else if (args[i] == "--data") data = args[++i];
+        else if (args[i] == "--blocking") // kc,mcPanels,nc
+        {
+            var b = args[++i].Split(',').Select(int.Parse).ToArray();
+            Strata.Kernels.Gemm.Blocks = new(b[0], b[1], b[2]);
+        }
     }
+    OnnxPeer.InSequence = args.Contains("--in-sequence");
     OnnxPeer.Run(args[1], data, threads, rounds);
     return;
 }

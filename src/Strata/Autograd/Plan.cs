@@ -465,7 +465,11 @@ internal sealed partial class Plan
         if (!Poisoning)
         {
             foreach (var n in _nodes)
+            {
+                long start = Profiler is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 n.Forward();
+                Profiler?.Add($"{n.Op} forward {n.OutputShape}", start);
+            }
             return;
         }
         for (int i = 0; i < _nodes.Length; i++)

@@ -104,11 +104,13 @@ internal static unsafe partial class Gemm
     /// <summary>
     /// C[m×n] = alpha·op(A)·op(B) + beta·C. op(A) is m×k (A is k×m when <paramref name="transA"/>),
     /// op(B) is k×n (B is n×k when <paramref name="transB"/>). Leading dimensions are row strides.
-    /// With beta = 0, C is not read (NaN in C does not propagate).
+    /// With beta = 0, C is not read (NaN in C does not propagate). An <paramref name="epilogue"/> runs on
+    /// each block of C once its last k block is in, while the block is still in cache (every element of C
+    /// exactly once, on the thread that computed it).
     /// </summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        int maxThreads = 0)
+        int maxThreads = 0, GemmEpilogue? epilogue = null)
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0)
@@ -116,6 +118,7 @@ internal static unsafe partial class Gemm
         if (k == 0 || alpha == 0)
         {
             ScaleC(c, m, n, ldc, beta);
+            epilogue?.Apply(c, ldc, 0, m, 0, n);
             return;
         }
 
@@ -151,6 +154,7 @@ internal static unsafe partial class Gemm
                 else
                     RowTimesMatrix<Vector256<float>, V256>(n, k, (k + kBlocks - 1) / kBlocks, alpha, pa, transA ? lda : 1, pb, ldb, beta, pc);
             }
+            epilogue?.Apply(c, ldc, 0, 1, 0, n);
             return;
         }
 
@@ -162,7 +166,7 @@ internal static unsafe partial class Gemm
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
                 A = pa, Lda = lda, B = pb, Ldb = ldb, C = pc, Ldc = ldc,
-                Kind = kind, Mr = mr, Nr = nr, PackB = packB, DirectA = directA,
+                Kind = kind, Mr = mr, Nr = nr, PackB = packB, DirectA = directA, Epilogue = epilogue,
             };
             // Split C into fixed strips along its longer side, in whole panels.
             bool byColumns = n >= m;
@@ -267,6 +271,7 @@ internal static unsafe partial class Gemm
         work.Extent = extent;
         work.ByColumns = byColumns;
         WorkerPool.Run(work, strips);
+        work.Job = default; // holds no epilogue past the call
     }
 
     [ThreadStatic]
@@ -337,6 +342,7 @@ internal static unsafe partial class Gemm
         public float Alpha, Beta;
         public float* A, B, C;
         public GemmKernelKind Kind;
+        public GemmEpilogue? Epilogue;
 
         /// <summary>Computes C[i0..i1, j0..j1].</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -364,6 +370,7 @@ internal static unsafe partial class Gemm
                 {
                     int kc = Math.Min(kcEven, K - pc);
                     bool accumulate = pc > 0 || Beta != 0;
+                    var epilogue = pc + kc == K ? Epilogue : null;
                     if (PackB)
                         PackPanelsB(pc, kc, jc, nc, packB);
                     for (int ic = i0; ic < i1; ic += mc)
@@ -412,6 +419,8 @@ internal static unsafe partial class Gemm
                                 }
                             }
                         }
+                        // The block [ic, ic + mcCur) × [jc, jc + nc) is final: its epilogue while it is in L2.
+                        epilogue?.Apply(new Span<float>(C + (long)ic * Ldc + jc, (mcCur - 1) * Ldc + nc), Ldc, ic, mcCur, jc, nc);
                     }
                 }
             }
@@ -636,4 +645,18 @@ internal static unsafe partial class Gemm
             }
         }
     }
+}
+
+/// <summary>
+/// Elementwise work on a GEMM's output (a layer's bias and activation) that <see cref="Gemm.Sgemm"/> runs on
+/// each finished block of C while it is in cache, instead of a pass over the whole of C afterwards.
+/// </summary>
+internal abstract class GemmEpilogue
+{
+    /// <summary>
+    /// Rows [<paramref name="row0"/>, row0 + <paramref name="rows"/>) × columns [<paramref name="col0"/>, col0 + <paramref name="cols"/>)
+    /// of C, final: <paramref name="block"/> holds them from C[row0, col0] on, rows <paramref name="ldc"/> apart. Called
+    /// once per element of C, from the thread that computed the block (several threads at once on disjoint blocks).
+    /// </summary>
+    public abstract void Apply(Span<float> block, int ldc, int row0, int rows, int col0, int cols);
 }

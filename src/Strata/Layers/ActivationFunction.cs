@@ -82,6 +82,9 @@ public abstract class ActivationFunction : IEquatable<ActivationFunction>
     /// </summary>
     internal virtual bool FusesFromOutput => false;
 
+    /// <summary>Whether <see cref="ForwardInPlace"/> maps each value alone, so it may run on any block of the output (inside the GEMM's epilogue).</summary>
+    internal virtual bool IsElementwise => false;
+
     /// <summary>y ← f(y) on [rows, width] (a fused layer's epilogue; softmax over each row).</summary>
     internal virtual void ForwardInPlace(Span<float> y, int rows, int width) =>
         throw new InvalidOperationException($"Activation '{Name}' cannot be fused into a layer's op");

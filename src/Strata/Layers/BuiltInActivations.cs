@@ -14,6 +14,8 @@ internal sealed class LinearActivation() : ActivationFunction("linear")
 
     internal override bool FusesFromOutput => true;
 
+    internal override bool IsElementwise => true;
+
     internal override void ForwardInPlace(Span<float> y, int rows, int width)
     {
     }
@@ -47,6 +49,8 @@ internal sealed class PointwiseActivation(string name, PointwiseKind kind, float
     public override object? GetConfig() => kind is PointwiseKind.LeakyRelu or PointwiseKind.Elu ? new AlphaConfig(Alpha) : null;
 
     internal override bool FusesFromOutput => PointwiseMath.FromOutput(kind, Alpha);
+
+    internal override bool IsElementwise => true;
 
     internal override void ForwardInPlace(Span<float> y, int rows, int width) => PointwiseMath.Forward(kind, Alpha, 0, y, y);
 

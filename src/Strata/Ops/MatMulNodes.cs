@@ -156,14 +156,42 @@ internal sealed class LinearNode : OpNode
     {
         int rows = Rows, n = _n;
         var y = Output.Data;
-        Gemm.Sgemm(false, false, rows, n, _k, 1f, Inputs[0].Span, _k, Inputs[1].Span, n, 0f, y, n);
-        if (Inputs.Length > 2)
+        bool bias = Inputs.Length > 2;
+        if (_activation.IsElementwise)
         {
-            var b = Inputs[2].Span;
-            for (int r = 0; r < rows; r++)
-                TensorPrimitives.Add(y.Slice(r * n, n), b, y.Slice(r * n, n));
+            // Bias and activation on each block of y as the GEMM finishes it, while it is in cache.
+            var epilogue = bias || !_activation.IsLinear ? _epilogue ??= new Epilogue(this) : null;
+            Gemm.Sgemm(false, false, rows, n, _k, 1f, Inputs[0].Span, _k, Inputs[1].Span, n, 0f, y, n, epilogue: epilogue);
+            return;
         }
-        _activation.ForwardInPlace(y, rows, n);
+        Gemm.Sgemm(false, false, rows, n, _k, 1f, Inputs[0].Span, _k, Inputs[1].Span, n, 0f, y, n);
+        if (bias)
+            AddBias(y, n, rows, 0, n);
+        _activation.ForwardInPlace(y, rows, n); // softmax: whole rows
+    }
+
+    private Epilogue? _epilogue;
+
+    // y[r, col0 + j] += b[col0 + j] over a block of y.
+    private void AddBias(Span<float> y, int ldy, int rows, int col0, int cols)
+    {
+        var b = Inputs[2].Span.Slice(col0, cols);
+        for (int r = 0; r < rows; r++)
+            TensorPrimitives.Add(y.Slice(r * ldy, cols), b, y.Slice(r * ldy, cols));
+    }
+
+    private sealed class Epilogue(LinearNode node) : GemmEpilogue
+    {
+        public override void Apply(Span<float> block, int ldc, int row0, int rows, int col0, int cols)
+        {
+            if (node.Inputs.Length > 2)
+                node.AddBias(block, ldc, rows, col0, cols);
+            if (!node._activation.IsLinear)
+            {
+                for (int r = 0; r < rows; r++)
+                    node._activation.ForwardInPlace(block.Slice(r * ldc, cols), 1, cols);
+            }
+        }
     }
 
     public override void Backward(Span<float> gy, GradSink grads)

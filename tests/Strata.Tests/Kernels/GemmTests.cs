@@ -246,6 +246,72 @@ public sealed class GemmTests : IDisposable
             Gemm.Sgemm(false, false, 4, 4, 4, 1, new float[16], 3, new float[16], 4, 0, new float[16], 4));
     }
 
+    // Checks that each block it is handed is final (equal to the product without an epilogue) and not seen
+    // before, then negates it (exact) and counts its elements.
+    private sealed class Negating(float[] final, int[] seen) : GemmEpilogue
+    {
+        public int Wrong;
+
+        public override void Apply(Span<float> block, int ldc, int row0, int rows, int col0, int cols)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    int ix = (row0 + r) * ldc + col0 + j;
+                    if (Interlocked.Increment(ref seen[ix]) != 1 || !block[r * ldc + j].Equals(final[ix]))
+                        Interlocked.Increment(ref Wrong);
+                    block[r * ldc + j] = -block[r * ldc + j];
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void The_epilogue_sees_every_element_of_c_once_and_final(string kind)
+    {
+        Gemm.ForcedKernel = Enum.Parse<GemmKernelKind>(kind);
+        ulong seed = 700;
+        // (m, n, k, threads, blocking): one row; K = 0 and alpha = 0; several k, m and n blocks; a padded C;
+        // two threads by rows (m > n) and by columns; the default blocking over the MLP's inference shape.
+        var cases = new (int M, int N, int K, float Alpha, int Threads, Gemm.Blocking? Blocks)[]
+        {
+            (1, 37, 300, 1, 1, null), (5, 7, 0, 1, 1, null), (6, 9, 4, 0, 1, null), (97, 301, 203, 1, 1, new(64, 2, 128)),
+            (61, 150, 170, 0.5f, 1, new(80, 3, 48)), (300, 200, 300, 1, 2, null), (200, 300, 300, 1, 2, new(64, 2, 128)),
+            (1000, 128, 784, 1, 1, null),
+        };
+        foreach (var (m, n, k, alpha, threads, blocks) in cases)
+        {
+            foreach (bool packB in new[] { false, true })
+            {
+                Gemm.Blocks = blocks;
+                Gemm.ForcePackB = packB;
+                int ldc = n + 3;
+                var a = TestData.Random(m * k, seed);
+                var b = TestData.Random(k * n, seed + 1);
+                var c0 = TestData.Random(m * ldc, seed + 2);
+                seed += 3;
+                var final = (float[])c0.Clone();
+                Gemm.Sgemm(false, false, m, n, k, alpha, a, Math.Max(1, k), b, n, 0.5f, final, ldc, threads);
+                var c = (float[])c0.Clone();
+                var seen = new int[c.Length];
+                var epilogue = new Negating(final, seen);
+                Gemm.Sgemm(false, false, m, n, k, alpha, a, Math.Max(1, k), b, n, 0.5f, c, ldc, threads, epilogue);
+                Assert.True(epilogue.Wrong == 0, $"m={m} n={n} k={k} threads={threads} packB={packB}: {epilogue.Wrong} elements seen twice or before they were final");
+                for (int i = 0; i < m; i++)
+                {
+                    for (int j = 0; j < ldc; j++)
+                    {
+                        int ix = i * ldc + j;
+                        Assert.Equal(j < n ? 1 : 0, seen[ix]); // every element of C once, the padding never
+                        Assert.Equal(j < n ? -final[ix] : c0[ix], c[ix]);
+                    }
+                }
+            }
+        }
+    }
+
     private static void Check(bool ta, bool tb, int m, int n, int k, float alpha, float beta, int pad, ulong seed)
     {
         int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
