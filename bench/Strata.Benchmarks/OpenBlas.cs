@@ -24,6 +24,15 @@ internal static unsafe partial class OpenBlas
     [LibraryImport("libc", EntryPoint = "unsetenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Unsetenv(string name);
 
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Setenv(string name, string value, int overwrite);
+
+    /// <summary>
+    /// The OpenBLAS kernel family to pin (<c>gemm --openblas-core Haswell</c>: its AVX2 kernels, for
+    /// Strata's AVX2 path against them on purpose on an AVX-512 machine); null: OpenBLAS picks its best.
+    /// </summary>
+    public static string? ForcedCore { get; set; }
+
     private static bool s_ready;
 
     /// <summary>
@@ -34,7 +43,10 @@ internal static unsafe partial class OpenBlas
     {
         if (s_ready)
             return;
-        Unsetenv("OPENBLAS_CORETYPE");
+        if (ForcedCore is { } core)
+            Setenv("OPENBLAS_CORETYPE", core, 1);
+        else
+            Unsetenv("OPENBLAS_CORETYPE");
         Unsetenv("OPENBLAS_L2_SIZE");
         s_ready = true;
     }

@@ -15,7 +15,7 @@ if (args.Length > 0 && args[0] == "int8gemm")
     Int8GemmComparison.Run(seconds);
     return;
 }
-//   gemm [--threads 1,2] [--seconds 1] [--only NAME]
+//   gemm [--threads 1,2] [--seconds 1] [--only NAME] [--packb B] [--direct-a B] [--blocking kc,mcPanels,nc] [--openblas-core Haswell (the peer on its AVX2 kernels)]
 if (args.Length > 0 && args[0] == "gemm")
 {
     int[] threads = [1, Environment.ProcessorCount];
@@ -28,6 +28,7 @@ if (args.Length > 0 && args[0] == "gemm")
         else if (args[i] == "--only") only = args[++i];
         else if (args[i] == "--packb") Strata.Kernels.Gemm.ForcePackB = bool.Parse(args[++i]);
         else if (args[i] == "--direct-a") Strata.Kernels.Gemm.ForceDirectA = bool.Parse(args[++i]);
+        else if (args[i] == "--openblas-core") Strata.Benchmarks.OpenBlas.ForcedCore = args[++i];
         else if (args[i] == "--blocking") // kc,mcPanels,nc
         {
             var b = args[++i].Split(',').Select(int.Parse).ToArray();
