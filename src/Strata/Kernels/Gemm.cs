@@ -29,6 +29,16 @@ internal static unsafe partial class Gemm
     // Measured on Zen 5 (docs/PERFORMANCE.md): kc 320 beats 256 at 2048² (0.97 vs 0.90 of OpenBLAS) and ties elsewhere.
     private const int PackBMinRows = 512;
 
+    // Rows of B a multiple of 1 KiB apart (1,024 or 256 columns) map to a quarter of the L1's sets or fewer, so the
+    // kc rows of a panel read in place cannot stay in L1 and every row panel of A fetches them again from L2.
+    // Measured (`gemm --packb true|false`, Zen 4, 1 thread, GFLOP/s in place → packed): AVX2 LSTM dU
+    // (6400×256)ᵀ·6400×1024 56 → 93, dW 60 → 86, step 64×256·256×1024 69 → 85, dh 64×1024·1024×256 73 → 95;
+    // AVX-512 dU 85 → 89, dW 75 → 87, but its step and dh (5 row panels of 12) 103 → 92 and 109 → 94: packing
+    // pays from about ten row panels on. B of 128 or 784 columns (the MLP) is unaffected.
+    private const int PackBAliasedPanels = 10;
+
+    private static bool RowsAliasInL1(int ldb) => (long)ldb * sizeof(float) % 1024 == 0;
+
     /// <summary>The cache blocking: kc (depth of a block), mc in MR panels (rows of A per block), nc (columns of B per block).</summary>
     internal readonly record struct Blocking(int Kc, int McPanels, int Nc);
 
@@ -127,7 +137,7 @@ internal static unsafe partial class Gemm
         // Packing B costs one pass over it; it pays off when many row panels reuse it (tall C), and a
         // transposed B has to be packed anyway. Measured: in place wins at m ≤ 128, packing at m ≥ 784.
         // (Packing also when rows a power of two apart alias in L1 was tried: no gain on the MLP shapes, AVX2 Zen 3.)
-        bool packB = ForcePackB ?? (transB || m >= PackBMinRows);
+        bool packB = ForcePackB ?? (transB || m >= PackBMinRows || (RowsAliasInL1(ldb) && m >= PackBAliasedPanels * mr));
         // A transposed in memory (k×m) already holds MR consecutive values of op(A) per step: the
         // micro-kernel can read its full panels in place (alpha must then be 1: packing applies it).
         bool directA = transA && alpha == 1 && (ForceDirectA ?? true);
