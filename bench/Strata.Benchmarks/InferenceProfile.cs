@@ -19,6 +19,11 @@ internal static class InferenceProfile
             Gan(dataDir, batch == 1000 ? 64 : batch, seconds);
             return;
         }
+        if (workload.EndsWith("-train", StringComparison.Ordinal))
+        {
+            Training(workload[..^6], dataDir, batch == 1000 ? 32 : batch, seconds);
+            return;
+        }
         bool int8 = workload.EndsWith("-int8", StringComparison.Ordinal);
         var (model, test) = OnnxPeer.Trained(int8 ? workload[..^5] : workload, dataDir);
         if (int8)
@@ -74,18 +79,36 @@ internal static class InferenceProfile
         var (x, _) = Strata.Data.Mnist.Load(dataDir, train: true);
         var images = (x.Slice(..(batch * 16)) * 2f - 1f).Reshape([batch * 16, 28, 28, 1]);
         var batches = Enumerable.Range(0, 16).Select(i => images.Slice((i * batch)..((i + 1) * batch))).ToArray();
-        var target = Tensor.Zeros(batch);
-        var gan = Strata.Models.GanPresets.Dcgan(false, seed: 1);
+        var targets = Enumerable.Repeat(Tensor.Zeros(batch), 16).ToArray();
+        Steps(Strata.Models.GanPresets.Dcgan(false, seed: 1), batches, targets, $"DCGAN training step (two updates) on its program, batch {batch}", "real images", seconds);
+    }
+
+    /// <summary>A seed model's training step (Adam, sparse categorical cross-entropy) on its compiled plan, per node (1 thread).</summary>
+    private static void Training(string workload, string dataDir, int batch, double seconds)
+    {
+        var (x, y) = Strata.Data.Mnist.Load(dataDir, train: true);
+        var model = Strata.Models.Presets.Create(workload, seed: 1);
+        model.Compile(new Strata.Optimizers.Adam(1e-3f), new Strata.Losses.SparseCategoricalCrossentropy(), "accuracy");
+        var batches = Enumerable.Range(0, 16).Select(i => x.Slice((i * batch)..((i + 1) * batch)).Clone()).ToArray();
+        var targets = Enumerable.Range(0, 16).Select(i => Tensor.FromArray(y.Skip(i * batch).Take(batch).Select(v => (float)v).ToArray())).ToArray();
+        Steps(model, batches, targets, $"{workload} training step on its plan, batch {batch}", "samples", seconds);
+    }
+
+    // Every replayed node and effect timed as it runs, summed by op and shape over the steps that fit in
+    // the time after a warm-up; the step's own wall time beside.
+    private static void Steps(Strata.Models.Model model, Tensor[] batches, Tensor[] targets, string what, string unit, double seconds)
+    {
+        int batch = batches[0].Shape[0];
         for (int i = 0; i < 24; i++)
-            gan.TrainStep([batches[i % 16]], target); // traces, then tiers up
+            model.TrainStep([batches[i % batches.Length]], targets[i % batches.Length]); // traces, then tiers up
         var profile = new Plan.StepProfile();
         Plan.Profiler = profile;
         int steps = 0;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            while (sw.Elapsed.TotalSeconds < seconds)
-                gan.TrainStep([batches[steps++ % 16]], target);
+            for (; sw.Elapsed.TotalSeconds < seconds; steps++)
+                model.TrainStep([batches[steps % batches.Length]], targets[steps % batches.Length]);
         }
         finally
         {
@@ -94,12 +117,12 @@ internal static class InferenceProfile
         double wall = sw.Elapsed.TotalSeconds / steps;
         var rows = profile.Times.OrderByDescending(t => t.Value.Seconds).ToArray();
         double total = rows.Sum(r => r.Value.Seconds) / steps;
-        Console.WriteLine($"# DCGAN training step (two updates) on its program, batch {batch}, 1 thread, {steps} steps, {DateTime.UtcNow:yyyy-MM-dd}");
-        Console.WriteLine("| node | ms per step | share |");
+        Console.WriteLine($"# {what}, 1 thread, {steps} steps, {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine("| node | µs per step | share |");
         Console.WriteLine("| --- | ---: | ---: |");
         foreach (var (key, (s, calls)) in rows)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {key} (×{calls / (double)steps:F0}) | {s / steps * 1e3:F2} | {100 * s / steps / total:F1} % |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {key} (×{calls / (double)steps:F0}) | {s / steps * 1e6:F1} | {100 * s / steps / total:F1} % |"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| nodes and effects | {total * 1e3:F2} | of a {wall * 1e3:F2} ms step ({batch / wall:F0} real images/s) |"));
+            $"| nodes and effects | {total * 1e6:F1} | of a {wall * 1e6:F1} µs step ({batch / wall:F0} {unit}/s) |"));
     }
 }

@@ -262,7 +262,7 @@ if (args.Length > 1 && args[0] == "onnx")
     OnnxPeer.Run(args[1], data, threads, rounds);
     return;
 }
-//   profile mlp|cnn|cnn3[-int8] [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread); profile gan [--batch 64]: the DCGAN training step per node
+//   profile mlp|cnn|cnn3[-int8] [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread); profile gan [--batch 64]: the DCGAN training step per node; profile mlp-train|cnn-train [--batch 32]: a seed model's training step per node; profile mlp-train|cnn-train [--batch 32]: a seed model's training step per node
 if (args.Length > 1 && args[0] == "profile")
 {
     int batch = 1000;

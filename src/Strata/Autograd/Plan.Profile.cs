@@ -18,10 +18,16 @@ internal sealed partial class Plan
 
         public IReadOnlyDictionary<string, (double Seconds, long Calls)> Times => _times;
 
-        public void Add(string key, long start)
+        public void Add(string key, long start) => Add(key, Stopwatch.GetElapsedTime(start).TotalSeconds);
+
+        /// <summary>A node's time, read before its key is built (the key's string would otherwise be timed with it).</summary>
+        public void Add(OpNode node, string direction, long start)
         {
             double s = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            _times[key] = _times.TryGetValue(key, out var t) ? (t.Seconds + s, t.Calls + 1) : (s, 1);
+            Add($"{node.Op} {direction} {node.OutputShape}", s);
         }
+
+        private void Add(string key, double s) =>
+            _times[key] = _times.TryGetValue(key, out var t) ? (t.Seconds + s, t.Calls + 1) : (s, 1);
     }
 }

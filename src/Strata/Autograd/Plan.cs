@@ -468,7 +468,7 @@ internal sealed partial class Plan
             {
                 long start = Profiler is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 n.Forward();
-                Profiler?.Add($"{n.Op} forward {n.OutputShape}", start);
+                Profiler?.Add(n, "forward", start);
             }
             return;
         }
@@ -507,7 +507,7 @@ internal sealed partial class Plan
                     {
                         long start = Profiler is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                         _nodes[i].Forward();
-                        Profiler?.Add($"{_nodes[i].Op} forward {_nodes[i].OutputShape}", start);
+                        Profiler?.Add(_nodes[i], "forward", start);
                         if (poison)
                             Poison(_forwardTime[i]);
                     }
@@ -549,7 +549,7 @@ internal sealed partial class Plan
                     var node = pass.Nodes[i];
                     long start = Profiler is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                     node.Backward(_buffers[id].AsSpan(_offsets[id], node.OutputShape.Size), _sink);
-                    Profiler?.Add($"{node.Op} backward {node.OutputShape}", start);
+                    Profiler?.Add(node, "backward", start);
                 }
                 if (times is not null)
                     Poison(times[i]);
