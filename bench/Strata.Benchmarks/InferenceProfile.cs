@@ -11,17 +11,18 @@ namespace Strata.Benchmarks;
 /// </summary>
 internal static class InferenceProfile
 {
-    public static void Run(string workload, string dataDir, int batch, double seconds)
+    public static void Run(string workload, string dataDir, int? batchSize, double seconds)
     {
         KernelSettings.MaxThreads = 1;
+        int batch = batchSize ?? 1000; // inference; a training step's default below
         if (workload == "gan")
         {
-            Gan(dataDir, batch == 1000 ? 64 : batch, seconds);
+            Gan(dataDir, batchSize ?? 64, seconds);
             return;
         }
         if (workload.EndsWith("-train", StringComparison.Ordinal))
         {
-            Training(workload[..^6], dataDir, batch == 1000 ? 32 : batch, seconds);
+            Training(workload[..^6], dataDir, batchSize ?? 32, seconds);
             return;
         }
         bool int8 = workload.EndsWith("-int8", StringComparison.Ordinal);

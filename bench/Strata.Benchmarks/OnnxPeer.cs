@@ -135,10 +135,10 @@ internal static class OnnxPeer
         return options;
     }
 
-    /// <summary>Exports <paramref name="model"/> (float, or quantized in QDQ form) and prints both runtimes' medians and their ratio.</summary>
-    /// <summary>Also time each op of Strata's inference plan as it runs inside <c>Predict</c> (<c>onnx ... --in-sequence</c>).</summary>
+    /// <summary>Also time each op of Strata's inference plan as it runs inside <c>Predict</c> (<c>onnx ... --in-sequence</c>; 1 thread only).</summary>
     internal static bool InSequence { get; set; }
 
+    /// <summary>Exports <paramref name="model"/> (float, or quantized in QDQ form) and prints both runtimes' medians and their ratio.</summary>
     internal static void Compare(string workload, Model model, Tensor tx, int batch, int threads, int rounds)
     {
         var path = Path.Combine(Path.GetTempPath(), $"strata-peer-{Environment.ProcessId}.onnx");
@@ -188,7 +188,9 @@ internal static class OnnxPeer
                 Ort();
                 o.Add(Ort());
             }
-            if (InSequence)
+            if (InSequence && threads > 1)
+                Console.WriteLine("# --in-sequence times one thread's plan: run it with --threads 1");
+            else if (InSequence)
             {
                 // Every op's time as it runs inside Predict, after the op before it (the profile command times each alone, on hot operands).
                 var profile = new global::Strata.Autograd.Plan.StepProfile();

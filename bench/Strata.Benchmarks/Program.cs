@@ -262,10 +262,10 @@ if (args.Length > 1 && args[0] == "onnx")
     OnnxPeer.Run(args[1], data, threads, rounds);
     return;
 }
-//   profile mlp|cnn|cnn3[-int8] [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread); profile gan [--batch 64]: the DCGAN training step per node; profile mlp-train|cnn-train [--batch 32]: a seed model's training step per node; profile mlp-train|cnn-train [--batch 32]: a seed model's training step per node
+//   profile mlp|cnn|cnn3[-int8] [--batch 1000] [--seconds 2] [--data data/mnist]: the inference plan's ops timed one at a time (1 thread); profile gan [--batch 64]: the DCGAN training step per node; profile mlp-train|cnn-train [--batch 32]: a seed model's training step per node
 if (args.Length > 1 && args[0] == "profile")
 {
-    int batch = 1000;
+    int? batch = null;
     double seconds = 2;
     string data = "data/mnist";
     for (int i = 2; i < args.Length - 1; i++)

@@ -5,9 +5,9 @@ namespace Strata.Autograd;
 internal sealed partial class Plan
 {
     /// <summary>
-    /// When set (benchmarks only: <c>Strata.Benchmarks profile gan</c>), every replayed node's forward and
-    /// backward and every effect adds its elapsed time here, keyed by op, direction and output shape.
-    /// Process-wide; one profiled thread at a time.
+    /// When set (benchmarks only: <c>Strata.Benchmarks profile gan|mlp-train|cnn-train</c>, <c>onnx ... --in-sequence</c>),
+    /// every node a plan runs forward or backward and every effect adds its elapsed time here, keyed by op,
+    /// direction and output shape. Process-wide; one profiled thread at a time.
     /// </summary>
     internal static StepProfile? Profiler { get; set; }
 

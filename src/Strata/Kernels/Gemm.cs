@@ -29,12 +29,14 @@ internal static unsafe partial class Gemm
     // Measured on Zen 5 (docs/PERFORMANCE.md): kc 320 beats 256 at 2048² (0.97 vs 0.90 of OpenBLAS) and ties elsewhere.
     private const int PackBMinRows = 512;
 
-    // Rows of B a multiple of 1 KiB apart (1,024 or 256 columns) map to a quarter of the L1's sets or fewer, so the
-    // kc rows of a panel read in place cannot stay in L1 and every row panel of A fetches them again from L2.
+    // Rows of B a multiple of 1 KiB apart (any multiple of 256 columns) map to a sixteenth of the L1's 64 sets
+    // or fewer (an eighth for the AVX-512 panel's two lines per row; one set at 4 KiB), so the kc rows of a
+    // panel read in place cannot stay in L1 and every row panel of A fetches them again from L2.
     // Measured (`gemm --packb true|false`, Zen 4, 1 thread, GFLOP/s in place → packed): AVX2 LSTM dU
     // (6400×256)ᵀ·6400×1024 56 → 93, dW 60 → 86, step 64×256·256×1024 69 → 85, dh 64×1024·1024×256 73 → 95;
     // AVX-512 dU 85 → 89, dW 75 → 87, but its step and dh (5 row panels of 12) 103 → 92 and 109 → 94: packing
-    // pays from about ten row panels on. B of 128 or 784 columns (the MLP) is unaffected.
+    // pays from about ten row panels on. B of 128 columns (512 B apart, an eighth of the sets) was measured
+    // with no gain from packing (the MLP shapes, AVX2, Zen 3) and is left in place, as is 784.
     private const int PackBAliasedPanels = 10;
 
     private static bool RowsAliasInL1(int ldb) => (long)ldb * sizeof(float) % 1024 == 0;
@@ -115,8 +117,8 @@ internal static unsafe partial class Gemm
     /// C[m×n] = alpha·op(A)·op(B) + beta·C. op(A) is m×k (A is k×m when <paramref name="transA"/>),
     /// op(B) is k×n (B is n×k when <paramref name="transB"/>). Leading dimensions are row strides.
     /// With beta = 0, C is not read (NaN in C does not propagate). An <paramref name="epilogue"/> runs on
-    /// each block of C once its last k block is in, while the block is still in cache (every element of C
-    /// exactly once, on the thread that computed it).
+    /// each block of C (mc rows of a column block) once its last k block is in, while it is likely still in
+    /// cache; every element of C lies in exactly one block, handled on the thread that computed it.
     /// </summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
@@ -136,7 +138,7 @@ internal static unsafe partial class Gemm
         var (mr, nr) = TileOf(kind);
         // Packing B costs one pass over it; it pays off when many row panels reuse it (tall C), and a
         // transposed B has to be packed anyway. Measured: in place wins at m ≤ 128, packing at m ≥ 784.
-        // (Packing also when rows a power of two apart alias in L1 was tried: no gain on the MLP shapes, AVX2 Zen 3.)
+        // Rows a multiple of 1 KiB apart alias in L1: packed from ten row panels on (RowsAliasInL1).
         bool packB = ForcePackB ?? (transB || m >= PackBMinRows || (RowsAliasInL1(ldb) && m >= PackBAliasedPanels * mr));
         // A transposed in memory (k×m) already holds MR consecutive values of op(A) per step: the
         // micro-kernel can read its full panels in place (alpha must then be 1: packing applies it).
@@ -280,8 +282,14 @@ internal static unsafe partial class Gemm
         work.Unit = unit;
         work.Extent = extent;
         work.ByColumns = byColumns;
-        WorkerPool.Run(work, strips);
-        work.Job = default; // holds no epilogue past the call
+        try
+        {
+            WorkerPool.Run(work, strips);
+        }
+        finally
+        {
+            work.Job = default; // holds no epilogue past the call
+        }
     }
 
     [ThreadStatic]
@@ -429,7 +437,7 @@ internal static unsafe partial class Gemm
                                 }
                             }
                         }
-                        // The block [ic, ic + mcCur) × [jc, jc + nc) is final: its epilogue while it is in L2.
+                        // The block [ic, ic + mcCur) × [jc, jc + nc) is final: its epilogue while it is likely in L2.
                         epilogue?.Apply(new Span<float>(C + (long)ic * Ldc + jc, (mcCur - 1) * Ldc + nc), Ldc, ic, mcCur, jc, nc);
                     }
                 }
@@ -666,7 +674,8 @@ internal abstract class GemmEpilogue
     /// <summary>
     /// Rows [<paramref name="row0"/>, row0 + <paramref name="rows"/>) × columns [<paramref name="col0"/>, col0 + <paramref name="cols"/>)
     /// of C, final: <paramref name="block"/> holds them from C[row0, col0] on, rows <paramref name="ldc"/> apart. Called
-    /// once per element of C, from the thread that computed the block (several threads at once on disjoint blocks).
+    /// once per block, every element of C in exactly one block, from the thread that computed it (several threads
+    /// at once on disjoint blocks). It must not call the GEMM itself.
     /// </summary>
     public abstract void Apply(Span<float> block, int ldc, int row0, int rows, int col0, int cols);
 }

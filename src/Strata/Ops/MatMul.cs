@@ -30,7 +30,8 @@ public sealed partial class Tensor
 
     /// <summary>
     /// The fused dense op: activation(x·W + b) over the last axis of x, W [k, n], b [n] (optional),
-    /// in one pass over the output (GEMM, then bias and activation on each row while in cache).
+    /// the bias and an elementwise activation applied by the GEMM to each block of the output as it is finished
+    /// (<see cref="Kernels.GemmEpilogue"/>); softmax runs after the GEMM, over whole rows.
     /// ∂/∂z = g ⊙ f′(y) from the output; then ∂/∂W = xᵀ·∂z, ∂/∂b = Σ ∂z rows, ∂/∂x = ∂z·Wᵀ.
     /// </summary>
     internal static Tensor Linear(Tensor x, Tensor w, Tensor? b, ActivationFunction activation) =>

@@ -20,6 +20,27 @@ internal static class PointwiseMath
     /// <summary>y = f(x); y may be x (in place) for the <see cref="FromOutput"/> functions.</summary>
     public static void Forward(PointwiseKind kind, float a, float b, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (x.Length is > 0 and < ShortSpan && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            // TensorPrimitives computes a span shorter than a vector with scalar math (float.Exp, float.Tanh),
+            // whose last bit can differ from its vector algorithm's: a short span goes through a padded
+            // vector, so that a value's result does not depend on how many values it is computed with
+            // (a Dense(1, "sigmoid") on one sample, in a batch, or in the GEMM's blocks).
+            Span<float> tx = stackalloc float[ShortSpan], ty = stackalloc float[ShortSpan];
+            tx.Clear();
+            x.CopyTo(tx);
+            Compute(kind, a, b, tx, ty);
+            ty[..x.Length].CopyTo(y);
+            return;
+        }
+        Compute(kind, a, b, x, y);
+    }
+
+    // The lanes of the narrowest vector TensorPrimitives uses.
+    private const int ShortSpan = 4;
+
+    private static void Compute(PointwiseKind kind, float a, float b, ReadOnlySpan<float> x, Span<float> y)
+    {
         switch (kind)
         {
             case PointwiseKind.Neg: TensorPrimitives.Negate(x, y); break;

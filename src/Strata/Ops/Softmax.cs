@@ -52,56 +52,66 @@ public sealed partial class Tensor
     // Rows up to this wide take the loops of the narrow path (measured: 1,000 rows of 10 in 51 µs through the per-row primitives).
     private const int NarrowRow = 16;
 
+    // e ← e / Σ e over one row of exponentials.
+    private static void ScaleToOne(Span<float> e, bool narrow)
+    {
+        float scale = 1f / Summation.Sum(e);
+        if (!narrow)
+        {
+            TensorPrimitives.Multiply(e, scale, e);
+            return;
+        }
+        for (int j = 0; j < e.Length; j++)
+            e[j] *= scale;
+    }
+
     internal static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int outer, int n, int inner, bool log)
     {
         if (n == 0)
             return;
-        if (inner == 1 && !log && n <= NarrowRow)
-        {
-            // Narrow rows (a classifier's ten classes): a call of each vector primitive per row costs more
-            // than its few values. The row's max, shift and scale as loops; exp over the whole block at once.
-            int size = outer * n;
-            for (int o = 0; o < outer; o++)
-            {
-                var row = x.Slice(o * n, n);
-                var dst = y.Slice(o * n, n);
-                float rowMax = row[0];
-                for (int j = 1; j < n; j++)
-                    rowMax = MathF.Max(rowMax, row[j]); // NaN propagates, as in TensorPrimitives.Max
-                for (int j = 0; j < n; j++)
-                    dst[j] = row[j] - rowMax;
-            }
-            TensorPrimitives.Exp(y[..size], y[..size]);
-            for (int o = 0; o < outer; o++)
-            {
-                var dst = y.Slice(o * n, n);
-                float scale = 1f / Summation.Sum(dst);
-                for (int j = 0; j < n; j++)
-                    dst[j] *= scale;
-            }
-            return;
-        }
         if (inner == 1)
         {
-            // NOTE: log needs exp(x − max) in a scratch row so that dst keeps x − max; rented once per call.
+            // Each row: its max and the shift x − max — as loops for narrow rows, where a call of a vector
+            // primitive per row costs more than its few values — then exp, the sum, and the scale (softmax)
+            // or − log Σ (log-softmax, whose row keeps x − max: its exp goes to a scratch row, rented once).
+            // Narrow softmax rows of at least a vector's four lanes take exp over the whole block in one
+            // call, with the bits each lane gets in a row of its own; rows under four lanes keep a call
+            // each (alone they take the scalar exp, in a block the vector one: a row's result would depend
+            // on its batch).
+            bool narrow = n <= NarrowRow;
+            bool blockExp = !log && narrow && n >= System.Runtime.Intrinsics.Vector128<float>.Count;
             float[]? scratch = log ? System.Buffers.ArrayPool<float>.Shared.Rent(n) : null;
             for (int o = 0; o < outer; o++)
             {
                 var row = x.Slice(o * n, n);
                 var dst = y.Slice(o * n, n);
-                float rowMax = TensorPrimitives.Max(row);
-                TensorPrimitives.Subtract(row, rowMax, dst);
+                if (narrow)
+                {
+                    float rowMax = row[0];
+                    for (int j = 1; j < n; j++)
+                        rowMax = MathF.Max(rowMax, row[j]); // NaN propagates, as in TensorPrimitives.Max
+                    for (int j = 0; j < n; j++)
+                        dst[j] = row[j] - rowMax;
+                }
+                else
+                    TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), dst);
                 if (log)
                 {
                     TensorPrimitives.Exp(dst, scratch!.AsSpan(0, n));
                     float lse = MathF.Log(Summation.Sum(scratch.AsSpan(0, n)));
                     TensorPrimitives.Subtract(dst, lse, dst);
                 }
-                else
+                else if (!blockExp)
                 {
                     TensorPrimitives.Exp(dst, dst);
-                    TensorPrimitives.Multiply(dst, 1f / Summation.Sum(dst), dst);
+                    ScaleToOne(dst, narrow);
                 }
+            }
+            if (blockExp)
+            {
+                TensorPrimitives.Exp(y[..(outer * n)], y[..(outer * n)]);
+                for (int o = 0; o < outer; o++)
+                    ScaleToOne(y.Slice(o * n, n), narrow: true);
             }
             if (scratch is not null)
                 System.Buffers.ArrayPool<float>.Shared.Return(scratch);

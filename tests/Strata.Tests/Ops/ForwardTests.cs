@@ -115,6 +115,27 @@ public sealed class ForwardTests
         }
     }
 
+    [Fact]
+    public void A_softmax_row_gets_the_same_bits_alone_and_inside_a_batch()
+    {
+        foreach (bool log in new[] { false, true })
+        {
+            for (int n = 1; n <= 40; n++)
+            {
+                int rows = 37;
+                var v = TestData.Random(rows * n, (ulong)(100 + n), -8, 8);
+                var batch = new float[v.Length];
+                Tensor.SoftmaxRows(v, batch, rows, n, log);
+                foreach (int r in new[] { 0, 17, rows - 1 })
+                {
+                    var alone = new float[n];
+                    Tensor.SoftmaxRows(v.AsSpan(r * n, n), alone, 1, n, log);
+                    Assert.True(alone.AsSpan().SequenceEqual(batch.AsSpan(r * n, n)), $"width {n}, log {log}: row {r} alone differs from the row in a batch of {rows}");
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
