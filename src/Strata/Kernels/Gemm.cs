@@ -34,7 +34,7 @@ internal static unsafe partial class Gemm
     // panel read in place cannot stay in L1 and every row panel of A fetches them again from L2.
     // Measured (`gemm --packb true|false`, Zen 4, 1 thread, GFLOP/s in place → packed): AVX2 LSTM dU
     // (6400×256)ᵀ·6400×1024 56 → 93, dW 60 → 86, step 64×256·256×1024 69 → 85, dh 64×1024·1024×256 73 → 95;
-    // AVX-512 dU 85 → 89, dW 75 → 87, but its step and dh (5 row panels of 12) 103 → 92 and 109 → 94: packing
+    // AVX-512 dU 85 → 89, dW 75 → 87, but its step and dh (6 row panels of 12) 103 → 92 and 109 → 94: packing
     // pays from about ten row panels on. B of 128 columns (512 B apart, an eighth of the sets) was measured
     // with no gain from packing (the MLP shapes, AVX2, Zen 3) and is left in place, as is 784.
     private const int PackBAliasedPanels = 10;
